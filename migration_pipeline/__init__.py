@@ -1,0 +1,1 @@
+"""Online migration of an Artie CDC pipeline to a new destination, orchestrated by Dagster."""

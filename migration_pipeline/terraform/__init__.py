@@ -1,0 +1,1 @@
+"""Terraform: span-preserving edits of the user's module, the CLI wrapper and the plan guard."""
