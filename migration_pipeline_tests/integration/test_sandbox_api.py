@@ -1,0 +1,262 @@
+"""The sandbox API over real HTTP must behave like Artie's for every call Artie's Terraform provider makes."""
+
+import json
+
+import httpx
+import pytest
+
+from artie_sandbox.api.server import running_in_thread
+
+API_KEY = "arsk_sandbox_test_key"
+
+
+@pytest.fixture
+def state_dir(tmp_path):
+    (tmp_path / "api-key").write_text(API_KEY + "\n")
+    return tmp_path
+
+
+@pytest.fixture
+def base_url(state_dir):
+    with running_in_thread(state_dir) as url:
+        yield url
+
+
+def send(http: httpx.Client, method: str, path: str, body=None) -> httpx.Response:
+    """Sends `body` the way Artie's Go client does: JSON without a Content-Type header."""
+    content = None if body is None else json.dumps(body)
+    return http.request(method, path, content=content)
+
+
+@pytest.fixture
+def client(base_url):
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {API_KEY}"},
+                      timeout=10) as http:
+        yield http
+
+
+def ok(response: httpx.Response, status: int = 200):
+    assert response.status_code == status, response.text
+    return response.json() if response.content else None
+
+
+def refused(response: httpx.Response, status: int = 400) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert list(body) == ["error"]
+    return body["error"]
+
+
+def reader_payload(connector_uuid: str, tables: dict | None = None, **extra) -> dict:
+    """A full PayloadsSourceReader, as the provider's generated client sends on update/validate."""
+    return {
+        "uuid": "00000000-0000-4000-8000-000000000000",
+        "name": "prod", "companyUUID": "00000000-0000-4000-8000-000000000000",
+        "environmentUUID": "00000000-0000-4000-8000-000000000000", "dataPlaneName": "",
+        "connectorUUID": connector_uuid, "status": "running", "isValid": True,
+        "database": "shop", "containerName": "", "settings": {},
+        "isShared": tables is not None, "tablesConfig": tables, **extra,
+    }
+
+
+def reader_tables(*names: str) -> dict:
+    return {f"public.{n}": {"name": n, "schema": "public", "excludeColumns": [],
+                            "includeColumns": []} for n in names}
+
+
+def pipeline_payload(name: str, reader_uuid: str, destination_uuid: str,
+                     tables=("orders", "customers")) -> dict:
+    return {
+        "name": name, "dataPlaneName": "", "sourceReaderUUID": reader_uuid,
+        "destinationUUID": destination_uuid,
+        "specificDestCfg": {"database": name, "schema": "main"},
+        "tables": [{"name": t, "schema": "public", "enableHistoryMode": False,
+                    "disableReplication": False,
+                    "advancedSettings": {"alias": None, "excludeColumns": None,
+                                         "skipDelete": None}} for t in tables],
+        "advancedSettings": {"enableSoftDelete": True, "includeArtieUpdatedAtColumn": True,
+                             "includeDatabaseUpdatedAtColumn": None},
+    }
+
+
+def create_pipeline(client, payload: dict) -> dict:
+    """Create as the provider does: validate source, validate destination, create, start."""
+    source_check = {"sourceReaderUUID": payload["sourceReaderUUID"], "validateTables": True,
+                    "tables": payload["tables"], "dataPlaneName": ""}
+    ok(send(client, "POST", "/pipelines/validate-unsaved-source", source_check), 204)
+    destination_check = {"destinationUUID": payload["destinationUUID"],
+                         "sourceReaderUUID": payload["sourceReaderUUID"],
+                         "specificCfg": payload["specificDestCfg"], "tables": payload["tables"],
+                         "advancedSettings": payload["advancedSettings"]}
+    ok(send(client, "POST", "/pipelines/validate-unsaved-destination", destination_check), 204)
+    created = ok(send(client, "POST", "/pipelines", {"pipeline": payload, "deployPipeline": True}))
+    ok(send(client, "POST", f"/pipelines/{created['uuid']}/start"), 204)
+    return created
+
+
+@pytest.fixture
+def world(client):
+    """A source and destination connector, a dedicated reader and pipeline analytics_v1."""
+    source = ok(send(client, "POST", "/connectors", {
+        "type": "sqlite", "label": "mysql-prod", "dataPlaneName": "", "sshTunnelUUID": None,
+        "sharedConfig": {"path": "/data/source.db"}}))
+    dest = ok(send(client, "POST", "/connectors", {
+        "type": "duckdb", "label": "warehouse", "sharedConfig": {"directory": "/data/dw"}}))
+    draft = reader_payload(source["uuid"])
+    ok(send(client, "POST", "/source-readers/validate-unsaved", {"sourceReader": draft}), 204)
+    reader = ok(send(client, "POST", "/source-readers", {
+        "name": "prod", "dataPlaneName": "", "connectorUUID": source["uuid"], "isShared": False,
+        "database": "shop", "containerName": "", "settings": {}, "tablesConfig": None}))
+    v1 = create_pipeline(client, pipeline_payload("analytics_v1", reader["uuid"], dest["uuid"]))
+    return {"source": source, "dest": dest, "reader": reader, "v1": v1}
+
+
+def share(client, world, *tables: str) -> dict:
+    reader = world["reader"]
+    body = reader_payload(world["source"]["uuid"], reader_tables(*tables), uuid=reader["uuid"])
+    updated = ok(send(client, "POST", f"/source-readers/{reader['uuid']}", body))
+    ok(send(client, "POST", f"/source-readers/{reader['uuid']}/deploy"), 204)
+    return updated
+
+
+def test_missing_or_wrong_key_is_refused_with_how_to_fix(base_url, state_dir):
+    hint = (f"use the API key that `artie-sandbox init` printed (stored in {state_dir}/api-key): "
+            "set it as the provider's api_key or in ARTIE_API_KEY")
+    with httpx.Client(base_url=base_url) as anonymous:
+        assert refused(anonymous.get("/pipelines"), 401) == (
+            f'missing API key: send "Authorization: Bearer <key>"; {hint}')
+        wrong = anonymous.get("/connectors", headers={"Authorization": "Bearer arsk_wrong"})
+        assert refused(wrong, 401) == f"invalid API key; {hint}"
+        assert API_KEY not in wrong.text
+
+
+def test_resources_created_as_the_provider_does(client, world):
+    v1 = ok(client.get(f"/pipelines/{world['v1']['uuid']}"))
+    assert v1["status"] == "running"
+    assert v1["specificDestCfg"] == {"database": "analytics_v1", "schema": "main"}
+    assert v1["advancedSettings"]["enableSoftDelete"] is True
+    assert [(t["name"], t["status"], t["backfillStage"]) for t in v1["tables"]] == [
+        ("orders", "queued", "not_started"), ("customers", "queued", "not_started")]
+    assert v1["hasBackfillingTables"] is True
+    detail = ok(client.get(f"/pipelines/{v1['uuid']}", params={"includeRelatedObjects": "true"}))
+    assert detail["sourceReader"]["uuid"] == world["reader"]["uuid"]
+    assert detail["sourceConnector"]["type"] == "sqlite"
+    assert detail["destinationConnector"]["uuid"] == world["dest"]["uuid"]
+    assert [p["uuid"] for p in ok(client.get("/pipelines"))["items"]] == [v1["uuid"]]
+    assert [c["label"] for c in ok(client.get("/connectors"))["items"]] == ["warehouse"]
+    listed = ok(client.get("/connectors", params={"includeSourceConnectors": "true"}))["items"]
+    assert [c["label"] for c in listed] == ["mysql-prod", "warehouse"]
+    assert ok(client.get("/source-readers"))[0]["tablesConfig"] is None
+
+
+def test_second_pipeline_refused_until_the_reader_is_shared(client, world):
+    reader, v1 = world["reader"], world["v1"]
+    payload = pipeline_payload("analytics_v2", reader["uuid"], world["dest"]["uuid"])
+    assert refused(send(client, "POST", "/pipelines", {"pipeline": payload})) == (
+        f'pipeline "analytics_v2": source reader "prod" ({reader["uuid"]}) is not shared and '
+        f'already feeds pipeline "analytics_v1" ({v1["uuid"]}); set is_shared = true on the '
+        "source reader and list every table in tables, then apply this pipeline again"
+    )
+    shared = share(client, world, "orders", "customers")
+    assert shared["isShared"] is True and shared["isValid"] is True
+    v2 = create_pipeline(client, payload)
+    assert ok(client.get(f"/pipelines/{v2['uuid']}"))["sourceReaderUUID"] == reader["uuid"]
+
+
+def test_pipeline_tables_must_be_captured_by_a_shared_reader(client, world):
+    reader = world["reader"]
+    share(client, world, "orders", "customers")
+    payload = pipeline_payload("analytics_v2", reader["uuid"], world["dest"]["uuid"],
+                               tables=("orders", "refunds"))
+    message = (f'pipeline "analytics_v2": shared source reader "prod" ({reader["uuid"]}) does '
+               "not capture \"public.refunds\"; add it to the source reader's tables first")
+    check = {"sourceReaderUUID": reader["uuid"], "validateTables": True,
+             "tables": payload["tables"]}
+    assert ok(send(client, "POST", "/pipelines/validate-unsaved-source", check)) == {
+        "error": message.replace('pipeline "analytics_v2"', "this pipeline")}
+    assert refused(send(client, "POST", "/pipelines", {"pipeline": payload})) == message
+
+
+def test_unshare_refused_with_two_pipelines_then_allowed(client, world):
+    reader, v1 = world["reader"], world["v1"]
+    share(client, world, "orders", "customers")
+    v2 = create_pipeline(client, pipeline_payload("analytics_v2", reader["uuid"],
+                                                  world["dest"]["uuid"]))
+    unshared = reader_payload(world["source"]["uuid"], uuid=reader["uuid"])
+    message = (
+        f'source reader "prod" ({reader["uuid"]}) feeds 2 pipelines ("analytics_v1" '
+        f'({v1["uuid"]}), "analytics_v2" ({v2["uuid"]})); it can only be unshared '
+        "(is_shared = false) with at most one pipeline attached: delete the other pipelines first"
+    )
+    check = send(client, "POST", "/source-readers/validate-unsaved", {"sourceReader": unshared})
+    assert ok(check) == {"error": message}
+    assert refused(send(client, "POST", f"/source-readers/{reader['uuid']}", unshared)) == message
+    ok(client.delete(f"/pipelines/{v1['uuid']}"), 204)
+    assert ok(send(client, "POST", f"/source-readers/{reader['uuid']}", unshared))["isShared"] is False
+
+
+def test_reader_with_pipelines_cannot_be_deleted(client, world):
+    reader, v1 = world["reader"], world["v1"]
+    assert refused(client.delete(f"/source-readers/{reader['uuid']}")) == (
+        f'source reader "prod" ({reader["uuid"]}) cannot be deleted while pipelines use it: '
+        f'"analytics_v1" ({v1["uuid"]}); delete those pipelines first'
+    )
+
+
+def test_dropping_a_used_table_is_accepted_and_visible(client, world):
+    reader, v1 = world["reader"], world["v1"]
+    updated = share(client, world, "orders")
+    assert updated["isValid"] is False
+    assert updated["uncapturedTables"] == [
+        {"table": "public.customers", "pipelineUUID": v1["uuid"], "pipelineName": "analytics_v1"}]
+    assert ok(client.get(f"/source-readers/{reader['uuid']}"))["uncapturedTables"] == (
+        updated["uncapturedTables"])
+    tables = ok(client.get(f"/pipelines/{v1['uuid']}"))["tables"]
+    assert {t["name"]: t["status"] for t in tables} == {
+        "orders": "queued", "customers": "not_captured"}
+
+
+def test_shared_reader_rules_are_enforced(client, world):
+    reader, source = world["reader"], world["source"]
+    no_tables = reader_payload(source["uuid"], {}, uuid=reader["uuid"], isShared=True)
+    assert refused(send(client, "POST", f"/source-readers/{reader['uuid']}", no_tables)) == (
+        f'source reader "prod" ({reader["uuid"]}): is_shared = true needs tables listing every '
+        'table its pipelines replicate (keys "schema.name", or "name" without a schema); add '
+        "tables or set is_shared = false"
+    )
+    bad_key = reader_payload(source["uuid"], {"orders": {"name": "orders", "schema": "public"}})
+    check = send(client, "POST", "/source-readers/validate-unsaved", {"sourceReader": bad_key})
+    assert ok(check) == {"error": (
+        f'source reader "prod" ({bad_key["uuid"]}): tables key "orders" does not match its table '
+        '(schema "public", name "orders"); use the key "public.orders"')}
+    tables_unshared = reader_payload(source["uuid"], reader_tables("orders"), isShared=False)
+    assert refused(send(client, "POST", "/source-readers", tables_unshared)) == (
+        'source reader "prod": tables is only allowed when is_shared = true; set is_shared = true '
+        "and list every table in tables, or remove tables"
+    )
+    assert refused(client.post(f"/source-readers/{reader['uuid']}/deploy")) == (
+        f'source reader "prod" ({reader["uuid"]}) is not shared; only shared source readers are '
+        "deployed on their own (a non-shared reader follows its pipeline)"
+    )
+
+
+def test_unknown_uuids_are_not_found(client):
+    for kind, path in (("connector", "connectors"), ("source reader", "source-readers"),
+                       ("pipeline", "pipelines")):
+        assert refused(client.get(f"/{path}/4b1f0b0e-0000-4000-8000-000000000000"), 404) == (
+            f'{kind} "4b1f0b0e-0000-4000-8000-000000000000" does not exist (deleted outside '
+            "Terraform, or a different sandbox state directory); remove it from the Terraform "
+            "state or re-create it"
+        )
+
+
+def test_status_endpoints(client, world):
+    v1 = world["v1"]
+    paused = ok(send(client, "POST", f"/pipelines/{v1['uuid']}/status", {"status": "paused"}))
+    assert paused["pipeline"]["status"] == "paused"
+    share(client, world, "orders", "customers")
+    reader = ok(send(client, "POST", f"/source-readers/{world['reader']['uuid']}/status",
+                     {"status": "paused"}))
+    assert reader["status"] == "paused"
+    assert refused(send(client, "POST", f"/pipelines/{v1['uuid']}/status", {"status": "gone"})) == (
+        'pipeline status "gone" is not one of "draft", "paused", "transfer paused", "running"')
