@@ -1,0 +1,153 @@
+"""The migration spec a user declares in migrations.yaml (pydantic), loaded from YAML.
+
+```yaml
+migrations:
+  orders_to_v2:
+    terraform:
+      dir: terraform                 # relative to this file
+    reader: artie_source_reader.mysql
+    old_pipeline: artie_pipeline.orders_snowflake
+    new_pipeline:
+      address: artie_pipeline.orders_duckdb_v2
+      name: orders to DuckDB v2
+      destination_connector: artie_connector.duckdb_v2
+      destination_config: {database: analytics_v2, schema: main}
+      tables:
+        orders: {alias: orders_v2, enable_history_mode: true}
+    artie:
+      api_url: http://127.0.0.1:8787
+      api_key_env: ARTIE_API_KEY
+```
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from migration_pipeline.errors import SpecError
+
+_ADDRESS = re.compile(r"^(artie_[a-z_]+)\.([A-Za-z_][A-Za-z0-9_-]*)$")
+
+
+def _address_of(kind: str):
+    def check(value: str) -> str:
+        match = _ADDRESS.match(value)
+        if not match or match[1] != kind:
+            raise ValueError(
+                f"expected a resource address like {kind}.NAME in the root module, got {value!r}"
+            )
+        return value
+
+    return check
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TerraformSettings(_Model):
+    """Where the user's root module is and how to run terraform on it."""
+
+    dir: Path
+    binary: str | None = None
+    cli_config_file: Path | None = None
+    var_files: tuple[Path, ...] = ()
+    timeout_seconds: float = Field(default=600, gt=0)
+
+
+class ArtieSettings(_Model):
+    """How to reach Artie's REST API; the key itself is read from an environment variable."""
+
+    api_url: str = "https://api.artie.com"
+    api_key_env: str = "ARTIE_API_KEY"
+
+
+class NewPipeline(_Model):
+    """The pipeline to create: a copy of the old one with these overrides."""
+
+    address: str
+    name: str | None = None
+    destination_connector: str | None = None
+    destination_connector_uuid: str | None = None
+    destination_config: dict[str, str] | None = None
+    tables: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    _check_address = field_validator("address")(_address_of("artie_pipeline"))
+
+    @field_validator("destination_connector")
+    @classmethod
+    def _connector(cls, value: str | None) -> str | None:
+        return None if value is None else _address_of("artie_connector")(value)
+
+    @model_validator(mode="after")
+    def _one_connector(self) -> NewPipeline:
+        if self.destination_connector and self.destination_connector_uuid:
+            raise ValueError("give destination_connector or destination_connector_uuid, not both")
+        return self
+
+
+class MigrationSpec(_Model):
+    """One online migration: which reader, which pipeline moves, where it goes."""
+
+    name: str
+    terraform: TerraformSettings
+    reader: str
+    old_pipeline: str
+    new_pipeline: NewPipeline
+    reader_tables: tuple[str, ...] | None = None
+    unshare: bool = True
+    artie: ArtieSettings = Field(default_factory=ArtieSettings)
+
+    _check_reader = field_validator("reader")(_address_of("artie_source_reader"))
+    _check_old = field_validator("old_pipeline")(_address_of("artie_pipeline"))
+
+    @model_validator(mode="after")
+    def _distinct(self) -> MigrationSpec:
+        if self.new_pipeline.address == self.old_pipeline:
+            raise ValueError("new_pipeline.address must differ from old_pipeline")
+        return self
+
+
+def load_specs(path: str | Path) -> dict[str, MigrationSpec]:
+    """Every migration declared in `path`; relative paths resolve against the file's folder."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as e:
+        raise SpecError(str(path), f"cannot read the file: {e.strerror}") from e
+    except yaml.YAMLError as e:
+        raise SpecError(str(path), f"is not valid YAML: {e}") from e
+    if not isinstance(raw, dict) or not isinstance(raw.get("migrations"), dict):
+        raise SpecError("migrations", f"{path} must hold a mapping `migrations: {{NAME: ...}}`")
+    specs = {}
+    for name, body in raw["migrations"].items():
+        try:
+            spec = MigrationSpec.model_validate({"name": name, **(body or {})})
+        except ValidationError as e:
+            err = e.errors()[0]
+            where = ".".join(str(p) for p in ("migrations", name, *err["loc"]))
+            raise SpecError(where, err["msg"].removeprefix("Value error, ")) from e
+        tf = spec.terraform
+        resolved = tf.model_copy(update={
+            "dir": (path.parent / tf.dir).resolve(),
+            "cli_config_file": (path.parent / tf.cli_config_file).resolve()
+            if tf.cli_config_file else None,
+            "var_files": tuple((path.parent / v).resolve() for v in tf.var_files),
+        })
+        specs[name] = spec.model_copy(update={"terraform": resolved})
+    return specs
+
+
+def load_spec(path: str | Path, name: str) -> MigrationSpec:
+    """The migration called `name` in `path`."""
+    specs = load_specs(path)
+    if name not in specs:
+        known = ", ".join(sorted(specs)) or "none"
+        raise SpecError("--migration", f"no migration named {name!r} in {path} (known: {known})")
+    return specs[name]
