@@ -36,6 +36,11 @@ _ADDRESS = re.compile(r"^(artie_[a-z_]+)\.([A-Za-z_][A-Za-z0-9_-]*)$")
 
 def _address_of(kind: str):
     def check(value: str) -> str:
+        if value.startswith("module."):
+            raise ValueError(
+                f"{value} is declared inside a module; migration steps edit resources of the "
+                "root module only. Move it to the root module (with a `moved` block) first."
+            )
         match = _ADDRESS.match(value)
         if not match or match[1] != kind:
             raise ValueError(
@@ -114,6 +119,12 @@ class MigrationSpec(_Model):
         return self
 
 
+_MESSAGES = {
+    "extra_forbidden": "unknown field; check its spelling against the spec reference",
+    "missing": "this field is required",
+}
+
+
 def load_specs(path: str | Path) -> dict[str, MigrationSpec]:
     """Every migration declared in `path`; relative paths resolve against the file's folder."""
     path = Path(path)
@@ -132,7 +143,8 @@ def load_specs(path: str | Path) -> dict[str, MigrationSpec]:
         except ValidationError as e:
             err = e.errors()[0]
             where = ".".join(str(p) for p in ("migrations", name, *err["loc"]))
-            raise SpecError(where, err["msg"].removeprefix("Value error, ")) from e
+            raise SpecError(where, _MESSAGES.get(err["type"], err["msg"].removeprefix(
+                "Value error, "))) from e
         tf = spec.terraform
         resolved = tf.model_copy(update={
             "dir": (path.parent / tf.dir).resolve(),

@@ -1,0 +1,94 @@
+"""What Artie's API reports, as frozen dataclasses; `from_wire` is the one place that reads its
+camelCase JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TableStatus:
+    """A table of a pipeline and how far its replication has got."""
+
+    name: str
+    schema: str
+    status: str | None = None
+    backfill_stage: str | None = None
+    enable_history_mode: bool = False
+
+    @classmethod
+    def from_wire(cls, data: dict) -> TableStatus:
+        return cls(
+            name=data.get("name", ""), schema=data.get("schema") or "",
+            status=data.get("status"), backfill_stage=data.get("backfillStage"),
+            enable_history_mode=bool(data.get("enableHistoryMode", False)),
+        )
+
+
+@dataclass(frozen=True)
+class PipelineSummary:
+    """A pipeline as `GET /pipelines` lists it."""
+
+    uuid: str
+    name: str
+    source_reader_uuid: str | None
+    destination_uuid: str | None
+    status: str | None
+
+    @classmethod
+    def from_wire(cls, data: dict) -> PipelineSummary:
+        return cls(
+            uuid=data["uuid"], name=data.get("name", ""),
+            source_reader_uuid=data.get("sourceReaderUUID"),
+            destination_uuid=data.get("destinationUUID"), status=data.get("status"),
+        )
+
+
+@dataclass(frozen=True)
+class Pipeline(PipelineSummary):
+    """A pipeline as `GET /pipelines/{uuid}` reports it, with its tables."""
+
+    tables: tuple[TableStatus, ...] = ()
+    has_backfilling_tables: bool = False
+
+    @classmethod
+    def from_wire(cls, data: dict) -> Pipeline:
+        data = data.get("pipeline", data)  # includeRelatedObjects wraps it
+        base = PipelineSummary.from_wire(data)
+        return cls(
+            **vars(base),
+            tables=tuple(TableStatus.from_wire(t) for t in data.get("tables") or ()),
+            has_backfilling_tables=bool(data.get("hasBackfillingTables", False)),
+        )
+
+
+@dataclass(frozen=True)
+class ReaderTable:
+    name: str
+    schema: str
+
+
+@dataclass(frozen=True)
+class SourceReader:
+    """A source reader as `GET /source-readers/{uuid}` reports it."""
+
+    uuid: str
+    name: str
+    connector_uuid: str
+    is_shared: bool
+    status: str | None
+    tables: tuple[ReaderTable, ...]
+
+    @classmethod
+    def from_wire(cls, data: dict) -> SourceReader:
+        tables = data.get("tablesConfig") or {}
+        return cls(
+            uuid=data["uuid"], name=data.get("name", ""),
+            connector_uuid=data.get("connectorUUID", ""),
+            is_shared=bool(data.get("isShared")), status=data.get("status"),
+            tables=tuple(
+                ReaderTable(t.get("name") or key.rpartition(".")[2],
+                            t.get("schema") or key.rpartition(".")[0])
+                for key, t in sorted(tables.items())
+            ),
+        )

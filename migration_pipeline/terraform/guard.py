@@ -1,0 +1,64 @@
+"""The plan guard: holds a saved plan to the one change each migration step may make."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from migration_pipeline.spec import MigrationSpec
+from migration_pipeline.terraform.plan import Plan
+
+READER_ATTRIBUTES = frozenset({"is_shared", "tables"})
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """One change a step may make: to `address`, with `actions`; for updates, only `attributes`."""
+
+    address: str
+    actions: tuple[str, ...]
+    attributes: frozenset[str] | None = None
+
+    def describe(self) -> str:
+        what = {"update": "update", "create": "create", "delete": "destroy"}[self.actions[0]]
+        extra = f" (only {', '.join(sorted(self.attributes))})" if self.attributes else ""
+        return f"{what} {self.address}{extra}"
+
+
+def contract(step: str, spec: MigrationSpec) -> tuple[Allowed, ...]:
+    """The changes `step` may make, as the design's table states them."""
+    return {
+        "promote": (Allowed(spec.reader, ("update",), READER_ATTRIBUTES),),
+        "create": (Allowed(spec.new_pipeline.address, ("create",)),),
+        "cutover": (Allowed(spec.old_pipeline, ("delete",)),),
+        "unshare": (Allowed(spec.reader, ("update",), READER_ATTRIBUTES),),
+    }[step]
+
+
+def unexpected_changes(plan: Plan, step: str, allowed: tuple[Allowed, ...]) -> list[str]:
+    """Every change or drift in `plan` outside `allowed`, in words an operator can act on."""
+    problems = []
+    for drift in plan.drift:
+        names = ", ".join(a.name for a in drift.attributes) or "its attributes"
+        problems.append(
+            f"{drift.address} was changed outside Terraform ({names} differ from the state): "
+            "someone edited it by hand. Make the module match what you want, then rerun."
+        )
+    by_address = {a.address: a for a in allowed}
+    for change in plan.changes:
+        if change.mode == "data" and change.actions == ("read",):
+            continue
+        rule = by_address.get(change.address)
+        if change.is_replace:
+            problems.append(f"{change.describe()}; a migration step never replaces a resource.")
+        elif rule is None:
+            problems.append(f"{change.describe()}, but {step} does not touch it.")
+        elif change.actions != rule.actions:
+            problems.append(f"{change.describe()}, but {step} may only {rule.describe()}.")
+        elif rule.attributes is not None:
+            extra = sorted(a.name for a in change.attributes if a.name not in rule.attributes)
+            if extra:
+                problems.append(
+                    f"{change.address} would also change {', '.join(extra)}, but {step} may "
+                    f"only {rule.describe()}."
+                )
+    return problems

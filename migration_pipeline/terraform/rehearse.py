@@ -1,0 +1,94 @@
+"""Rehearsal: every step planned in order in a temporary copy of the module; nothing applied.
+
+Each step is edited on top of the previous steps' edits. As nothing is applied, each plan also
+holds the changes of the steps before it, so each is held to the contracts of the steps so far.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from migration_pipeline.errors import MigrationError
+from migration_pipeline.spec import MigrationSpec
+from migration_pipeline.terraform import edits, guard, hcl, workdir
+from migration_pipeline.terraform.plan import Redactor, secrets_of
+from migration_pipeline.terraform.results import StepResult, file_diffs, results_markdown
+from migration_pipeline.terraform.runner import TerraformRunner
+from migration_pipeline.terraform.steps import PipelineSource, make_edit, plan_and_check
+
+RunnerFactory = Callable[[Path], TerraformRunner]
+
+
+@dataclass(frozen=True)
+class Rehearsal:
+    """Every step's result in order; `ok` when none was refused."""
+
+    migration: str
+    results: tuple[StepResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status != "refused" for r in self.results)
+
+    def to_markdown(self) -> str:
+        return results_markdown(f"Rehearsal of {self.migration} (nothing applied)",
+                                list(self.results))
+
+
+def steps_of(spec: MigrationSpec) -> tuple[str, ...]:
+    return edits.STEPS if spec.unshare else edits.STEPS[:-1]
+
+
+def _copy_module(source: Path, target: Path) -> None:
+    # Providers are installed again by init; the lock and journal belong to the original.
+    shutil.copytree(source, target, symlinks=True, ignore=lambda folder, names: [
+        n for n in names if Path(folder).name == ".terraform"
+        and n in ("providers", "migration-pipeline")
+    ])
+
+
+def rehearse(spec: MigrationSpec, runner_for: RunnerFactory,
+             artie: PipelineSource | None = None) -> Rehearsal:
+    """Plan every step on a copy of `spec.terraform.dir`; the user's files are only read."""
+    results: list[StepResult] = []
+    redact = Redactor()
+    with tempfile.TemporaryDirectory(prefix="migration-rehearsal-") as tmp:
+        copy = Path(tmp) / "module"
+        _copy_module(Path(spec.terraform.dir), copy)
+        runner = runner_for(copy)
+        runner.redact = redact
+        runner.init()
+        state = runner.show_json()
+        redact.add(secrets_of(state))
+        allowed: tuple[guard.Allowed, ...] = ()
+        for step in steps_of(spec):
+            allowed += guard.contract(step, spec)
+            result = _rehearse_step(step, spec, copy, runner, state, artie, allowed, redact)
+            results.append(result)
+            if result.status == "refused":
+                break
+    return Rehearsal(spec.name, tuple(results))
+
+
+def _rehearse_step(step, spec, copy, runner, state, artie, allowed, redact) -> StepResult:
+    module = hcl.load_module(copy)
+    try:
+        edit = make_edit(step, spec, module, state, artie)
+    except MigrationError as e:
+        return StepResult(step, "refused", redact(str(e)))
+    for path, text in edit.files.items():
+        workdir.write_atomically(path, text)
+    diffs = file_diffs(module.files, edit.files, copy, redact)
+    plan, problems = plan_and_check(runner, copy.parent / f"{step}.tfplan", step, allowed,
+                                    redact)
+    if problems:
+        return StepResult(step, "refused", f"The plan after {step} breaks its contract; the "
+                          "real step would refuse it.", diffs, plan, edit.notes, tuple(problems))
+    done = "" if edit.files else " The module already holds this step's edit."
+    return StepResult(step, "planned", f"Planned on top of the previous steps' edits; nothing "
+                      f"applied, so the plan also shows their changes.{done}", diffs, plan,
+                      edit.notes)

@@ -1,0 +1,146 @@
+"""Runs terraform commands through python-terraform, hardened for current Terraform.
+
+python-terraform 0.10.1 builds command lines well but: its `destroy()` passes `-force` (gone
+since 0.15), `plan` always adds `-detailed-exitcode` (exit 2 = changes present), `apply`
+without a plan file prompts, it writes an empty temporary var file on plan/apply/init, its
+`__getattr__` path logs through the root logger (calling `basicConfig`), and nothing has a
+timeout. This subclass keeps its option syntax and replaces the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from python_terraform import IsFlagged, Terraform
+
+from migration_pipeline.errors import TerraformCommandError
+from migration_pipeline.terraform.binary import find_terraform
+
+log = logging.getLogger(__name__)
+# python-terraform's own logger prints whole outputs at debug level: keep it quiet.
+logging.getLogger("python_terraform").setLevel(logging.WARNING)
+
+_STATE_LOCK_HINT = (
+    "Another Terraform run holds the state lock. Wait for it to finish; if none is running, "
+    "release it with `terraform force-unlock`."
+)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    command: tuple[str, ...]
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+class _Command(Terraform):
+    """python-terraform's option syntax without its unsafe paths."""
+
+    def __getattr__(self, item):
+        raise AttributeError(item)
+
+    def read_state_file(self, file_path=None):
+        self.tfstate = None  # the library parses the state after each command; we never need it
+
+    def destroy(self, *args, **kwargs):
+        raise NotImplementedError("python-terraform's destroy() passes -force; never used")
+
+
+class TerraformRunner:
+    """terraform in one working directory: `-input=false -no-color`, a timeout on every
+    command, our own CLI config and no checkpoint calls; failures raise TerraformCommandError."""
+
+    def __init__(
+        self,
+        working_dir: Path,
+        *,
+        binary: str | None = None,
+        cli_config_file: Path | None = None,
+        var_files: tuple[Path, ...] = (),
+        timeout: float = 600,
+        extra_env: dict[str, str] | None = None,
+        redact: Callable[[str], str] = lambda s: s,
+    ):
+        self.working_dir = Path(working_dir)
+        self.binary = binary or find_terraform()
+        self.timeout = timeout
+        self.var_files = tuple(str(v) for v in var_files)
+        self.redact = redact
+        self.env = {
+            **os.environ,
+            **(extra_env or {}),
+            "TF_CLI_CONFIG_FILE": str(cli_config_file) if cli_config_file else os.devnull,
+            "CHECKPOINT_DISABLE": "1",
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+        }
+        self._tf = _Command(working_dir=str(self.working_dir), terraform_bin_path=self.binary)
+
+    def __repr__(self) -> str:
+        return f"TerraformRunner({str(self.working_dir)!r}, binary={self.binary!r})"
+
+    def run(self, command: str, *args: str, ok_codes=(0,), **options) -> CommandResult:
+        """Run `terraform <command> [options] [args]`; raise unless the exit code is in ok_codes."""
+        options.setdefault("no_color", IsFlagged)
+        cmd = self._tf.generate_cmd_string(command, *args, **options)
+        log.info("terraform %s in %s", command, self.working_dir)
+        proc = subprocess.Popen(
+            cmd, cwd=self.working_dir, env=self.env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, start_new_session=True,
+        )
+        try:
+            out, err = proc.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            out, err = self._stop(proc)
+            raise TerraformCommandError(
+                cmd, proc.returncode if proc.returncode is not None else -1,
+                self.redact(err), f"Timed out after {self.timeout:g} s; Terraform was "
+                "interrupted. Rerun the step: it resumes where this one stopped.",
+            ) from None
+        if proc.returncode not in ok_codes:
+            hint = _STATE_LOCK_HINT if "Error acquiring the state lock" in err else ""
+            raise TerraformCommandError(cmd, proc.returncode, self.redact(err), hint)
+        return CommandResult(tuple(cmd), proc.returncode, out, err)
+
+    def _stop(self, proc: subprocess.Popen) -> tuple[str, str]:
+        # SIGINT first: Terraform then stops providers and releases the state lock itself.
+        for sig, wait in ((signal.SIGINT, 15), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(proc.pid, sig)
+                return proc.communicate(timeout=wait)
+            except subprocess.TimeoutExpired:
+                continue
+            except ProcessLookupError:
+                break
+        return proc.communicate()
+
+    def init(self) -> CommandResult:
+        return self.run("init", input=False)
+
+    def validate(self) -> CommandResult:
+        return self.run("validate")
+
+    def plan(self, plan_file: Path) -> bool:
+        """Write a saved plan to `plan_file`; True when it holds changes."""
+        result = self.run(
+            "plan", ok_codes=(0, 2), input=False, detailed_exitcode=IsFlagged,
+            out=str(plan_file), var_file=list(self.var_files),
+        )
+        return result.exit_code == 2
+
+    def show_json(self, plan_file: Path | None = None) -> dict:
+        """`terraform show -json` of a saved plan, or of the current state without one."""
+        args = (str(plan_file),) if plan_file else ()
+        return json.loads(self.run("show", *args, json=IsFlagged).stdout)
+
+    def apply(self, plan_file: Path) -> CommandResult:
+        """Apply exactly the saved plan that was checked (never a fresh plan)."""
+        return self.run("apply", str(plan_file), input=False)

@@ -1,0 +1,128 @@
+"""Runs one migration step on the user's module: edit, plan, guard, apply; idempotent and locked.
+
+A step whose effect is already in the files and the infrastructure edits and applies nothing.
+A step interrupted after its edit finds the edit in place, plans it and applies it. A refused
+plan restores the edited files byte for byte from the journal.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+from migration_pipeline.artie.models import Pipeline
+from migration_pipeline.errors import MigrationError, PlanGuardRefusal
+from migration_pipeline.spec import MigrationSpec
+from migration_pipeline.terraform import edits, guard, hcl, workdir
+from migration_pipeline.terraform.plan import Plan, Redactor, parse_plan, secrets_of
+from migration_pipeline.terraform.results import StepResult, file_diffs
+from migration_pipeline.terraform.runner import TerraformRunner
+from migration_pipeline.terraform.tables import AttachedPipeline, TableId
+
+
+class PipelineSource(Protocol):
+    """What a step asks Artie: the pipelines attached to a reader (ArtieClient provides it)."""
+
+    def pipelines_on_reader(self, reader_uuid: str) -> list[Pipeline]: ...
+
+
+def _state_resources(state: dict) -> list[dict]:
+    return state.get("values", {}).get("root_module", {}).get("resources", [])
+
+
+def attached_pipelines(module: hcl.Module, spec: MigrationSpec, state: dict,
+                       artie: PipelineSource | None) -> list[AttachedPipeline]:
+    """Pipelines on the reader: those the module declares, plus those Artie reports that no
+    `artie_pipeline` of this module's state manages (a pipeline being cut over is not one)."""
+    attached = edits.module_pipelines(module, spec.reader)
+    resources = _state_resources(state)
+    reader_uuid = next((r["values"].get("uuid") for r in resources
+                        if r["address"] == spec.reader), None)
+    if artie is None or not reader_uuid:
+        return attached
+    managed = {r["values"].get("uuid") for r in resources if r["type"] == "artie_pipeline"}
+    for pipeline in artie.pipelines_on_reader(reader_uuid):
+        if pipeline.uuid not in managed:
+            tables = frozenset(TableId(t.schema, t.name) for t in pipeline.tables)
+            attached.append(AttachedPipeline(
+                f"Artie pipeline {pipeline.name!r} ({pipeline.uuid}, not in this module)", tables
+            ))
+    return attached
+
+
+def make_edit(step: str, spec: MigrationSpec, module: hcl.Module, state: dict,
+              artie: PipelineSource | None) -> edits.StepEdit:
+    """The file edit `step` needs now (empty when already in place)."""
+    if step == "promote":
+        return edits.promote(module, spec, attached_pipelines(module, spec, state, artie))
+    if step == "create":
+        return edits.create(module, spec)
+    if step == "cutover":
+        return edits.cutover(module, spec)
+    if step == "unshare":
+        return edits.unshare(module, spec, attached_pipelines(module, spec, state, artie))
+    raise ValueError(f"unknown step {step!r}; steps are {', '.join(edits.STEPS)}")
+
+
+def plan_and_check(runner: TerraformRunner, plan_file: Path, step: str,
+                   allowed: tuple[guard.Allowed, ...], redact: Redactor) -> tuple[Plan, list[str]]:
+    """Save a plan, read it back masked, and list what breaks the contract."""
+    runner.plan(plan_file)
+    doc = runner.show_json(plan_file)
+    redact.add(secrets_of(doc))
+    plan = parse_plan(doc, redact)
+    return plan, guard.unexpected_changes(plan, step, allowed)
+
+
+def run_step(step: str, spec: MigrationSpec, runner: TerraformRunner,
+             artie: PipelineSource | None = None) -> StepResult:
+    """Bring the module and the infrastructure to where `step` leaves them; see the module doc."""
+    directory = Path(spec.terraform.dir)
+    redact = Redactor()
+    runner.redact = redact
+    with workdir.locked(directory):
+        journal = workdir.Journal(directory)
+        journal.check(step)
+        runner.init()
+        state = runner.show_json()
+        redact.add(secrets_of(state))
+        module = hcl.load_module(directory)
+        edit = make_edit(step, spec, module, state, artie)
+        converging = journal.pending_step() == step
+        if edit.files:
+            journal.begin(step, {p: module.files[p] for p in edit.files})
+            for path, text in edit.files.items():
+                workdir.write_atomically(path, text)
+        diffs = file_diffs(module.files, edit.files, directory, redact)
+        with tempfile.TemporaryDirectory(prefix="migration-plan-") as tmp:
+            try:
+                plan, problems = plan_and_check(runner, Path(tmp) / "step.tfplan", step,
+                                                guard.contract(step, spec), redact)
+            except MigrationError:
+                journal.restore()
+                raise
+            if problems:
+                journal.restore()
+                refusal = PlanGuardRefusal(step, problems)
+                refusal.result = StepResult(step, "refused", str(refusal), diffs, plan,
+                                            edit.notes, tuple(problems))
+                raise refusal
+            if plan.has_changes:
+                runner.apply(Path(tmp) / "step.tfplan")
+        journal.clear()
+    return StepResult(step, *_outcome(step, bool(edit.files), plan.has_changes, converging),
+                      diffs, plan, edit.notes)
+
+
+def _outcome(step: str, edited: bool, applied: bool, converging: bool) -> tuple[str, str]:
+    if not edited and not applied:
+        return "already done", (f"{step} is already done: the module and the infrastructure "
+                                "already match it. Nothing was edited or applied.")
+    if not edited:
+        why = "an earlier run stopped before applying" if converging else "it was edited before"
+        return "applied", (f"The module already held the {step} edit ({why}); applied the "
+                           "checked plan.")
+    if not applied:
+        return "applied", f"Edited the module for {step}; Terraform found nothing to change."
+    return "applied", f"Edited the module for {step} and applied the checked plan."

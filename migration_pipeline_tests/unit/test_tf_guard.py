@@ -1,0 +1,125 @@
+"""The plan guard refuses every change outside a step's contract, in words, with secrets masked.
+
+The documents in test_tf_recorded/ are `terraform show -json` of real plans of terraform_data
+resources (a sensitive variable set to `hunter22-not-for-logs`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from migration_pipeline.terraform.guard import Allowed, contract, unexpected_changes
+from migration_pipeline.terraform.plan import MASK, parse_plan, secrets_of
+from migration_pipeline.terraform.results import StepResult
+from migration_pipeline_tests.unit.test_tf_modules import spec_for
+
+RECORDED = Path(__file__).parent / "test_tf_recorded"
+SECRET = "hunter22-not-for-logs"
+READER = (Allowed("terraform_data.reader", ("update",), frozenset({"input"})),)
+
+
+def recorded(name: str) -> dict:
+    return json.loads((RECORDED / f"{name}.json").read_text())
+
+
+def check(name: str, allowed=READER, step="promote") -> list[str]:
+    return unexpected_changes(parse_plan(recorded(name)), step, allowed)
+
+
+def test_the_allowed_update_passes():
+    assert check("update_reader") == []
+
+
+def test_no_changes_pass():
+    assert check("no_changes") == []
+
+
+def test_a_replace_is_refused_even_for_the_allowed_address():
+    allowed = (Allowed("terraform_data.old_pipeline", ("update",), None),)
+    assert check("replace_old_pipeline", allowed) == [
+        "terraform_data.old_pipeline would be replaced (destroyed, then created again) because "
+        "triggers_replace cannot change in place; a migration step never replaces a resource."
+    ]
+
+
+def test_a_change_to_another_resource_is_refused():
+    assert check("update_bystander_and_reader") == [
+        "terraform_data.bystander would be updated in place (changes input), but promote does "
+        "not touch it."
+    ]
+
+
+def test_a_create_is_refused_where_only_a_delete_is_allowed():
+    allowed = (Allowed("terraform_data.new_pipeline", ("delete",)),)
+    assert check("create_new_pipeline", allowed, "cutover") == [
+        "terraform_data.new_pipeline would be created, but cutover may only destroy "
+        "terraform_data.new_pipeline."
+    ]
+
+
+def test_an_update_of_an_attribute_outside_the_contract_is_refused():
+    allowed = (Allowed("terraform_data.reader", ("update",), frozenset({"is_shared", "tables"})),)
+    assert check("update_reader", allowed) == [
+        "terraform_data.reader would also change input, but promote may only update "
+        "terraform_data.reader (only is_shared, tables)."
+    ]
+
+
+def test_the_expected_create_and_delete_pass():
+    assert check("create_new_pipeline", (Allowed("terraform_data.new_pipeline", ("create",)),),
+                 "create") == []
+    assert check("delete_old_pipeline", (Allowed("terraform_data.old_pipeline", ("delete",)),),
+                 "cutover") == []
+
+
+def test_drift_is_refused():
+    doc = recorded("no_changes")
+    doc["resource_drift"] = [{
+        "address": "terraform_data.reader", "mode": "managed", "type": "terraform_data",
+        "change": {"actions": ["update"], "before": {"input": "a"}, "after": {"input": "b"}},
+    }]
+    assert unexpected_changes(parse_plan(doc), "promote", READER) == [
+        "terraform_data.reader was changed outside Terraform (input differ from the state): "
+        "someone edited it by hand. Make the module match what you want, then rerun."
+    ]
+
+
+def test_contracts_follow_the_design_table(tmp_path):
+    spec = spec_for(tmp_path)
+    shared = frozenset({"is_shared", "tables"})
+    assert contract("promote", spec) == (Allowed("artie_source_reader.mysql", ("update",), shared),)
+    assert contract("create", spec) == (Allowed("artie_pipeline.orders_duckdb", ("create",)),)
+    assert contract("cutover", spec) == (Allowed("artie_pipeline.orders_snowflake", ("delete",)),)
+    assert contract("unshare", spec) == (Allowed("artie_source_reader.mysql", ("update",), shared),)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in RECORDED.glob("*.json")))
+def test_sensitive_values_never_reach_parsed_plans_or_markdown(name):
+    doc = recorded(name)
+    assert SECRET in json.dumps(doc)  # the raw document does hold it
+    plan = parse_plan(doc)
+    result = StepResult("promote", "refused", "x", plan=plan,
+                        problems=tuple(check(name)))
+    assert SECRET not in repr(plan)
+    assert SECRET not in result.to_markdown()
+    assert SECRET not in json.dumps(repr(secrets_of(doc)))
+
+
+def test_only_the_flagged_part_of_a_value_is_masked():
+    (change,) = parse_plan(recorded("update_reader")).changes
+    (attribute,) = change.attributes
+    assert attribute.before == f'{{"is_shared": false, "password": "{MASK}", "tables": {{}}}}'
+    assert attribute.after == (f'{{"is_shared": true, "password": "{MASK}", "tables": '
+                               '{"orders": {"name": "orders"}}}')
+
+
+def test_a_value_derived_from_a_secret_without_a_flag_is_masked_too():
+    # terraform_data copies `input` into `output` without carrying the sensitive flag.
+    doc = recorded("delete_old_pipeline")
+    (deleted,) = [rc for rc in doc["resource_changes"] if rc["change"]["actions"] == ["delete"]]
+    deleted["change"]["before"]["output"] = {"copy": SECRET}
+    (change,) = parse_plan(doc).changes
+    assert {a.name: a.before for a in change.attributes}["output"] == f'{{"copy": "{MASK}"}}'

@@ -1,0 +1,83 @@
+"""migrations.yaml loads into a typed spec, and every mistake names the field to fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from migration_pipeline.errors import SpecError
+from migration_pipeline.spec import load_spec
+
+VALID = """\
+migrations:
+  orders_to_v2:
+    terraform:
+      dir: terraform
+      cli_config_file: sandbox/terraform.rc
+      var_files: [prod.tfvars]
+    reader: artie_source_reader.mysql
+    old_pipeline: artie_pipeline.orders_snowflake
+    new_pipeline:
+      address: artie_pipeline.orders_duckdb
+      destination_connector: artie_connector.duckdb_v2
+      destination_config: {database: analytics_v2, schema: main}
+      tables:
+        shop.orders: {alias: orders_v2, enable_history_mode: true}
+"""
+
+
+def load(tmp_path, text: str, name: str = "orders_to_v2"):
+    path = tmp_path / "migrations.yaml"
+    path.write_text(text)
+    return load_spec(path, name)
+
+
+def test_a_valid_spec_resolves_paths_against_the_file(tmp_path):
+    spec = load(tmp_path, VALID)
+    assert spec.terraform.dir == tmp_path / "terraform"
+    assert spec.terraform.cli_config_file == tmp_path / "sandbox" / "terraform.rc"
+    assert spec.terraform.var_files == (tmp_path / "prod.tfvars",)
+    assert spec.new_pipeline.tables == {"shop.orders": {"alias": "orders_v2",
+                                                        "enable_history_mode": True}}
+    assert spec.unshare is True
+    assert spec.artie.api_key_env == "ARTIE_API_KEY"
+
+
+@pytest.mark.parametrize(("edit", "field", "message"), [
+    (("reader: artie_source_reader.mysql", "reader: module.db.artie_source_reader.mysql"),
+     "migrations.orders_to_v2.reader",
+     "module.db.artie_source_reader.mysql is declared inside a module; migration steps edit "
+     "resources of the root module only. Move it to the root module (with a `moved` block) "
+     "first."),
+    (("old_pipeline: artie_pipeline.orders_snowflake", "old_pipeline: artie_connector.x"),
+     "migrations.orders_to_v2.old_pipeline",
+     "expected a resource address like artie_pipeline.NAME in the root module, got "
+     "'artie_connector.x'"),
+    (("      destination_connector:", "      destination_conector:"),
+     "migrations.orders_to_v2.new_pipeline.destination_conector",
+     "unknown field; check its spelling against the spec reference"),
+    (("    reader: artie_source_reader.mysql\n", ""),
+     "migrations.orders_to_v2.reader", "this field is required"),
+    (("address: artie_pipeline.orders_duckdb", "address: artie_pipeline.orders_snowflake"),
+     "migrations.orders_to_v2", "new_pipeline.address must differ from old_pipeline"),
+])
+def test_mistakes_name_the_field(tmp_path, edit, field, message):
+    with pytest.raises(SpecError) as error:
+        load(tmp_path, VALID.replace(*edit))
+    assert (error.value.field, str(error.value)) == (field, f"{field}: {message}")
+
+
+def test_an_unknown_migration_lists_the_known_ones(tmp_path):
+    with pytest.raises(SpecError) as error:
+        load(tmp_path, VALID, "orders")
+    assert str(error.value) == (
+        f"--migration: no migration named 'orders' in {tmp_path / 'migrations.yaml'} "
+        "(known: orders_to_v2)"
+    )
+
+
+def test_a_file_without_migrations_is_refused(tmp_path):
+    with pytest.raises(SpecError) as error:
+        load(tmp_path, "- a\n")
+    assert str(error.value) == (
+        f"migrations: {tmp_path / 'migrations.yaml'} must hold a mapping `migrations: {{NAME: ...}}`"
+    )
