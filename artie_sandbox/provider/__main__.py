@@ -1,0 +1,82 @@
+"""`python -m artie_sandbox.provider`: the provider process Terraform starts (via the mirror's launcher).
+
+stdout carries only the go-plugin handshake line, so logs go to stderr (Terraform keeps them with
+TF_LOG) or to ARTIE_PROVIDER_LOG. A watchdog exits when Terraform (the parent) goes away, and
+tf's TLS certificate cache moves to a writable folder when HOME is not writable.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+WATCHDOG_INTERVAL = 0.5
+
+
+def cert_cache_dir() -> Path:
+    """A private, writable folder for tf's self-signed certificate (HOME may be read-only)."""
+    candidates = []
+    if os.environ.get("XDG_CACHE_HOME"):
+        candidates.append(Path(os.environ["XDG_CACHE_HOME"]) / "artie-sandbox-provider")
+    candidates.append(Path.home() / ".cache" / "artie-sandbox-provider")
+    candidates.append(Path(tempfile.gettempdir()) / f"artie-sandbox-provider-{os.getuid()}")
+    for folder in candidates:
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            probe = folder / f".probe-{os.getpid()}"
+            probe.touch()
+            probe.unlink()
+            if folder.stat().st_uid == os.getuid():
+                return folder
+        except OSError:
+            continue
+    raise SystemExit("artie provider: no writable folder for the TLS certificate cache")
+
+
+def start_watchdog(interval: float = WATCHDOG_INTERVAL) -> threading.Thread:
+    """Exit the process as soon as the parent (Terraform) is gone: tf never notices by itself."""
+    parent = os.getppid()
+
+    def watch():
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                logging.getLogger("artie_sandbox.provider").info("terraform exited; stopping")
+                os._exit(0)
+
+    thread = threading.Thread(target=watch, name="parent-watchdog", daemon=True)
+    thread.start()
+    return thread
+
+
+def _configure_logging() -> None:
+    target = os.environ.get("ARTIE_PROVIDER_LOG")
+    handler = logging.FileHandler(target) if target else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("artie_sandbox.provider")
+    logger.addHandler(handler)
+    logger.setLevel(os.environ.get("ARTIE_PROVIDER_LOG_LEVEL", "INFO").upper())
+    logger.propagate = False
+
+
+def main(argv: list[str] | None = None) -> None:
+    _configure_logging()
+    start_watchdog()
+
+    from tf import runner
+
+    cache = cert_cache_dir() / "ssl_cert.json"
+    runner._get_cert_cache_path = lambda: cache  # tf hardcodes ~/.cache; HOME may be read-only
+
+    from artie_sandbox.provider.provider import ArtieProvider
+
+    runner.run_provider(ArtieProvider(), argv or sys.argv)
+
+
+if __name__ == "__main__":
+    main()
