@@ -1,0 +1,152 @@
+"""One in-memory DuckDB connection with both destinations ATTACHed read-only, and what they hold."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from migration_pipeline.errors import ValidationInputError
+from migration_pipeline.validation.sql import Sql, compose, ident, literal
+
+OLD, NEW = "old", "new"
+_LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table found in an attached destination."""
+
+    catalog: str
+    schema: str
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    estimated_rows: int
+
+    @property
+    def display(self) -> str:
+        return self.name if self.schema == "main" else f"{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    memory_limit: str = "2GB"
+    threads: int | None = None
+    lock_timeout_s: float = 10.0
+
+
+def is_motherduck(location: str) -> bool:
+    return location.startswith("md:") or location.startswith("motherduck:")
+
+
+@contextmanager
+def open_destinations(
+    old: str, new: str, settings: ConnectionSettings = ConnectionSettings()
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a connection where catalog `old` and `new` are the two destinations, read-only.
+
+    DuckDB spills to a private temporary directory (an in-memory database would otherwise use
+    `.tmp` in the working directory), so nothing is written beside the inputs.
+    """
+    for role, location in ((OLD, old), (NEW, new)):
+        _check_exists(role, location)
+    with tempfile.TemporaryDirectory(prefix="validation-") as spill:
+        con = duckdb.connect(":memory:")
+        try:
+            con.execute(compose("SET temp_directory = {v}", v=literal(spill)))
+            con.execute(compose("SET memory_limit = {v}", v=literal(settings.memory_limit)))
+            if settings.threads:
+                con.execute(compose("SET threads = {v}", v=literal(int(settings.threads))))
+            con.execute("SET TimeZone = 'UTC'")
+            _attach(con, OLD, old, settings.lock_timeout_s)
+            _attach(con, NEW, new, settings.lock_timeout_s)
+            yield con
+        finally:
+            con.close()
+
+
+def _check_exists(role: str, location: str) -> None:
+    if is_motherduck(location):
+        return
+    path = Path(location)
+    if not path.exists():
+        raise ValidationInputError(
+            f"{role} destination not found: {location} (give the path of a DuckDB file or an md: name)"
+        )
+    if not path.is_file():
+        raise ValidationInputError(f"{role} destination is not a file: {location}")
+
+
+def _attach(con: duckdb.DuckDBPyConnection, role: str, location: str, timeout_s: float) -> None:
+    statement = compose("ATTACH ? AS {alias} (READ_ONLY)", alias=ident(role))
+    deadline = time.monotonic() + timeout_s
+    delay = 0.05
+    while True:
+        try:
+            con.execute(statement, [location])
+            return
+        except duckdb.IOException as e:
+            message = str(e)
+            if not any(marker in message for marker in _LOCK_MARKERS):
+                raise ValidationInputError(
+                    f"cannot open the {role} destination {location} read-only: {_first_line(message)}"
+                ) from e
+            if time.monotonic() >= deadline:
+                raise ValidationInputError(
+                    f"the {role} destination {location} stayed locked by another process for "
+                    f"{timeout_s:g} s; retry when its writer has finished the current batch"
+                ) from e
+        except duckdb.Error as e:
+            raise ValidationInputError(
+                f"cannot open the {role} destination {location} read-only: {_first_line(str(e))}"
+            ) from e
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
+def _first_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else message
+
+
+def list_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[Table]:
+    """Every base table of one attached destination, with columns and declared primary key."""
+    rows = con.execute(
+        "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() "
+        "WHERE database_name = ? AND NOT temporary ORDER BY schema_name, table_name",
+        [catalog],
+    ).fetchall()
+    columns: dict[tuple[str, str], list[Column]] = {}
+    for schema, table, name, type_ in con.execute(
+        "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
+        "WHERE database_name = ? ORDER BY schema_name, table_name, column_index",
+        [catalog],
+    ).fetchall():
+        columns.setdefault((schema, table), []).append(Column(name, type_))
+    keys = {
+        (schema, table): tuple(names)
+        for schema, table, names in con.execute(
+            "SELECT schema_name, table_name, constraint_column_names FROM duckdb_constraints() "
+            "WHERE database_name = ? AND constraint_type = 'PRIMARY KEY'",
+            [catalog],
+        ).fetchall()
+    }
+    return [
+        Table(catalog, s, t, tuple(columns.get((s, t), ())), keys.get((s, t), ()), int(n or 0))
+        for s, t, n in rows
+    ]
+
+
+def table_sql(table: Table) -> Sql:
+    return Sql(".".join(ident(part) for part in (table.catalog, table.schema, table.name)))

@@ -1,0 +1,177 @@
+"""Validate a new destination against the old one: resolve the tables, compare each, report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+
+from migration_pipeline.errors import ValidationInputError
+from migration_pipeline.validation.catalog import (
+    NEW,
+    OLD,
+    ConnectionSettings,
+    Table,
+    list_tables,
+    open_destinations,
+)
+from migration_pipeline.validation.compare import CompareOptions, compare_table, missing_table_keys
+from migration_pipeline.validation.mapping import (
+    HISTORY_SUFFIX,
+    TableMapping,
+    TableRef,
+    TableSide,
+)
+from migration_pipeline.validation.plan import DELETE_COLUMN, plan_table
+from migration_pipeline.validation.report import (
+    SchemaDifference,
+    SkippedTable,
+    TableReport,
+    ValidationReport,
+)
+
+
+@dataclass(frozen=True)
+class ValidationOptions:
+    """How to compare. `keys` overrides every table's declared primary key (in that order)."""
+
+    keys: tuple[str, ...] = ()
+    max_keys: int | None = None
+    float_tolerance: float = 0.0
+    watermark: datetime | None = None
+    memory_limit: str = "2GB"
+    threads: int | None = None
+    lock_timeout_s: float = 10.0
+
+    def compare(self) -> CompareOptions:
+        return CompareOptions(self.max_keys, self.float_tolerance, self.watermark)
+
+
+def find_table(tables: Sequence[Table], ref: TableRef) -> Table | None:
+    """`ref` by exact schema + name, else by name (schema `main` first), else as `schema.name`."""
+
+    def named(schema: str | None, name: str) -> list[Table]:
+        return [
+            t for t in tables
+            if t.name.lower() == name.lower() and (schema is None or t.schema.lower() == schema.lower())
+        ]  # fmt: skip
+
+    found = named(ref.schema, ref.name)
+    if not found and ref.schema is None and "." in ref.name:
+        schema, _, name = ref.name.partition(".")
+        found = named(schema, name)
+    if len(found) > 1:
+        found = [t for t in found if t.schema == "main"] or found
+        if len(found) > 1:
+            raise ValidationInputError(
+                f"table {ref.display!r} exists in several schemas "
+                f"({', '.join(t.schema for t in found)}): name it as schema.table"
+            )
+    return found[0] if found else None
+
+
+def _all_tables(old_tables: Sequence[Table]) -> tuple[list[TableMapping], list[SkippedTable]]:
+    names = {(t.schema, t.name.lower()) for t in old_tables}
+    mappings, skipped = [], []
+    for table in old_tables:
+        base = (
+            table.name[: -len(HISTORY_SUFFIX)].lower()
+            if table.name.endswith(HISTORY_SUFFIX)
+            else None
+        )
+        if base and (table.schema, base) in names:
+            skipped.append(
+                SkippedTable(
+                    table.display, "history table: an append-only change log that differs by design"
+                )
+            )
+            continue
+        ref = TableRef(table.name, table.schema)
+        mappings.append(TableMapping(TableSide(ref), TableSide(ref)))
+    return mappings, skipped
+
+
+def validate(
+    old: str,
+    new: str,
+    mappings: Sequence[TableMapping] | None = None,
+    options: ValidationOptions = ValidationOptions(),
+) -> ValidationReport:
+    """Compare every mapped table (every table of the old destination when `mappings` is None)."""
+    started = datetime.now(UTC)
+    settings = ConnectionSettings(options.memory_limit, options.threads, options.lock_timeout_s)
+    with open_destinations(old, new, settings) as con:
+        old_tables, new_tables = list_tables(con, OLD), list_tables(con, NEW)
+        skipped: list[SkippedTable] = []
+        if mappings is None:
+            mappings, skipped = _all_tables(old_tables)
+        resolved = [_resolve(m, old_tables, new_tables) for m in mappings]
+        reports = tuple(_compare(con, m, o, n, new_tables, options) for m, o, n in resolved)
+    return ValidationReport(old, new, started, datetime.now(UTC), reports, tuple(skipped))
+
+
+def _resolve(
+    mapping: TableMapping, old_tables: Sequence[Table], new_tables: Sequence[Table]
+) -> tuple[TableMapping, Table, Table | None]:
+    old = find_table(old_tables, mapping.old.ref)
+    if old is None:
+        available = ", ".join(t.display for t in old_tables) or "none"
+        raise ValidationInputError(
+            f"table {mapping.old.ref.display!r} not found in the old destination (tables there: {available})"
+        )
+    new = find_table(new_tables, mapping.new.ref) if mapping.new else None
+    return mapping, old, new
+
+
+def _compare(
+    con: duckdb.DuckDBPyConnection,
+    mapping: TableMapping,
+    old: Table,
+    new: Table | None,
+    new_tables: Sequence[Table],
+    options: ValidationOptions,
+) -> TableReport:
+    new_name = mapping.new.ref.display if mapping.new else ""
+    if new is None:
+        return _missing_table(con, mapping, old, new_name, options)
+    plan = plan_table(mapping, old, new, options.keys)
+    differences = plan.schema_differences
+    if (
+        mapping.new
+        and mapping.new.history_mode
+        and find_table(new_tables, mapping.new.history_ref) is None
+    ):
+        differences += (
+            SchemaDifference("history_table_missing_in_new", mapping.new.history_ref.display),
+        )
+    report = TableReport(
+        table=old.display,
+        new_table=new.display,
+        key_columns=tuple(k.name for k in plan.keys),
+        compared_columns=tuple(c.name for c in plan.columns),
+        schema_differences=differences,
+    )
+    return compare_table(con, plan, old, new, report, options.compare())
+
+
+def _missing_table(
+    con: duckdb.DuckDBPyConnection,
+    mapping: TableMapping,
+    old: Table,
+    new_name: str,
+    options: ValidationOptions,
+) -> TableReport:
+    plan = plan_table(mapping, old, old, options.keys)
+    keys = tuple(k.name for k in plan.keys)
+    delete = next((c.name for c in old.columns if c.name.lower() == DELETE_COLUMN), None)
+    total, missing = missing_table_keys(con, keys, old, delete, options.max_keys)
+    return TableReport(
+        table=old.display,
+        new_table=new_name,
+        key_columns=keys,
+        old_rows=total,
+        missing_in_new=missing,
+        schema_differences=(SchemaDifference("table_missing_in_new"),),
+    )

@@ -1,0 +1,162 @@
+"""What a validation found, per table and overall: plain frozen data, no wire format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+Key = tuple[Any, ...]
+
+MATCH, MISMATCH, UNCONFIRMED = "match", "mismatch", "unconfirmed"
+
+
+@dataclass(frozen=True)
+class SchemaDifference:
+    """A column (or the whole table) that is not comparable; `kind` says how."""
+
+    kind: str  # missing_in_new | missing_in_old | incompatible_type | table_missing_in_new | history_table_missing_in_new
+    column: str | None = None
+    old_type: str | None = None
+    new_type: str | None = None
+
+    @property
+    def description(self) -> str:
+        if self.kind == "incompatible_type":
+            return f"column {self.column!r}: {self.old_type} in old, {self.new_type} in new"
+        if self.kind in ("missing_in_new", "missing_in_old"):
+            return f"column {self.column!r} {self.kind.replace('_', ' ')}"
+        return self.kind.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class KeyList:
+    """Mismatched keys of one kind: the first `len(keys)` in key order, out of `total`."""
+
+    keys: tuple[Key, ...] = ()
+    total: int = 0
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.keys)
+
+
+@dataclass(frozen=True)
+class ColumnDiff:
+    column: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class ChangedRow:
+    key: Key
+    columns: tuple[ColumnDiff, ...]
+
+
+@dataclass(frozen=True)
+class DuplicateKey:
+    """A key with more than one live row on a side (never merged silently)."""
+
+    key: Key
+    old_rows: int
+    new_rows: int
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """Latest Artie write time on each side and how far new trails old (seconds; < 0: ahead)."""
+
+    column: str | None = None
+    old_max: datetime | None = None
+    new_max: datetime | None = None
+    watermark: datetime | None = None
+
+    @property
+    def lag_seconds(self) -> float | None:
+        if self.old_max is None or self.new_max is None:
+            return None
+        return (self.old_max - self.new_max).total_seconds()
+
+
+@dataclass(frozen=True)
+class TableReport:
+    table: str
+    new_table: str
+    key_columns: tuple[str, ...] = ()
+    compared_columns: tuple[str, ...] = ()
+    old_rows: int = 0
+    new_rows: int = 0
+    missing_in_new: KeyList = KeyList()
+    extra_in_new: KeyList = KeyList()
+    changed: tuple[ChangedRow, ...] = ()
+    changed_total: int = 0
+    duplicate_keys: tuple[DuplicateKey, ...] = ()
+    duplicate_total: int = 0
+    in_flight: KeyList = KeyList()
+    schema_differences: tuple[SchemaDifference, ...] = ()
+    freshness: Freshness = Freshness()
+    buckets: int = 0
+    differing_buckets: int = 0
+    seconds: float = 0.0
+    confirmed: KeyList | None = None  # set when an earlier validation could confirm
+
+    @property
+    def mismatched_rows(self) -> int:
+        return (
+            self.missing_in_new.total
+            + self.extra_in_new.total
+            + self.changed_total
+            + self.duplicate_total
+        )
+
+    def listed_keys(self) -> tuple[Key, ...]:
+        """Every mismatched key this report lists (what a later validation confirms against)."""
+        return (
+            self.missing_in_new.keys
+            + self.extra_in_new.keys
+            + tuple(row.key for row in self.changed)
+            + tuple(dup.key for dup in self.duplicate_keys)
+        )
+
+    @property
+    def verdict(self) -> str:
+        if self.schema_differences or (self.confirmed is not None and self.confirmed.total):
+            return MISMATCH
+        return UNCONFIRMED if self.mismatched_rows else MATCH
+
+    @property
+    def matches(self) -> bool:
+        return self.verdict == MATCH
+
+    def with_confirmation(self, previous_keys: set[Key]) -> TableReport:
+        persisting = tuple(key for key in self.listed_keys() if key in previous_keys)
+        return replace(self, confirmed=KeyList(persisting, len(persisting)))
+
+
+@dataclass(frozen=True)
+class SkippedTable:
+    table: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    old: str
+    new: str
+    started_at: datetime
+    finished_at: datetime
+    tables: tuple[TableReport, ...] = ()
+    skipped: tuple[SkippedTable, ...] = field(default=())
+
+    @property
+    def verdict(self) -> str:
+        verdicts = {table.verdict for table in self.tables}
+        for verdict in (MISMATCH, UNCONFIRMED):
+            if verdict in verdicts:
+                return verdict
+        return MATCH
+
+    @property
+    def matches(self) -> bool:
+        return self.verdict == MATCH
