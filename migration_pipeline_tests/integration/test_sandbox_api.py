@@ -1,6 +1,12 @@
-"""The sandbox API over real HTTP must behave like Artie's for every call Artie's Terraform provider makes."""
+"""The sandbox API over real HTTP must behave like Artie's for every call its Terraform provider makes."""
 
 import json
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -22,17 +28,34 @@ def base_url(state_dir):
         yield url
 
 
-def send(http: httpx.Client, method: str, path: str, body=None) -> httpx.Response:
+# Marks a request that breaks Artie's spec on purpose (the conformance tests skip checking it).
+OFF_SPEC = {"off_spec": True}
+
+
+def send(http: httpx.Client, method: str, path: str, body=None, **kwargs) -> httpx.Response:
     """Sends `body` the way Artie's Go client does: JSON without a Content-Type header."""
     content = None if body is None else json.dumps(body)
-    return http.request(method, path, content=content)
+    return http.request(method, path, content=content, **kwargs)
 
 
 @pytest.fixture
-def client(base_url):
-    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {API_KEY}"},
-                      timeout=10) as http:
-        yield http
+def make_client():
+    """Opens API clients; the conformance tests override it to check every exchange."""
+    opened = []
+
+    def make(base_url: str, api_key: str | None = API_KEY) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        opened.append(httpx.Client(base_url=base_url, headers=headers, timeout=10))
+        return opened[-1]
+
+    yield make
+    for http in opened:
+        http.close()
+
+
+@pytest.fixture
+def client(make_client, base_url):
+    return make_client(base_url)
 
 
 def ok(response: httpx.Response, status: int = 200):
@@ -72,8 +95,8 @@ def pipeline_payload(name: str, reader_uuid: str, destination_uuid: str,
         "specificDestCfg": {"database": name, "schema": "main"},
         "tables": [{"name": t, "schema": "public", "enableHistoryMode": False,
                     "disableReplication": False,
-                    "advancedSettings": {"alias": None, "excludeColumns": None,
-                                         "skipDelete": None}} for t in tables],
+                    "advancedSettings": {"alias": "", "excludeColumns": [],
+                                         "skipDelete": False}} for t in tables],
         "advancedSettings": {"enableSoftDelete": True, "includeArtieUpdatedAtColumn": True,
                              "includeDatabaseUpdatedAtColumn": None},
     }
@@ -94,9 +117,8 @@ def create_pipeline(client, payload: dict) -> dict:
     return created
 
 
-@pytest.fixture
-def world(client):
-    """A source and destination connector, a dedicated reader and pipeline analytics_v1."""
+def connectors_and_reader(client) -> dict:
+    """A source and a destination connector and a dedicated (non-shared) reader "prod"."""
     source = ok(send(client, "POST", "/connectors", {
         "type": "sqlite", "label": "mysql-prod", "dataPlaneName": "", "sshTunnelUUID": None,
         "sharedConfig": {"path": "/data/source.db"}}))
@@ -107,8 +129,19 @@ def world(client):
     reader = ok(send(client, "POST", "/source-readers", {
         "name": "prod", "dataPlaneName": "", "connectorUUID": source["uuid"], "isShared": False,
         "database": "shop", "containerName": "", "settings": {}, "tablesConfig": None}))
-    v1 = create_pipeline(client, pipeline_payload("analytics_v1", reader["uuid"], dest["uuid"]))
-    return {"source": source, "dest": dest, "reader": reader, "v1": v1}
+    return {"source": source, "dest": dest, "reader": reader}
+
+
+def make_world(client) -> dict:
+    """`connectors_and_reader` plus pipeline analytics_v1 on the reader."""
+    objects = connectors_and_reader(client)
+    payload = pipeline_payload("analytics_v1", objects["reader"]["uuid"], objects["dest"]["uuid"])
+    return {**objects, "v1": create_pipeline(client, payload)}
+
+
+@pytest.fixture
+def world(client):
+    return make_world(client)
 
 
 def share(client, world, *tables: str) -> dict:
@@ -119,15 +152,14 @@ def share(client, world, *tables: str) -> dict:
     return updated
 
 
-def test_missing_or_wrong_key_is_refused_with_how_to_fix(base_url, state_dir):
+def test_missing_or_wrong_key_is_refused_with_how_to_fix(make_client, base_url, state_dir):
     hint = (f"use the API key that `artie-sandbox init` printed (stored in {state_dir}/api-key): "
             "set it as the provider's api_key or in ARTIE_API_KEY")
-    with httpx.Client(base_url=base_url) as anonymous:
-        assert refused(anonymous.get("/pipelines"), 401) == (
-            f'missing API key: send "Authorization: Bearer <key>"; {hint}')
-        wrong = anonymous.get("/connectors", headers={"Authorization": "Bearer arsk_wrong"})
-        assert refused(wrong, 401) == f"invalid API key; {hint}"
-        assert API_KEY not in wrong.text
+    assert refused(make_client(base_url, None).get("/pipelines"), 401) == (
+        f'missing API key: send "Authorization: Bearer <key>"; {hint}')
+    wrong = make_client(base_url, "arsk_wrong").get("/connectors")
+    assert refused(wrong, 401) == f"invalid API key; {hint}"
+    assert API_KEY not in wrong.text
 
 
 def test_resources_created_as_the_provider_does(client, world):
@@ -258,5 +290,90 @@ def test_status_endpoints(client, world):
     reader = ok(send(client, "POST", f"/source-readers/{world['reader']['uuid']}/status",
                      {"status": "paused"}))
     assert reader["status"] == "paused"
-    assert refused(send(client, "POST", f"/pipelines/{v1['uuid']}/status", {"status": "gone"})) == (
+    gone = send(client, "POST", f"/pipelines/{v1['uuid']}/status", {"status": "gone"},
+                extensions=OFF_SPEC)
+    assert refused(gone) == (
         'pipeline status "gone" is not one of "draft", "paused", "transfer paused", "running"')
+
+
+def test_parallel_pipelines_on_a_dedicated_reader_admit_exactly_one(make_client, base_url, client):
+    objects = connectors_and_reader(client)
+    reader = objects["reader"]
+    racers = 8
+    clients = [make_client(base_url) for _ in range(racers)]
+    start = threading.Barrier(racers)
+
+    def attempt(i: int) -> httpx.Response:
+        payload = pipeline_payload(f"racer_{i}", reader["uuid"], objects["dest"]["uuid"])
+        start.wait()
+        return send(clients[i], "POST", "/pipelines", {"pipeline": payload})
+
+    with ThreadPoolExecutor(racers) as pool:
+        responses = list(pool.map(attempt, range(racers)))
+    winners = [r.json() for r in responses if r.status_code == 200]
+    assert len(winners) == 1, [r.text for r in responses]
+    winner = winners[0]
+    for loser in (r for r in responses if r.status_code != 200):
+        message = refused(loser)
+        assert message.endswith(
+            f'source reader "prod" ({reader["uuid"]}) is not shared and already feeds pipeline '
+            f'"{winner["name"]}" ({winner["uuid"]}); set is_shared = true on the source reader '
+            "and list every table in tables, then apply this pipeline again"
+        )
+    assert [p["uuid"] for p in ok(client.get("/pipelines"))["items"]] == [winner["uuid"]]
+
+
+def test_bodies_that_are_not_json_objects_are_refused(client):
+    not_json = client.post("/connectors", content=b"{not json", extensions=OFF_SPEC)
+    assert refused(not_json).startswith("the request body is not valid JSON: ")
+    not_object = client.post("/connectors", content=b"[1, 2]", extensions=OFF_SPEC)
+    assert refused(not_object) == "the request body must be a JSON object"
+    assert refused(client.get("/deployments", extensions=OFF_SPEC), 404) == (
+        "GET /deployments is not part of the sandbox API (it serves the connectors, "
+        "source-readers and pipelines endpoints the Terraform provider uses)"
+    )
+
+
+@contextmanager
+def api_process(state_dir):
+    command = [sys.executable, "-m", "artie_sandbox.api", "--state-dir", str(state_dir),
+               "--port", "0", "--log-level", "warning"]
+    proc = subprocess.Popen(command, cwd=state_dir, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    port_file = state_dir / "api.port"
+    try:
+        deadline = time.monotonic() + 20
+        while not port_file.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the API did not start: {proc.communicate()[1]}")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port_file.read_text().strip()}"
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=15)
+    assert not port_file.exists()
+
+
+def test_state_survives_a_restart(make_client, state_dir):
+    with api_process(state_dir) as url:
+        objects = make_world(make_client(url))
+    with api_process(state_dir) as url:
+        http = make_client(url)
+        v1 = ok(http.get(f"/pipelines/{objects['v1']['uuid']}"))
+        assert (v1["name"], v1["status"]) == ("analytics_v1", "running")
+        reader = objects["reader"]
+        payload = pipeline_payload("analytics_v2", reader["uuid"], objects["dest"]["uuid"])
+        assert "is not shared and already feeds pipeline" in refused(
+            send(http, "POST", "/pipelines", {"pipeline": payload}))
+
+
+def test_a_missing_api_key_file_stops_the_server_with_what_to_run(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "artie_sandbox.api", "--state-dir", str(tmp_path)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"artie-sandbox api: no API key in {tmp_path}/api-key; run `artie-sandbox init` for this "
+        "state directory first (it writes the key and prints it once)"
+    )
