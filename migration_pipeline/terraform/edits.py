@@ -242,26 +242,36 @@ def cutover(module: hcl.Module, spec: MigrationSpec) -> StepEdit:
     if spec.new_pipeline.address not in module.resources:
         raise StepRefused(f"{spec.new_pipeline.address} is not in the module: run create "
                           "and validate the new pipeline before cutover.")
-    refs = _references(module, old)
+    # An output that only exposes the old pipeline goes with it; any other reference refuses.
+    exposing = [o for o in module.outputs.values() if re.fullmatch(
+        rf"{re.escape(old.address)}(\.\w+)*", (expression(module, o, "value") or "").strip())]
+    refs = _references(module, [old, *exposing])
     if refs:
         raise StepRefused(f"{old.address} is still referenced at {', '.join(refs)}: remove "
                           "those references, then run cutover again.")
-    text = module.files[old.path]
-    start = hcl.comment_lines_above(text, old.start)
-    end = hcl.line_end(text, old.end)
+    splices = [_block_removal(module, block) for block in [old, *exposing]]
+    notes = tuple(f"removed output {o.name} (it only exposed {old.address})" for o in exposing)
+    return StepEdit("cutover", hcl.apply_splices(module.files, splices), notes)
+
+
+def _block_removal(module: hcl.Module, block: hcl.ResourceBlock) -> hcl.Splice:
+    text = module.files[block.path]
+    start = hcl.comment_lines_above(text, block.start)
+    end = hcl.line_end(text, block.end)
     before_blank = start == 0 or text[hcl.line_start(text, start - 1) : start].strip() == ""
     if before_blank and text[end : hcl.line_end(text, end)].strip() == "" and end < len(text):
         end = hcl.line_end(text, end)
-    splice = hcl.Splice(old.path, start, end, "")
-    return StepEdit("cutover", hcl.apply_splices(module.files, [splice]))
+    elif before_blank and end >= len(text) and start > 0:
+        start = hcl.line_start(text, start - 1)  # no blank line left at the end of the file
+    return hcl.Splice(block.path, start, end, "")
 
 
-def _references(module: hcl.Module, block: hcl.ResourceBlock) -> list[str]:
-    pattern = re.compile(rf"(?<![\w.]){re.escape(block.address)}\b")
+def _references(module: hcl.Module, removed: list[hcl.ResourceBlock]) -> list[str]:
+    pattern = re.compile(rf"(?<![\w.]){re.escape(removed[0].address)}\b")
     found = []
     for path, text in module.files.items():
         for match in pattern.finditer(text):
-            inside = path == block.path and block.start <= match.start() < block.end
+            inside = any(path == b.path and b.start <= match.start() < b.end for b in removed)
             line = text[hcl.line_start(text, match.start()) : match.start()].lstrip()
             if not inside and not line.startswith(("#", "//")):
                 found.append(f"{path.name}:{text.count(chr(10), 0, match.start()) + 1}")

@@ -69,6 +69,7 @@ class Module:
     files: dict[Path, str]
     resources: dict[str, ResourceBlock]
     module_calls: tuple[str, ...]
+    outputs: dict[str, ResourceBlock] = field(default_factory=dict)
 
     def text(self, block: ResourceBlock) -> str:
         return self.files[block.path][block.start : block.end]
@@ -79,6 +80,7 @@ def load_module(directory: Path) -> Module:
     files: dict[Path, str] = {}
     resources: dict[str, ResourceBlock] = {}
     calls: list[str] = []
+    outputs: dict[str, ResourceBlock] = {}
     for path in sorted(Path(directory).glob("*.tf")):
         text = path.read_bytes().decode()  # not read_text: it would turn CRLF into LF
         files[path] = text
@@ -90,7 +92,9 @@ def load_module(directory: Path) -> Module:
             labels = _labels(block)
             if labels[:1] == ["module"] and len(labels) == 2:
                 calls.append(labels[1])
-            if labels[:1] != ["resource"] or len(labels) != 3:
+            if labels[:1] == ["output"] and len(labels) == 2:
+                labels = ["output", "output", labels[1]]
+            elif labels[:1] != ["resource"] or len(labels) != 3:
                 continue
             res = ResourceBlock(
                 path=path, type=labels[1], name=labels[2],
@@ -99,8 +103,8 @@ def load_module(directory: Path) -> Module:
                 nested_blocks=tuple(_labels(b)[0] for b in _body(block).children
                                     if isinstance(b, Tree) and b.data == "block"),
             )
-            resources[res.address] = res
-    return Module(Path(directory), files, resources, tuple(calls))
+            (outputs if labels[0] == "output" else resources)[res.address] = res
+    return Module(Path(directory), files, resources, tuple(calls), outputs)
 
 
 def _top_blocks(tree: Tree) -> list[Tree]:

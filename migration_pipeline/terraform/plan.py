@@ -169,9 +169,18 @@ def _as_dict(flags) -> dict:
 def _show(value, flag, redact: Redactor) -> str:
     if value is None:
         return "null"
-    text = json.dumps(_mask(value, flag), sort_keys=True, ensure_ascii=False)
+    text = json.dumps(_compact(_mask(value, flag)), sort_keys=True, ensure_ascii=False)
     text = redact(text)
     return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _compact(value):
+    """Unset (null) fields of nested objects left out: a `tables` map stays readable."""
+    if isinstance(value, dict):
+        return {k: _compact(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return value
 
 
 def _mask(value, flags):

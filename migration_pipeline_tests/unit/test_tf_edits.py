@@ -213,7 +213,7 @@ def test_cutover_refuses_while_the_old_pipeline_is_still_referenced(tmp_path):
     directory, spec = _through_create(tmp_path)
     (directory / "outputs.tf").write_text(
         "# artie_pipeline.orders_snowflake is mentioned in a comment only here\n"
-        'output "old" {\n  value = artie_pipeline.orders_snowflake.uuid\n}\n'
+        'locals {\n  old = artie_pipeline.orders_snowflake.uuid\n}\n'
     )
     with pytest.raises(StepRefused) as refused:
         edits.cutover(hcl.load_module(directory), spec)
@@ -221,6 +221,22 @@ def test_cutover_refuses_while_the_old_pipeline_is_still_referenced(tmp_path):
         "artie_pipeline.orders_snowflake is still referenced at outputs.tf:3: remove those "
         "references, then run cutover again."
     )
+
+
+def test_cutover_removes_outputs_that_only_expose_the_old_pipeline(tmp_path):
+    directory, spec = _through_create(tmp_path)
+    outputs = (
+        '# The old pipeline, for dashboards\noutput "old_uuid" {\n'
+        '  value = artie_pipeline.orders_snowflake.uuid\n}\n\n'
+        'output "reader" {\n  value = artie_source_reader.mysql.uuid\n}\n'
+    )
+    (directory / "outputs.tf").write_text(outputs)
+    edit = edits.cutover(hcl.load_module(directory), spec)
+    apply(edit)
+    assert (directory / "outputs.tf").read_text() == (
+        'output "reader" {\n  value = artie_source_reader.mysql.uuid\n}\n')
+    assert edit.notes == (
+        "removed output old_uuid (it only exposed artie_pipeline.orders_snowflake)",)
 
 
 def test_cutover_refuses_before_the_new_pipeline_exists(tmp_path):

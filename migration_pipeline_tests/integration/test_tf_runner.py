@@ -1,0 +1,110 @@
+"""The terraform runner drives real terraform safely: saved plans, typed failures, timeouts."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from migration_pipeline.errors import TerraformCommandError
+from migration_pipeline.terraform.runner import TerraformRunner
+
+MODULE = 'resource "terraform_data" "x" {\n  input = "one"\n}\n'
+
+
+def fake_terraform(tmp_path: Path, script: str) -> str:
+    path = tmp_path / "fake-terraform"
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return str(path)
+
+
+@pytest.fixture
+def module(tmp_path) -> Path:
+    directory = tmp_path / "module"
+    directory.mkdir()
+    (directory / "main.tf").write_text(MODULE)
+    return directory
+
+
+def test_plan_apply_show_cycle_on_a_saved_plan(module, tmp_path):
+    runner = TerraformRunner(module, timeout=120)
+    runner.init()
+    plan_file = tmp_path / "x.tfplan"
+    assert runner.plan(plan_file) is True
+    (change,) = runner.show_json(plan_file)["resource_changes"]
+    assert change["change"]["actions"] == ["create"]
+    result = runner.apply(plan_file)
+    assert "Apply complete! Resources: 1 added" in result.stdout
+    assert "\x1b[" not in result.stdout
+    assert runner.plan(plan_file) is False
+    state = runner.show_json()
+    assert state["values"]["root_module"]["resources"][0]["values"]["input"] == "one"
+
+
+def test_a_failing_command_raises_with_command_exit_code_and_message(module):
+    (module / "main.tf").write_text('resource "terraform_data" "x" {\n  inptu = 1\n}\n')
+    runner = TerraformRunner(module, timeout=120)
+    runner.init()
+    with pytest.raises(TerraformCommandError) as error:
+        runner.validate()
+    assert error.value.command == [runner.binary, "validate", "-no-color"]
+    assert error.value.exit_code == 1
+    assert 'An argument named "inptu" is not expected here.' in error.value.stderr
+    assert str(error.value).startswith(f"`{runner.binary} validate -no-color` failed with exit code 1: ")
+
+
+def test_the_environment_and_flags_terraform_gets(module, tmp_path):
+    binary = fake_terraform(tmp_path, 'echo "$TF_CLI_CONFIG_FILE|$CHECKPOINT_DISABLE|$*"\n')
+    rc = tmp_path / "sandbox.tfrc"
+    runner = TerraformRunner(module, binary=binary, cli_config_file=rc,
+                             var_files=(tmp_path / "a.tfvars",))
+    result = runner.run("plan", input=False, out="p.tfplan", var_file=[str(tmp_path / "a.tfvars")])
+    assert result.stdout.strip() == (
+        f"{rc}|1|plan -input=false -out=p.tfplan -var-file={tmp_path / 'a.tfvars'} -no-color"
+    )
+    default = TerraformRunner(module, binary=binary).run("validate")
+    assert default.stdout.startswith(f"{os.devnull}|1|")
+
+
+def test_exit_code_two_of_a_detailed_plan_is_not_a_failure(module, tmp_path):
+    binary = fake_terraform(tmp_path, "exit 2\n")
+    assert TerraformRunner(module, binary=binary).plan(tmp_path / "p") is True
+
+
+def test_a_hung_command_is_stopped_at_its_timeout(module, tmp_path):
+    binary = fake_terraform(tmp_path, "sleep 30\n")
+    runner = TerraformRunner(module, binary=binary, timeout=0.5)
+    with pytest.raises(TerraformCommandError) as error:
+        runner.run("plan")
+    assert str(error.value).endswith(
+        "Timed out after 0.5 s; Terraform was interrupted. Rerun the step: it resumes where "
+        "this one stopped."
+    )
+
+
+def test_a_held_state_lock_says_what_to_do(module, tmp_path):
+    binary = fake_terraform(tmp_path, 'echo "Error acquiring the state lock" >&2\nexit 1\n')
+    with pytest.raises(TerraformCommandError) as error:
+        TerraformRunner(module, binary=binary).run("plan")
+    assert str(error.value).endswith(
+        "Another Terraform run holds the state lock. Wait for it to finish; if none is "
+        "running, release it with `terraform force-unlock`."
+    )
+
+
+def test_the_root_logger_is_left_alone(module, tmp_path):
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    binary = fake_terraform(tmp_path, "echo ok\n")
+    runner = TerraformRunner(module, binary=binary)
+    runner.run("validate")
+    runner.run("plan", ok_codes=(0, 2))
+    assert (list(root.handlers), root.level) == before
+    with pytest.raises(NotImplementedError):
+        runner._tf.destroy()
+    with pytest.raises(AttributeError):
+        runner._tf.refresh  # noqa: B018  python-terraform's __getattr__ path is closed
