@@ -18,7 +18,7 @@ from artie_sandbox.lifecycle import SERVICES, LifecycleError, Sandbox, default_s
 
 # Further subcommands owned by other parts of the sandbox: name -> module exposing
 # `register(subparsers)`, whose parser sets `func(args) -> int` (e.g. "fault").
-EXTRA_SUBCOMMANDS: dict[str, str] = {}
+EXTRA_SUBCOMMANDS: dict[str, str] = {"fault": "artie_sandbox.engine.fault_command", "source": "artie_sandbox.source.command"}
 
 
 def _sandbox(args) -> Sandbox:

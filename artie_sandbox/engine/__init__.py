@@ -1,0 +1,1 @@
+"""The sandbox's replication engine: readers fill change logs, pipelines backfill then stream into DuckDB."""

@@ -1,0 +1,161 @@
+"""How a pipeline's tables land in its DuckDB file: shapes, snapshot batches, change batches.
+
+Every write is set-based (an Arrow batch registered in DuckDB, staged, then DELETE ... USING and
+INSERT ... SELECT): nothing goes row by row. Artie's metadata columns: `__artie_delete` (soft
+delete), `__artie_updated_at` (when the engine wrote the row), `__artie_db_updated_at` (the
+source commit time; the snapshot read time for backfilled rows). History tables
+`<table>__history` append every change with `__artie_operation` c/u/d, and r for backfilled rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+from artie_sandbox.models import Pipeline, PipelineTable
+from artie_sandbox.source.schema import Column, Table, literal, quote
+
+DELETE, UPDATED_AT, DB_UPDATED_AT, OPERATION = (
+    "__artie_delete", "__artie_updated_at", "__artie_db_updated_at", "__artie_operation")
+HISTORY_SUFFIX = "__history"
+_ARROW = {"integer": pa.int64(), "boolean": pa.int64(), "double": pa.float64()}
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    """One pipeline table: its source schema and how it lands in DuckDB."""
+
+    key: str
+    source: Table
+    columns: tuple[Column, ...]
+    schema: str
+    target: str
+    soft_delete: bool = False
+    artie_updated_at: bool = False
+    db_updated_at: bool = False
+    history: bool = False
+    skip_deletes: bool = False
+
+    @classmethod
+    def build(cls, pipeline: Pipeline, table: PipelineTable, source: Table,
+              reader_excluded: tuple[str, ...] = ()) -> TablePlan:
+        excluded = (set(table.columns_to_exclude) | set(reader_excluded)) - set(source.primary_key)
+        return cls(
+            key=table.key, source=source,
+            columns=tuple(c for c in source.columns if c.name not in excluded),
+            schema=pipeline.schema or "main", target=table.destination_name,
+            soft_delete=pipeline.soft_delete_rows,
+            artie_updated_at=pipeline.include_artie_updated_at_column,
+            db_updated_at=pipeline.include_database_updated_at_column,
+            history=table.enable_history_mode, skip_deletes=table.skip_deletes,
+        )
+
+    @property
+    def qualified(self) -> str:
+        return f"{quote(self.schema)}.{quote(self.target)}"
+
+    @property
+    def history_qualified(self) -> str:
+        return f"{quote(self.schema)}.{quote(self.target + HISTORY_SUFFIX)}"
+
+    @property
+    def names(self) -> str:
+        return ", ".join(quote(c.name) for c in self.columns)
+
+    def _meta(self) -> list[tuple[str, str, str]]:
+        """(column, type, value expression over a staged batch) of the main table's metadata."""
+        meta = []
+        if self.soft_delete:
+            meta.append((DELETE, "BOOLEAN", "op = 'd'"))
+        if self.artie_updated_at:
+            meta.append((UPDATED_AT, "TIMESTAMP", "$now"))
+        if self.db_updated_at:
+            meta.append((DB_UPDATED_AT, "TIMESTAMP", "db_at"))
+        return meta
+
+    def create(self, con: duckdb.DuckDBPyConnection) -> None:
+        cols = [f"{quote(c.name)} {c.duckdb_type}" for c in self.columns]
+        main = cols + [f"{quote(n)} {t}" for n, t, _ in self._meta()]
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema)}")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {self.qualified} ({', '.join(main)})")
+        if self.history:
+            hist = cols + [f"{quote(OPERATION)} VARCHAR", f"{quote(UPDATED_AT)} TIMESTAMP",
+                           f"{quote(DB_UPDATED_AT)} TIMESTAMP"]
+            con.execute(f"CREATE TABLE IF NOT EXISTS {self.history_qualified} ({', '.join(hist)})")
+
+    def _key_join(self, left: str, right: str) -> str:
+        return " AND ".join(f"{left}.{quote(k)} = {right}.{quote(k)}" for k in self.source.primary_key)
+
+    def _land(self, con: duckdb.DuckDBPyConnection, staged: str, upsert: bool, now: datetime) -> None:
+        """Write a staged batch (one row per key; columns, op, db_at) into the main table."""
+        if upsert:
+            con.execute(f"DELETE FROM {self.qualified} AS t USING {staged} AS s WHERE {self._key_join('t', 's')}")  # noqa: S608 - identifiers go through quote()
+        meta = self._meta()
+        names = self.names + "".join(f", {quote(n)}" for n, _, _ in meta)
+        values = self.names + "".join(f", {expr}" for _, _, expr in meta)
+        keep = "" if self.soft_delete else "WHERE op <> 'd'"
+        con.execute(f"INSERT INTO {self.qualified} ({names}) SELECT {values} FROM {staged} {keep}",  # noqa: S608 - identifiers go through quote()
+                    {"now": now} if self.artie_updated_at else None)
+
+    def _append_history(self, con: duckdb.DuckDBPyConnection, staged: str, now: datetime) -> None:
+        if self.history:
+            con.execute(
+                f"INSERT INTO {self.history_qualified} SELECT {self.names}, op, $now, db_at "  # noqa: S608 - identifiers go through quote()
+                f"FROM {staged} ORDER BY off",
+                {"now": now},
+            )
+
+    def write_snapshot(self, con: duckdb.DuckDBPyConnection, rows: list[tuple], upsert: bool,
+                       now: datetime) -> None:
+        """Land backfill rows read from the source (tuples in `self.columns` order)."""
+        arrays = [
+            pa.array([r[i] for r in rows], type=_ARROW.get(c.kind, pa.string()))
+            for i, c in enumerate(self.columns)
+        ]
+        con.register("_snapshot", pa.Table.from_arrays(arrays, names=[c.name for c in self.columns]))
+        casts = ", ".join(f"{_cast(c, quote(c.name))} AS {quote(c.name)}" for c in self.columns)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _staged AS SELECT {casts}, 'r' AS op, "  # noqa: S608 - identifiers go through quote()
+                    "$now AS db_at, 0 AS off FROM _snapshot", {"now": now})
+        con.unregister("_snapshot")
+        self._append_history(con, "_staged", now)
+        self._land(con, "_staged", upsert, now)
+
+    def apply_changes(self, con: duckdb.DuckDBPyConnection, after: int, now: datetime) -> int:
+        """Apply this table's changes in the registered `_changes` batch with offsets > `after`.
+
+        The last change per key wins in the main table; history gets every change. Returns how
+        many changes were applied."""
+        paths = "[" + ", ".join(literal(f'$."{c.name}"') for c in self.columns) + "]"
+        casts = ", ".join(
+            f"{_cast(c, f'v[{i + 1}]')} AS {quote(c.name)}" for i, c in enumerate(self.columns)
+        )
+        skip = "AND op <> 'd'" if self.skip_deletes else ""
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _staged AS SELECT off, op, db_at, {casts} FROM ("  # noqa: S608 - identifiers go through quote()
+            f"SELECT off, op, CAST(committed_at AS TIMESTAMP) AS db_at, "
+            f"json_extract_string(row, {paths}) AS v FROM _changes "
+            f"WHERE tbl = $tbl AND off > $after {skip})",
+            {"tbl": self.source.name, "after": after},
+        )
+        count = con.execute("SELECT count(*) FROM _staged").fetchone()[0]
+        if count == 0:
+            return 0
+        keys = ", ".join(quote(k) for k in self.source.primary_key)
+        self._append_history(con, "_staged", now)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _latest AS SELECT * FROM _staged "  # noqa: S608 - identifiers go through quote()
+            f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY off DESC) = 1"
+        )
+        self._land(con, "_latest", upsert=True, now=now)
+        return count
+
+
+def _cast(column: Column, expr: str) -> str:
+    if column.kind == "boolean":
+        return f"CAST(CAST({expr} AS BIGINT) AS BOOLEAN)"
+    if column.kind in ("text", "json"):
+        return f"CAST({expr} AS VARCHAR)"
+    return f"CAST({expr} AS {column.duckdb_type})"

@@ -1,0 +1,203 @@
+"""The engine loop: each round, every reader reads its source once, every pipeline moves one batch.
+
+Single-threaded on purpose: a pipeline's snapshot reads and change batches never interleave,
+which is what makes re-applying changes after a backfill converge. State lives in the reader
+change logs (under `<state-dir>/engine/logs`) and in each destination DuckDB file, never only in
+memory, so the process can be killed at any moment and restarted.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from artie_sandbox.engine.changelog import ChangeLog
+from artie_sandbox.engine.destination import TablePlan
+from artie_sandbox.engine.faults import Faults
+from artie_sandbox.engine.pipeline import DestinationBusy, PipelineRunner
+from artie_sandbox.engine.progress import pipeline_progress, seconds_between, table_progress
+from artie_sandbox.engine.reader import captured_tables, is_captured, read_source
+from artie_sandbox.models import Connector, Pipeline, PipelineProgress, SourceReader
+from artie_sandbox.source.capture import head_position, read_schema
+from artie_sandbox.store import Store
+
+log = logging.getLogger("artie_sandbox.engine")
+
+
+class Engine:
+    """Replicates every pipeline in a control-plane store."""
+
+    def __init__(self, state_dir: str | Path, store: Store, *, read_batch: int = 20_000,
+                 backfill_batch: int = 50_000, apply_batch: int = 20_000,
+                 poll_interval: float = 0.1, pipeline_gap: float = 0.05, report_every: float = 0.5):
+        self.state_dir = Path(state_dir)
+        self.store = store
+        self.faults = Faults(store.path)
+        self.read_batch, self.backfill_batch, self.apply_batch = read_batch, backfill_batch, apply_batch
+        self.poll_interval, self.pipeline_gap, self.report_every = poll_interval, pipeline_gap, report_every
+        self.logs: dict[str, ChangeLog] = {}
+        self.sources: dict[Path, sqlite3.Connection] = {}
+        self.runners: dict[str, PipelineRunner] = {}
+        self.errors: dict[str, str] = {}
+        self._not_before: dict[str, float] = {}
+        self._last_report = 0.0
+
+    def path(self, configured: str) -> Path:
+        """Connector paths are taken relative to the state directory unless absolute."""
+        path = Path(configured).expanduser()
+        return path if path.is_absolute() else self.state_dir / path
+
+    def change_log(self, reader_uuid: str) -> ChangeLog:
+        if reader_uuid not in self.logs:
+            self.logs[reader_uuid] = ChangeLog(self.state_dir / "engine" / "logs" / f"{reader_uuid}.sqlite")
+        return self.logs[reader_uuid]
+
+    def source(self, connector: Connector) -> sqlite3.Connection:
+        path = self.path(connector.shared_config["path"])
+        if path not in self.sources:
+            if not path.exists():
+                raise FileNotFoundError(f"source database {path} does not exist; run `artie-sandbox source create`")
+            self.sources[path] = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        return self.sources[path]
+
+    def run(self, stop: threading.Event) -> None:
+        """Replicate until `stop` is set; a round that moved nothing waits `poll_interval`."""
+        while not stop.is_set():
+            if not self.run_once():
+                waits = [t - time.monotonic() for t in self._not_before.values()]
+                stop.wait(max(0.005, min([self.poll_interval, *[w for w in waits if w > 0]])))
+        self.report(force=True)
+
+    def run_once(self) -> bool:
+        """One round over all readers and pipelines; True if any data moved."""
+        tx = self.store.read()
+        connectors = {c.uuid: c for c in tx.list(Connector)}
+        readers = {r.uuid: r for r in tx.list(SourceReader)}
+        pipelines = tx.list(Pipeline)
+        self._cleanup({p.uuid for p in pipelines})
+        worked = False
+        for reader in readers.values():
+            attached = [p for p in pipelines if p.source_reader_uuid == reader.uuid]
+            if attached and reader.connector_uuid in connectors:
+                worked |= self._guard(reader.uuid, lambda r=reader, a=attached: read_source(
+                    self.change_log(r.uuid), self.source(connectors[r.connector_uuid]),
+                    captured_tables(r, a), self.read_batch) > 0)
+        for pipeline in pipelines:
+            reader = readers.get(pipeline.source_reader_uuid)
+            if reader is not None and self._due(pipeline):
+                worked |= self._guard(pipeline.uuid, lambda p=pipeline, r=reader: self._step(p, r, connectors))
+        self.report(readers=readers, pipelines=pipelines, connectors=connectors)
+        return worked
+
+    def _guard(self, uuid: str, action) -> bool:
+        """Run one reader/pipeline action; a failure is reported in its status, not fatal."""
+        try:
+            worked = action()
+            self.errors.pop(uuid, None)
+            return bool(worked)
+        except DestinationBusy as e:
+            self.errors[uuid] = f"{e}; retrying"
+        except Exception as e:  # one broken pipeline must not stop the others
+            if self.errors.get(uuid) != str(e):
+                log.exception("%s failed", uuid)
+            self.errors[uuid] = str(e)
+        return False
+
+    def _guard_value(self, action):
+        try:
+            return action()
+        except (OSError, sqlite3.Error, KeyError):
+            return None
+
+    def _due(self, pipeline: Pipeline) -> bool:
+        if pipeline.status != "running":
+            return False
+        if self.faults.for_pipeline("stall", pipeline.uuid):
+            return False
+        return time.monotonic() >= self._not_before.get(pipeline.uuid, 0.0)
+
+    def runner(self, pipeline: Pipeline, reader: SourceReader, connectors: dict[str, Connector]) -> PipelineRunner:
+        destination = connectors[pipeline.destination_uuid]
+        path = self.path(destination.shared_config["directory"]) / f"{pipeline.database}.duckdb"
+        runner = self.runners.get(pipeline.uuid)
+        if runner is None or runner.path != path or runner.log is not self.change_log(reader.uuid):
+            runner = PipelineRunner(
+                pipeline.uuid, path, self.change_log(reader.uuid),
+                self.source(connectors[reader.connector_uuid]), self.faults,
+                backfill_batch=self.backfill_batch, apply_batch=self.apply_batch,
+            )
+            self.runners[pipeline.uuid] = runner
+        return runner
+
+    def plans(self, pipeline: Pipeline, reader: SourceReader, source: sqlite3.Connection) -> list[TablePlan]:
+        schema = read_schema(source)
+        plans = []
+        for table in pipeline.tables:
+            if table.name not in schema:
+                raise LookupError(f"table {table.name!r} of pipeline {pipeline.name!r} does not exist in the source")
+            shared = (reader.tables or {}).get(table.key)
+            plans.append(TablePlan.build(pipeline, table, schema[table.name],
+                                         shared.columns_to_exclude if shared else ()))
+        return plans
+
+    def _step(self, pipeline: Pipeline, reader: SourceReader, connectors: dict[str, Connector]) -> bool:
+        runner = self.runner(pipeline, reader, connectors)
+        worked = runner.step(self.plans(pipeline, reader, runner.source))
+        if worked:
+            self._not_before[pipeline.uuid] = time.monotonic() + self.pipeline_gap
+        return worked
+
+    def _cleanup(self, live: set[str]) -> None:
+        for uuid in set(self.runners) - live:
+            del self.runners[uuid]
+
+    def report(self, readers=None, pipelines=None, connectors=None, force: bool = False) -> None:
+        """Write every pipeline's progress to the store (at most every `report_every` seconds)."""
+        if not force and time.monotonic() - self._last_report < self.report_every:
+            return
+        if readers is None:
+            tx = self.store.read()
+            readers = {r.uuid: r for r in tx.list(SourceReader)}
+            pipelines, connectors = tx.list(Pipeline), {c.uuid: c for c in tx.list(Connector)}
+        self._last_report = time.monotonic()
+        reports = [self._progress(p, readers.get(p.source_reader_uuid), connectors) for p in pipelines]
+        with self.store.transaction() as tx:
+            for report in reports:
+                if report is not None and tx.get(Pipeline, report.pipeline_uuid) is not None:
+                    tx.put(report)
+
+    def _progress(self, pipeline: Pipeline, reader: SourceReader | None,
+                  connectors: dict[str, Connector]) -> PipelineProgress | None:
+        if reader is None:
+            return None
+        runner = self.runners.get(pipeline.uuid)
+        if runner is None and pipeline.destination_uuid in connectors:
+            runner = self._guard_value(lambda: self.runner(pipeline, reader, connectors))
+        state = runner.peek() if runner else None
+        changes = self.change_log(reader.uuid)
+        end = changes.end()
+        behind = changes.committed_at(state.log_offset + 1) if state and state.log_offset < end else None
+        captured = {t.key for t in pipeline.tables if is_captured(reader, t)}
+        stalled = bool(self.faults.for_pipeline("stall", pipeline.uuid))
+        phase = ("paused" if pipeline.status != "running" else "stalled" if stalled
+                 else "streaming" if state and state.streaming else "backfilling")
+        head = self._source_head(connectors.get(reader.connector_uuid))
+        extra = {
+            "phase": phase, "error": self.errors.get(pipeline.uuid, self.errors.get(reader.uuid, "")),
+            "reader_uuid": reader.uuid, "reader": changes.counters(), "source_head": head,
+            "start_offset": state.start_offset if state else None,
+            "start_position": state.start_position if state else None,
+            "changes_applied": runner.applied if runner else 0,
+            "destination": str(runner.path) if runner else "",
+        }
+        tables = table_progress(pipeline, reader, state, captured, pipeline.status == "running")
+        return pipeline_progress(pipeline, tables, state, end, seconds_between(behind), extra)
+
+    def _source_head(self, connector: Connector | None) -> int:
+        try:
+            return head_position(self.source(connector)) if connector else 0
+        except (OSError, sqlite3.Error):
+            return 0

@@ -1,0 +1,253 @@
+"""One pipeline's replication into its DuckDB file: backfill its tables, then apply its reader's log.
+
+Each `step` is one short transaction on the destination file (opened, written, closed): the
+data, the log offset and the backfill cursors commit together, so a kill -9 loses or repeats
+nothing. The backfill records the log offset it starts from; changes after it are applied once
+the backfill is done (upserts by key, so changes the snapshot already saw re-apply idempotently).
+A table added to a pipeline that is already streaming backfills while the others stream.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import astuple, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from artie_sandbox.engine.changelog import ChangeLog
+from artie_sandbox.engine.destination import TablePlan
+from artie_sandbox.engine.faults import Faults
+from artie_sandbox.source.schema import quote
+
+_STATE_DDL = """
+CREATE SCHEMA IF NOT EXISTS _artie;
+CREATE TABLE IF NOT EXISTS _artie.pipeline (pipeline_uuid VARCHAR, log_offset BIGINT,
+    start_offset BIGINT, start_position BIGINT, streaming BOOLEAN);
+CREATE TABLE IF NOT EXISTS _artie.tables (table_key VARCHAR, start_offset BIGINT, cursor VARCHAR,
+    rows_backfilled BIGINT, rows_estimated BIGINT, done BOOLEAN);
+"""
+
+
+class DestinationBusy(Exception):
+    """Another process holds the DuckDB file (e.g. a validator); the step is retried later."""
+
+
+class ForeignDestination(Exception):
+    """The DuckDB file already holds another pipeline's data."""
+
+
+@dataclass(frozen=True)
+class TableState:
+    key: str
+    start_offset: int
+    cursor: str | None = None
+    rows_backfilled: int = 0
+    rows_estimated: int = 0
+    done: bool = False
+
+
+@dataclass
+class State:
+    """What the destination file says about its pipeline (the source of truth after a restart)."""
+
+    pipeline_uuid: str
+    log_offset: int
+    start_offset: int
+    start_position: int
+    streaming: bool = False
+    tables: dict[str, TableState] = field(default_factory=dict)
+
+
+def destination_connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as e:
+        if "lock" in str(e).lower():
+            raise DestinationBusy(f"{path} is in use by another process") from e
+        raise
+
+
+class PipelineRunner:
+    """Moves one pipeline forward one short batch at a time."""
+
+    def __init__(self, pipeline_uuid: str, path: Path, log: ChangeLog, source: sqlite3.Connection,
+                 faults: Faults, backfill_batch: int = 50_000, apply_batch: int = 20_000):
+        self.uuid, self.path, self.log, self.source, self.faults = pipeline_uuid, path, log, source, faults
+        self.backfill_batch, self.apply_batch = backfill_batch, apply_batch
+        self.state: State | None = None
+        self.applied = 0
+        self._created: set[str] = set()
+        self._last_backfill = time.monotonic()
+
+    def step(self, plans: list[TablePlan]) -> bool:
+        """One batch: a backfill batch and/or a batch of changes. True if anything was written."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = destination_connect(self.path)
+        try:
+            con.execute("BEGIN")
+            state = self._load(con)
+            for plan in plans:
+                self._prepare(con, plan, state)
+            pending = [p for p in plans if not state.tables[p.key].done]
+            worked = self._backfill(con, pending[0], state) if pending else False
+            state.streaming = state.streaming or all(state.tables[p.key].done for p in plans)
+            applied, used = 0, []
+            if state.streaming:
+                applied, used = self._apply(con, plans, state)
+                used += self._corrupt(con, plans)
+            self._save(con, state)
+            con.execute("COMMIT")
+        finally:
+            con.close()
+        self.state = state
+        self.applied += applied
+        for fault, n in used:
+            self.faults.use(fault, n)
+        return worked or applied > 0 or bool(used)
+
+    def peek(self) -> State | None:
+        """The last state this process wrote, else what the file says (None if unreadable now)."""
+        if self.state is None and self.path.exists():
+            try:
+                con = destination_connect(self.path, read_only=True)
+            except (DestinationBusy, duckdb.Error):
+                return None
+            try:
+                self.state = self._read_state(con)
+            except duckdb.CatalogException:
+                return None
+            finally:
+                con.close()
+        return self.state
+
+    def _read_state(self, con: duckdb.DuckDBPyConnection) -> State | None:
+        row = con.execute("SELECT * FROM _artie.pipeline").fetchone()
+        if row is None:
+            return None
+        if row[0] != self.uuid:
+            raise ForeignDestination(
+                f"{self.path} holds pipeline {row[0]}'s data; give this pipeline its own "
+                "destination_config.database")
+        state = State(*row)
+        for r in con.execute("SELECT * FROM _artie.tables").fetchall():
+            state.tables[r[0]] = TableState(*r)
+        return state
+
+    def _load(self, con: duckdb.DuckDBPyConnection) -> State:
+        con.execute(_STATE_DDL)
+        state = self._read_state(con)
+        if state is None:
+            end = self.log.end()
+            state = State(self.uuid, end, end, self.log.position_at(end))
+            con.execute("INSERT INTO _artie.pipeline VALUES (?, ?, ?, ?, false)",
+                        [self.uuid, end, end, state.start_position])
+        return state
+
+    def _prepare(self, con: duckdb.DuckDBPyConnection, plan: TablePlan, state: State) -> None:
+        if plan.key not in self._created:
+            plan.create(con)
+            self._created.add(plan.key)
+        if plan.key not in state.tables:
+            estimated = self.source.execute(f"SELECT count(*) FROM {quote(plan.source.name)}").fetchone()[0]  # noqa: S608 - identifiers go through quote()
+            start = state.log_offset if state.streaming else state.start_offset
+            state.tables[plan.key] = TableState(plan.key, start, rows_estimated=estimated)
+
+    def _save(self, con: duckdb.DuckDBPyConnection, state: State) -> None:
+        con.execute("UPDATE _artie.pipeline SET log_offset = ?, streaming = ?",
+                    [state.log_offset, state.streaming])
+        con.execute("DELETE FROM _artie.tables")
+        con.executemany("INSERT INTO _artie.tables VALUES (?, ?, ?, ?, ?, ?)",
+                        [list(astuple(t)) for t in state.tables.values()])
+
+    def _backfill_limit(self) -> int:
+        slow = self.faults.for_pipeline("slow_backfill", self.uuid)
+        now, last = time.monotonic(), self._last_backfill
+        self._last_backfill = now
+        if not slow:
+            return self.backfill_batch
+        rate = min(float(f.params.get("rows_per_second", 1000)) for f in slow)
+        return min(self.backfill_batch, int(rate * min(now - last, 1.0)))
+
+    def _backfill(self, con: duckdb.DuckDBPyConnection, plan: TablePlan, state: State) -> bool:
+        limit = self._backfill_limit()
+        if limit < 1:
+            return False
+        table = state.tables[plan.key]
+        pk = plan.source.primary_key
+        keys = ", ".join(quote(k) for k in pk)
+        where, args = "", []
+        if table.cursor is not None:
+            where = f"WHERE ({keys}) > ({', '.join('?' for _ in pk)})"
+            args = json.loads(table.cursor)
+        rows = self.source.execute(
+            f"SELECT {plan.names} FROM {quote(plan.source.name)} {where} ORDER BY {keys} LIMIT ?",  # noqa: S608 - identifiers go through quote()
+            [*args, limit],
+        ).fetchall()
+        if rows:
+            plan.write_snapshot(con, rows, upsert=state.streaming, now=_utcnow())
+            index = [c.name for c in plan.columns]
+            cursor = json.dumps([rows[-1][index.index(k)] for k in pk])
+        else:
+            cursor = table.cursor
+        state.tables[plan.key] = replace(
+            table, cursor=cursor, rows_backfilled=table.rows_backfilled + len(rows),
+            done=len(rows) < limit)
+        return bool(rows)
+
+    def _apply(self, con: duckdb.DuckDBPyConnection, plans: list[TablePlan], state: State) -> tuple[int, list]:
+        """Apply the next batch of changes; returns (applied, [(drop fault, changes it dropped)])."""
+        rows = self.log.read(state.log_offset, self.apply_batch)
+        if not rows:
+            return 0, []
+        drops = self.faults.for_pipeline("drop_changes", self.uuid)
+        dropped = min(drops[0].remaining, len(rows)) if drops else 0
+        kept = rows[dropped:]
+        batch = pa.table({
+            "off": pa.array([r[0] for r in kept], pa.int64()),
+            "tbl": pa.array([r[2] for r in kept], pa.string()),
+            "op": pa.array([r[3] for r in kept], pa.string()),
+            "row": pa.array([r[4] for r in kept], pa.string()),
+            "committed_at": pa.array([r[5] for r in kept], pa.string()),
+        })
+        con.register("_changes", batch)
+        now = _utcnow()
+        applied = sum(p.apply_changes(con, state.tables[p.key].start_offset, now) for p in plans)
+        con.unregister("_changes")
+        state.log_offset = rows[-1][0]
+        return applied, [(drops[0], dropped)] if dropped else []
+
+    def _corrupt(self, con: duckdb.DuckDBPyConnection, plans: list[TablePlan]) -> list:
+        done = []
+        for fault in self.faults.for_pipeline("corrupt_rows", self.uuid):
+            wanted = fault.params.get("table") or ""
+            plan = next((p for p in plans if wanted in ("", p.key, p.target)), None)
+            if plan is None:
+                continue
+            column = next(c for c in plan.columns if c.name not in plan.source.primary_key)
+            con.execute(
+                f"UPDATE {plan.qualified} SET {quote(column.name)} = {_corrupted(column)} "  # noqa: S608 - identifiers go through quote()
+                f"WHERE rowid IN (SELECT rowid FROM {plan.qualified} ORDER BY hash(rowid) LIMIT ?)",
+                [fault.remaining],
+            )
+            done.append((fault, fault.remaining))
+        return done
+
+
+def _corrupted(column) -> str:
+    c = quote(column.name)
+    if column.kind in ("text", "json"):
+        return f"COALESCE({c}, '') || '~corrupt'"
+    if column.kind == "boolean":
+        return f"NOT COALESCE({c}, false)"
+    if column.kind == "timestamp":
+        return f"COALESCE({c}, TIMESTAMP '2000-01-01') + INTERVAL 1 DAY"
+    return f"COALESCE({c}, 0) + 1"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
