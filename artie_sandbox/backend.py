@@ -89,7 +89,7 @@ def _reader_label(reader: SourceReader) -> str:
 
 
 def _pipeline_list(pipelines: list[Pipeline]) -> str:
-    return ", ".join(f'"{p.name}" ({p.uuid})' for p in pipelines)
+    return ", ".join(f'pipeline "{p.name}" ({p.uuid})' for p in pipelines)
 
 
 def uncaptured_keys(reader: SourceReader, tables: tuple[PipelineTable, ...]) -> list[str]:

@@ -44,18 +44,22 @@ class _PortWritingServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, port_file: Path):
         super().__init__(config)
         self.port_file = port_file
+        self.port_text = ""
 
     async def startup(self, sockets=None) -> None:
         await super().startup(sockets)
         if self.started:
-            port = self.servers[0].sockets[0].getsockname()[1]
-            tmp = self.port_file.with_suffix(".tmp")
-            tmp.write_text(f"{port}\n")
+            self.port_text = f"{self.servers[0].sockets[0].getsockname()[1]}\n"
+            tmp = self.port_file.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_text(self.port_text)
             os.replace(tmp, self.port_file)
 
     async def shutdown(self, sockets=None) -> None:
         await super().shutdown(sockets)
-        self.port_file.unlink(missing_ok=True)
+        # Leave the file alone if another server has since claimed this state directory.
+        if self.port_text and self.port_file.exists() and (
+                self.port_file.read_text() == self.port_text):
+            self.port_file.unlink()
 
 
 def build_server(state_dir: Path, port: int, log_level: str = "info") -> _PortWritingServer:

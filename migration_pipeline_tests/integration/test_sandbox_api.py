@@ -216,8 +216,8 @@ def test_unshare_refused_with_two_pipelines_then_allowed(client, world):
                                                   world["dest"]["uuid"]))
     unshared = reader_payload(world["source"]["uuid"], uuid=reader["uuid"])
     message = (
-        f'source reader "prod" ({reader["uuid"]}) feeds 2 pipelines ("analytics_v1" '
-        f'({v1["uuid"]}), "analytics_v2" ({v2["uuid"]})); it can only be unshared '
+        f'source reader "prod" ({reader["uuid"]}) feeds 2 pipelines (pipeline '
+        f'"analytics_v1" ({v1["uuid"]}), pipeline "analytics_v2" ({v2["uuid"]})); it can only be unshared '
         "(is_shared = false) with at most one pipeline attached: delete the other pipelines first"
     )
     check = send(client, "POST", "/source-readers/validate-unsaved", {"sourceReader": unshared})
@@ -231,7 +231,7 @@ def test_reader_with_pipelines_cannot_be_deleted(client, world):
     reader, v1 = world["reader"], world["v1"]
     assert refused(client.delete(f"/source-readers/{reader['uuid']}")) == (
         f'source reader "prod" ({reader["uuid"]}) cannot be deleted while pipelines use it: '
-        f'"analytics_v1" ({v1["uuid"]}); delete those pipelines first'
+        f'pipeline "analytics_v1" ({v1["uuid"]}); delete those pipelines first'
     )
 
 

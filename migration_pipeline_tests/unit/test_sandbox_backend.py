@@ -102,7 +102,7 @@ def test_reader_with_pipelines_cannot_be_deleted(backend, world):
     _, _, reader, v1 = world
     assert _refusal(backend.delete_reader, reader.uuid) == (
         f'source reader "prod" ({reader.uuid}) cannot be deleted while pipelines use it: '
-        f'"analytics_v1" ({v1.uuid}); delete those pipelines first'
+        f'pipeline "analytics_v1" ({v1.uuid}); delete those pipelines first'
     )
     backend.delete_pipeline(v1.uuid)
     backend.delete_reader(reader.uuid)
@@ -115,8 +115,8 @@ def test_unsharing_needs_at_most_one_pipeline(backend, world):
     backend.update_reader(reader.uuid, _shared(reader))
     v2 = backend.create_pipeline(_v2(world)).pipeline
     assert _refusal(backend.update_reader, reader.uuid, reader) == (
-        f'source reader "prod" ({reader.uuid}) feeds 2 pipelines ("analytics_v1" ({v1.uuid}), '
-        f'"analytics_v2" ({v2.uuid})); it can only be unshared (is_shared = false) with at most '
+        f'source reader "prod" ({reader.uuid}) feeds 2 pipelines (pipeline "analytics_v1" '
+        f'({v1.uuid}), pipeline "analytics_v2" ({v2.uuid})); it can only be unshared (is_shared = false) with at most '
         "one pipeline attached: delete the other pipelines first"
     )
     assert backend.validate_reader(replace(reader, uuid=reader.uuid)) is not None
