@@ -15,6 +15,11 @@ from migration_pipeline.validation.report import TableReport, ValidationReport
 from migration_pipeline.validation.wire import json_key, json_value, report_json
 
 SHOWN = 10  # keys per list in the human-readable output (--json lists them all, or --max-keys)
+VERDICTS = {
+    "match": "MATCH",
+    "mismatch": "MISMATCH (confirmed)",
+    "unconfirmed": "MISMATCH (not confirmed yet: seen in this run only)",
+}
 
 DESCRIPTION = """Compare the new destination with the old one inside DuckDB, both opened read-only.
 
@@ -135,7 +140,7 @@ def _keys(label: str, keys: tuple, total: int) -> list[str]:
 
 def _table_lines(table: TableReport) -> list[str]:
     lines = [
-        f"{table.table} -> {table.new_table or '(none)'}: {table.verdict.upper()}  "
+        f"{table.table} -> {table.new_table or '(none)'}: {VERDICTS[table.verdict]}  "
         f"old {table.old_rows} rows, new {table.new_rows} rows"
     ]
     lines += [f"  schema: {d.description}" for d in table.schema_differences]
@@ -167,7 +172,7 @@ def render(report: ValidationReport) -> str:
     lines += [f"{s.table}: skipped ({s.reason})" for s in report.skipped]
     mismatched = sum(not t.matches for t in report.tables)
     lines.append(
-        f"{'MATCH' if report.matches else report.verdict.upper()}: "
+        f"{VERDICTS[report.verdict]}: "
         f"{len(report.tables) - mismatched} of {len(report.tables)} tables match"
     )
     return "\n".join(lines)

@@ -95,7 +95,7 @@ def _fingerprint(con: duckdb.DuckDBPyConnection, side: _Side, buckets: int) -> i
     con.execute(
         compose(
             "CREATE OR REPLACE TEMP TABLE {t} AS SELECT {b} AS b, count(*){f} AS c, "
-            "sum({h}){f} AS h FROM {table} GROUP BY b",
+            "sum({h}){f} AS h FROM {table} GROUP BY 1",  # by position: the table may have a column b
             t=_temp("fp", side.name),
             b=side.bucket(buckets),
             f=only_live,

@@ -17,7 +17,12 @@ from migration_pipeline.validation.catalog import (
     list_tables,
     open_destinations,
 )
-from migration_pipeline.validation.compare import CompareOptions, compare_table, missing_table_keys
+from migration_pipeline.validation.compare import (
+    ROWS_PER_BUCKET,
+    CompareOptions,
+    compare_table,
+    missing_table_keys,
+)
 from migration_pipeline.validation.mapping import (
     HISTORY_SUFFIX,
     TableMapping,
@@ -44,9 +49,12 @@ class ValidationOptions:
     memory_limit: str = "2GB"
     threads: int | None = None
     lock_timeout_s: float = 10.0
+    rows_per_bucket: int = ROWS_PER_BUCKET  # finer buckets: less to re-read per difference
 
     def compare(self) -> CompareOptions:
-        return CompareOptions(self.max_keys, self.float_tolerance, self.watermark)
+        return CompareOptions(
+            self.max_keys, self.float_tolerance, self.watermark, self.rows_per_bucket
+        )
 
 
 def find_table(tables: Sequence[Table], ref: TableRef) -> Table | None:
@@ -88,7 +96,7 @@ def _all_tables(old_tables: Sequence[Table]) -> tuple[list[TableMapping], list[S
                 )
             )
             continue
-        ref = TableRef(table.name, table.schema)
+        ref = TableRef(table.name, None if table.schema == "main" else table.schema)
         mappings.append(TableMapping(TableSide(ref), TableSide(ref)))
     return mappings, skipped
 
