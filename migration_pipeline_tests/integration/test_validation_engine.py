@@ -19,7 +19,9 @@ def _db(path, *statements):
 
 
 def _pair(tmp_path, old_statements, new_statements):
-    return _db(tmp_path / "old.duckdb", *old_statements), _db(tmp_path / "new.duckdb", *new_statements)
+    return _db(tmp_path / "old.duckdb", *old_statements), _db(
+        tmp_path / "new.duckdb", *new_statements
+    )
 
 
 def _one(old, new, **options):
@@ -35,7 +37,12 @@ def test_identical_tables_match(tmp_path):
     create = "CREATE TABLE t AS SELECT range AS id, range % 7 AS v FROM range(1000)"
     old, new = _pair(tmp_path, [create], [create])
     table = _one(old, new, keys=("id",))
-    assert (table.matches, table.old_rows, table.new_rows, table.mismatched_rows) == (True, 1000, 1000, 0)
+    assert (table.matches, table.old_rows, table.new_rows, table.mismatched_rows) == (
+        True,
+        1000,
+        1000,
+        0,
+    )
     assert table.differing_buckets == 0
 
 
@@ -43,8 +50,14 @@ def test_null_equals_null_and_differs_from_empty_zero_and_false(tmp_path):
     create = "CREATE TABLE t (id INTEGER PRIMARY KEY, s VARCHAR, n INTEGER, b BOOLEAN)"
     old, new = _pair(
         tmp_path,
-        [create, "INSERT INTO t VALUES (1, NULL, NULL, NULL), (2, NULL, NULL, NULL), (3, '', 0, false)"],
-        [create, "INSERT INTO t VALUES (1, NULL, NULL, NULL), (2, '', 0, false), (3, NULL, NULL, NULL)"],
+        [
+            create,
+            "INSERT INTO t VALUES (1, NULL, NULL, NULL), (2, NULL, NULL, NULL), (3, '', 0, false)",
+        ],
+        [
+            create,
+            "INSERT INTO t VALUES (1, NULL, NULL, NULL), (2, '', 0, false), (3, NULL, NULL, NULL)",
+        ],
     )
     table = _one(old, new)
     assert _changed(table) == {
@@ -58,7 +71,10 @@ def test_floats_compare_exactly_unless_a_tolerance_is_given(tmp_path):
     create = "CREATE TABLE t (id INTEGER PRIMARY KEY, x DOUBLE)"
     old, new = _pair(
         tmp_path,
-        [create, "INSERT INTO t VALUES (1, 0.1::DOUBLE + 0.2::DOUBLE), (2, 'nan'), (3, 1.0), (4, NULL)"],
+        [
+            create,
+            "INSERT INTO t VALUES (1, 0.1::DOUBLE + 0.2::DOUBLE), (2, 'nan'), (3, 1.0), (4, NULL)",
+        ],
         [create, "INSERT INTO t VALUES (1, 0.3), (2, 'nan'), (3, 1.5), (4, 0.0)"],
     )
     exact = _one(old, new)
@@ -151,7 +167,9 @@ def test_every_key_is_listed_and_max_keys_caps_each_list(tmp_path):
     old, new = _pair(
         tmp_path,
         ["CREATE TABLE t AS SELECT range AS id, range AS v FROM range(5000)"],
-        ["CREATE TABLE t AS SELECT range AS id, range + (range % 10 = 0)::INT AS v FROM range(5, 5000)"],
+        [
+            "CREATE TABLE t AS SELECT range AS id, range + (range % 10 = 0)::INT AS v FROM range(5, 5000)"
+        ],
     )
     full = _one(old, new, keys=("id",), rows_per_bucket=16)
     assert full.missing_in_new.keys == tuple((k,) for k in range(5))
@@ -164,11 +182,16 @@ def test_every_key_is_listed_and_max_keys_caps_each_list(tmp_path):
 def test_a_missing_column_names_it_and_the_rest_is_still_compared(tmp_path):
     old, new = _pair(
         tmp_path,
-        ["CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b VARCHAR)", "INSERT INTO t VALUES (1, 1, 'x')"],
+        [
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b VARCHAR)",
+            "INSERT INTO t VALUES (1, 1, 'x')",
+        ],
         ["CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER)", "INSERT INTO t VALUES (1, 2)"],
     )
     table = _one(old, new)
-    assert table.schema_differences == (SchemaDifference("missing_in_new", "b", old_type="VARCHAR"),)
+    assert table.schema_differences == (
+        SchemaDifference("missing_in_new", "b", old_type="VARCHAR"),
+    )
     assert table.verdict == "mismatch"
     assert _changed(table) == {(1,): (ColumnDiff("a", 1, 2),)}
 
@@ -176,7 +199,11 @@ def test_a_missing_column_names_it_and_the_rest_is_still_compared(tmp_path):
 def test_a_table_missing_in_new_is_a_mismatch_listing_every_key(tmp_path):
     old, new = _pair(
         tmp_path,
-        ["CREATE TABLE t (id INTEGER PRIMARY KEY)", "INSERT INTO t VALUES (2), (1)", "CREATE TABLE u (id INTEGER PRIMARY KEY)"],
+        [
+            "CREATE TABLE t (id INTEGER PRIMARY KEY)",
+            "INSERT INTO t VALUES (2), (1)",
+            "CREATE TABLE u (id INTEGER PRIMARY KEY)",
+        ],
         ["CREATE TABLE u (id INTEGER PRIMARY KEY)"],
     )
     report = validate(old, new)
@@ -187,7 +214,11 @@ def test_a_table_missing_in_new_is_a_mismatch_listing_every_key(tmp_path):
 
 
 def test_unknown_tables_and_files_are_input_errors(tmp_path):
-    old, new = _pair(tmp_path, ["CREATE TABLE t (id INTEGER PRIMARY KEY)"], ["CREATE TABLE t (id INTEGER PRIMARY KEY)"])
+    old, new = _pair(
+        tmp_path,
+        ["CREATE TABLE t (id INTEGER PRIMARY KEY)"],
+        ["CREATE TABLE t (id INTEGER PRIMARY KEY)"],
+    )
     with pytest.raises(ValidationInputError) as error:
         validate(old, new, [plain_mapping("nope")])
     assert str(error.value) == "table 'nope' not found in the old destination (tables there: t)"
@@ -207,4 +238,6 @@ def test_inputs_are_left_untouched_and_nothing_is_written_beside_them(tmp_path, 
     before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in tmp_path.iterdir()}
     monkeypatch.chdir(tmp_path)
     assert not validate(old, new, None, ValidationOptions(keys=("id",))).matches
-    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in tmp_path.iterdir()} == before
+    assert {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in tmp_path.iterdir()
+    } == before

@@ -52,7 +52,9 @@ def test_excluded_columns_on_either_side_are_not_compared():
 
 
 def test_include_columns_limit_what_is_compared():
-    old, new = _pipelines([TableSettings("t")], [TableSettings("t", include_columns=frozenset({"id", "a"}))])
+    old, new = _pipelines(
+        [TableSettings("t")], [TableSettings("t", include_columns=frozenset({"id", "a"}))]
+    )
     (mapping,) = map_pipelines(old, new)
     assert [mapping.comparable(c) for c in ("id", "a", "b")] == [True, True, False]
 
@@ -69,7 +71,12 @@ def test_a_column_hashed_on_one_side_only_is_not_comparable():
 
 def test_artie_metadata_columns_are_never_data():
     mapping = plain_mapping("t")
-    for column in ("__artie_updated_at", "__artie_db_updated_at", "__artie_delete", "__ARTIE_operation"):
+    for column in (
+        "__artie_updated_at",
+        "__artie_db_updated_at",
+        "__artie_delete",
+        "__ARTIE_operation",
+    ):
         assert is_artie_column(column)
         assert not mapping.comparable(column)
     assert mapping.comparable("artie_id")

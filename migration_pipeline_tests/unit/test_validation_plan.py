@@ -43,8 +43,12 @@ def test_common_type(old, new, expected):
 
 
 def test_columns_pair_by_name_and_metadata_is_left_out():
-    old = _table(("id", "BIGINT"), ("a", "VARCHAR"), ("__artie_updated_at", "TIMESTAMP"), ("b", "INTEGER"))
-    new = _table(("B", "BIGINT"), ("__artie_updated_at", "TIMESTAMPTZ"), ("a", "VARCHAR"), ("id", "BIGINT"))
+    old = _table(
+        ("id", "BIGINT"), ("a", "VARCHAR"), ("__artie_updated_at", "TIMESTAMP"), ("b", "INTEGER")
+    )
+    new = _table(
+        ("B", "BIGINT"), ("__artie_updated_at", "TIMESTAMPTZ"), ("a", "VARCHAR"), ("id", "BIGINT")
+    )
     plan = plan_table(plain_mapping("t"), old, new)
     assert [k.name for k in plan.keys] == ["id"]
     assert [c.name for c in plan.columns] == ["a", "b"]
@@ -69,21 +73,28 @@ def test_a_column_excluded_by_the_new_pipeline_is_not_a_schema_difference():
     old_pipeline = PipelineSettings((TableSettings("t"),))
     new_pipeline = PipelineSettings((TableSettings("t", exclude_columns=frozenset({"ssn"})),))
     (mapping,) = map_pipelines(old_pipeline, new_pipeline)
-    plan = plan_table(mapping, _table(("id", "INTEGER"), ("ssn", "VARCHAR")), _table(("id", "INTEGER")))
+    plan = plan_table(
+        mapping, _table(("id", "INTEGER"), ("ssn", "VARCHAR")), _table(("id", "INTEGER"))
+    )
     assert plan.schema_differences == () and plan.columns == ()
 
 
 def test_keys_come_from_the_declared_primary_key_unless_given():
     old = _table(("tenant", "INTEGER"), ("id", "INTEGER"), ("v", "VARCHAR"), pk=("tenant", "id"))
     assert [k.name for k in plan_table(plain_mapping("t"), old, old).keys] == ["tenant", "id"]
-    assert [k.name for k in plan_table(plain_mapping("t"), old, old, ("ID", "Tenant")).keys] == ["id", "tenant"]
+    assert [k.name for k in plan_table(plain_mapping("t"), old, old, ("ID", "Tenant")).keys] == [
+        "id",
+        "tenant",
+    ]
 
 
 def test_no_primary_key_and_no_key_given_is_an_input_error():
     old = _table(("id", "INTEGER"), pk=())
     with pytest.raises(ValidationInputError) as error:
         plan_table(plain_mapping("t"), old, old)
-    assert str(error.value) == "table 't' has no primary key in the old destination: pass --key COLUMN"
+    assert (
+        str(error.value) == "table 't' has no primary key in the old destination: pass --key COLUMN"
+    )
 
 
 def test_an_unknown_key_column_is_an_input_error():
@@ -98,4 +109,6 @@ def test_a_key_missing_in_new_leaves_no_row_comparison_but_a_schema_difference()
     new = _table(("v", "VARCHAR"), pk=())
     plan = plan_table(plain_mapping("t"), old, new)
     assert plan.keys == ()
-    assert plan.schema_differences == (SchemaDifference("missing_in_new", "id", old_type="INTEGER"),)
+    assert plan.schema_differences == (
+        SchemaDifference("missing_in_new", "id", old_type="INTEGER"),
+    )

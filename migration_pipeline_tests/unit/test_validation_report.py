@@ -48,7 +48,9 @@ def test_verdicts():
     assert mismatch.with_confirmation({(2,), (3,)}).confirmed == KeyList(((2,),), 1)
     assert mismatch.with_confirmation({(2,)}).verdict == "mismatch"
     assert mismatch.with_confirmation({(3,)}).verdict == "unconfirmed"
-    assert _table(schema_differences=(SchemaDifference("missing_in_new", "a"),)).verdict == "mismatch"
+    assert (
+        _table(schema_differences=(SchemaDifference("missing_in_new", "a"),)).verdict == "mismatch"
+    )
 
 
 def test_the_overall_verdict_is_the_worst_table_verdict():
@@ -79,6 +81,14 @@ def test_report_json_has_the_contract_fields():
     }  # fmt: skip
     assert entry["missing_in_new"] == [[1, "a"]]
     assert entry["extra_in_new"] == []
-    assert entry["changed"] == [{"key": [2, "b"], "columns": [{"column": "v", "old": None, "new": ""}]}]
+    assert entry["changed"] == [
+        {"key": [2, "b"], "columns": [{"column": "v", "old": None, "new": ""}]}
+    ]
     assert entry["schema_differences"] == []
-    assert entry["counts"] == {"missing_in_new": 1, "extra_in_new": 0, "changed": 1, "duplicate_keys": 0, "in_flight": 0}
+    assert entry["counts"] == {
+        "missing_in_new": 1,
+        "extra_in_new": 0,
+        "changed": 1,
+        "duplicate_keys": 0,
+        "in_flight": 0,
+    }

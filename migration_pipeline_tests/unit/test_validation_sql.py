@@ -7,7 +7,16 @@ from hypothesis import strategies as st
 
 from migration_pipeline.validation.sql import Sql, compose, ident, join, literal, qualified
 
-HOSTILE = ['"', 'a"b', 'x"; DROP TABLE t; --', "with space", "semi;colon", "it's", "ünï", "Mixed Case"]
+HOSTILE = [
+    '"',
+    'a"b',
+    'x"; DROP TABLE t; --',
+    "with space",
+    "semi;colon",
+    "it's",
+    "ünï",
+    "Mixed Case",
+]
 
 
 @pytest.mark.parametrize("name", HOSTILE)
@@ -16,15 +25,21 @@ def test_ident_round_trips_a_hostile_name_as_one_identifier(name):
     con.execute(compose("CREATE TABLE {t} ({c} INTEGER)", t=ident(name), c=ident(name + "_c")))
     assert con.execute(
         "SELECT table_name, column_name FROM duckdb_columns() WHERE NOT internal"
-    ).fetchall() == [
-        (name, name + "_c")
-    ]
+    ).fetchall() == [(name, name + "_c")]
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), min_size=1))
+@given(
+    st.text(
+        alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+        min_size=1,
+    )
+)
 def test_any_text_selects_as_exactly_that_alias(name):
-    assert duckdb.connect().execute(compose("SELECT 1 AS {a}", a=ident(name))).description[0][0] == name
+    assert (
+        duckdb.connect().execute(compose("SELECT 1 AS {a}", a=ident(name))).description[0][0]
+        == name
+    )
 
 
 def test_ident_rejects_what_cannot_be_an_identifier():
