@@ -209,6 +209,11 @@ def _start_time(pid: int) -> int | None:
     return int(fields[19])
 
 
+def is_alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie."""
+    return _start_time(pid) is not None
+
+
 def _cmdline(pid: int) -> list[str] | None:
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from artie_sandbox.lifecycle import Sandbox
+from artie_sandbox.lifecycle import Sandbox, is_alive
 from migration_pipeline_tests.integration.conftest import example_module, one_line
 
 APPLY = ("apply", "-auto-approve", "-input=false", "-no-color")
@@ -103,14 +103,6 @@ def _children(parent: int, marker: str) -> list[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
-
-
 def test_provider_exits_when_terraform_is_killed(sandbox, tmp_path):
     # An endpoint that accepts connections and never answers keeps the provider busy in a create.
     blackhole = socket.socket()
@@ -134,9 +126,9 @@ def test_provider_exits_when_terraform_is_killed(sandbox, tmp_path):
         terraform.wait()
 
         deadline = time.monotonic() + 5
-        while any(_alive(p) for p in providers) and time.monotonic() < deadline:
+        while any(is_alive(p) for p in providers) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not [p for p in providers if _alive(p)]
+        assert not [p for p in providers if is_alive(p)]
     finally:
         if terraform.poll() is None:
             terraform.kill()
