@@ -122,14 +122,14 @@ class Backend:
         return created
 
     def update_connector(self, uuid: str, connector: Connector) -> Connector:
-        _check_connector(connector)
         with self.store.transaction() as tx:
             old = _get(tx, Connector, uuid)
             if old.type != connector.type:
                 raise BadRequest(
-                    f'connector "{old.label}" ({uuid}): type cannot change from "{old.type}" '
-                    f'to "{connector.type}"; create a new connector instead'
+                    f'connector "{connector.label}" ({uuid}): type cannot change from '
+                    f'"{old.type}" to "{connector.type}"; create a new connector instead'
                 )
+            _check_connector(connector)
             updated = replace(connector, uuid=uuid, created_at=old.created_at, updated_at=now())
             tx.put(updated)
         return updated

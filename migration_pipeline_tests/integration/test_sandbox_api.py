@@ -1,9 +1,9 @@
 """The sandbox API over real HTTP must behave like Artie's for every call its Terraform provider makes."""
 
 import json
+import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -296,20 +296,37 @@ def test_status_endpoints(client, world):
         'pipeline status "gone" is not one of "draft", "paused", "transfer paused", "running"')
 
 
-def test_parallel_pipelines_on_a_dedicated_reader_admit_exactly_one(make_client, base_url, client):
+@contextmanager
+def store_write_locked(state_dir):
+    """Holds the control-plane write lock (as the engine does for a moment) so that requests
+    pile up behind it and are released together: the widest race window there can be."""
+    blocker = sqlite3.connect(state_dir / "control-plane.db", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        blocker.execute("COMMIT")
+        blocker.close()
+
+
+def race(make_client, base_url, state_dir, requests: list[tuple[str, str, dict]]):
+    """Sends all `requests` at once, released together; returns their responses in order."""
+    clients = [make_client(base_url) for _ in requests]
+    with ThreadPoolExecutor(len(requests)) as pool:
+        with store_write_locked(state_dir):
+            futures = [pool.submit(send, http, *request)
+                       for http, request in zip(clients, requests, strict=True)]
+            time.sleep(0.5)
+        return [f.result() for f in futures]
+
+
+def test_parallel_pipelines_on_a_dedicated_reader_admit_exactly_one(
+        make_client, base_url, state_dir, client):
     objects = connectors_and_reader(client)
     reader = objects["reader"]
-    racers = 8
-    clients = [make_client(base_url) for _ in range(racers)]
-    start = threading.Barrier(racers)
-
-    def attempt(i: int) -> httpx.Response:
-        payload = pipeline_payload(f"racer_{i}", reader["uuid"], objects["dest"]["uuid"])
-        start.wait()
-        return send(clients[i], "POST", "/pipelines", {"pipeline": payload})
-
-    with ThreadPoolExecutor(racers) as pool:
-        responses = list(pool.map(attempt, range(racers)))
+    requests = [("POST", "/pipelines", {"pipeline": pipeline_payload(
+        f"racer_{i}", reader["uuid"], objects["dest"]["uuid"])}) for i in range(8)]
+    responses = race(make_client, base_url, state_dir, requests)
     winners = [r.json() for r in responses if r.status_code == 200]
     assert len(winners) == 1, [r.text for r in responses]
     winner = winners[0]
@@ -333,6 +350,58 @@ def test_bodies_that_are_not_json_objects_are_refused(client):
         "source-readers and pipelines endpoints the Terraform provider uses)"
     )
 
+
+
+def test_connector_lifecycle(client, world):
+    dest = world["dest"]
+    got = ok(client.get(f"/connectors/{dest['uuid']}"))
+    assert (got["type"], got["sharedConfig"]) == ("duckdb", {"directory": "/data/dw"})
+    body = {"uuid": dest["uuid"], "type": "duckdb", "label": "warehouse-2", "dataPlaneName": "",
+            "sshTunnelUUID": None, "sharedConfig": {"directory": "/data/dw2"}}
+    assert ok(send(client, "POST", f"/connectors/{dest['uuid']}", body))["label"] == "warehouse-2"
+    retyped = send(client, "POST", f"/connectors/{dest['uuid']}", {**body, "type": "sqlite"})
+    assert refused(retyped) == (
+        f'connector "warehouse-2" ({dest["uuid"]}): type cannot change from "duckdb" to "sqlite"; '
+        "create a new connector instead"
+    )
+    assert refused(client.delete(f"/connectors/{dest['uuid']}")) == (
+        f'connector "warehouse-2" ({dest["uuid"]}) cannot be deleted while pipeline '
+        f'"analytics_v1" ({world["v1"]["uuid"]}) use it; delete those first'
+    )
+    ok(client.delete(f"/pipelines/{world['v1']['uuid']}"), 204)
+    ok(client.delete(f"/connectors/{dest['uuid']}"), 204)
+    assert client.get(f"/connectors/{dest['uuid']}").status_code == 404
+
+
+def test_pipeline_update_is_checked_against_a_shared_reader(client, world):
+    reader, v1 = world["reader"], world["v1"]
+    payload = pipeline_payload("analytics_v1", reader["uuid"], world["dest"]["uuid"],
+                               tables=("orders",))
+    updated = ok(send(client, "POST", f"/pipelines/{v1['uuid']}",
+                      {"pipeline": {**payload, "uuid": v1["uuid"]}, "deployPipeline": True}))
+    assert ([t["name"] for t in updated["tables"]], updated["status"]) == (["orders"], "running")
+    share(client, world, "orders")
+    wider = pipeline_payload("analytics_v1", reader["uuid"], world["dest"]["uuid"])
+    assert refused(send(client, "POST", f"/pipelines/{v1['uuid']}", {"pipeline": wider})) == (
+        f'pipeline "analytics_v1": shared source reader "prod" ({reader["uuid"]}) does not '
+        "capture \"public.customers\"; add it to the source reader's tables first"
+    )
+
+
+def test_unshare_racing_a_second_pipeline_never_leaves_two_on_a_dedicated_reader(
+        make_client, base_url, state_dir, client, world):
+    reader = world["reader"]
+    share(client, world, "orders", "customers")
+    unshared = reader_payload(world["source"]["uuid"], uuid=reader["uuid"])
+    second = pipeline_payload("analytics_v2", reader["uuid"], world["dest"]["uuid"])
+    requests = [("POST", f"/source-readers/{reader['uuid']}", unshared),
+                ("POST", "/pipelines", {"pipeline": second})]
+    responses = race(make_client, base_url, state_dir, requests)
+    assert sorted(r.status_code for r in responses) == [200, 400]
+    shared = ok(client.get(f"/source-readers/{reader['uuid']}"))["isShared"]
+    attached = [p for p in ok(client.get("/pipelines"))["items"]
+                if p["sourceReaderUUID"] == reader["uuid"]]
+    assert (shared, len(attached)) in ((False, 1), (True, 2))
 
 @contextmanager
 def api_process(state_dir):
