@@ -86,12 +86,21 @@ def _install_errors(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
-        if exc.status_code in (404, 405):
-            return error(exc.status_code, (
-                f"{request.method} {request.url.path} is not part of the sandbox API (it serves "
-                "the connectors, source-readers and pipelines endpoints the Terraform provider uses)"
+        where = f"{request.method} {request.url.path}"
+        if exc.status_code == 404:
+            return error(404, (
+                f"{where} is not part of the sandbox API (it serves the connectors, "
+                "source-readers and pipelines endpoints the Terraform provider uses)"
             ))
+        if exc.status_code == 405:
+            return error(405, f"{where}: method not allowed on this path")
         return error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def internal_error(_request: Request, exc: Exception):
+        # Still logged with its traceback by the server; the client gets Artie's error shape.
+        return error(500, f"internal error in the sandbox API ({type(exc).__name__}); "
+                          "see the sandbox API log")
 
 
 def _write_routes(app: FastAPI, prefix: str, parse, render, create, update, delete) -> None:
