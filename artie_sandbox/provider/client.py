@@ -14,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from artie_sandbox import __version__
+from artie_sandbox.provider import VERSION
 
 log = logging.getLogger("artie_sandbox.provider")
 
@@ -67,7 +67,7 @@ class Client:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(url, data=data, method=method)
         req.add_header("Authorization", f"Bearer {self.api_key}")
-        req.add_header("User-Agent", f"terraform-provider-artie/{__version__} (artie-sandbox)")
+        req.add_header("User-Agent", f"terraform-provider-artie/{VERSION} (artie-sandbox)")
         if data is not None:
             req.add_header("Content-Type", "application/json")
         log.info("Making API request: %s %s", method, url)
