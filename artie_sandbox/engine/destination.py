@@ -123,11 +123,10 @@ class TablePlan:
         self._append_history(con, "_staged", now)
         self._land(con, "_staged", upsert, now)
 
-    def apply_changes(self, con: duckdb.DuckDBPyConnection, after: int, now: datetime) -> int:
+    def apply_changes(self, con: duckdb.DuckDBPyConnection, after: int, now: datetime) -> None:
         """Apply this table's changes in the registered `_changes` batch with offsets > `after`.
 
-        The last change per key wins in the main table; history gets every change. Returns how
-        many changes were applied."""
+        The last change per key wins in the main table; history gets every change in order."""
         paths = "[" + ", ".join(literal(f'$."{c.name}"') for c in self.columns) + "]"
         casts = ", ".join(
             f"{_cast(c, f'v[{i + 1}]')} AS {quote(c.name)}" for i, c in enumerate(self.columns)
@@ -140,17 +139,10 @@ class TablePlan:
             f"WHERE tbl = $tbl AND off > $after {skip})",
             {"tbl": self.source.name, "after": after},
         )
-        count = con.execute("SELECT count(*) FROM _staged").fetchone()[0]
-        if count == 0:
-            return 0
-        keys = ", ".join(quote(k) for k in self.source.primary_key)
         self._append_history(con, "_staged", now)
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _latest AS SELECT * FROM _staged "  # noqa: S608 - identifiers go through quote()
-            f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY off DESC) = 1"
-        )
-        self._land(con, "_latest", upsert=True, now=now)
-        return count
+        keys = ", ".join(quote(k) for k in self.source.primary_key)
+        latest = f"(SELECT * FROM _staged QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY off DESC) = 1)"  # noqa: S608 - identifiers go through quote()
+        self._land(con, latest, upsert=True, now=now)
 
 
 def _cast(column: Column, expr: str) -> str:

@@ -32,12 +32,16 @@ class Engine:
 
     def __init__(self, state_dir: str | Path, store: Store, *, read_batch: int = 20_000,
                  backfill_batch: int = 50_000, apply_batch: int = 20_000,
-                 poll_interval: float = 0.1, pipeline_gap: float = 0.05, report_every: float = 0.5):
+                 poll_interval: float = 0.1, pipeline_gap: float = 0.02, linger: float = 0.25,
+                 report_every: float = 0.5):
         self.state_dir = Path(state_dir)
         self.store = store
         self.faults = Faults(store.path)
         self.read_batch, self.backfill_batch, self.apply_batch = read_batch, backfill_batch, apply_batch
-        self.poll_interval, self.pipeline_gap, self.report_every = poll_interval, pipeline_gap, report_every
+        # After a batch a pipeline waits `pipeline_gap` if it is behind, else `linger`: fewer,
+        # larger batches once caught up leave validators long windows to ATTACH the file.
+        self.poll_interval, self.pipeline_gap, self.linger = poll_interval, pipeline_gap, linger
+        self.report_every = report_every
         self.logs: dict[str, ChangeLog] = {}
         self.sources: dict[Path, sqlite3.Connection] = {}
         self.runners: dict[str, PipelineRunner] = {}
@@ -100,6 +104,8 @@ class Engine:
             return bool(worked)
         except DestinationBusy as e:
             self.errors[uuid] = f"{e}; retrying"
+            # Let the other process finish before trying again (locks in DuckDB do not queue).
+            self._not_before[uuid] = time.monotonic() + self.linger
         except Exception as e:  # one broken pipeline must not stop the others
             if self.errors.get(uuid) != str(e):
                 log.exception("%s failed", uuid)
@@ -147,7 +153,8 @@ class Engine:
         runner = self.runner(pipeline, reader, connectors)
         worked = runner.step(self.plans(pipeline, reader, runner.source))
         if worked:
-            self._not_before[pipeline.uuid] = time.monotonic() + self.pipeline_gap
+            gap = self.pipeline_gap if runner.behind else self.linger
+            self._not_before[pipeline.uuid] = time.monotonic() + gap
         return worked
 
     def _cleanup(self, live: set[str]) -> None:
@@ -191,6 +198,7 @@ class Engine:
             "start_offset": state.start_offset if state else None,
             "start_position": state.start_position if state else None,
             "changes_applied": runner.applied if runner else 0,
+            "longest_batch_seconds": round(runner.longest_hold, 3) if runner else 0.0,
             "destination": str(runner.path) if runner else "",
         }
         tables = table_progress(pipeline, reader, state, captured, pipeline.status == "running")

@@ -81,6 +81,8 @@ class PipelineRunner:
         self.backfill_batch, self.apply_batch = backfill_batch, apply_batch
         self.state: State | None = None
         self.applied = 0
+        self.longest_hold = 0.0  # seconds the destination file was held by one batch, at most
+        self.behind = True  # more to do right away (backfilling or a full batch), else linger
         self._created: set[str] = set()
         self._last_backfill = time.monotonic()
 
@@ -88,9 +90,11 @@ class PipelineRunner:
         """One batch: a backfill batch and/or a batch of changes. True if anything was written."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = destination_connect(self.path)
+        opened = time.monotonic()
         try:
             con.execute("BEGIN")
             state = self._load(con)
+            loaded = dict(state.tables)
             for plan in plans:
                 self._prepare(con, plan, state)
             pending = [p for p in plans if not state.tables[p.key].done]
@@ -100,12 +104,14 @@ class PipelineRunner:
             if state.streaming:
                 applied, used = self._apply(con, plans, state)
                 used += self._corrupt(con, plans)
-            self._save(con, state)
+            self._save(con, state, tables_changed=state.tables != loaded)
             con.execute("COMMIT")
         finally:
             con.close()
+            self.longest_hold = max(self.longest_hold, time.monotonic() - opened)
         self.state = state
         self.applied += applied
+        self.behind = bool(pending) or applied >= self.apply_batch
         for fault, n in used:
             self.faults.use(fault, n)
         return worked or applied > 0 or bool(used)
@@ -139,7 +145,8 @@ class PipelineRunner:
         return state
 
     def _load(self, con: duckdb.DuckDBPyConnection) -> State:
-        con.execute(_STATE_DDL)
+        if not self._created:
+            con.execute(_STATE_DDL)
         state = self._read_state(con)
         if state is None:
             end = self.log.end()
@@ -157,9 +164,11 @@ class PipelineRunner:
             start = state.log_offset if state.streaming else state.start_offset
             state.tables[plan.key] = TableState(plan.key, start, rows_estimated=estimated)
 
-    def _save(self, con: duckdb.DuckDBPyConnection, state: State) -> None:
+    def _save(self, con: duckdb.DuckDBPyConnection, state: State, tables_changed: bool) -> None:
         con.execute("UPDATE _artie.pipeline SET log_offset = ?, streaming = ?",
                     [state.log_offset, state.streaming])
+        if not tables_changed:
+            return
         con.execute("DELETE FROM _artie.tables")
         con.executemany("INSERT INTO _artie.tables VALUES (?, ?, ?, ?, ?, ?)",
                         [list(astuple(t)) for t in state.tables.values()])
@@ -216,7 +225,13 @@ class PipelineRunner:
         })
         con.register("_changes", batch)
         now = _utcnow()
-        applied = sum(p.apply_changes(con, state.tables[p.key].start_offset, now) for p in plans)
+        applied = 0
+        for plan in plans:
+            start = state.tables[plan.key].start_offset
+            count = sum(1 for r in kept if r[2] == plan.source.name and r[0] > start)
+            if count:
+                plan.apply_changes(con, start, now)
+                applied += count
         con.unregister("_changes")
         state.log_offset = rows[-1][0]
         return applied, [(drops[0], dropped)] if dropped else []
