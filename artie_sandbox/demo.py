@@ -1,6 +1,6 @@
 """`python -m artie_sandbox.demo --state DIR` (what `make demo` runs): the sandbox, applied.
 
-Brings the sandbox up under `DIR/sandbox`, copies the example root module to `DIR/terraform`
+Brings the sandbox up under `DIR/sandbox`, seeds its shop source (once), copies the example root module to `DIR/terraform`
 (once: later runs keep the operator's edits), writes its `terraform.tfvars` (once), runs
 `terraform init` and `terraform apply` with the Python provider, then prints what exists.
 Re-running is safe: everything already there is kept and the apply finds no changes.
@@ -19,9 +19,11 @@ from artie_sandbox import cli
 from artie_sandbox.lifecycle import LifecycleError, Sandbox
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sandbox" / "terraform"
-# Where the sandbox keeps the seeded shop database and the DuckDB warehouses.
+# Where the sandbox keeps the seeded shop database (as `artie-sandbox source create` does) and
+# the DuckDB warehouses.
 SOURCE_DB = "source.db"
 WAREHOUSE = "warehouse"
+DEMO_ROWS = 50_000
 
 
 def terraform_env(sandbox: Sandbox) -> dict[str, str]:
@@ -41,7 +43,9 @@ def prepare_module(workdir: Path, sandbox: Sandbox) -> bool:
     """Copy the example module and write its tfvars unless already there; True if copied now."""
     copied = not workdir.exists()
     if copied:
-        shutil.copytree(EXAMPLE, workdir, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+        shutil.copytree(
+            EXAMPLE, workdir, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*")
+        )
     tfvars = workdir / "terraform.tfvars"
     if not tfvars.exists():
         tfvars.write_text(
@@ -70,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(f"Sandbox up at {sandbox.endpoint()} (state {sandbox.state_dir})")
+    source = sandbox.state_dir / SOURCE_DB
+    if not source.exists():
+        from artie_sandbox.source.seed import create_source
+
+        counts = create_source(source, rows=DEMO_ROWS)
+        print(
+            f"Seeded the shop source {source}: " + ", ".join(f"{t} {n}" for t, n in counts.items())
+        )
     workdir = state / "terraform"
     if prepare_module(workdir, sandbox):
         print(f"Copied the example module to {workdir}")
@@ -82,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         run(terraform, workdir, env, "init", "-input=false", "-no-color")
         run(terraform, workdir, env, "apply", "-auto-approve", "-input=false", "-no-color")
     except subprocess.CalledProcessError as e:
-        print(f"error: terraform failed (exit {e.returncode}); see the output above", file=sys.stderr)
+        print(
+            f"error: terraform failed (exit {e.returncode}); see the output above", file=sys.stderr
+        )
         return 1
     print()
     return cli.main(["status", "--state-dir", str(sandbox.state_dir)])

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from tf import schema, types
-from tf.iface import ReadContext, Resource, UpgradeContext
+from tf.iface import ImportContext, ReadContext, Resource, UpgradeContext
 
 from artie_sandbox.provider.client import ApiError, ArtieError, AuthError, Client, UnreachableError
 
@@ -88,6 +88,11 @@ class ArtieResource(Resource):
 
     def to_state(self, api: dict, prior: dict) -> dict:
         raise NotImplementedError
+
+    def import_(self, ctx: ImportContext, id: str) -> dict | None:
+        """`terraform import <address> <uuid>`, as Artie's provider supports."""
+        api = self.call(ctx, "import", lambda: self.client.get(f"{self.path}/{id}"))
+        return None if api is FAILED else self.to_state(api, {})
 
     def delete(self, ctx, current: dict):
         def remove():

@@ -184,3 +184,16 @@ def test_shared_reader_may_omit_a_pipeline_table_and_the_api_shows_it(sandbox, t
     statuses = {t["name"]: t["status"] for t in pipeline["tables"]}
     assert statuses["products"] == "not_captured"
     assert all(s != "not_captured" for name, s in statuses.items() if name != "products")
+
+
+def test_import_by_uuid_gives_a_state_with_no_changes(sandbox, tmp_path):
+    workdir = applied_example(sandbox, tmp_path)
+    uuids = {a: state_uuid(sandbox, workdir, a)
+             for a in ("artie_source_reader.shop", "artie_pipeline.analytics_v1")}
+    sandbox.terraform(workdir, "state", "rm", *uuids)
+
+    for address, uuid in uuids.items():
+        sandbox.terraform(workdir, "import", "-input=false", "-no-color", address, uuid)
+
+    again = sandbox.terraform(workdir, "plan", "-detailed-exitcode", "-input=false", "-no-color")
+    assert again.returncode == 0, again.stdout
