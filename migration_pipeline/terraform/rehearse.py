@@ -15,7 +15,7 @@ from pathlib import Path
 from migration_pipeline.errors import MigrationError
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import edits, guard, hcl, workdir
-from migration_pipeline.terraform.plan import Redactor, secrets_of
+from migration_pipeline.terraform.plan import Redactor
 from migration_pipeline.terraform.results import StepResult, file_diffs, results_markdown
 from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline.terraform.steps import PipelineSource, make_edit, plan_and_check
@@ -62,8 +62,7 @@ def rehearse(spec: MigrationSpec, runner_for: RunnerFactory,
         runner = runner_for(copy)
         runner.redact = redact
         runner.init()
-        state = runner.show_json()
-        redact.add(secrets_of(state))
+        state = runner.state()
         allowed: tuple[guard.Allowed, ...] = ()
         for step in steps_of(spec):
             allowed += guard.contract(step, spec)

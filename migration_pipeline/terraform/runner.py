@@ -141,6 +141,11 @@ class TerraformRunner:
         args = (str(plan_file),) if plan_file else ()
         return json.loads(self.run("show", *args, json=IsFlagged).stdout)
 
+    def state(self) -> dict:
+        """The raw state (`terraform state pull`): no provider starts, so it is quick."""
+        out = self.run("state", "pull", no_color=None).stdout
+        return json.loads(out) if out.strip() else {}
+
     def apply(self, plan_file: Path) -> CommandResult:
         """Apply exactly the saved plan that was checked (never a fresh plan)."""
         return self.run("apply", str(plan_file), input=False)

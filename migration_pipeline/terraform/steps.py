@@ -27,8 +27,16 @@ class PipelineSource(Protocol):
     def pipelines_on_reader(self, reader_uuid: str) -> list[Pipeline]: ...
 
 
-def _state_resources(state: dict) -> list[dict]:
-    return state.get("values", {}).get("root_module", {}).get("resources", [])
+def state_uuids(state: dict) -> dict[str, str]:
+    """`address -> uuid` of the root module's managed resources in a raw (pulled) state."""
+    found = {}
+    for res in state.get("resources", []):
+        if res.get("mode") == "managed" and not res.get("module"):
+            for instance in res.get("instances", []):
+                uuid = instance.get("attributes", {}).get("uuid")
+                if uuid and "index_key" not in instance:
+                    found[f"{res['type']}.{res['name']}"] = uuid
+    return found
 
 
 def attached_pipelines(module: hcl.Module, spec: MigrationSpec, state: dict,
@@ -36,12 +44,11 @@ def attached_pipelines(module: hcl.Module, spec: MigrationSpec, state: dict,
     """Pipelines on the reader: those the module declares, plus those Artie reports that no
     `artie_pipeline` of this module's state manages (a pipeline being cut over is not one)."""
     attached = edits.module_pipelines(module, spec.reader)
-    resources = _state_resources(state)
-    reader_uuid = next((r["values"].get("uuid") for r in resources
-                        if r["address"] == spec.reader), None)
+    uuids = state_uuids(state)
+    reader_uuid = uuids.get(spec.reader)
     if artie is None or not reader_uuid:
         return attached
-    managed = {r["values"].get("uuid") for r in resources if r["type"] == "artie_pipeline"}
+    managed = {u for a, u in uuids.items() if a.startswith("artie_pipeline.")}
     for pipeline in artie.pipelines_on_reader(reader_uuid):
         if pipeline.uuid not in managed:
             tables = frozenset(TableId(t.schema, t.name) for t in pipeline.tables)
@@ -85,8 +92,7 @@ def run_step(step: str, spec: MigrationSpec, runner: TerraformRunner,
         journal = workdir.Journal(directory)
         journal.check(step)
         runner.init()
-        state = runner.show_json()
-        redact.add(secrets_of(state))
+        state = runner.state()
         module = hcl.load_module(directory)
         edit = make_edit(step, spec, module, state, artie)
         converging = journal.pending_step() == step

@@ -1,0 +1,310 @@
+"""Every step converges on the sandbox with real terraform, and every unsafe plan is refused."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from migration_pipeline.artie.client import ArtieClient
+from migration_pipeline.errors import PlanGuardRefusal, TerraformCommandError
+from migration_pipeline.spec import MigrationSpec
+from migration_pipeline.terraform import rehearse_command
+from migration_pipeline.terraform.runner import TerraformRunner
+from migration_pipeline.terraform.steps import run_step, state_uuids
+from migration_pipeline_tests.unit.test_tf_modules import spec_for, write_module
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sandbox" / "terraform"
+STEPS = ("promote", "create", "cutover", "unshare")
+
+
+@dataclass(frozen=True)
+class SandboxEnv:
+    """A running sandbox: where its API is and what terraform needs to reach it."""
+
+    state: Path
+    endpoint: str
+    key: str = field(repr=False)
+    cli_config: Path = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"ARTIE_API_KEY": self.key, "ARTIE_ENDPOINT": self.endpoint,
+                "TF_VAR_artie_api_key": self.key}
+
+    def runner(self, directory: Path, cls=TerraformRunner) -> TerraformRunner:
+        return cls(directory, cli_config_file=self.cli_config, extra_env=self.env, timeout=120)
+
+    def api(self) -> ArtieClient:
+        return ArtieClient(self.endpoint, self.key)
+
+    def deploy(self, directory: Path) -> TerraformRunner:
+        (directory / "terraform.tfvars").write_text(
+            f'source_database_path = "{directory.parent / "source.db"}"\n'
+            f'source_path = "{directory.parent / "source.db"}"\n'
+            f'warehouse_directory = "{directory.parent / "warehouse"}"\n'
+            f'destination_dir = "{directory.parent / "warehouse"}"\n'
+        )
+        runner = self.runner(directory)
+        runner.init()
+        plan = directory.parent / "deploy.tfplan"
+        if runner.plan(plan):
+            runner.apply(plan)
+        return runner
+
+
+@pytest.fixture(scope="module")
+def tf_sandbox(sandbox) -> SandboxEnv:
+    """The session's sandbox (see conftest.py) as the steps need it."""
+    return SandboxEnv(sandbox.state_dir, sandbox.endpoint, sandbox.api_key, sandbox.tf_cli_config)
+
+
+def example_module(tmp_path: Path) -> Path:
+    directory = tmp_path / "module"
+    directory.mkdir()
+    for path in EXAMPLE.glob("*.tf"):
+        shutil.copy(path, directory / path.name)
+    return directory
+
+
+def example_spec(directory: Path) -> MigrationSpec:
+    return MigrationSpec.model_validate({
+        "name": "analytics_v1_to_v2",
+        "terraform": {"dir": str(directory)},
+        "reader": "artie_source_reader.shop",
+        "old_pipeline": "artie_pipeline.analytics_v1",
+        "new_pipeline": {
+            "address": "artie_pipeline.analytics_v2",
+            "name": "analytics_v2",
+            "destination_connector": "artie_connector.analytics_v2",
+            "destination_config": {"database": "analytics_v2", "schema": "main"},
+        },
+    })
+
+
+def tf_bytes(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.glob("*.tf"))}
+
+
+def state_uuid(runner: TerraformRunner, address: str) -> str:
+    return state_uuids(runner.state())[address]
+
+
+def test_every_step_converges_keeps_other_bytes_and_running_it_again_is_a_no_op(
+        tf_sandbox, tmp_path):
+    directory = write_module(tmp_path / "module")
+    runner = tf_sandbox.deploy(directory)
+    spec = spec_for(directory)
+    reader_uuid = state_uuid(runner, spec.reader)
+    untouched = {"providers.tf": (directory / "providers.tf").read_bytes(),
+                 "connectors.tf": (directory / "connectors.tf").read_bytes()}
+    with tf_sandbox.api() as api:
+        for step in STEPS:
+            result = run_step(step, spec, runner, api)
+            assert result.status == "applied", result.message
+            assert [d.file for d in result.diffs] == ["pipelines.tf"]
+            again = run_step(step, spec, runner, api)
+            assert (again.status, again.diffs, again.plan.changes) == ("already done", (), ())
+        reader = api.get_source_reader(reader_uuid)
+        (pipeline,) = api.pipelines_on_reader(reader_uuid)
+    runner.validate()  # each step's plan validated too
+    assert {name: (directory / name).read_bytes() for name in untouched} == untouched
+    assert (reader.is_shared, reader.tables) == (False, ())
+    assert (pipeline.name, sorted((t.schema, t.name) for t in pipeline.tables)) == (
+        "orders -> duckdb v2", [("shop", "customers"), ("shop", "line_items"), ("shop", "orders")])
+
+
+def refused(step: str, spec: MigrationSpec, runner: TerraformRunner) -> PlanGuardRefusal:
+    directory = Path(spec.terraform.dir)
+    before = tf_bytes(directory)
+    with sandbox_api(runner) as api, pytest.raises(PlanGuardRefusal) as refusal:
+        run_step(step, spec, runner, api)
+    assert tf_bytes(directory) == before  # restored byte for byte
+    assert not (directory / ".terraform" / "migration-pipeline" / "journal.json").exists()
+    return refusal.value
+
+
+def sandbox_api(runner: TerraformRunner) -> ArtieClient:
+    return ArtieClient(runner.env["ARTIE_ENDPOINT"], runner.env["ARTIE_API_KEY"])
+
+
+def test_a_hand_edit_to_another_resource_is_refused(tf_sandbox, tmp_path):
+    directory = example_module(tmp_path)
+    runner = tf_sandbox.deploy(directory)
+    main = directory / "main.tf"
+    main.write_text(main.read_text().replace('name = "analytics_v1"\n', 'name = "v1 (old)"\n', 1))
+    refusal = refused("promote", example_spec(directory), runner)
+    assert refusal.unexpected == [
+        "artie_connector.analytics_v1 would be updated in place (changes name), but promote "
+        "does not touch it."
+    ]
+    assert str(refusal).startswith(
+        "Refused to apply promote: the plan holds changes this step must not make. The "
+        "module's files are restored; nothing was applied.\n- artie_connector.analytics_v1"
+    )
+
+
+def test_drift_from_a_change_made_in_artie_is_refused(tf_sandbox, tmp_path):
+    directory = example_module(tmp_path)
+    runner = tf_sandbox.deploy(directory)
+    uuid = state_uuid(runner, "artie_connector.analytics_v1")
+    headers = {"Authorization": f"Bearer {tf_sandbox.key}"}
+    body = httpx.get(f"{tf_sandbox.endpoint}/connectors/{uuid}", headers=headers).json()
+    httpx.post(f"{tf_sandbox.endpoint}/connectors/{uuid}", headers=headers,
+               json={**body, "label": "renamed in the UI"}).raise_for_status()
+    refusal = refused("promote", example_spec(directory), runner)
+    assert refusal.unexpected == [
+        "artie_connector.analytics_v1 was changed outside Terraform (name differ from the "
+        "state): someone edited it by hand. Make the module match what you want, then rerun.",
+        "artie_connector.analytics_v1 would be updated in place (changes name), but promote "
+        "does not touch it.",
+    ]
+
+
+def test_an_update_of_the_old_pipeline_during_create_is_refused(tf_sandbox, tmp_path):
+    directory = example_module(tmp_path)
+    runner = tf_sandbox.deploy(directory)
+    spec = example_spec(directory)
+    with tf_sandbox.api() as api:
+        run_step("promote", spec, runner, api)
+    main = directory / "main.tf"
+    main.write_text(main.read_text().replace('  name                       = "analytics_v1"',
+                                             '  name                       = "analytics v1"'))
+    refusal = refused("create", spec, runner)
+    assert refusal.unexpected == [
+        "artie_pipeline.analytics_v1 would be updated in place (changes name), but create does "
+        "not touch it."
+    ]
+
+
+def test_a_replace_is_refused(tf_sandbox, tmp_path):
+    directory = example_module(tmp_path)
+    (directory / "extra.tf").write_text(
+        'resource "terraform_data" "marker" {\n  triggers_replace = ["v1"]\n}\n')
+    runner = tf_sandbox.deploy(directory)
+    (directory / "extra.tf").write_text(
+        'resource "terraform_data" "marker" {\n  triggers_replace = ["v2"]\n}\n')
+    refusal = refused("promote", example_spec(directory), runner)
+    assert refusal.unexpected == [
+        "terraform_data.marker would be replaced (destroyed, then created again) because "
+        "triggers_replace cannot change in place; a migration step never replaces a resource."
+    ]
+
+
+def test_a_shared_reader_missing_a_table_of_the_old_pipeline_gets_it_back(tf_sandbox, tmp_path):
+    directory = example_module(tmp_path)
+    main = directory / "main.tf"
+    reader_end = "  database_name  = var.source_database_name\n"
+    tables = "".join(f"    {t} = {{ name = \"{t}\" }}\n"
+                     for t in ("customers", "order_items", "orders", "products"))
+    main.write_text(main.read_text().replace(
+        reader_end, reader_end + f"  is_shared = true\n  tables = {{\n{tables}  }}\n"))
+    runner = tf_sandbox.deploy(directory)
+    # Artie accepts a reader update that drops a table a pipeline uses: it goes stale.
+    main.write_text(main.read_text().replace('    products = { name = "products" }\n', ""))
+    tf_sandbox.deploy(directory)
+    spec = example_spec(directory)
+    with tf_sandbox.api() as api:
+        result = run_step("promote", spec, runner, api)
+        reader = api.get_source_reader(state_uuid(runner, spec.reader))
+    assert result.notes == ("reader tables: added products (used by artie_pipeline.analytics_v1)",)
+    assert (result.diffs[0].added, result.diffs[0].removed) == (3, 0)
+    assert sorted(t.name for t in reader.tables) == ["customers", "order_items", "orders",
+                                                     "products"]
+
+
+def test_rehearsal_of_the_example_shows_all_four_steps_and_changes_nothing(
+        tf_sandbox, tmp_path, monkeypatch, capsys):
+    directory = example_module(tmp_path)
+    tf_sandbox.deploy(directory)
+    config = tmp_path / "migrations.yaml"
+    config.write_text(
+        "migrations:\n  analytics_v1_to_v2:\n"
+        f"    terraform: {{dir: module, cli_config_file: {tf_sandbox.cli_config}}}\n"
+        "    reader: artie_source_reader.shop\n"
+        "    old_pipeline: artie_pipeline.analytics_v1\n"
+        "    new_pipeline:\n      address: artie_pipeline.analytics_v2\n"
+        "      destination_connector: artie_connector.analytics_v2\n"
+        "      destination_config: {database: analytics_v2, schema: main}\n"
+        f"    artie: {{api_url: '{tf_sandbox.endpoint}'}}\n"
+    )
+    for name, value in tf_sandbox.env.items():
+        monkeypatch.setenv(name, value)
+    before = module_hash(directory)
+    args = argparse.Namespace(config=config, migration="analytics_v1_to_v2", json=False)
+    assert rehearse_command.run(args) == 0
+    out = capsys.readouterr().out
+    assert module_hash(directory) == before
+    headings = [line for line in out.splitlines() if line.startswith("### ")]
+    assert headings == ["### promote: planned", "### create: planned", "### cutover: planned",
+                        "### unshare: planned"]
+    assert "- artie_pipeline.analytics_v2 would be created" in out
+    assert "- artie_pipeline.analytics_v1 would be destroyed" in out
+
+
+class CrashBeforeApply(TerraformRunner):
+    """terraform whose process dies between the edit and the apply."""
+
+    def apply(self, plan_file):
+        raise KeyboardInterrupt
+
+
+class CrashAfterApply(TerraformRunner):
+    """terraform whose process dies right after the apply, before the step cleans up."""
+
+    def apply(self, plan_file):
+        super().apply(plan_file)
+        raise KeyboardInterrupt
+
+
+def test_a_crash_between_edit_and_apply_converges_on_the_next_run(tf_sandbox, tmp_path):
+    directory = example_module(tmp_path)
+    runner = tf_sandbox.deploy(directory)
+    spec = example_spec(directory)
+    with tf_sandbox.api() as api:
+        with pytest.raises(KeyboardInterrupt):
+            run_step("promote", spec, tf_sandbox.runner(directory, CrashBeforeApply), api)
+        result = run_step("promote", spec, runner, api)
+        assert (result.status, result.message) == ("applied", (
+            "The module already held the promote edit (an earlier run stopped before "
+            "applying); applied the checked plan."))
+        with pytest.raises(KeyboardInterrupt):
+            run_step("create", spec, tf_sandbox.runner(directory, CrashAfterApply), api)
+        assert run_step("create", spec, runner, api).status == "already done"
+
+
+def test_a_sensitive_value_never_reaches_output_logs_or_results(
+        tf_sandbox, tmp_path, caplog, capfd):
+    caplog.set_level("DEBUG")
+    directory = write_module(tmp_path / "module")
+    runner = tf_sandbox.deploy(directory)
+    spec = spec_for(directory)
+    providers = directory / "providers.tf"
+    providers.write_text(providers.read_text().replace(
+        "input = { key = var.artie_api_key }", "input = { key = var.artie_api_key, v = 2 }"))
+    seen = []
+    with tf_sandbox.api() as api:
+        with pytest.raises(PlanGuardRefusal) as refusal:
+            run_step("promote", spec, runner, api)
+        seen += [str(refusal.value), refusal.value.result.to_markdown(),
+                 repr(refusal.value.result)]
+        assert "(sensitive value)" in refusal.value.result.to_markdown()
+        (directory / "broken.tf").write_text('output "k" {\n  value = var.artie_api_key\n}\n')
+        with pytest.raises(TerraformCommandError) as failure:
+            run_step("promote", spec, runner, api)
+        seen += [str(failure.value), repr(failure.value.command)]
+    out, err = capfd.readouterr()
+    seen += [out, err, caplog.text]
+    assert tf_sandbox.key not in "\n".join(seen)
+
+
+def module_hash(directory: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(directory)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
