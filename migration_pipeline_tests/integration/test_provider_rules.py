@@ -197,3 +197,23 @@ def test_import_by_uuid_gives_a_state_with_no_changes(sandbox, tmp_path):
 
     again = sandbox.terraform(workdir, "plan", "-detailed-exitcode", "-input=false", "-no-color")
     assert again.returncode == 0, again.stdout
+
+
+def test_status_override_pauses_after_an_update_and_removing_it_starts_again(sandbox, tmp_path):
+    workdir = applied_example(sandbox, tmp_path)
+    pipeline_uuid = state_uuid(sandbox, workdir, "artie_pipeline.analytics_v1")
+    main = workdir / "main.tf"
+    running = main.read_text()
+    main.write_text(running.replace(
+        "  include_database_updated_at_column = true\n",
+        '  include_database_updated_at_column = true\n  status_override                    = "paused"\n',
+    ))
+
+    sandbox.terraform(workdir, "apply", "-auto-approve", "-input=false", "-no-color")
+    assert sandbox.api("GET", f"pipelines/{pipeline_uuid}")[1]["status"] == "paused"
+    clean = sandbox.terraform(workdir, "plan", "-detailed-exitcode", "-input=false", "-no-color")
+    assert clean.returncode == 0, clean.stdout
+
+    main.write_text(running)
+    sandbox.terraform(workdir, "apply", "-auto-approve", "-input=false", "-no-color")
+    assert sandbox.api("GET", f"pipelines/{pipeline_uuid}")[1]["status"] == "running"
