@@ -143,7 +143,14 @@ def list_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[Table]:
         ).fetchall()
     }
     return [
-        Table(catalog, s, t, tuple(columns.get((s, t), ())), keys.get((s, t), ()), int(n or 0))
+        Table(
+            catalog,
+            s,
+            t,
+            tuple(columns.get((s, t), ())),
+            keys.get((s, t), ()),
+            int(n or 0),
+        )
         for s, t, n in rows
     ]
 

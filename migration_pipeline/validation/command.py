@@ -40,10 +40,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--old", required=True, metavar="PATH", help="old destination: DuckDB file or md: name"
+        "--old",
+        required=True,
+        metavar="PATH",
+        help="old destination: DuckDB file or md: name",
     )
     parser.add_argument(
-        "--new", required=True, metavar="PATH", help="new destination: DuckDB file or md: name"
+        "--new",
+        required=True,
+        metavar="PATH",
+        help="new destination: DuckDB file or md: name",
     )
     parser.add_argument(
         "--table",
@@ -60,7 +66,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--json", action="store_true", help="print the report as JSON, nothing else"
     )
     parser.add_argument(
-        "--max-keys", type=_count, metavar="N", help="list at most N keys of each kind per table"
+        "--max-keys",
+        type=_count,
+        metavar="N",
+        help="list at most N keys of each kind per table",
     )
     parser.add_argument(
         "--tolerance", type=_tolerance, default=0.0, metavar="X",
@@ -73,7 +82,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="append the run to the validation history in DIR",
     )
     parser.add_argument(
-        "--memory-limit", default="2GB", metavar="SIZE", help="DuckDB memory limit (default: 2GB)"
+        "--memory-limit",
+        default="2GB",
+        metavar="SIZE",
+        help="DuckDB memory limit (default: 2GB)",
     )
     parser.add_argument(
         "--lock-timeout", type=float, default=10.0, metavar="SECONDS",
@@ -147,7 +159,9 @@ def _table_lines(table: TableReport) -> list[str]:
     lines += _keys("missing in new", table.missing_in_new.keys, table.missing_in_new.total)
     lines += _keys("extra in new", table.extra_in_new.keys, table.extra_in_new.total)
     lines += _keys(
-        "duplicate keys", tuple(d.key for d in table.duplicate_keys), table.duplicate_total
+        "duplicate keys",
+        tuple(d.key for d in table.duplicate_keys),
+        table.duplicate_total,
     )
     if table.changed_total:
         lines.append(f"  changed ({table.changed_total}):")
@@ -158,6 +172,10 @@ def _table_lines(table: TableReport) -> list[str]:
             )
             lines.append(f"    {json.dumps(json_key(row.key))}: {diffs}")
     lines += _keys("in flight, set aside", table.in_flight.keys, table.in_flight.total)
+    if table.previous_mismatched_rows is not None:
+        lines.append(
+            f"  previous run: {table.previous_mismatched_rows} mismatched rows, now {table.mismatched_rows}"
+        )
     if table.confirmed is not None and table.confirmed.total:
         lines += _keys("confirmed by the previous run", table.confirmed.keys, table.confirmed.total)
     if table.freshness.column and table.freshness.lag_seconds is not None:

@@ -80,7 +80,9 @@ def find_table(tables: Sequence[Table], ref: TableRef) -> Table | None:
     return found[0] if found else None
 
 
-def _all_tables(old_tables: Sequence[Table]) -> tuple[list[TableMapping], list[SkippedTable]]:
+def _all_tables(
+    old_tables: Sequence[Table],
+) -> tuple[list[TableMapping], list[SkippedTable]]:
     names = {(t.schema, t.name.lower()) for t in old_tables}
     mappings, skipped = [], []
     for table in old_tables:
@@ -92,7 +94,8 @@ def _all_tables(old_tables: Sequence[Table]) -> tuple[list[TableMapping], list[S
         if base and (table.schema, base) in names:
             skipped.append(
                 SkippedTable(
-                    table.display, "history table: an append-only change log that differs by design"
+                    table.display,
+                    "history table: an append-only change log that differs by design",
                 )
             )
             continue

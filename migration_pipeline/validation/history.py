@@ -58,30 +58,33 @@ def _connect(path: Path, timeout_s: float = 10.0) -> duckdb.DuckDBPyConnection:
             time.sleep(0.1)
 
 
-def _previous_keys(
+def _previous(
     con: duckdb.DuckDBPyConnection, report: ValidationReport, table: str
-) -> set[str] | None:
+) -> tuple[set[str], int] | None:
+    """The previous run's listed keys (as JSON text) and mismatched row count for this table."""
     row = con.execute(
-        "SELECT t.mismatched_keys FROM validation_tables t JOIN validation_runs r USING (run_id) "
+        "SELECT t.mismatched_keys, t.missing_in_new + t.extra_in_new + t.changed + t.duplicate_keys "
+        "FROM validation_tables t JOIN validation_runs r USING (run_id) "
         "WHERE r.old_destination = ? AND r.new_destination = ? AND t.table_name = ? "
         "ORDER BY r.finished_at DESC LIMIT 1",
         [report.old, report.new, table],
     ).fetchone()
     if row is None:
         return None
-    return {json.dumps(key) for key in json.loads(row[0])}
+    return {json.dumps(key) for key in json.loads(row[0])}, int(row[1])
 
 
 def _confirm(con: duckdb.DuckDBPyConnection, report: ValidationReport) -> ValidationReport:
     tables = []
     for table in report.tables:
-        previous = _previous_keys(con, report, table.table)
+        previous = _previous(con, report, table.table)
         if previous is None:
             tables.append(table)
             continue
+        keys, mismatched_rows = previous
         current = {json.dumps(json_key(k)): k for k in table.listed_keys()}
-        persisting = {current[k] for k in previous if k in current}
-        tables.append(table.with_confirmation(persisting))
+        persisting = {current[k] for k in keys if k in current}
+        tables.append(table.with_confirmation(persisting, mismatched_rows))
     return replace(report, tables=tuple(tables))
 
 

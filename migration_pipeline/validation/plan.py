@@ -90,7 +90,8 @@ def _read(column: str, cast: str | None) -> Sql:
         return name
     if cast == "JSON":  # the same JSON document, however it was spaced, compares equal
         return compose(
-            "CASE WHEN json_valid({c}) THEN json({c})::VARCHAR ELSE {c}::VARCHAR END", c=name
+            "CASE WHEN json_valid({c}) THEN json({c})::VARCHAR ELSE {c}::VARCHAR END",
+            c=name,
         )
     return compose("CAST({c} AS {t})", c=name, t=Sql(cast))
 

@@ -100,6 +100,7 @@ class TableReport:
     differing_buckets: int = 0
     seconds: float = 0.0
     confirmed: KeyList | None = None  # set when an earlier validation could confirm
+    previous_mismatched_rows: int | None = None  # the earlier validation's figure: convergence
 
     @property
     def mismatched_rows(self) -> int:
@@ -129,9 +130,16 @@ class TableReport:
     def matches(self) -> bool:
         return self.verdict == MATCH
 
-    def with_confirmation(self, previous_keys: set[Key]) -> TableReport:
+    def with_confirmation(
+        self, previous_keys: set[Key], previous_mismatched_rows: int | None = None
+    ) -> TableReport:
+        """Keys also listed by the previous validation are confirmed mismatches."""
         persisting = tuple(key for key in self.listed_keys() if key in previous_keys)
-        return replace(self, confirmed=KeyList(persisting, len(persisting)))
+        return replace(
+            self,
+            confirmed=KeyList(persisting, len(persisting)),
+            previous_mismatched_rows=previous_mismatched_rows,
+        )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,12 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from migration_pipeline.validation.report import Key, KeyList, TableReport, ValidationReport
+from migration_pipeline.validation.report import (
+    Key,
+    KeyList,
+    TableReport,
+    ValidationReport,
+)
 
 
 def json_value(value: Any) -> Any:
@@ -58,7 +63,11 @@ def table_json(table: TableReport) -> dict[str, Any]:
             {
                 "key": json_key(row.key),
                 "columns": [
-                    {"column": c.column, "old": json_value(c.old), "new": json_value(c.new)}
+                    {
+                        "column": c.column,
+                        "old": json_value(c.old),
+                        "new": json_value(c.new),
+                    }
                     for c in row.columns
                 ],
             }
@@ -89,6 +98,7 @@ def table_json(table: TableReport) -> dict[str, Any]:
         ],
         "in_flight": _keys(table.in_flight),
         "confirmed": None if table.confirmed is None else _keys(table.confirmed),
+        "previous_mismatched_rows": table.previous_mismatched_rows,
         "key_columns": list(table.key_columns),
         "compared_columns": list(table.compared_columns),
         "freshness": {

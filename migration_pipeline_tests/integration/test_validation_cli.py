@@ -139,6 +139,7 @@ def test_human_output_and_history_only_in_the_state_dir(pair, capsys, tmp_path):
     assert [p.name for p in (tmp_path / "state").iterdir()] == ["validation_history.duckdb"]
     code, out, _ = _run(capsys, "--old", old, "--new", new, "--state-dir", str(tmp_path / "state"))
     assert "orders -> orders: MISMATCH (confirmed)" in out
+    assert "  previous run: 2 mismatched rows, now 2" in out
     assert out.endswith("MISMATCH (confirmed): 0 of 2 tables match\n")
 
 

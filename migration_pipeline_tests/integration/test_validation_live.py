@@ -63,10 +63,12 @@ def test_a_mismatch_is_confirmed_only_when_the_next_run_sees_it_again(tmp_path):
     assert first.verdict == "unconfirmed" and first.tables[0].confirmed is None
     second = record(state, validate(old, new))
     assert second.verdict == "mismatch" and second.tables[0].confirmed == KeyList(((2,),), 1)
+    assert (first.tables[0].previous_mismatched_rows, second.tables[0].previous_mismatched_rows) == (None, 1)
     assert clean_streak(state, old, new).runs == 0
     with duckdb.connect(new) as con:
         con.execute("UPDATE t SET v = 'b' WHERE id = 2")
-    assert record(state, validate(old, new)).verdict == "match"
+    converged = record(state, validate(old, new))
+    assert converged.verdict == "match" and converged.tables[0].previous_mismatched_rows == 1
     latest = record(state, validate(old, new))
     streak = clean_streak(state, old, new)
     assert (streak.runs, streak.latest_finished_at) == (2, latest.finished_at)

@@ -1,0 +1,234 @@
+"""Pass 2: read only the rows of differing buckets and classify every differing key.
+
+Temporary tables hold positional column names (k0.., c0..), never a user's identifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+import duckdb
+
+from migration_pipeline.validation.plan import ComparedColumn, TablePlan
+from migration_pipeline.validation.report import (
+    ChangedRow,
+    ColumnDiff,
+    DuplicateKey,
+    KeyList,
+    TableReport,
+)
+from migration_pipeline.validation.sides import Side, key_join, names, positional, temp
+from migration_pipeline.validation.sql import Sql, compose, ident, join, literal
+
+
+def _read_rows(con: duckdb.DuckDBPyConnection, side: Side, buckets: int) -> None:
+    """The rows of differing buckets, deleted ones too (their write time marks keys in flight)."""
+    write_time = (
+        compose("{w}::TIMESTAMPTZ", w=side.write_time)
+        if side.write_time
+        else Sql("NULL::TIMESTAMPTZ")
+    )
+    con.execute(
+        compose(
+            "CREATE OR REPLACE TEMP TABLE {t} AS SELECT {v}, {h} AS h, {l} AS live, {w} AS wt "
+            "FROM {table} WHERE {b} IN (SELECT b FROM {d})",
+            t=temp("rows", side.name),
+            v=join(positional("k", side.keys) + positional("c", side.columns)),
+            h=side.row_hash,
+            l=side.live,
+            w=write_time,
+            table=side.table,
+            b=side.bucket(buckets),
+            d=temp("diff", "buckets"),
+        )
+    )
+    keys = join(names("k", len(side.keys)))
+    con.execute(
+        compose(
+            "CREATE OR REPLACE TEMP TABLE {t} AS SELECT {k}, true AS p, count(*) FILTER (WHERE live) AS c, "
+            "sum(h) FILTER (WHERE live) AS s, max(wt) AS wt FROM {rows} GROUP BY {k}",
+            t=temp("keys", side.name),
+            k=keys,
+            rows=temp("rows", side.name),
+        )
+    )
+
+
+def _classify(con: duckdb.DuckDBPyConnection, key_count: int, watermark: datetime | None) -> None:
+    keys = join(
+        compose("CASE WHEN o.p THEN {a} ELSE {b} END AS {k}", a=a, b=b, k=k)
+        for a, b, k in zip(
+            names("k", key_count, "o"),
+            names("k", key_count, "n"),
+            names("k", key_count),
+            strict=True,
+        )
+    )
+    con.execute(
+        compose(
+            "CREATE OR REPLACE TEMP TABLE {t} AS SELECT {keys}, coalesce(o.c, 0) AS oc, "
+            "coalesce(n.c, 0) AS nc, CASE "
+            "WHEN greatest(o.wt, n.wt) > $watermark THEN 'in_flight' "
+            "WHEN coalesce(o.c, 0) > 1 OR coalesce(n.c, 0) > 1 THEN 'duplicate' "
+            "WHEN coalesce(o.c, 0) = 0 THEN 'extra_in_new' "
+            "WHEN coalesce(n.c, 0) = 0 THEN 'missing_in_new' ELSE 'changed' END AS kind "
+            "FROM {o} o FULL JOIN {n} n ON {on} "
+            "WHERE coalesce(o.c, 0) <> coalesce(n.c, 0) OR coalesce(o.s, 0) <> coalesce(n.s, 0)",
+            t=temp("keydiff", "all"),
+            keys=keys,
+            o=temp("keys", "old"),
+            n=temp("keys", "new"),
+            on=key_join(key_count, "o", "n"),
+        ),
+        {"watermark": watermark},
+    )
+
+
+def _differs(column: ComparedColumn, index: int, tolerance: float) -> Sql:
+    old, new = (compose("{s}.{c}", s=Sql(s), c=ident(f"c{index}")) for s in ("o", "n"))
+    exact = compose("{a} IS DISTINCT FROM {b}", a=old, b=new)
+    if column.is_float and tolerance > 0:
+        return compose(
+            "({e} AND NOT coalesce(abs({a} - {b}) <= $tolerance, false))",
+            e=exact,
+            a=old,
+            b=new,
+        )
+    return exact
+
+
+def _sample(column: ComparedColumn, alias: str, index: int) -> Sql:
+    value = compose("{s}.{c}", s=Sql(alias), c=ident(f"c{index}"))
+    # Python's datetime has microseconds: nanosecond timestamps travel as text.
+    return compose("{v}::VARCHAR", v=value) if column.type == "TIMESTAMP_NS" else value
+
+
+def _changed(con: duckdb.DuckDBPyConnection, plan: TablePlan, tolerance: float) -> None:
+    count = len(plan.keys)
+    flags = [_differs(column, i, tolerance) for i, column in enumerate(plan.columns)]
+    samples = [
+        compose(
+            "{o} AS {a}, {n} AS {b}",
+            o=_sample(c, "o", i),
+            n=_sample(c, "n", i),
+            a=ident(f"o{i}"),
+            b=ident(f"n{i}"),
+        )
+        for i, c in enumerate(plan.columns)
+    ]
+    con.execute(
+        compose(
+            "CREATE OR REPLACE TEMP TABLE {t} AS SELECT * FROM (SELECT {k}, [{f}] AS d, {v} "
+            "FROM {d} d JOIN {o} o ON {od} AND o.live JOIN {n} n ON {nd} AND n.live "
+            "WHERE d.kind = 'changed') WHERE list_bool_or(d)",
+            t=temp("changed", "all"),
+            k=join(names("k", count, "d")),
+            f=join(flags) if flags else Sql("false"),
+            v=join(samples) if samples else Sql("NULL AS none"),
+            d=temp("keydiff", "all"),
+            o=temp("rows", "old"),
+            n=temp("rows", "new"),
+            od=key_join(count, "d", "o"),
+            nd=key_join(count, "d", "n"),
+        ),
+        {"tolerance": tolerance}
+        if tolerance > 0 and any(c.is_float for c in plan.columns)
+        else None,
+    )
+
+
+def limit(max_keys: int | None) -> Sql:
+    return compose(" LIMIT {n}", n=literal(int(max_keys))) if max_keys is not None else Sql("")
+
+
+def _kind(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    key_count: int,
+    max_keys: int | None,
+    extra: Sql | None = None,
+) -> tuple[list[tuple], int]:
+    """The first `max_keys` differing keys of one kind, in key order (plus `extra` columns), and how many."""
+    keys = join(names("k", key_count))
+    table = temp("keydiff", "all")
+    total = con.execute(
+        compose("SELECT count(*) FROM {t} WHERE kind = ?", t=table), [kind]
+    ).fetchone()[0]
+    rows = con.execute(
+        compose(
+            "SELECT {k}{e} FROM {t} WHERE kind = ? ORDER BY {k}{l}",
+            k=keys,
+            e=extra or Sql(""),
+            t=table,
+            l=limit(max_keys),
+        ),
+        [kind],
+    ).fetchall()
+    return rows, int(total)
+
+
+def _key_list(
+    con: duckdb.DuckDBPyConnection, kind: str, key_count: int, max_keys: int | None
+) -> KeyList:
+    rows, total = _kind(con, kind, key_count, max_keys)
+    return KeyList(tuple(tuple(row) for row in rows), total)
+
+
+def _duplicates(
+    con: duckdb.DuckDBPyConnection, key_count: int, max_keys: int | None
+) -> tuple[tuple[DuplicateKey, ...], int]:
+    rows, total = _kind(con, "duplicate", key_count, max_keys, Sql(", oc, nc"))
+    return tuple(DuplicateKey(tuple(r[:key_count]), int(r[-2]), int(r[-1])) for r in rows), total
+
+
+def _changed_rows(
+    con: duckdb.DuckDBPyConnection, plan: TablePlan, max_keys: int | None
+) -> tuple[tuple[ChangedRow, ...], int]:
+    count = len(plan.keys)
+    table = temp("changed", "all")
+    total = con.execute(compose("SELECT count(*) FROM {t}", t=table)).fetchone()[0]
+    keys = join(names("k", count))
+    rows = con.execute(
+        compose("SELECT * FROM {t} ORDER BY {k}{l}", t=table, k=keys, l=limit(max_keys))
+    ).fetchall()
+    changed = []
+    for row in rows:
+        flags, values = row[count], row[count + 1 :]
+        columns = tuple(
+            ColumnDiff(column.name, values[2 * i], values[2 * i + 1])
+            for i, column in enumerate(plan.columns)
+            if flags[i]
+        )
+        changed.append(ChangedRow(tuple(row[:count]), columns))
+    return tuple(changed), int(total)
+
+
+def diff_rows(
+    con: duckdb.DuckDBPyConnection,
+    plan: TablePlan,
+    old: Side,
+    new: Side,
+    buckets: int,
+    report: TableReport,
+    max_keys: int | None,
+    tolerance: float,
+) -> TableReport:
+    """Fill `report` with every differing key of the buckets whose fingerprints differ."""
+    for side in (old, new):
+        _read_rows(con, side, buckets)
+    count = len(plan.keys)
+    _classify(con, count, report.freshness.watermark)
+    _changed(con, plan, tolerance)
+    changed, changed_total = _changed_rows(con, plan, max_keys)
+    duplicates, duplicate_total = _duplicates(con, count, max_keys)
+    return replace(
+        report,
+        missing_in_new=_key_list(con, "missing_in_new", count, max_keys),
+        extra_in_new=_key_list(con, "extra_in_new", count, max_keys),
+        in_flight=_key_list(con, "in_flight", count, max_keys),
+        changed=changed,
+        changed_total=changed_total,
+        duplicate_keys=duplicates,
+        duplicate_total=duplicate_total,
+    )
