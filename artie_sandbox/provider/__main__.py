@@ -7,6 +7,8 @@ tf's TLS certificate cache moves to a writable folder when HOME is not writable.
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import os
 import sys
@@ -54,6 +56,37 @@ def start_watchdog(interval: float = WATCHDOG_INTERVAL) -> threading.Thread:
     return thread
 
 
+def fast_self_signed_cert(cache_dir: Path, generate):
+    """tf's certificate, loaded without importing `cryptography` once it is cached.
+
+    tf parses its cached certificate with `cryptography` on every start only to read the expiry;
+    Terraform starts the provider several times per command, so the expiry is cached beside it.
+    `generate` is tf's own function (it creates and caches the certificate when needed).
+    """
+    import grpc
+
+    fast = cache_dir / "ssl_cert_fast.json"
+    try:
+        cached = json.loads(fast.read_text())
+        if cached["not_after"] - time.time() > 3600:
+            pair = (cached["key_pem"].encode(), cached["cert_pem"].encode())
+            credentials = grpc.ssl_server_credentials([pair], require_client_auth=False)
+            return base64.b64decode(cached["cert_chain"]), credentials
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    chain, credentials = generate()
+    from cryptography import x509
+
+    cached = json.loads((cache_dir / "ssl_cert.json").read_text())
+    cert = x509.load_pem_x509_certificate(cached["cert_pem"].encode())
+    cached["not_after"] = cert.not_valid_after_utc.timestamp()
+    tmp = fast.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(cached))
+    tmp.chmod(0o600)
+    os.replace(tmp, fast)
+    return chain, credentials
+
+
 def _configure_logging() -> None:
     target = os.environ.get("ARTIE_PROVIDER_LOG")
     handler = logging.FileHandler(target) if target else logging.StreamHandler(sys.stderr)
@@ -70,12 +103,18 @@ def main(argv: list[str] | None = None) -> None:
 
     from tf import runner
 
-    cache = cert_cache_dir() / "ssl_cert.json"
-    runner._get_cert_cache_path = lambda: cache  # tf hardcodes ~/.cache; HOME may be read-only
+    cache_dir = cert_cache_dir()
+    runner._get_cert_cache_path = lambda: cache_dir / "ssl_cert.json"  # tf hardcodes ~/.cache
+    generate = runner._self_signed_cert
+    runner._self_signed_cert = lambda: fast_self_signed_cert(cache_dir, generate)
 
     from artie_sandbox.provider.provider import ArtieProvider
 
     runner.run_provider(ArtieProvider(), argv or sys.argv)
+    # Terraform waits for the process to exit after Shutdown; skip grpc's slow finalization.
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
