@@ -17,7 +17,7 @@ from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import rehearse_command
 from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline.terraform.steps import run_step, state_uuids
-from migration_pipeline_tests.unit.test_tf_modules import spec_for, write_module
+from migration_pipeline_tests.unit.test_tf_modules import PIPELINES_TF, spec_for, write_module
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sandbox" / "terraform"
 STEPS = ("promote", "create", "cutover", "unshare")
@@ -298,6 +298,7 @@ def test_a_sensitive_value_never_reaches_output_logs_or_results(
         with pytest.raises(TerraformCommandError) as failure:
             run_step("promote", spec, runner, api)
         seen += [str(failure.value), repr(failure.value.command)]
+    assert (directory / "pipelines.tf").read_text() == PIPELINES_TF  # a failed plan restores
     out, err = capfd.readouterr()
     seen += [out, err, caplog.text]
     assert tf_sandbox.key not in "\n".join(seen)

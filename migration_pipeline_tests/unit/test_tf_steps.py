@@ -1,0 +1,124 @@
+"""Step bookkeeping without terraform: the directory lock, the journal, attached pipelines, markdown."""
+
+from __future__ import annotations
+
+import pytest
+
+from migration_pipeline.artie.models import Pipeline, TableStatus
+from migration_pipeline.errors import StepLockedError, StepRefused
+from migration_pipeline.terraform import hcl, workdir
+from migration_pipeline.terraform.plan import AttributeChange, Plan, ResourceChange
+from migration_pipeline.terraform.results import FileDiff, StepResult
+from migration_pipeline.terraform.runner import TerraformRunner
+from migration_pipeline.terraform.steps import attached_pipelines, run_step
+from migration_pipeline.terraform.tables import AttachedPipeline, TableId
+from migration_pipeline_tests.unit.test_tf_modules import spec_for, write_module
+
+READER_UUID = "r-1"
+
+
+class FakeArtie:
+    """Reports a fixed set of pipelines, as Artie's API would for one reader."""
+
+    def __init__(self, pipelines: list[Pipeline]):
+        self.pipelines = pipelines
+        self.asked: list[str] = []
+
+    def pipelines_on_reader(self, reader_uuid: str) -> list[Pipeline]:
+        self.asked.append(reader_uuid)
+        return [p for p in self.pipelines if p.source_reader_uuid == reader_uuid]
+
+
+def pipeline(uuid: str, name: str, *tables: str) -> Pipeline:
+    return Pipeline(uuid, name, READER_UUID, None, "running",
+                    tables=tuple(TableStatus(t, "shop") for t in tables))
+
+
+def raw_state(**uuids: str) -> dict:
+    return {"resources": [
+        {"mode": "managed", "type": address.split("__")[0], "name": address.split("__")[1],
+         "instances": [{"attributes": {"uuid": uuid}}]} for address, uuid in uuids.items()
+    ]}
+
+
+def never_runs(directory) -> TerraformRunner:
+    return TerraformRunner(directory, binary="/nonexistent/terraform")
+
+
+def test_a_second_step_in_the_same_directory_is_refused_while_one_runs(tmp_path):
+    directory = write_module(tmp_path / "m")
+    with workdir.locked(directory):
+        with pytest.raises(StepLockedError) as locked:
+            run_step("promote", spec_for(directory), never_runs(directory))
+    lock = directory / ".terraform" / "migration-pipeline" / "lock"
+    assert str(locked.value) == (
+        f"Another migration step is running in {directory} (lock {lock}). Wait for it to "
+        "finish, then run this step again."
+    )
+
+
+def test_an_unfinished_step_must_be_finished_before_another(tmp_path):
+    directory = write_module(tmp_path / "m")
+    workdir.Journal(directory).begin("promote", {})
+    with pytest.raises(StepRefused) as refused:
+        run_step("create", spec_for(directory), never_runs(directory))
+    assert str(refused.value) == (
+        f"A previous promote step did not finish in {directory}: run promote again first."
+    )
+
+
+def test_the_journal_restores_the_first_recorded_bytes(tmp_path):
+    directory = write_module(tmp_path / "m")
+    path = directory / "pipelines.tf"
+    original = b"# crlf\r\nresource \"x\" \"y\" {}\r\n"
+    path.write_bytes(original)
+    journal = workdir.Journal(directory)
+    journal.begin("promote", {path: original.decode()})
+    workdir.write_atomically(path, "edited once\n")
+    journal.begin("promote", {path: "edited once\n"})  # a rerun keeps the first bytes
+    workdir.write_atomically(path, "edited twice\n")
+    assert journal.restore() == [path]
+    assert path.read_bytes() == original
+    assert journal.pending_step() is None
+
+
+def test_attached_pipelines_join_the_module_and_what_artie_reports(tmp_path):
+    directory = write_module(tmp_path / "m")
+    spec = spec_for(directory)
+    artie = FakeArtie([pipeline("p-old", "orders", "orders"),
+                       pipeline("p-audit", "audit", "refunds", "orders")])
+    state = raw_state(artie_source_reader__mysql=READER_UUID,
+                      artie_pipeline__orders_snowflake="p-old")
+    found = attached_pipelines(hcl.load_module(directory), spec, state, artie)
+    assert artie.asked == [READER_UUID]
+    assert [p.label for p in found] == [
+        "artie_pipeline.orders_snowflake",
+        "Artie pipeline 'audit' (p-audit, not in this module)",
+    ]
+    assert found[1] == AttachedPipeline(found[1].label, frozenset(
+        {TableId("shop", "refunds"), TableId("shop", "orders")}))
+
+
+def test_without_a_reader_in_state_artie_is_not_asked(tmp_path):
+    directory = write_module(tmp_path / "m")
+    artie = FakeArtie([])
+    found = attached_pipelines(hcl.load_module(directory), spec_for(directory), {}, artie)
+    assert ([p.label for p in found], artie.asked) == (["artie_pipeline.orders_snowflake"], [])
+
+
+def test_a_result_renders_as_markdown():
+    change = ResourceChange("artie_source_reader.mysql", "managed", ("update",),
+                            (AttributeChange("is_shared", "false", "true"),))
+    diff = FileDiff("main.tf", "--- a/main.tf\n+++ b/main.tf\n@@ -1 +1 @@\n-a\n+b\n")
+    result = StepResult("promote", "applied", "Edited the module for promote and applied the "
+                        "checked plan.", (diff,), Plan((change,), ()), ("reader tables: added x",))
+    assert result.to_markdown() == (
+        "### promote: applied\n\n"
+        "Edited the module for promote and applied the checked plan.\n\n"
+        "- reader tables: added x\n\n"
+        "**File changes:**\n\n"
+        "`main.tf` (+1 -1)\n\n```diff\n--- a/main.tf\n+++ b/main.tf\n@@ -1 +1 @@\n-a\n+b\n```\n\n"
+        "**Plan:**\n\n"
+        "- artie_source_reader.mysql would be updated in place (changes is_shared)\n"
+        "  - `is_shared`: `false` -> `true`\n"
+    )
