@@ -37,6 +37,11 @@ def env_lines(sandbox: Sandbox) -> list[str]:
     endpoint = sandbox.endpoint()
     if endpoint:
         lines.append(f"export ARTIE_ENDPOINT={endpoint}")
+    else:
+        lines.append(
+            "# ARTIE_ENDPOINT: `artie-sandbox up` prints it; unset, the provider finds the "
+            "sandbox running under ARTIE_SANDBOX_HOME"
+        )
     return lines
 
 

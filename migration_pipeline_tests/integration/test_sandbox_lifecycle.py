@@ -52,6 +52,8 @@ def test_init_writes_the_key_the_mirror_and_the_cli_config(state, tmp_path, terr
         "export CHECKPOINT_DISABLE=1\n"
         f"export ARTIE_SANDBOX_HOME={state}\n"
         f"export ARTIE_API_KEY=$(cat {state}/api-key)\n"
+        "# ARTIE_ENDPOINT: `artie-sandbox up` prints it; unset, the provider finds the sandbox "
+        "running under ARTIE_SANDBOX_HOME\n"
     )
     launcher = launcher_path(state / "mirror")
     assert launcher.name == "terraform-provider-artie_v0.1.0"
