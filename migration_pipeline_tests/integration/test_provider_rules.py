@@ -217,3 +217,20 @@ def test_status_override_pauses_after_an_update_and_removing_it_starts_again(san
     main.write_text(running)
     sandbox.terraform(workdir, "apply", "-auto-approve", "-input=false", "-no-color")
     assert sandbox.api("GET", f"pipelines/{pipeline_uuid}")[1]["status"] == "running"
+
+
+def test_a_new_pipeline_must_be_covered_by_the_shared_readers_tables(sandbox, tmp_path):
+    workdir = applied_example(sandbox, tmp_path)
+    promote(workdir, TABLES[:3])
+    add_pipeline(workdir, "analytics_v2", ["orders", "products"])
+
+    error = failed_apply(sandbox, workdir)
+
+    reader_uuid = state_uuid(sandbox, workdir, "artie_source_reader.shop")
+    assert (
+        "Error: Unable to create Pipeline with artie_pipeline.analytics_v2, on analytics_v2.tf "
+        'line 8, in resource "artie_pipeline" "analytics_v2": 8: tables = { 9: "orders" = { '
+        'name = "orders" } 10: "products" = { name = "products" } 11: } source validation '
+        f'failed: this pipeline: shared source reader "shop" ({reader_uuid}) does not capture '
+        "\"products\"; add it to the source reader's tables first"
+    ) in error
