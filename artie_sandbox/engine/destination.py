@@ -21,7 +21,6 @@ from artie_sandbox.source.schema import Column, Table, literal, quote
 DELETE, UPDATED_AT, DB_UPDATED_AT, OPERATION = (
     "__artie_delete", "__artie_updated_at", "__artie_db_updated_at", "__artie_operation")
 HISTORY_SUFFIX = "__history"
-_ARROW = {"integer": pa.int64(), "boolean": pa.int64(), "double": pa.float64()}
 
 
 @dataclass(frozen=True)
@@ -92,57 +91,58 @@ class TablePlan:
     def _land(self, con: duckdb.DuckDBPyConnection, staged: str, upsert: bool, now: datetime) -> None:
         """Write a staged batch (one row per key; columns, op, db_at) into the main table."""
         if upsert:
-            con.execute(f"DELETE FROM {self.qualified} AS t USING {staged} AS s WHERE {self._key_join('t', 's')}")  # noqa: S608 - identifiers go through quote()
+            _run(con, f"DELETE FROM {self.qualified} AS t USING {staged} AS s WHERE {self._key_join('t', 's')}", now=now)  # noqa: S608 - identifiers go through quote()
         meta = self._meta()
         names = self.names + "".join(f", {quote(n)}" for n, _, _ in meta)
         values = self.names + "".join(f", {expr}" for _, _, expr in meta)
         keep = "" if self.soft_delete else "WHERE op <> 'd'"
-        con.execute(f"INSERT INTO {self.qualified} ({names}) SELECT {values} FROM {staged} {keep}",  # noqa: S608 - identifiers go through quote()
-                    {"now": now} if self.artie_updated_at else None)
+        _run(con, f"INSERT INTO {self.qualified} ({names}) SELECT {values} FROM {staged} {keep}", now=now)  # noqa: S608 - identifiers go through quote()
 
     def _append_history(self, con: duckdb.DuckDBPyConnection, staged: str, now: datetime) -> None:
         if self.history:
-            con.execute(
-                f"INSERT INTO {self.history_qualified} SELECT {self.names}, op, $now, db_at "  # noqa: S608 - identifiers go through quote()
-                f"FROM {staged} ORDER BY off",
-                {"now": now},
-            )
+            _run(con, f"INSERT INTO {self.history_qualified} SELECT {self.names}, op, $now, db_at "  # noqa: S608 - identifiers go through quote()
+                      f"FROM {staged} ORDER BY off", now=now)
 
-    def write_snapshot(self, con: duckdb.DuckDBPyConnection, rows: list[tuple], upsert: bool,
+    def _staging(self, relation: str, where: str) -> str:
+        """SELECT off, op, db_at and the typed columns out of a relation of JSON row images."""
+        paths = "[" + ", ".join(literal(f'$."{c.name}"') for c in self.columns) + "]"
+        casts = ", ".join(f"{_cast(c, f'v[{i + 1}]')} AS {quote(c.name)}" for i, c in enumerate(self.columns))
+        return (f"SELECT off, op, db_at, {casts} FROM (SELECT off, op, "  # noqa: S608 - identifiers go through quote()
+                f"CAST(committed_at AS TIMESTAMP) AS db_at, json_extract_string(row, {paths}) AS v "
+                f"FROM {relation} WHERE {where})")
+
+    def write_snapshot(self, con: duckdb.DuckDBPyConnection, images: list[str], upsert: bool,
                        now: datetime) -> None:
-        """Land backfill rows read from the source (tuples in `self.columns` order)."""
-        arrays = [
-            pa.array([r[i] for r in rows], type=_ARROW.get(c.kind, pa.string()))
-            for i, c in enumerate(self.columns)
-        ]
-        con.register("_snapshot", pa.Table.from_arrays(arrays, names=[c.name for c in self.columns]))
-        casts = ", ".join(f"{_cast(c, quote(c.name))} AS {quote(c.name)}" for c in self.columns)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _staged AS SELECT {casts}, 'r' AS op, "  # noqa: S608 - identifiers go through quote()
-                    "$now AS db_at, 0 AS off FROM _snapshot", {"now": now})
+        """Land backfill rows: JSON row images read from the source (as changes carry them).
+
+        SQLite builds the JSON in C and DuckDB parses it vectorised, so no value of the batch
+        becomes a Python object; `upsert` replaces rows a concurrent change already wrote."""
+        con.register("_snapshot", pa.table({"row": pa.array(images, pa.string())}))
+        select = self._staging("(SELECT 0 AS off, 'r' AS op, $now AS committed_at, row FROM _snapshot)", "true")
+        staged = f"({select})"
+        if upsert or self.history:  # the batch is read twice: stage it once
+            _run(con, f"CREATE OR REPLACE TEMP TABLE _staged AS {select}", now=now)
+            staged = "_staged"
+        self._append_history(con, staged, now)
+        self._land(con, staged, upsert, now)
         con.unregister("_snapshot")
-        self._append_history(con, "_staged", now)
-        self._land(con, "_staged", upsert, now)
 
     def apply_changes(self, con: duckdb.DuckDBPyConnection, after: int, now: datetime) -> None:
         """Apply this table's changes in the registered `_changes` batch with offsets > `after`.
 
         The last change per key wins in the main table; history gets every change in order."""
-        paths = "[" + ", ".join(literal(f'$."{c.name}"') for c in self.columns) + "]"
-        casts = ", ".join(
-            f"{_cast(c, f'v[{i + 1}]')} AS {quote(c.name)}" for i, c in enumerate(self.columns)
-        )
         skip = "AND op <> 'd'" if self.skip_deletes else ""
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _staged AS SELECT off, op, db_at, {casts} FROM ("  # noqa: S608 - identifiers go through quote()
-            f"SELECT off, op, CAST(committed_at AS TIMESTAMP) AS db_at, "
-            f"json_extract_string(row, {paths}) AS v FROM _changes "
-            f"WHERE tbl = $tbl AND off > $after {skip})",
-            {"tbl": self.source.name, "after": after},
-        )
+        select = self._staging("_changes", f"tbl = $tbl AND off > $after {skip}")
+        _run(con, f"CREATE OR REPLACE TEMP TABLE _staged AS {select}", tbl=self.source.name, after=after)
         self._append_history(con, "_staged", now)
         keys = ", ".join(quote(k) for k in self.source.primary_key)
         latest = f"(SELECT * FROM _staged QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY off DESC) = 1)"  # noqa: S608 - identifiers go through quote()
         self._land(con, latest, upsert=True, now=now)
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, **params) -> None:
+    """Execute with the named parameters the statement uses (DuckDB refuses unused ones)."""
+    con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql} or None)
 
 
 def _cast(column: Column, expr: str) -> str:

@@ -31,7 +31,7 @@ class Engine:
     """Replicates every pipeline in a control-plane store."""
 
     def __init__(self, state_dir: str | Path, store: Store, *, read_batch: int = 20_000,
-                 backfill_batch: int = 50_000, apply_batch: int = 20_000,
+                 backfill_batch: int = 40_000, apply_batch: int = 20_000,
                  poll_interval: float = 0.1, pipeline_gap: float = 0.02, linger: float = 0.25,
                  report_every: float = 0.5):
         self.state_dir = Path(state_dir)
@@ -129,10 +129,12 @@ class Engine:
         destination = connectors[pipeline.destination_uuid]
         path = self.path(destination.shared_config["directory"]) / f"{pipeline.database}.duckdb"
         runner = self.runners.get(pipeline.uuid)
-        if runner is None or runner.path != path or runner.log is not self.change_log(reader.uuid):
+        source = self.path(connectors[reader.connector_uuid].shared_config["path"])
+        if runner is None or (runner.path, runner.source) != (path, source) or runner.log is not self.change_log(reader.uuid):
+            if runner is not None:
+                runner.close()
             runner = PipelineRunner(
-                pipeline.uuid, path, self.change_log(reader.uuid),
-                self.source(connectors[reader.connector_uuid]), self.faults,
+                pipeline.uuid, path, self.change_log(reader.uuid), source, self.faults,
                 backfill_batch=self.backfill_batch, apply_batch=self.apply_batch,
             )
             self.runners[pipeline.uuid] = runner
@@ -151,7 +153,7 @@ class Engine:
 
     def _step(self, pipeline: Pipeline, reader: SourceReader, connectors: dict[str, Connector]) -> bool:
         runner = self.runner(pipeline, reader, connectors)
-        worked = runner.step(self.plans(pipeline, reader, runner.source))
+        worked = runner.step(self.plans(pipeline, reader, self.source(connectors[reader.connector_uuid])))
         if worked:
             gap = self.pipeline_gap if runner.behind else self.linger
             self._not_before[pipeline.uuid] = time.monotonic() + gap
@@ -159,7 +161,7 @@ class Engine:
 
     def _cleanup(self, live: set[str]) -> None:
         for uuid in set(self.runners) - live:
-            del self.runners[uuid]
+            self.runners.pop(uuid).close()
 
     def report(self, readers=None, pipelines=None, connectors=None, force: bool = False) -> None:
         """Write every pipeline's progress to the store (at most every `report_every` seconds)."""

@@ -9,8 +9,6 @@ A table added to a pipeline that is already streaming backfills while the others
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import time
 from dataclasses import astuple, dataclass, field, replace
 from datetime import UTC, datetime
@@ -22,6 +20,7 @@ import pyarrow as pa
 from artie_sandbox.engine.changelog import ChangeLog
 from artie_sandbox.engine.destination import TablePlan
 from artie_sandbox.engine.faults import Faults
+from artie_sandbox.engine.snapshot import SnapshotReader
 from artie_sandbox.source.schema import quote
 
 _STATE_DDL = """
@@ -75,9 +74,11 @@ def destination_connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyC
 class PipelineRunner:
     """Moves one pipeline forward one short batch at a time."""
 
-    def __init__(self, pipeline_uuid: str, path: Path, log: ChangeLog, source: sqlite3.Connection,
-                 faults: Faults, backfill_batch: int = 50_000, apply_batch: int = 20_000):
-        self.uuid, self.path, self.log, self.source, self.faults = pipeline_uuid, path, log, source, faults
+    def __init__(self, pipeline_uuid: str, path: Path, log: ChangeLog, source: Path,
+                 faults: Faults, backfill_batch: int = 40_000, apply_batch: int = 20_000):
+        self.uuid, self.path, self.log, self.faults = pipeline_uuid, path, log, faults
+        self.source = source
+        self.snapshots = SnapshotReader(source)
         self.backfill_batch, self.apply_batch = backfill_batch, apply_batch
         self.state: State | None = None
         self.applied = 0
@@ -115,6 +116,9 @@ class PipelineRunner:
         for fault, n in used:
             self.faults.use(fault, n)
         return worked or applied > 0 or bool(used)
+
+    def close(self) -> None:
+        self.snapshots.close()
 
     def peek(self) -> State | None:
         """The last state this process wrote, else what the file says (None if unreadable now)."""
@@ -160,7 +164,7 @@ class PipelineRunner:
             plan.create(con)
             self._created.add(plan.key)
         if plan.key not in state.tables:
-            estimated = self.source.execute(f"SELECT count(*) FROM {quote(plan.source.name)}").fetchone()[0]  # noqa: S608 - identifiers go through quote()
+            estimated = self.snapshots.count(plan)
             start = state.log_offset if state.streaming else state.start_offset
             state.tables[plan.key] = TableState(plan.key, start, rows_estimated=estimated)
 
@@ -187,25 +191,15 @@ class PipelineRunner:
         if limit < 1:
             return False
         table = state.tables[plan.key]
-        pk = plan.source.primary_key
-        keys = ", ".join(quote(k) for k in pk)
-        where, args = "", []
-        if table.cursor is not None:
-            where = f"WHERE ({keys}) > ({', '.join('?' for _ in pk)})"
-            args = json.loads(table.cursor)
-        rows = self.source.execute(
-            f"SELECT {plan.names} FROM {quote(plan.source.name)} {where} ORDER BY {keys} LIMIT ?",  # noqa: S608 - identifiers go through quote()
-            [*args, limit],
-        ).fetchall()
+        rows = self.snapshots.read(plan, table.cursor, limit)
+        done = len(rows) < limit
+        cursor = self.snapshots.cursor(plan, rows) if rows else table.cursor
+        if not done and not state.streaming:
+            self.snapshots.read_ahead(plan, cursor, limit)
         if rows:
             plan.write_snapshot(con, rows, upsert=state.streaming, now=_utcnow())
-            index = [c.name for c in plan.columns]
-            cursor = json.dumps([rows[-1][index.index(k)] for k in pk])
-        else:
-            cursor = table.cursor
         state.tables[plan.key] = replace(
-            table, cursor=cursor, rows_backfilled=table.rows_backfilled + len(rows),
-            done=len(rows) < limit)
+            table, cursor=cursor, rows_backfilled=table.rows_backfilled + len(rows), done=done)
         return bool(rows)
 
     def _apply(self, con: duckdb.DuckDBPyConnection, plans: list[TablePlan], state: State) -> tuple[int, list]:

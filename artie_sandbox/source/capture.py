@@ -58,7 +58,8 @@ def install_triggers(conn: sqlite3.Connection, tables: tuple[Table, ...]) -> Non
         conn.executescript(_triggers(table))
 
 
-def _image(table: Table, alias: str) -> str:
+def row_image(table: Table, alias: str) -> str:
+    """SQLite expression: the row as a JSON object (the form changes and snapshots travel in)."""
     pairs = ", ".join(f"'{c.name}', {alias}.{quote(c.name)}" for c in table.columns)
     return f"json_object({pairs})"
 
@@ -66,7 +67,7 @@ def _image(table: Table, alias: str) -> str:
 def _insert(table: Table, op: str, alias: str) -> str:
     return (
         f"INSERT INTO {CHANGES} (table_name, op, row, committed_at) "  # noqa: S608 - fixed table name
-        f"VALUES ('{table.name}', '{op}', {_image(table, alias)}, {_NOW});"
+        f"VALUES ('{table.name}', '{op}', {row_image(table, alias)}, {_NOW});"
     )
 
 

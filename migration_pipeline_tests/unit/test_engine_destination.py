@@ -31,14 +31,14 @@ def _customer(id_: int, name: str) -> dict:
             "score": 1.25, "is_active": 1, "created_at": "2024-01-02 03:04:05.000006", "preferences": '{"a":1}'}
 
 
-def _apply(con, plan: TablePlan, changes: list[tuple[int, str, dict]], after: int = 0) -> int:
+def _apply(con, plan: TablePlan, changes: list[tuple[int, str, dict]], after: int = 0) -> None:
     batch = pa.table({
         "off": [c[0] for c in changes], "tbl": [plan.source.name] * len(changes),
         "op": [c[1] for c in changes], "row": [json.dumps(c[2]) for c in changes],
         "committed_at": ["2026-01-01 11:00:00.000"] * len(changes),
     })
     con.register("_changes", batch)
-    return plan.apply_changes(con, after, NOW)
+    plan.apply_changes(con, after, NOW)
 
 
 def test_shape_with_every_setting():
@@ -67,11 +67,10 @@ def test_last_change_per_key_wins_and_hard_delete_removes():
     con = duckdb.connect()
     plan = _plan()
     plan.create(con)
-    applied = _apply(con, plan, [
+    _apply(con, plan, [
         (1, "c", _customer(1, "a")), (2, "c", _customer(2, "b")), (3, "u", _customer(1, "a2")),
         (4, "d", _customer(2, "b")), (5, "c", _customer(3, "c")),
     ])
-    assert applied == 5
     assert con.execute("SELECT id, name, credit_limit::VARCHAR, is_active FROM customers ORDER BY id").fetchall() == [
         (1, "a2", "10.50", True), (3, "c", "10.50", True)]
     # Replaying the same batch (e.g. after a backfill) converges to the same rows.
@@ -83,7 +82,7 @@ def test_changes_at_or_before_the_tables_start_offset_are_skipped():
     con = duckdb.connect()
     plan = _plan()
     plan.create(con)
-    assert _apply(con, plan, [(1, "c", _customer(1, "a")), (2, "c", _customer(2, "b"))], after=1) == 1
+    _apply(con, plan, [(1, "c", _customer(1, "a")), (2, "c", _customer(2, "b"))], after=1)
     assert con.execute("SELECT id FROM customers").fetchall() == [(2,)]
 
 
@@ -102,9 +101,8 @@ def test_snapshot_rows_land_typed_and_upsert_replaces():
     con = duckdb.connect()
     plan = _plan(enable_history_mode=True)
     plan.create(con)
-    row = tuple(_customer(1, "a").values())
-    plan.write_snapshot(con, [row], upsert=False, now=NOW)
-    plan.write_snapshot(con, [(*row[:2], "z", *row[3:])], upsert=True, now=NOW)
+    plan.write_snapshot(con, [json.dumps(_customer(1, "a"))], upsert=False, now=NOW)
+    plan.write_snapshot(con, [json.dumps(_customer(1, "z"))], upsert=True, now=NOW)
     assert con.execute("SELECT id, name, score, created_at FROM customers").fetchall() == [
         (1, "z", 1.25, datetime(2024, 1, 2, 3, 4, 5, 6))]
     assert con.execute("SELECT __artie_operation FROM customers__history").fetchall() == [("r",), ("r",)]
