@@ -8,6 +8,7 @@ recycled pid is never killed.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -17,6 +18,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,19 +151,29 @@ class Sandbox:
         self.pid_file(service).unlink(missing_ok=True)
         return pid
 
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One `up` or `down` at a time per state directory (the demo, tests and a shell may race)."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.state_dir / ".lifecycle.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
     def up(self, timeout: float = UP_TIMEOUT) -> dict[str, int]:
         """Init if needed, start every service, return once the API answers."""
-        if not self.is_initialized():
-            self.init()
-        pids = {}
-        for service in SERVICES:
-            pids[service.name] = self.start(service)
-            if service.name == "api":
-                self.wait_for_api(service, timeout)
-        return pids
+        with self._locked():
+            if not self.is_initialized():
+                self.init()
+            pids = {}
+            for service in SERVICES:
+                pids[service.name] = self.start(service)
+                if service.name == "api":
+                    self.wait_for_api(service, timeout)
+            return pids
 
     def down(self) -> dict[str, int | None]:
-        return {service.name: self.stop(service) for service in reversed(SERVICES)}
+        with self._locked():
+            return {service.name: self.stop(service) for service in reversed(SERVICES)}
 
     def wait_for_api(self, service: Service, timeout: float) -> str:
         deadline = time.monotonic() + timeout

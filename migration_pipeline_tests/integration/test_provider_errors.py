@@ -134,3 +134,11 @@ def test_provider_exits_when_terraform_is_killed(sandbox, tmp_path):
             terraform.kill()
             terraform.wait()
         blackhole.close()
+
+
+def test_without_an_endpoint_the_provider_finds_the_running_sandbox(sandbox, applied):
+    env = {k: v for k, v in sandbox.env.items() if k != "ARTIE_ENDPOINT"}
+
+    result = sandbox.terraform(applied, *PLAN, "-detailed-exitcode", env=env)
+
+    assert result.returncode == 0, result.stdout

@@ -157,3 +157,15 @@ def test_up_reports_a_service_that_dies_at_startup(state):
     )
     assert "no API key in" in up.stderr
     assert Sandbox(state).running(API) is None
+
+
+def test_concurrent_ups_start_one_api(state):
+    command = [sys.executable, "-m", "artie_sandbox.cli", "up", "--state-dir", str(state)]
+    racers = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+              for _ in range(3)]
+    outputs = [racer.communicate(timeout=60) for racer in racers]
+
+    assert [r.returncode for r in racers] == [0, 0, 0], outputs
+    pid = Sandbox(state).running(API)
+    assert all(f"api: running (pid {pid}," in out.decode() for out, _ in outputs)
+    assert cli("down", "--state-dir", str(state)).stdout == f"api: stopped (pid {pid})\n"
