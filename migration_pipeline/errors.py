@@ -36,7 +36,7 @@ class TerraformCommandError(MigrationError):
 class PlanGuardRefusal(MigrationError):
     """The plan holds changes the step may not make; nothing was applied."""
 
-    def __init__(self, step: str, unexpected: list[str]):
+    def __init__(self, step: str, unexpected: list[str], result: object = None):
         lines = "\n".join(f"- {u}" for u in unexpected)
         super().__init__(
             f"Refused to apply {step}: the plan holds changes this step must not make. "
@@ -44,6 +44,7 @@ class PlanGuardRefusal(MigrationError):
         )
         self.step = step
         self.unexpected = list(unexpected)
+        self.result = result  # the refused step's StepResult (diff, masked plan) for display
 
 
 class StepRefused(MigrationError):

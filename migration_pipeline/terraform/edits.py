@@ -85,7 +85,7 @@ def module_pipelines(module: hcl.Module, reader: str) -> list[AttachedPipeline]:
 def promote(module: hcl.Module, spec: MigrationSpec, attached: list[AttachedPipeline]) -> StepEdit:
     """Reader: `is_shared = true` and `tables` covering every table of every attached pipeline."""
     reader = resource(module, spec.reader)
-    resource(module, spec.old_pipeline)
+    _require_old_pipeline(module, spec, "promote")
     needed: dict[TableId, str] = {}
     for pipeline in attached:
         for table in pipeline.tables:
@@ -122,12 +122,21 @@ def promote(module: hcl.Module, spec: MigrationSpec, attached: list[AttachedPipe
     return StepEdit("promote", hcl.apply_splices(module.files, splices), notes)
 
 
+def _require_old_pipeline(module: hcl.Module, spec: MigrationSpec, step: str) -> None:
+    if spec.old_pipeline not in module.resources and spec.new_pipeline.address in module.resources:
+        raise StepRefused(f"{spec.old_pipeline} is already cut over (only "
+                          f"{spec.new_pipeline.address} is left): {step} no longer applies.")
+    resource(module, spec.old_pipeline)
+
+
 def _reader_table(table: TableId) -> dict:
     return {"name": table.name, "schema": table.schema} if table.schema else {"name": table.name}
 
 
 def create(module: hcl.Module, spec: MigrationSpec) -> StepEdit:
     """Add the new pipeline after the old one: a copy of it with the spec's overrides."""
+    if spec.old_pipeline not in module.resources and spec.new_pipeline.address in module.resources:
+        return StepEdit("create", {})  # already cut over: the new pipeline exists
     old = resource(module, spec.old_pipeline)
     reader = resource(module, spec.reader)
     new_text = new_pipeline_text(module, spec)
@@ -182,6 +191,10 @@ def new_pipeline_text(module: hcl.Module, spec: MigrationSpec) -> str:
     for key, value in new.settings.items():
         splices.append(hcl.set_entry(text, path, block.body, key, hcl.render(value, indent)))
     splices.extend(_table_overrides(text, block, new.tables))
+    status = block.body.get("status_override")
+    if status is not None and "status_override" not in new.settings:
+        # Artie rejects status_override on creation; the copy starts without it.
+        splices.append(hcl.remove_entry(text, path, status))
     return hcl.apply_splices({path: text}, splices)[path]
 
 

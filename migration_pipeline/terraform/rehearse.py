@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from migration_pipeline.errors import MigrationError
@@ -37,6 +37,11 @@ class Rehearsal:
     def to_markdown(self) -> str:
         return results_markdown(f"Rehearsal of {self.migration} (nothing applied)",
                                 list(self.results))
+
+    def to_json(self) -> dict:
+        """Plain data for `--json`: every step with its diffs, plan and problems."""
+        return {"migration": self.migration, "ok": self.ok,
+                "steps": [asdict(r) for r in self.results]}
 
 
 def steps_of(spec: MigrationSpec) -> tuple[str, ...]:

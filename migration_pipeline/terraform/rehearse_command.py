@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 from migration_pipeline.artie.client import ArtieClient
@@ -73,8 +72,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps({"migration": rehearsal.migration, "ok": rehearsal.ok,
-                          "steps": [asdict(r) for r in rehearsal.results]}, indent=2))
+        print(json.dumps(rehearsal.to_json(), indent=2))
     else:
         print(rehearsal.to_markdown())
     return 0 if rehearsal.ok else 1

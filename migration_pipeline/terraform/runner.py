@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 # python-terraform's own logger prints whole outputs at debug level: keep it quiet.
 logging.getLogger("python_terraform").setLevel(logging.WARNING)
 
+# Terraform's state lock is always taken; a run holding it briefly is waited for this long.
+LOCK_WAIT = "60s"
 _STATE_LOCK_HINT = (
     "Another Terraform run holds the state lock. Wait for it to finish; if none is running, "
     "release it with `terraform force-unlock`."
@@ -132,7 +134,7 @@ class TerraformRunner:
         """Write a saved plan to `plan_file`; True when it holds changes."""
         result = self.run(
             "plan", ok_codes=(0, 2), input=False, detailed_exitcode=IsFlagged,
-            out=str(plan_file), var_file=list(self.var_files),
+            out=str(plan_file), var_file=list(self.var_files), lock_timeout=LOCK_WAIT,
         )
         return result.exit_code == 2
 
@@ -148,4 +150,4 @@ class TerraformRunner:
 
     def apply(self, plan_file: Path) -> CommandResult:
         """Apply exactly the saved plan that was checked (never a fresh plan)."""
-        return self.run("apply", str(plan_file), input=False)
+        return self.run("apply", str(plan_file), input=False, lock_timeout=LOCK_WAIT)

@@ -110,10 +110,9 @@ def run_step(step: str, spec: MigrationSpec, runner: TerraformRunner,
                 raise
             if problems:
                 journal.restore()
-                refusal = PlanGuardRefusal(step, problems)
-                refusal.result = StepResult(step, "refused", str(refusal), diffs, plan,
-                                            edit.notes, tuple(problems))
-                raise refusal
+                message = str(PlanGuardRefusal(step, problems))
+                raise PlanGuardRefusal(step, problems, StepResult(
+                    step, "refused", message, diffs, plan, edit.notes, tuple(problems)))
             if plan.has_changes:
                 runner.apply(Path(tmp) / "step.tfplan")
         journal.clear()

@@ -330,3 +330,26 @@ def test_crlf_files_keep_their_line_ends(tmp_path):
     promote(directory, spec_for(directory))
     expected = PIPELINES_TF.replace(READER_END, READER_END + READER_TABLES, 1)
     assert (directory / "pipelines.tf").read_bytes() == expected.replace("\n", "\r\n").encode()
+
+
+def test_after_cutover_promote_refuses_and_create_has_nothing_to_do(tmp_path):
+    directory, spec = _through_create(tmp_path)
+    apply(edits.cutover(hcl.load_module(directory), spec))
+    module = hcl.load_module(directory)
+    assert edits.create(module, spec).files == {}
+    with pytest.raises(StepRefused) as refused:
+        edits.promote(module, spec, attached(module, spec))
+    assert str(refused.value) == (
+        "artie_pipeline.orders_snowflake is already cut over (only artie_pipeline.orders_duckdb "
+        "is left): promote no longer applies."
+    )
+
+
+def test_the_copy_leaves_out_status_override_which_artie_rejects_on_creation(tmp_path):
+    paused = PIPELINES_TF.replace("  soft_delete_rows = true\n",
+                                  '  soft_delete_rows = true\n  status_override  = "paused"\n')
+    directory = write_module(tmp_path / "m", {"pipelines.tf": paused})
+    spec = spec_for(directory)
+    promote(directory, spec)
+    text = edits.new_pipeline_text(hcl.load_module(directory), spec)
+    assert text == NEW_PIPELINE.strip("\n")

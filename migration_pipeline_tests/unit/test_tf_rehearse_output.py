@@ -1,0 +1,44 @@
+"""Rehearsal results print as markdown and as JSON; the CLI reports spec errors with exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from migration_pipeline.terraform import rehearse_command
+from migration_pipeline.terraform.plan import Plan, ResourceChange
+from migration_pipeline.terraform.rehearse import Rehearsal
+from migration_pipeline.terraform.results import StepResult
+
+CREATED = ResourceChange("artie_pipeline.v2", "managed", ("create",), ())
+
+
+def test_a_refused_step_makes_the_rehearsal_fail_and_shows_in_json():
+    rehearsal = Rehearsal("m", (
+        StepResult("promote", "planned", "ok", plan=Plan((), ())),
+        StepResult("create", "refused", "no", plan=Plan((CREATED,), ()), problems=("bad",)),
+    ))
+    assert rehearsal.ok is False
+    data = json.loads(json.dumps(rehearsal.to_json()))
+    assert [(s["step"], s["status"], s["problems"]) for s in data["steps"]] == [
+        ("promote", "planned", []), ("create", "refused", ["bad"])]
+    assert data["steps"][1]["plan"]["changes"][0]["actions"] == ["create"]
+    assert rehearsal.to_markdown().startswith("## Rehearsal of m (nothing applied)\n\n### promote")
+    assert "**Unexpected changes:**\n\n- bad\n" in rehearsal.to_markdown()
+
+
+def test_the_cli_reports_a_spec_error_with_exit_code_2(tmp_path, capsys):
+    config = tmp_path / "migrations.yaml"
+    config.write_text("migrations: {}\n")
+    args = argparse.Namespace(config=config, migration="nope", json=False)
+    assert rehearse_command.run(args) == 2
+    assert capsys.readouterr().err == (
+        f"error: --migration: no migration named 'nope' in {config} (known: none)\n")
+
+
+def test_the_cli_parser_takes_config_and_migration():
+    parser = argparse.ArgumentParser()
+    rehearse_command.register(parser.add_subparsers())
+    args = parser.parse_args(["rehearse", "--migration", "m", "--json"])
+    assert (str(args.config), args.migration, args.json, args.func) == (
+        "migrations.yaml", "m", True, rehearse_command.run)
