@@ -200,12 +200,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:  # argparse exits 2 on usage errors, 0 on --help
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # argparse: 2 on usage errors, 0 on --help
         return int(e.code or 0)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except OSError as e:
+        if e.filename is None:
+            raise
+        print(f"error: cannot write {e.filename}: {e.strerror}. Choose a writable state "
+              "directory with --state-dir or ARTIE_SANDBOX_HOME.", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

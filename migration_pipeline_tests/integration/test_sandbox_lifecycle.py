@@ -173,3 +173,13 @@ def test_concurrent_ups_start_one_api(state):
     assert all(f"api: running (pid {pid}," in out.decode() for out, _ in outputs)
     assert f"api: stopped (pid {pid})\n" in cli("down", "--state-dir", str(state)).stdout
     assert not is_alive(pid)
+
+
+def test_an_unwritable_default_state_dir_says_what_to_do():
+    result = cli("init", env=_env(HOME="/proc"))
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: cannot write /proc/.artie-sandbox: No such file or directory. Choose a writable "
+        "state directory with --state-dir or ARTIE_SANDBOX_HOME.\n"
+    )
