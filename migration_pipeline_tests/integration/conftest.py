@@ -12,7 +12,8 @@ Interface others may rely on (kept stable):
 
 `SandboxHandle` fields: `state_dir`, `endpoint`, `api_key`, `tf_cli_config` (a CLI config with
 the provider's filesystem mirror and a session plugin cache), `terraform_bin`, `env` (environment
-for terraform and the provider); methods `terraform(workdir, *args, check=True, env=None)` (a
+for terraform and the provider); properties `source_db` and `warehouse` (the example's paths;
+nothing is seeded); methods `terraform(workdir, *args, check=True, env=None)` (a
 `CompletedProcess` with text stdout/stderr; raises `TerraformFailed` when `check` and the exit
 code is not 0, or not 0/2 for `plan -detailed-exitcode`) and `api(method, path, body=None)`
 (`(status, json)` from the sandbox API).
@@ -54,6 +55,17 @@ class SandboxHandle:
     tf_cli_config: Path
     terraform_bin: str
     env: dict = field(repr=False)
+
+    @property
+    def source_db(self) -> Path:
+        """Where the example module's source connector points (`artie-sandbox source create`'s
+        default); not created by the fixture."""
+        return self.state_dir / "source.db"
+
+    @property
+    def warehouse(self) -> Path:
+        """The example's `warehouse_directory`: DuckDB files land in `<warehouse>/<connector>/`."""
+        return self.state_dir / "warehouse"
 
     def terraform(self, workdir, *args: str, check: bool = True, env: dict | None = None,
                   timeout: float = 120) -> subprocess.CompletedProcess:
@@ -118,8 +130,8 @@ def stop_sandbox(handle: SandboxHandle) -> None:
 def example_module(handle: SandboxHandle, workdir: Path) -> Path:
     shutil.copytree(EXAMPLE, workdir, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
     (workdir / "terraform.tfvars").write_text(
-        f'source_database_path = "{handle.state_dir / "source.db"}"\n'
-        f'warehouse_directory  = "{handle.state_dir / "warehouse"}"\n'
+        f'source_database_path = "{handle.source_db}"\n'
+        f'warehouse_directory  = "{handle.warehouse}"\n'
     )
     return workdir
 
