@@ -10,8 +10,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import hcl2
-
 from migration_pipeline.errors import ModuleEditError, StepRefused
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import hcl
@@ -58,6 +56,16 @@ def literal_attr(module: hcl.Module, block: hcl.ResourceBlock, key: str, default
         raise ModuleEditError(
             f"{block.address}.{key} is the expression `{source}`; the step needs it written "
             "as a literal value to edit it safely."
+        ) from e
+
+
+def _literal(source: str, what: str):
+    try:
+        return hcl.literal(source)
+    except hcl.NotLiteral as e:
+        raise ModuleEditError(
+            f"the old pipeline's {what} is the expression `{source}`; the step needs it written "
+            "as a literal value to copy it safely."
         ) from e
 
 
@@ -151,7 +159,7 @@ def create(module: hcl.Module, spec: MigrationSpec) -> StepEdit:
         )
     if literal_attr(module, reader, "is_shared", False) is not True:
         raise StepRefused(f"{spec.reader} is not shared yet: run promote before create.")
-    new_tables = table_ids(hcl.literal(_attr_source(new_text, "tables") or "{}"))
+    new_tables = table_ids(_literal(_attr_source(new_text, "tables") or "{}", "tables"))
     gaps = uncovered(table_ids(literal_attr(module, reader, "tables")), new_tables)
     if gaps:
         raise StepRefused(
@@ -173,7 +181,7 @@ def new_pipeline_text(module: hcl.Module, spec: MigrationSpec) -> str:
     old = resource(module, spec.old_pipeline)
     new = spec.new_pipeline
     text = module.text(old)
-    block = _parse_block(text)
+    block = hcl.parse_block(text)
     path = block.path
     old_label = f'"{old.name}"'
     label_at = text.index(old_label, text.index('"artie_pipeline"') + len('"artie_pipeline"'))
@@ -210,7 +218,8 @@ def _table_overrides(text: str, block: hcl.ResourceBlock, overrides: dict) -> li
     for key, settings in overrides.items():
         wanted = TableId.from_entry(key, settings)
         match = next((e for e in container.entries if e.key == key or TableId.from_entry(
-            e.key, hcl.literal(text[e.value_start:e.value_end])) == wanted), None)
+            e.key, _literal(text[e.value_start:e.value_end], f"tables[{e.key!r}]")) == wanted),
+            None)
         inner = hcl.object_container(match) if match else None
         if match is None:
             value = {**_reader_table(wanted), **settings}
@@ -225,15 +234,8 @@ def _table_overrides(text: str, block: hcl.ResourceBlock, overrides: dict) -> li
     return splices
 
 
-def _parse_block(text: str) -> hcl.ResourceBlock:
-    tree = hcl2.parses_to_tree(text + "\n")
-    body = hcl._top_blocks(tree)[0]
-    return hcl.ResourceBlock(Path("<new pipeline>"), "artie_pipeline", "", 0, len(text),
-                             hcl._body_container(body), ())
-
-
 def _attr_source(block_text: str, key: str) -> str | None:
-    block = _parse_block(block_text)
+    block = hcl.parse_block(block_text)
     entry = block.body.get(key)
     return None if entry is None else block_text[entry.value_start : entry.value_end]
 

@@ -107,6 +107,14 @@ def load_module(directory: Path) -> Module:
     return Module(Path(directory), files, resources, tuple(calls), outputs)
 
 
+def parse_block(text: str) -> ResourceBlock:
+    """A lone resource block's text (e.g. one being generated), positions relative to it."""
+    block = _top_blocks(hcl2.parses_to_tree(text + "\n"))[0]
+    labels = _labels(block)
+    return ResourceBlock(Path("<generated>"), labels[1], labels[2], 0, len(text),
+                         _body_container(block), ())
+
+
 def _top_blocks(tree: Tree) -> list[Tree]:
     body = tree.children[0]
     return [c for c in body.children if isinstance(c, Tree) and c.data == "block"]

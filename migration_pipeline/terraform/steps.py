@@ -41,20 +41,29 @@ def state_uuids(state: dict) -> dict[str, str]:
 
 def attached_pipelines(module: hcl.Module, spec: MigrationSpec, state: dict,
                        artie: PipelineSource | None) -> list[AttachedPipeline]:
-    """Pipelines on the reader: those the module declares, plus those Artie reports that no
-    `artie_pipeline` of this module's state manages (a pipeline being cut over is not one)."""
+    """Pipelines on the reader: those the module declares (the old pipeline always), plus the
+    rest Artie reports, except pipelines removed from the module (being cut over)."""
     attached = edits.module_pipelines(module, spec.reader)
+    old = module.resources.get(spec.old_pipeline)
+    if old is not None and old.address not in {p.label for p in attached}:
+        tables = edits.table_ids(edits.literal_attr(module, old, "tables", {}))
+        attached.append(AttachedPipeline(old.address, tables))
     uuids = state_uuids(state)
     reader_uuid = uuids.get(spec.reader)
     if artie is None or not reader_uuid:
         return attached
-    managed = {u for a, u in uuids.items() if a.startswith("artie_pipeline.")}
+    skip = {uuids.get(p.label) for p in attached} | {
+        u for a, u in uuids.items() if a.startswith("artie_pipeline.") and a not in module.resources
+    }
+    addresses = {u: a for a, u in uuids.items()}
     for pipeline in artie.pipelines_on_reader(reader_uuid):
-        if pipeline.uuid not in managed:
-            tables = frozenset(TableId(t.schema, t.name) for t in pipeline.tables)
-            attached.append(AttachedPipeline(
-                f"Artie pipeline {pipeline.name!r} ({pipeline.uuid}, not in this module)", tables
-            ))
+        if pipeline.uuid in skip:
+            continue
+        where = addresses.get(pipeline.uuid)
+        label = (f"{where} (its source_reader_uuid is not written as {spec.reader}.uuid)" if where
+                 else f"Artie pipeline {pipeline.name!r} ({pipeline.uuid}, not in this module)")
+        tables = frozenset(TableId(t.schema, t.name) for t in pipeline.tables)
+        attached.append(AttachedPipeline(label, tables))
     return attached
 
 

@@ -122,3 +122,22 @@ def test_a_result_renders_as_markdown():
         "- artie_source_reader.mysql would be updated in place (changes is_shared)\n"
         "  - `is_shared`: `false` -> `true`\n"
     )
+
+
+def test_the_old_pipeline_counts_however_it_names_the_reader(tmp_path):
+    directory = write_module(tmp_path / "m")
+    pipelines = directory / "pipelines.tf"
+    pipelines.write_text(pipelines.read_text().replace(
+        "source_reader_uuid         = artie_source_reader.mysql.uuid",
+        "source_reader_uuid         = local.reader_uuid") + (
+        'resource "artie_pipeline" "other" {\n  source_reader_uuid = local.reader_uuid\n}\n'))
+    spec = spec_for(directory)
+    artie = FakeArtie([pipeline("p-old", "orders", "orders"), pipeline("p-2", "x", "refunds")])
+    state = raw_state(artie_source_reader__mysql=READER_UUID,
+                      artie_pipeline__orders_snowflake="p-old", artie_pipeline__other="p-2")
+    found = attached_pipelines(hcl.load_module(directory), spec, state, artie)
+    assert [p.label for p in found] == [
+        "artie_pipeline.orders_snowflake",
+        "artie_pipeline.other (its source_reader_uuid is not written as "
+        "artie_source_reader.mysql.uuid)",
+    ]
