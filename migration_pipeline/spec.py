@@ -22,6 +22,7 @@ migrations:
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -147,13 +148,18 @@ def load_specs(path: str | Path) -> dict[str, MigrationSpec]:
                 "Value error, "))) from e
         tf = spec.terraform
         resolved = tf.model_copy(update={
-            "dir": (path.parent / tf.dir).resolve(),
-            "cli_config_file": (path.parent / tf.cli_config_file).resolve()
-            if tf.cli_config_file else None,
-            "var_files": tuple((path.parent / v).resolve() for v in tf.var_files),
+            "dir": _resolve(path, tf.dir),
+            "cli_config_file": _resolve(path, tf.cli_config_file) if tf.cli_config_file else None,
+            "var_files": tuple(_resolve(path, v) for v in tf.var_files),
         })
         specs[name] = spec.model_copy(update={"terraform": resolved})
     return specs
+
+
+def _resolve(spec_file: Path, value: Path) -> Path:
+    """`~` and `$VARS` expanded, then relative to the spec file's folder."""
+    expanded = Path(os.path.expandvars(os.path.expanduser(str(value))))
+    return (spec_file.parent / expanded).resolve()
 
 
 def load_spec(path: str | Path, name: str) -> MigrationSpec:

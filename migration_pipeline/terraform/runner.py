@@ -43,6 +43,18 @@ class CommandResult:
     stderr: str
 
 
+def cli_config(explicit: Path | None) -> str:
+    """The CLI config terraform gets: the given one, else the user's own if it exists
+    ($TF_CLI_CONFIG_FILE, then ~/.terraformrc), else none; never a missing file, which makes
+    terraform warn on every command."""
+    if explicit:
+        return str(explicit)
+    for candidate in (os.environ.get("TF_CLI_CONFIG_FILE"), Path.home() / ".terraformrc"):
+        if candidate and Path(candidate).is_file():
+            return str(candidate)
+    return os.devnull
+
+
 class _Command(Terraform):
     """python-terraform's option syntax without its unsafe paths."""
 
@@ -79,7 +91,7 @@ class TerraformRunner:
         self.env = {
             **os.environ,
             **(extra_env or {}),
-            "TF_CLI_CONFIG_FILE": str(cli_config_file) if cli_config_file else os.devnull,
+            "TF_CLI_CONFIG_FILE": cli_config(cli_config_file),
             "CHECKPOINT_DISABLE": "1",
             "TF_IN_AUTOMATION": "1",
             "TF_INPUT": "0",

@@ -58,7 +58,7 @@ def test_a_failing_command_raises_with_command_exit_code_and_message(module):
     assert str(error.value).startswith(f"`{runner.binary} validate -no-color` failed with exit code 1: ")
 
 
-def test_the_environment_and_flags_terraform_gets(module, tmp_path):
+def test_the_environment_and_flags_terraform_gets(module, tmp_path, monkeypatch):
     binary = fake_terraform(tmp_path, 'echo "$TF_CLI_CONFIG_FILE|$CHECKPOINT_DISABLE|$*"\n')
     rc = tmp_path / "sandbox.tfrc"
     runner = TerraformRunner(module, binary=binary, cli_config_file=rc,
@@ -67,8 +67,13 @@ def test_the_environment_and_flags_terraform_gets(module, tmp_path):
     assert result.stdout.strip() == (
         f"{rc}|1|plan -input=false -out=p.tfplan -var-file={tmp_path / 'a.tfvars'} -no-color"
     )
+    monkeypatch.setenv("TF_CLI_CONFIG_FILE", str(tmp_path / "missing.tfrc"))
+    monkeypatch.setenv("HOME", str(tmp_path))
     default = TerraformRunner(module, binary=binary).run("validate")
     assert default.stdout.startswith(f"{os.devnull}|1|")
+    (tmp_path / ".terraformrc").write_text("")
+    users = TerraformRunner(module, binary=binary).run("validate")
+    assert users.stdout.startswith(f"{tmp_path / '.terraformrc'}|1|")
 
 
 def test_exit_code_two_of_a_detailed_plan_is_not_a_failure(module, tmp_path):

@@ -31,6 +31,12 @@ def load(tmp_path, text: str, name: str = "orders_to_v2"):
     return load_spec(path, name)
 
 
+def test_paths_expand_environment_variables(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARTIE_SANDBOX_HOME", str(tmp_path / "sandbox"))
+    spec = load(tmp_path, VALID.replace("sandbox/terraform.rc", "$ARTIE_SANDBOX_HOME/terraform.rc"))
+    assert spec.terraform.cli_config_file == tmp_path / "sandbox" / "terraform.rc"
+
+
 def test_a_valid_spec_resolves_paths_against_the_file(tmp_path):
     spec = load(tmp_path, VALID)
     assert spec.terraform.dir == tmp_path / "terraform"
