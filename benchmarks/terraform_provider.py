@@ -1,6 +1,6 @@
 """Benchmark: terraform plan/apply of the example module with the Python provider vs terraform_data.
 
-    .venv/bin/python benchmarks/terraform_provider.py --runs 5 --out benchmarks/terraform_provider.md
+    .venv/bin/python benchmarks/terraform_provider.py --runs 7 --out benchmarks/terraform_provider.md
 
 Starts a throwaway sandbox, then in one run times, for both modules of the same size (3
 connectors, a reader, a pipeline; the baseline is 5 `terraform_data` resources with the same
@@ -131,7 +131,7 @@ def render(results: dict, startup: list[float], terraform: str, runs: int, load:
         f"(min {min(startup):.3f} s); Terraform starts it several times per command "
         "(schema, validation, plan, apply).",
         "",
-        "Reproduce: `.venv/bin/python benchmarks/terraform_provider.py --runs 5 "
+        f"Reproduce: `.venv/bin/python benchmarks/terraform_provider.py --runs {runs} "
         "--out benchmarks/terraform_provider.md`",
         "",
     ]
