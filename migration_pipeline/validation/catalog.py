@@ -70,6 +70,7 @@ def open_destinations(
             if settings.threads:
                 con.execute(compose("SET threads = {v}", v=literal(int(settings.threads))))
             con.execute("SET TimeZone = 'UTC'")
+            con.execute("SET enable_progress_bar = false")  # it would write to the CLI's stderr
             _attach(con, OLD, old, settings.lock_timeout_s)
             _attach(con, NEW, new, settings.lock_timeout_s)
             yield con

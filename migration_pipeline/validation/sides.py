@@ -29,7 +29,17 @@ class Side:
         return compose("hash({v})", v=join(self.keys + self.columns))
 
     def bucket(self, buckets: int) -> Sql:
-        return compose("(hash({k}) % {n})", k=join(self.keys), n=literal(buckets))
+        """The key's bucket: the top bits of its hash, as a small integer type so that DuckDB
+        can aggregate on it cheaply (`buckets` is a power of two)."""
+        bits = buckets.bit_length() - 1
+        if bits == 0:
+            return Sql("0::USMALLINT")
+        return compose(
+            "(hash({k}) >> {s})::{t}",
+            k=join(self.keys),
+            s=literal(64 - bits),
+            t=Sql("USMALLINT" if bits <= 16 else "UINTEGER"),
+        )
 
 
 def side_of(name: str, table: Table, plan: TablePlan) -> Side:
