@@ -357,7 +357,7 @@ def render(results: dict, directory: Path, repeats: int) -> str:
         f"Floor and engine: median of {repeats} alternating runs (all listed below); reladiff and",
         "datacompy: one run each.",
         "",
-        "Reproduce (about 10 minutes on 2 cores; needs the `bench` extra: reladiff, datacompy, psutil):",
+        "Reproduce (about 10 minutes on 2 cores; needs the `bench` extra for reladiff and datacompy):",
         "",
         "    .venv/bin/python benchmarks/validation.py generate --dir /tmp/valbench",
         f"    .venv/bin/python benchmarks/validation.py run --dir /tmp/valbench --repeats {repeats} --out benchmarks/validation.md",
