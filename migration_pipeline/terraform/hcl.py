@@ -39,6 +39,7 @@ class Container:
     open_brace: int
     close_brace: int
     entries: tuple[Entry, ...]
+    is_body: bool = False  # a block body takes one attribute per line, never commas
 
     def get(self, key: str) -> Entry | None:
         return next((e for e in self.entries if e.key == key), None)
@@ -146,7 +147,7 @@ def _body_container(block: Tree) -> Container:
             entries.append(Entry(str(ident.children[0]), attr.meta.start_pos,
                                  _trim_end(attr.meta.end_pos, value), value.meta.start_pos,
                                  _trim_end(value.meta.end_pos, value), value))
-    return Container(lbrace.start_pos, rbrace.start_pos, tuple(entries))
+    return Container(lbrace.start_pos, rbrace.start_pos, tuple(entries), is_body=True)
 
 
 def _trim_end(end: int, value: Tree) -> int:
@@ -275,6 +276,11 @@ def set_entry(text: str, path: Path, container: Container, key: str, value_text:
         at = line_start(text, close)
         line = f"{entry_indent(text, container)}{render_key(key)} = {value_text}\n"
         return Splice(path, at, at, line)
+    if container.is_body:  # Terraform only allows this shape for a one-line block
+        raise ModuleEditError(
+            f"{path.name}:{text.count(chr(10), 0, close) + 1}: a block written on one line "
+            "cannot take another attribute; write it over several lines first."
+        )
     if not container.entries:
         return Splice(path, close, close, f" {render_key(key)} = {value_text} ")
     at = container.entries[-1].end

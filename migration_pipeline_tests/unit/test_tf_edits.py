@@ -353,3 +353,15 @@ def test_the_copy_leaves_out_status_override_which_artie_rejects_on_creation(tmp
     promote(directory, spec)
     text = edits.new_pipeline_text(hcl.load_module(directory), spec)
     assert text == NEW_PIPELINE.strip("\n")
+
+
+def test_a_reader_written_on_one_line_is_refused(tmp_path):
+    text = ('resource "artie_source_reader" "mysql" { name = "r" }\n'
+            + PIPELINES_TF[PIPELINES_TF.index("# The pipeline") :])
+    directory = write_module(tmp_path / "m", {"pipelines.tf": text})
+    with pytest.raises(ModuleEditError) as refused:
+        promote(directory, spec_for(directory))
+    assert str(refused.value) == (
+        "pipelines.tf:1: a block written on one line cannot take another attribute; write it "
+        "over several lines first."
+    )
