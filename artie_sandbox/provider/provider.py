@@ -42,6 +42,11 @@ def sandbox_endpoint() -> str | None:
     return f"http://127.0.0.1:{port}" if port.isdigit() else None
 
 
+def _known(value: object) -> str | None:
+    """A configured string; None when unset or not known yet (Unknown during a plan)."""
+    return value if isinstance(value, str) and value else None
+
+
 class ArtieProvider(Provider):
     def __init__(self):
         self.client: Client | None = None
@@ -79,8 +84,10 @@ class ArtieProvider(Provider):
             diags.add_error("Invalid api_key", MALFORMED_KEY, path=["api_key"])
 
     def configure_provider(self, diags: Diagnostics, config: dict):
-        key = config.get("api_key") or os.environ.get("ARTIE_API_KEY")
-        endpoint = config.get("endpoint") or os.environ.get("ARTIE_ENDPOINT") or sandbox_endpoint()
+        key = _known(config.get("api_key")) or os.environ.get("ARTIE_API_KEY")
+        endpoint = (
+            _known(config.get("endpoint")) or os.environ.get("ARTIE_ENDPOINT") or sandbox_endpoint()
+        )
         if not key:
             diags.add_error("Missing Artie API key", MISSING_KEY, path=["api_key"])
         elif not key.startswith(KEY_PREFIX):

@@ -142,3 +142,16 @@ def test_without_an_endpoint_the_provider_finds_the_running_sandbox(sandbox, app
     result = sandbox.terraform(applied, *PLAN, "-detailed-exitcode", env=env)
 
     assert result.returncode == 0, result.stdout
+
+
+def test_a_missing_api_key_says_where_to_set_it(sandbox, applied):
+    env = {k: v for k, v in sandbox.env.items() if k != "ARTIE_API_KEY"}
+    result = sandbox.terraform(applied, *PLAN, check=False, env=env)
+
+    assert result.returncode == 1
+    assert (
+        "Error: Missing Artie API key with provider[\"registry.terraform.io/artie-labs/artie\"], "
+        "on versions.tf line 16, in provider \"artie\": 16: api_key = var.artie_api_key Set "
+        "`api_key` in the provider block or the ARTIE_API_KEY environment variable. For the "
+        "sandbox: export ARTIE_API_KEY=$(cat <state dir>/api-key)."
+    ) in one_line(result.stderr)
