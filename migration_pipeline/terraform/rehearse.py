@@ -86,9 +86,9 @@ def _rehearse_step(step, spec, copy, runner, state, artie, allowed, redact) -> S
         return StepResult(step, "refused", redact(str(e)))
     for path, text in edit.files.items():
         workdir.write_atomically(path, text)
-    diffs = file_diffs(module.files, edit.files, copy, redact)
     plan, problems = plan_and_check(runner, copy.parent / f"{step}.tfplan", step, allowed,
                                     redact)
+    diffs = file_diffs(module.files, edit.files, copy, redact)  # once secrets are known
     if problems:
         return StepResult(step, "refused", f"The plan after {step} breaks its contract; the "
                           "real step would refuse it.", diffs, plan, edit.notes, tuple(problems))

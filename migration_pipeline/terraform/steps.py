@@ -109,7 +109,6 @@ def run_step(step: str, spec: MigrationSpec, runner: TerraformRunner,
             journal.begin(step, {p: module.files[p] for p in edit.files})
             for path, text in edit.files.items():
                 workdir.write_atomically(path, text)
-        diffs = file_diffs(module.files, edit.files, directory, redact)
         with tempfile.TemporaryDirectory(prefix="migration-plan-") as tmp:
             try:
                 plan, problems = plan_and_check(runner, Path(tmp) / "step.tfplan", step,
@@ -117,6 +116,8 @@ def run_step(step: str, spec: MigrationSpec, runner: TerraformRunner,
             except MigrationError:
                 journal.restore()
                 raise
+            # After the plan: the redactor then knows every sensitive value.
+            diffs = file_diffs(module.files, edit.files, directory, redact)
             if problems:
                 journal.restore()
                 message = str(PlanGuardRefusal(step, problems))
