@@ -31,7 +31,7 @@ class Engine:
     """Replicates every pipeline in a control-plane store."""
 
     def __init__(self, state_dir: str | Path, store: Store, *, read_batch: int = 20_000,
-                 backfill_batch: int = 40_000, apply_batch: int = 20_000,
+                 backfill_batch: int = 100_000, apply_batch: int = 20_000,
                  poll_interval: float = 0.1, pipeline_gap: float = 0.02, linger: float = 0.25,
                  report_every: float = 0.5):
         self.state_dir = Path(state_dir)
@@ -67,6 +67,14 @@ class Engine:
             self.sources[path] = sqlite3.connect(path, timeout=30, check_same_thread=False)
         return self.sources[path]
 
+    def close(self) -> None:
+        """Release every file and thread the engine holds."""
+        for runner in self.runners.values():
+            runner.close()
+        for handle in [*self.logs.values(), *self.sources.values(), self.faults]:
+            handle.close()
+        self.runners, self.logs, self.sources = {}, {}, {}
+
     def run(self, stop: threading.Event) -> None:
         """Replicate until `stop` is set; a round that moved nothing waits `poll_interval`."""
         while not stop.is_set():
@@ -74,6 +82,7 @@ class Engine:
                 waits = [t - time.monotonic() for t in self._not_before.values()]
                 stop.wait(max(0.005, min([self.poll_interval, *[w for w in waits if w > 0]])))
         self.report(force=True)
+        self.close()
 
     def run_once(self) -> bool:
         """One round over all readers and pipelines; True if any data moved."""

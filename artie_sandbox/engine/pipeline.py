@@ -75,7 +75,8 @@ class PipelineRunner:
     """Moves one pipeline forward one short batch at a time."""
 
     def __init__(self, pipeline_uuid: str, path: Path, log: ChangeLog, source: Path,
-                 faults: Faults, backfill_batch: int = 40_000, apply_batch: int = 20_000):
+                 faults: Faults, backfill_batch: int = 100_000, apply_batch: int = 20_000,
+                 target_hold: float = 0.3):
         self.uuid, self.path, self.log, self.faults = pipeline_uuid, path, log, faults
         self.source = source
         self.snapshots = SnapshotReader(source)
@@ -83,6 +84,9 @@ class PipelineRunner:
         self.state: State | None = None
         self.applied = 0
         self.longest_hold = 0.0  # seconds the destination file was held by one batch, at most
+        # Backfill batches adapt so one holds the file about `target_hold` seconds (smaller on a
+        # busy machine, up to `backfill_batch` rows on an idle one).
+        self.target_hold, self.batch_rows = target_hold, min(20_000, backfill_batch)
         self.behind = True  # more to do right away (backfilling or a full batch), else linger
         self._created: set[str] = set()
         self._last_backfill = time.monotonic()
@@ -109,7 +113,11 @@ class PipelineRunner:
             con.execute("COMMIT")
         finally:
             con.close()
-            self.longest_hold = max(self.longest_hold, time.monotonic() - opened)
+            held = time.monotonic() - opened
+            self.longest_hold = max(self.longest_hold, held)
+        if pending and worked:
+            scale = min(2.0, self.target_hold / max(held, 1e-3))
+            self.batch_rows = max(1_000, min(self.backfill_batch, int(self.batch_rows * scale)))
         self.state = state
         self.applied += applied
         self.behind = bool(pending) or applied >= self.apply_batch
@@ -177,25 +185,27 @@ class PipelineRunner:
         con.executemany("INSERT INTO _artie.tables VALUES (?, ?, ?, ?, ?, ?)",
                         [list(astuple(t)) for t in state.tables.values()])
 
-    def _backfill_limit(self) -> int:
+    def _slow_limit(self) -> int | None:
+        """Rows allowed now by a slow_backfill fault (None without one)."""
         slow = self.faults.for_pipeline("slow_backfill", self.uuid)
         now, last = time.monotonic(), self._last_backfill
         self._last_backfill = now
         if not slow:
-            return self.backfill_batch
+            return None
         rate = min(float(f.params.get("rows_per_second", 1000)) for f in slow)
-        return min(self.backfill_batch, int(rate * min(now - last, 1.0)))
+        return min(self.batch_rows, int(rate * min(now - last, 1.0)))
 
     def _backfill(self, con: duckdb.DuckDBPyConnection, plan: TablePlan, state: State) -> bool:
-        limit = self._backfill_limit()
+        slow = self._slow_limit()
+        limit = self.batch_rows if slow is None else slow
         if limit < 1:
             return False
         table = state.tables[plan.key]
-        rows = self.snapshots.read(plan, table.cursor, limit)
+        rows, limit = self.snapshots.read(plan, table.cursor, limit, exact=slow is not None)
         done = len(rows) < limit
         cursor = self.snapshots.cursor(plan, rows) if rows else table.cursor
-        if not done and not state.streaming:
-            self.snapshots.read_ahead(plan, cursor, limit)
+        if not done and not state.streaming and slow is None:
+            self.snapshots.read_ahead(plan, cursor, self.batch_rows)
         if rows:
             plan.write_snapshot(con, rows, upsert=state.streaming, now=_utcnow())
         state.tables[plan.key] = replace(

@@ -53,17 +53,18 @@ class SnapshotReader:
             lambda: self._conn().execute(f"SELECT count(*) FROM {quote(plan.source.name)}").fetchone()[0]  # noqa: S608 - identifiers go through quote()
         ).result()
 
-    def read(self, plan: TablePlan, cursor: str | None, limit: int) -> list[str]:
-        """The batch after `cursor` (the read-ahead one if it matches, else read now)."""
-        key = (plan.source.name, plan.names, cursor, limit)
+    def read(self, plan: TablePlan, cursor: str | None, limit: int, exact: bool = False) -> tuple[list[str], int]:
+        """The batch after `cursor` and the limit it was read with: the read-ahead batch if it
+        starts there (whatever its size, unless `exact`), else `limit` rows read now."""
         ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[0] == key:
-            return ahead[1].result()
-        return self._pool.submit(self._query, plan, cursor, limit).result()
+        if ahead is not None and ahead[0] == (plan.source.name, plan.names, cursor) and (
+                not exact or ahead[1] == limit):
+            return ahead[2].result(), ahead[1]
+        return self._pool.submit(self._query, plan, cursor, limit).result(), limit
 
     def read_ahead(self, plan: TablePlan, cursor: str | None, limit: int) -> None:
         """Start reading the batch after `cursor` in the background."""
-        self._ahead = ((plan.source.name, plan.names, cursor, limit),
+        self._ahead = ((plan.source.name, plan.names, cursor), limit,
                        self._pool.submit(self._query, plan, cursor, limit))
 
     @staticmethod
