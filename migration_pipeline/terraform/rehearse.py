@@ -9,13 +9,13 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from migration_pipeline.errors import MigrationError
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import edits, guard, hcl, workdir
-from migration_pipeline.terraform.plan import Redactor
+from migration_pipeline.terraform.plan import Plan, Redactor
 from migration_pipeline.terraform.results import StepResult, file_diffs, results_markdown
 from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline.terraform.steps import PipelineSource, make_edit, plan_and_check
@@ -72,10 +72,22 @@ def rehearse(spec: MigrationSpec, runner_for: RunnerFactory,
         for step in steps_of(spec):
             allowed += guard.contract(step, spec)
             result = _rehearse_step(step, spec, copy, runner, state, artie, allowed, redact)
-            results.append(result)
+            results.append(_with_delta(result, results[-1].plan if results else None))
             if result.status == "refused":
                 break
     return Rehearsal(spec.name, tuple(results))
+
+
+def _with_delta(result: StepResult, previous: Plan | None) -> StepResult:
+    """Name what this step's plan adds to the previous one (plans are cumulative here)."""
+    if result.plan is None:
+        return result
+    before = set(previous.changes) if previous else set()
+    added = [c.describe() for c in result.plan.changes if c not in before]
+    gone = [f"{c.address} no longer changes" for c in (previous.changes if previous else ())
+            if c.address not in {n.address for n in result.plan.changes}]
+    note = "this step's own change: " + ("; ".join(added + gone) or "none")
+    return replace(result, notes=(*result.notes, note))
 
 
 def _rehearse_step(step, spec, copy, runner, state, artie, allowed, redact) -> StepResult:

@@ -7,7 +7,7 @@ import json
 
 from migration_pipeline.terraform import rehearse_command
 from migration_pipeline.terraform.plan import Plan, ResourceChange
-from migration_pipeline.terraform.rehearse import Rehearsal
+from migration_pipeline.terraform.rehearse import Rehearsal, _with_delta
 from migration_pipeline.terraform.results import StepResult
 
 CREATED = ResourceChange("artie_pipeline.v2", "managed", ("create",), ())
@@ -42,3 +42,16 @@ def test_the_cli_parser_takes_config_and_migration():
     args = parser.parse_args(["rehearse", "--migration", "m", "--json"])
     assert (str(args.config), args.migration, args.json, args.func) == (
         "migrations.yaml", "m", True, rehearse_command.run)
+
+
+def test_each_rehearsed_step_names_what_it_adds_to_the_cumulative_plan():
+    updated = ResourceChange("artie_source_reader.r", "managed", ("update",), ())
+    first = _with_delta(StepResult("promote", "planned", "", plan=Plan((updated,), ())), None)
+    second = _with_delta(StepResult("create", "planned", "", plan=Plan((CREATED, updated), ())),
+                         first.plan)
+    third = _with_delta(StepResult("unshare", "planned", "", plan=Plan((CREATED,), ())),
+                        second.plan)
+    assert first.notes == ("this step's own change: artie_source_reader.r would be updated in "
+                           "place",)
+    assert second.notes == ("this step's own change: artie_pipeline.v2 would be created",)
+    assert third.notes == ("this step's own change: artie_source_reader.r no longer changes",)
