@@ -84,8 +84,9 @@ def _with_delta(result: StepResult, previous: Plan | None) -> StepResult:
         return result
     before = set(previous.changes) if previous else set()
     added = [c.describe() for c in result.plan.changes if c not in before]
-    gone = [f"{c.address} no longer changes" for c in (previous.changes if previous else ())
-            if c.address not in {n.address for n in result.plan.changes}]
+    now = {c.address for c in result.plan.changes}
+    gone = [f"{c.address} is back to its current settings"
+            for c in (previous.changes if previous else ()) if c.address not in now]
     note = "this step's own change: " + ("; ".join(added + gone) or "none")
     return replace(result, notes=(*result.notes, note))
 

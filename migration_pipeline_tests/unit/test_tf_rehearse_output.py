@@ -54,4 +54,5 @@ def test_each_rehearsed_step_names_what_it_adds_to_the_cumulative_plan():
     assert first.notes == ("this step's own change: artie_source_reader.r would be updated in "
                            "place",)
     assert second.notes == ("this step's own change: artie_pipeline.v2 would be created",)
-    assert third.notes == ("this step's own change: artie_source_reader.r no longer changes",)
+    assert third.notes == (
+        "this step's own change: artie_source_reader.r is back to its current settings",)
