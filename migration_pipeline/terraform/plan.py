@@ -65,10 +65,11 @@ class Plan:
 
     changes: tuple[ResourceChange, ...]
     drift: tuple[ResourceChange, ...]
+    outputs: tuple[str, ...] = ()  # root outputs the apply would change (values not kept)
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.changes)
+        return bool(self.changes or self.outputs)
 
 
 class Redactor:
@@ -136,7 +137,12 @@ def parse_plan(doc: dict, redact: Redactor | None = None) -> Plan:
         if tuple(rc["change"]["actions"]) != ("no-op",)
     )
     drift = tuple(_change(rc, redact) for rc in doc.get("resource_drift", []))
-    return Plan(changes, drift)
+    outputs = tuple(
+        f"output {name} would be {_VERBS.get(tuple(o['actions']), '/'.join(o['actions']))}"
+        for name, o in sorted(doc.get("output_changes", {}).items())
+        if tuple(o["actions"]) != ("no-op",)
+    )
+    return Plan(changes, drift, outputs)
 
 
 def _change(rc: dict, redact: Redactor) -> ResourceChange:

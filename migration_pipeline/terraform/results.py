@@ -72,12 +72,13 @@ def plan_lines(plan: Plan | None) -> list[str]:
     """The plan as a markdown list: each change, its attributes before and after."""
     if plan is None:
         return ["(not planned)"]
-    if not plan.changes and not plan.drift:
+    if not plan.changes and not plan.drift and not plan.outputs:
         return ["No changes."]
     lines = []
     for change in plan.changes:
         lines.append(f"- {change.describe()}")
         lines += [f"  - `{a.name}`: `{a.before}` -> `{a.after}`" for a in change.attributes]
+    lines += [f"- {o}" for o in plan.outputs]
     for drift in plan.drift:
         lines.append(f"- {drift.address} changed outside Terraform")
         lines += [f"  - `{a.name}`: `{a.before}` -> `{a.after}`" for a in drift.attributes]

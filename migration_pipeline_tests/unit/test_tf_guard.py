@@ -123,3 +123,14 @@ def test_a_value_derived_from_a_secret_without_a_flag_is_masked_too():
     deleted["change"]["before"]["output"] = {"copy": SECRET}
     (change,) = parse_plan(doc).changes
     assert {a.name: a.before for a in change.attributes}["output"] == f'{{"copy": "{MASK}"}}'
+
+
+def test_an_output_only_change_still_counts_as_a_change_to_apply():
+    doc = recorded("no_changes")
+    doc["output_changes"] = {
+        "old_uuid": {"actions": ["delete"], "before": SECRET, "after": None},
+        "reader": {"actions": ["no-op"], "before": "r", "after": "r"},
+    }
+    plan = parse_plan(doc)
+    assert (plan.outputs, plan.has_changes) == (("output old_uuid would be destroyed",), True)
+    assert unexpected_changes(plan, "cutover", ()) == []
