@@ -39,14 +39,6 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def _runner_factory(spec: MigrationSpec):
-    tf = spec.terraform
-    return lambda directory: TerraformRunner(
-        directory, binary=tf.binary, cli_config_file=tf.cli_config_file,
-        var_files=tf.var_files, timeout=tf.timeout_seconds,
-    )
-
-
 def _artie(spec: MigrationSpec) -> ArtieClient | None:
     key = os.environ.get(spec.artie.api_key_env)
     if not key:
@@ -61,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         spec = load_spec(args.config, args.migration)
         artie = _artie(spec)
         try:
-            rehearsal = rehearse(spec, _runner_factory(spec), artie)
+            rehearsal = rehearse(
+                spec, lambda copy: TerraformRunner.for_spec(spec.terraform, copy), artie)
         finally:
             if artie is not None:
                 artie.close()

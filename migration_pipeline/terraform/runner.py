@@ -21,6 +21,7 @@ from pathlib import Path
 from python_terraform import IsFlagged, Terraform
 
 from migration_pipeline.errors import TerraformCommandError
+from migration_pipeline.spec import TerraformSettings
 from migration_pipeline.terraform.binary import find_terraform
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,15 @@ class TerraformRunner:
 
     def __repr__(self) -> str:
         return f"TerraformRunner({str(self.working_dir)!r}, binary={self.binary!r})"
+
+    @classmethod
+    def for_spec(cls, settings: TerraformSettings, directory: Path | None = None,
+                 **kwargs) -> TerraformRunner:
+        """A runner configured from a spec's `terraform:` settings (in another folder when
+        `directory` is given, e.g. a rehearsal copy)."""
+        return cls(directory or settings.dir, binary=settings.binary,
+                   cli_config_file=settings.cli_config_file, var_files=settings.var_files,
+                   timeout=settings.timeout_seconds, **kwargs)
 
     def run(self, command: str, *args: str, ok_codes=(0,), **options) -> CommandResult:
         """Run `terraform <command> [options] [args]`; raise unless the exit code is in ok_codes."""

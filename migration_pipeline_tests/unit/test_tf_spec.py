@@ -6,6 +6,7 @@ import pytest
 
 from migration_pipeline.errors import SpecError
 from migration_pipeline.spec import load_spec
+from migration_pipeline.terraform.runner import TerraformRunner
 
 VALID = """\
 migrations:
@@ -87,3 +88,15 @@ def test_a_file_without_migrations_is_refused(tmp_path):
     assert str(error.value) == (
         f"migrations: {tmp_path / 'migrations.yaml'} must hold a mapping `migrations: {{NAME: ...}}`"
     )
+
+
+def test_a_runner_is_configured_from_the_spec(tmp_path):
+    spec = load(tmp_path, VALID.replace("      dir: terraform\n",
+                                        "      dir: terraform\n      binary: /opt/tf\n"))
+    runner = TerraformRunner.for_spec(spec.terraform)
+    assert (runner.working_dir, runner.binary, runner.var_files, runner.timeout) == (
+        tmp_path / "terraform", "/opt/tf", (str(tmp_path / "prod.tfvars"),), 600)
+    assert runner.env["TF_CLI_CONFIG_FILE"] == str(tmp_path / "sandbox" / "terraform.rc")
+    assert runner.env["CHECKPOINT_DISABLE"] == "1"
+    copy = TerraformRunner.for_spec(spec.terraform, tmp_path / "copy")
+    assert copy.working_dir == tmp_path / "copy"
