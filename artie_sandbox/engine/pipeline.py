@@ -87,12 +87,15 @@ class PipelineRunner:
         # Backfill batches adapt so one holds the file about `target_hold` seconds (smaller on a
         # busy machine, up to `backfill_batch` rows on an idle one).
         self.target_hold, self.batch_rows = target_hold, min(20_000, backfill_batch)
+        self.apply_rows = apply_batch
         self.behind = True  # more to do right away (backfilling or a full batch), else linger
         self._created: set[str] = set()
         self._last_backfill = time.monotonic()
 
     def step(self, plans: list[TablePlan]) -> bool:
         """One batch: a backfill batch and/or a batch of changes. True if anything was written."""
+        if self._throttled():
+            return False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = destination_connect(self.path)
         opened = time.monotonic()
@@ -116,11 +119,12 @@ class PipelineRunner:
             held = time.monotonic() - opened
             self.longest_hold = max(self.longest_hold, held)
         if pending and worked:
-            scale = min(2.0, self.target_hold / max(held, 1e-3))
-            self.batch_rows = max(1_000, min(self.backfill_batch, int(self.batch_rows * scale)))
+            self.batch_rows = _adapt(self.batch_rows, held, self.target_hold, self.backfill_batch)
+        elif applied >= self.apply_rows // 2:
+            self.apply_rows = _adapt(self.apply_rows, held, self.target_hold, self.apply_batch)
         self.state = state
         self.applied += applied
-        self.behind = bool(pending) or applied >= self.apply_batch
+        self.behind = bool(pending) or state.log_offset < self.log.end()
         for fault, n in used:
             self.faults.use(fault, n)
         return worked or applied > 0 or bool(used)
@@ -185,6 +189,13 @@ class PipelineRunner:
         con.executemany("INSERT INTO _artie.tables VALUES (?, ?, ?, ?, ?, ?)",
                         [list(astuple(t)) for t in state.tables.values()])
 
+    def _throttled(self) -> bool:
+        """Under a slow_backfill fault, backfill batches come at most every 0.25 s (a slow
+        backfill must not turn into many tiny batches that keep the file busy)."""
+        return (self.state is not None and not self.state.streaming
+                and time.monotonic() - self._last_backfill < 0.25
+                and bool(self.faults.for_pipeline("slow_backfill", self.uuid)))
+
     def _slow_limit(self) -> int | None:
         """Rows allowed now by a slow_backfill fault (None without one)."""
         slow = self.faults.for_pipeline("slow_backfill", self.uuid)
@@ -214,7 +225,7 @@ class PipelineRunner:
 
     def _apply(self, con: duckdb.DuckDBPyConnection, plans: list[TablePlan], state: State) -> tuple[int, list]:
         """Apply the next batch of changes; returns (applied, [(drop fault, changes it dropped)])."""
-        rows = self.log.read(state.log_offset, self.apply_batch)
+        rows = self.log.read(state.log_offset, self.apply_rows)
         if not rows:
             return 0, []
         drops = self.faults.for_pipeline("drop_changes", self.uuid)
@@ -255,6 +266,11 @@ class PipelineRunner:
             )
             done.append((fault, fault.remaining))
         return done
+
+
+def _adapt(size: int, held: float, target: float, most: int) -> int:
+    """The next batch size so that a batch holds the file about `target` seconds."""
+    return max(1_000, min(most, int(size * min(2.0, target / max(held, 1e-3)))))
 
 
 def _corrupted(column) -> str:
