@@ -55,7 +55,6 @@ class ResourceBlock:
     start: int
     end: int
     body: Container
-    nested_blocks: tuple[str, ...]
 
     @property
     def address(self) -> str:
@@ -101,8 +100,6 @@ def load_module(directory: Path) -> Module:
                 path=path, type=labels[1], name=labels[2],
                 start=block.meta.start_pos, end=block.meta.end_pos,
                 body=_body_container(block),
-                nested_blocks=tuple(_labels(b)[0] for b in _body(block).children
-                                    if isinstance(b, Tree) and b.data == "block"),
             )
             (outputs if labels[0] == "output" else resources)[res.address] = res
     return Module(Path(directory), files, resources, tuple(calls), outputs)
@@ -113,7 +110,7 @@ def parse_block(text: str) -> ResourceBlock:
     block = _top_blocks(hcl2.parses_to_tree(text + "\n"))[0]
     labels = _labels(block)
     return ResourceBlock(Path("<generated>"), labels[1], labels[2], 0, len(text),
-                         _body_container(block), ())
+                         _body_container(block))
 
 
 def _top_blocks(tree: Tree) -> list[Tree]:
