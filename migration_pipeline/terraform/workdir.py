@@ -35,12 +35,12 @@ def locked(working_dir: Path, wait_seconds: float = 0) -> Iterator[None]:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
-            except BlockingIOError:
+            except BlockingIOError as e:
                 if time.monotonic() >= deadline:
                     raise StepLockedError(
                         f"Another migration step is running in {working_dir} (lock {path}). "
                         "Wait for it to finish, then run this step again."
-                    ) from None
+                    ) from e
                 time.sleep(0.2)
         try:
             yield
