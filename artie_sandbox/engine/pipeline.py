@@ -96,6 +96,9 @@ class PipelineRunner:
         """One batch: a backfill batch and/or a batch of changes. True if anything was written."""
         if self._throttled():
             return False
+        if not self.path.exists():  # a new pipeline, or its file was deleted: start over
+            self._created.clear()
+            self.state = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = destination_connect(self.path)
         opened = time.monotonic()

@@ -11,7 +11,11 @@ import sqlite3
 
 from artie_sandbox.engine.changelog import ChangeLog
 from artie_sandbox.models import Pipeline, PipelineTable, SourceReader
-from artie_sandbox.source.capture import CHANGES
+from artie_sandbox.source.capture import CHANGES, head_position
+
+
+class SourceReplaced(Exception):
+    """The source file is not the one this reader has been reading."""
 
 
 def captured_tables(reader: SourceReader, pipelines: list[Pipeline]) -> set[str]:
@@ -36,4 +40,9 @@ def read_source(log: ChangeLog, source: sqlite3.Connection, tables: set[str], li
     ).fetchall()
     if rows:
         log.append(rows, [r for r in rows if r[1] in tables], rows[-1][0])
+    elif head_position(source) < position:
+        raise SourceReplaced(
+            f"the source's newest change is {head_position(source)} but this reader already read up "
+            f"to {position}: the source database was re-created under the same path. Delete the "
+            f"reader's change log {log.path} and the pipelines' DuckDB files to start over")
     return len(rows)

@@ -195,3 +195,19 @@ def test_a_reader_holding_the_file_delays_but_never_breaks_the_pipeline(tmp_path
     rig.drain()
     assert rig.progress("v1").extra["error"] == ""
     assert rig.progress("v1").offset == rig.progress("v1").log_end > 0
+
+
+def test_a_re_created_source_is_reported_not_silently_ignored(tmp_path):
+    rig = Rig(tmp_path, rows=200)
+    rig.add(_pipeline("v1", tables=("customers",)))
+    rig.drain()
+    rig.workload.apply(20)
+    rig.drain()
+    rig.workload.close()
+    rig.engine.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{rig.source}{suffix}").unlink(missing_ok=True)
+    create_source(rig.source, rows=200, seed=2)
+    engine = Engine(tmp_path, rig.store, pipeline_gap=0, linger=0, report_every=0)
+    engine.run_once()
+    assert "the source database was re-created under the same path" in rig.progress("v1").extra["error"]
