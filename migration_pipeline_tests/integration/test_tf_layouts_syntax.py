@@ -12,7 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from migration_pipeline.terraform import edits, hcl
 from migration_pipeline.terraform.binary import find_terraform
 from migration_pipeline_tests.unit.test_tf_layouts import modules, run
-from migration_pipeline_tests.unit.test_tf_modules import spec_for
+from migration_pipeline_tests.unit.test_tf_modules import (
+    SINGLE_FILE_TF,
+    single_file_spec,
+    spec_for,
+    write_module,
+)
 
 TERRAFORM = find_terraform()
 ENV = {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1"}
@@ -25,6 +30,17 @@ def terraform_parses(text: str) -> str:
     return result.stdout
 
 
+def migrate_checking_syntax(directory: Path, spec) -> None:
+    for step in edits.STEPS:
+        loaded = hcl.load_module(directory)
+        extra = (edits.module_pipelines(loaded, spec.reader),) if step in (
+            "promote", "unshare") else ()
+        changed = run(step, directory, spec, *extra)
+        assert changed, f"{step} changed nothing"
+        for _before, after in changed.values():
+            terraform_parses(after)
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(modules())
 def test_every_step_writes_files_terraform_parses(module):
@@ -33,10 +49,12 @@ def test_every_step_writes_files_terraform_parses(module):
         directory = Path(tmp)
         for name, text in files.items():
             (directory / name).write_bytes(text.encode())
-        spec = spec_for(directory)
-        for step in edits.STEPS:
-            loaded = hcl.load_module(directory)
-            extra = (edits.module_pipelines(loaded, spec.reader),) if step in (
-                "promote", "unshare") else ()
-            for _before, after in run(step, directory, spec, *extra).values():
-                terraform_parses(after)
+        migrate_checking_syntax(directory, spec_for(directory))
+
+
+def test_the_hand_written_modules_stay_valid_after_each_step(tmp_path):
+    for directory, spec in (
+        (write_module(tmp_path / "three-files"), None),
+        (write_module(tmp_path / "one-file", {"main.tf": SINGLE_FILE_TF}), single_file_spec),
+    ):
+        migrate_checking_syntax(directory, (spec or spec_for)(directory))

@@ -13,6 +13,8 @@ from migration_pipeline_tests.unit.test_tf_modules import (
     CONNECTORS_TF,
     PIPELINES_TF,
     PROVIDERS_TF,
+    SINGLE_FILE_TF,
+    single_file_spec,
     spec_for,
     write_module,
 )
@@ -365,3 +367,32 @@ def test_a_reader_written_on_one_line_is_refused(tmp_path):
         "pipelines.tf:1: a block written on one line cannot take another attribute; write it "
         "over several lines first."
     )
+
+
+def test_a_single_file_module_with_nested_blocks_through_all_steps(tmp_path):
+    directory = write_module(tmp_path / "m", {"main.tf": SINGLE_FILE_TF})
+    main = directory / "main.tf"
+    spec = single_file_spec(directory)
+    promote(directory, spec)
+    after_promote = SINGLE_FILE_TF.replace(
+        "  is_shared      = false  # flipped by the migration\n",
+        "  is_shared      = true  # flipped by the migration\n"
+        "  tables = {\n"
+        "    customers = {\n      name = \"customers\"\n    }\n"
+        "    orders = {\n      name = \"orders\"\n    }\n"
+        "    products = {\n      name = \"products\"\n    }\n"
+        "  }\n")
+    assert main.read_text() == after_promote
+    apply(edits.create(hcl.load_module(directory), spec))
+    old_block = SINGLE_FILE_TF[SINGLE_FILE_TF.index('resource "artie_pipeline"'):]
+    new_block = (old_block.replace('"v1" {\n  name = "v1"', '"v2" {\n  name = "v2"')
+                 .replace("artie_connector.v1.uuid", "artie_connector.v2.uuid")
+                 .replace('"products" // catalogue', '"products" // catalogue\n'
+                          "      skip_deletes = true"))
+    assert main.read_text() == after_promote + "\n" + new_block
+    apply(edits.cutover(hcl.load_module(directory), spec))
+    assert main.read_text() == after_promote[: after_promote.index("# Analytics v1")] + new_block
+    module = hcl.load_module(directory)
+    apply(edits.unshare(module, spec, attached(module, spec)))
+    reader = main.read_text()[: main.read_text().index("moved {")]
+    assert reader == SINGLE_FILE_TF[: SINGLE_FILE_TF.index("moved {")]

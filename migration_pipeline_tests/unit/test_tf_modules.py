@@ -142,3 +142,53 @@ def spec_for(directory: Path, **overrides) -> MigrationSpec:
         **overrides,
     }
     return MigrationSpec.model_validate(body)
+
+# One file, schema-less tables, comments inside maps, trailing commas, nested blocks.
+SINGLE_FILE_TF = """\
+terraform {
+  backend "local" {}
+}
+
+resource "artie_source_reader" "shop" {
+  name           = "shop"
+  connector_uuid = artie_connector.shop.uuid
+  is_shared      = false  # flipped by the migration
+}
+
+moved {
+  from = artie_connector.legacy
+  to   = artie_connector.shop
+}
+
+# Analytics v1: the pipeline being replaced.
+// Runbook: https://wiki.example/artie
+resource "artie_pipeline" "v1" {
+  name = "v1"
+  source_reader_uuid         = artie_source_reader.shop.uuid
+  destination_connector_uuid = artie_connector.v1.uuid
+  destination_config = { database = "v1", schema = "main", }
+  tables = {
+    # hot tables first
+    orders    = { name = "orders", }
+    customers = { name = "customers", columns_to_exclude = ["ssn"] }
+
+    products = {
+      name = "products" // catalogue
+    }
+  }
+  depends_on = [artie_source_reader.shop]
+  lifecycle {
+    ignore_changes = [status_override]
+  }
+}
+"""
+
+
+def single_file_spec(directory: Path) -> MigrationSpec:
+    return MigrationSpec.model_validate({
+        "name": "v1_to_v2", "terraform": {"dir": str(directory)},
+        "reader": "artie_source_reader.shop", "old_pipeline": "artie_pipeline.v1",
+        "new_pipeline": {"address": "artie_pipeline.v2", "name": "v2",
+                         "destination_connector": "artie_connector.v2",
+                         "tables": {"products": {"skip_deletes": True}}},
+    })
