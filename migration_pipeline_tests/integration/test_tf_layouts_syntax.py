@@ -46,9 +46,7 @@ def migrate_checking_syntax(directory: Path, spec) -> None:
 def test_every_step_writes_files_terraform_parses(module):
     files, _ = module
     with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp)
-        for name, text in files.items():
-            (directory / name).write_bytes(text.encode())
+        directory = write_module(Path(tmp), files)
         migrate_checking_syntax(directory, spec_for(directory))
 
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from migration_pipeline.terraform import edits, hcl
-from migration_pipeline_tests.unit.test_tf_modules import spec_for
+from migration_pipeline_tests.unit.test_tf_modules import spec_for, write_module
 
 NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True)
 SPACE = st.sampled_from([" ", "  ", "\t", "   "])
@@ -93,9 +93,7 @@ def run(step, directory: Path, spec, *extra) -> dict[Path, tuple[str, str]]:
 def test_each_step_changes_only_its_own_lines(module):
     files, keys = module
     with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp)
-        for name, text in files.items():
-            (directory / name).write_bytes(text.encode())
+        directory = write_module(Path(tmp), files)
         spec = spec_for(directory).model_copy(update={"new_pipeline": spec_for(
             directory).new_pipeline.model_copy(update={"tables": {}})})
         loaded = hcl.load_module(directory)
