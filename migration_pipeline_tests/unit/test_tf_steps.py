@@ -6,7 +6,8 @@ import pytest
 
 from migration_pipeline.artie.models import Pipeline, TableStatus
 from migration_pipeline.errors import StepLockedError, StepRefused
-from migration_pipeline.terraform import hcl, workdir
+from migration_pipeline.terraform import edits, hcl, workdir
+from migration_pipeline.terraform.facts import ModuleFacts, module_facts
 from migration_pipeline.terraform.plan import AttributeChange, Plan, ResourceChange
 from migration_pipeline.terraform.results import FileDiff, StepResult
 from migration_pipeline.terraform.runner import TerraformRunner
@@ -141,3 +142,29 @@ def test_the_old_pipeline_counts_however_it_names_the_reader(tmp_path):
         "artie_pipeline.other (its source_reader_uuid is not written as "
         "artie_source_reader.mysql.uuid)",
     ]
+
+
+class StateOnly(TerraformRunner):
+    """A runner whose `terraform state pull` answers from a dict."""
+
+    def __init__(self, directory, state: dict):
+        super().__init__(directory, binary="/nonexistent/terraform")
+        self._state = state
+
+    def state(self) -> dict:
+        return self._state
+
+
+def test_module_facts_follow_the_steps(tmp_path):
+    directory = write_module(tmp_path / "m")
+    spec = spec_for(directory)
+    assert module_facts(spec) == ModuleFacts(False, (), True, False, None)
+    module = hcl.load_module(directory)
+    for path, text in edits.promote(module, spec, edits.module_pipelines(
+            module, spec.reader)).files.items():
+        path.write_text(text)
+    workdir.Journal(directory).begin("create", {})
+    state = raw_state(artie_source_reader__mysql=READER_UUID, artie_connector__mysql="c-1")
+    assert module_facts(spec, StateOnly(directory, state)) == ModuleFacts(
+        True, ("shop.customers", "shop.line_items", "shop.orders"), True, False, "create",
+        {"artie_source_reader.mysql": READER_UUID})

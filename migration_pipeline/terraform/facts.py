@@ -1,0 +1,45 @@
+"""What the module and its state say about a migration, for deciding its phase (read only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migration_pipeline.spec import MigrationSpec
+from migration_pipeline.terraform import edits, hcl, workdir
+from migration_pipeline.terraform.runner import TerraformRunner
+from migration_pipeline.terraform.steps import state_uuids
+
+
+@dataclass(frozen=True)
+class ModuleFacts:
+    """The migration's resources as the module declares them (and, given a runner, as the
+    state holds them: `uuids` maps the reader / old / new pipeline address to its uuid)."""
+
+    reader_shared: bool
+    reader_tables: tuple[str, ...]
+    old_pipeline_declared: bool
+    new_pipeline_declared: bool
+    pending_step: str | None
+    uuids: dict[str, str] = field(default_factory=dict)
+
+
+def module_facts(spec: MigrationSpec, runner: TerraformRunner | None = None) -> ModuleFacts:
+    """Read the module's files (and the state with `terraform state pull` given a runner)."""
+    directory = Path(spec.terraform.dir)
+    module = hcl.load_module(directory)
+    reader = edits.resource(module, spec.reader)
+    tables = edits.table_ids(edits.literal_attr(module, reader, "tables"))
+    uuids = {}
+    if runner is not None:
+        addresses = (spec.reader, spec.old_pipeline, spec.new_pipeline.address)
+        uuids = {a: u for a, u in state_uuids(runner.state()).items() if a in addresses}
+    return ModuleFacts(
+        reader_shared=edits.literal_attr(module, reader, "is_shared", False) is True,
+        reader_tables=tuple(sorted(t.key for t in tables)),
+        old_pipeline_declared=spec.old_pipeline in module.resources,
+        new_pipeline_declared=spec.new_pipeline.address in module.resources,
+        pending_step=workdir.Journal(directory).pending_step()
+        if (directory / ".terraform").exists() else None,
+        uuids=uuids,
+    )
