@@ -8,6 +8,7 @@ plan restores the edited files byte for byte from the journal.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -19,6 +20,9 @@ from migration_pipeline.terraform.plan import Plan, Redactor, parse_plan, secret
 from migration_pipeline.terraform.results import StepResult, file_diffs
 from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline.terraform.tables import AttachedPipeline, TableId
+
+NO_API_NOTE = ("Artie's API was not consulted: pipelines on this reader that the module does "
+               "not declare were not counted.")
 
 
 class PipelineSource(Protocol):
@@ -70,15 +74,14 @@ def attached_pipelines(module: hcl.Module, spec: MigrationSpec, state: dict,
 def make_edit(step: str, spec: MigrationSpec, module: hcl.Module, state: dict,
               artie: PipelineSource | None) -> edits.StepEdit:
     """The file edit `step` needs now (empty when already in place)."""
-    if step == "promote":
-        return edits.promote(module, spec, attached_pipelines(module, spec, state, artie))
-    if step == "create":
-        return edits.create(module, spec)
-    if step == "cutover":
-        return edits.cutover(module, spec)
-    if step == "unshare":
-        return edits.unshare(module, spec, attached_pipelines(module, spec, state, artie))
-    raise ValueError(f"unknown step {step!r}; steps are {', '.join(edits.STEPS)}")
+    if step in ("create", "cutover"):
+        return getattr(edits, step)(module, spec)
+    if step not in ("promote", "unshare"):
+        raise ValueError(f"unknown step {step!r}; steps are {', '.join(edits.STEPS)}")
+    edit = getattr(edits, step)(module, spec, attached_pipelines(module, spec, state, artie))
+    if artie is None:
+        edit = replace(edit, notes=(*edit.notes, NO_API_NOTE))
+    return edit
 
 
 def plan_and_check(runner: TerraformRunner, plan_file: Path, step: str,

@@ -11,7 +11,12 @@ from migration_pipeline.terraform.facts import ModuleFacts, module_facts
 from migration_pipeline.terraform.plan import AttributeChange, Plan, ResourceChange
 from migration_pipeline.terraform.results import FileDiff, StepResult
 from migration_pipeline.terraform.runner import TerraformRunner
-from migration_pipeline.terraform.steps import attached_pipelines, run_step
+from migration_pipeline.terraform.steps import (
+    NO_API_NOTE,
+    attached_pipelines,
+    make_edit,
+    run_step,
+)
 from migration_pipeline.terraform.tables import AttachedPipeline, TableId
 from migration_pipeline_tests.unit.test_tf_modules import spec_for, write_module
 
@@ -168,3 +173,13 @@ def test_module_facts_follow_the_steps(tmp_path):
     assert module_facts(spec, StateOnly(directory, state)) == ModuleFacts(
         True, ("shop.customers", "shop.line_items", "shop.orders"), True, False, "create",
         {"artie_source_reader.mysql": READER_UUID})
+
+
+def test_without_artie_the_reader_steps_say_what_they_could_not_count(tmp_path):
+    directory = write_module(tmp_path / "m")
+    module = hcl.load_module(directory)
+    spec = spec_for(directory)
+    assert make_edit("promote", spec, module, {}, None).notes[-1] == (
+        "Artie's API was not consulted: pipelines on this reader that the module does not "
+        "declare were not counted.")
+    assert NO_API_NOTE not in make_edit("promote", spec, module, {}, FakeArtie([])).notes
