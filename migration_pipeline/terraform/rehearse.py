@@ -6,6 +6,7 @@ holds the changes of the steps before it, so each is held to the contracts of th
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -48,12 +49,21 @@ def steps_of(spec: MigrationSpec) -> tuple[str, ...]:
     return edits.STEPS if spec.unshare else edits.STEPS[:-1]
 
 
-def _copy_module(source: Path, target: Path) -> None:
+_PARENT_SOURCE = re.compile(r'^\s*source\s*=\s*"\.\./', re.MULTILINE)
+
+
+def _copy_module(source: Path, scratch: Path) -> Path:
+    """Copy the module; beside the original when a module call's source is `../...`, so the
+    relative path still resolves (removed afterwards), else into `scratch`."""
+    beside = any(_PARENT_SOURCE.search(p.read_text()) for p in source.glob("*.tf"))
+    target = Path(tempfile.mkdtemp(prefix=".migration-rehearsal-", dir=source.parent)) if (
+        beside) else scratch / "module"
     # Providers are installed again by init; the lock and journal belong to the original.
-    shutil.copytree(source, target, symlinks=True, ignore=lambda folder, names: [
-        n for n in names if Path(folder).name == ".terraform"
-        and n in ("providers", "migration-pipeline")
-    ])
+    shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True,
+                    ignore=lambda folder, names: [
+                        n for n in names if Path(folder).name == ".terraform"
+                        and n in ("providers", "migration-pipeline")])
+    return target
 
 
 def rehearse(spec: MigrationSpec, runner_for: RunnerFactory,
@@ -62,19 +72,23 @@ def rehearse(spec: MigrationSpec, runner_for: RunnerFactory,
     results: list[StepResult] = []
     redact = Redactor()
     with tempfile.TemporaryDirectory(prefix="migration-rehearsal-") as tmp:
-        copy = Path(tmp) / "module"
-        _copy_module(Path(spec.terraform.dir), copy)
-        runner = runner_for(copy)
-        runner.redact = redact
-        runner.init()
-        state = runner.state()
-        allowed: tuple[guard.Allowed, ...] = ()
-        for step in steps_of(spec):
-            allowed += guard.contract(step, spec)
-            result = _rehearse_step(step, spec, copy, runner, state, artie, allowed, redact)
-            results.append(_with_delta(result, results[-1].plan if results else None))
-            if result.status == "refused":
-                break
+        copy = _copy_module(Path(spec.terraform.dir), Path(tmp))
+        try:
+            runner = runner_for(copy)
+            runner.redact = redact
+            runner.init()
+            state = runner.state()
+            allowed: tuple[guard.Allowed, ...] = ()
+            for step in steps_of(spec):
+                allowed += guard.contract(step, spec)
+                result = _rehearse_step(step, spec, copy, Path(tmp), runner, state, artie,
+                                        allowed, redact)
+                results.append(_with_delta(result, results[-1].plan if results else None))
+                if result.status == "refused":
+                    break
+        finally:
+            if copy.parent != Path(tmp):
+                shutil.rmtree(copy, ignore_errors=True)
     return Rehearsal(spec.name, tuple(results))
 
 
@@ -91,7 +105,7 @@ def _with_delta(result: StepResult, previous: Plan | None) -> StepResult:
     return replace(result, notes=(*result.notes, note))
 
 
-def _rehearse_step(step, spec, copy, runner, state, artie, allowed, redact) -> StepResult:
+def _rehearse_step(step, spec, copy, scratch, runner, state, artie, allowed, redact):
     module = hcl.load_module(copy)
     try:
         edit = make_edit(step, spec, module, state, artie)
@@ -99,8 +113,7 @@ def _rehearse_step(step, spec, copy, runner, state, artie, allowed, redact) -> S
         return StepResult(step, "refused", redact(str(e)))
     for path, text in edit.files.items():
         workdir.write_atomically(path, text)
-    plan, problems = plan_and_check(runner, copy.parent / f"{step}.tfplan", step, allowed,
-                                    redact)
+    plan, problems = plan_and_check(runner, scratch / f"{step}.tfplan", step, allowed, redact)
     diffs = file_diffs(module.files, edit.files, copy, redact)  # once secrets are known
     if problems:
         return StepResult(step, "refused", f"The plan after {step} breaks its contract; the "

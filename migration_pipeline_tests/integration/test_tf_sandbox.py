@@ -221,6 +221,11 @@ def test_a_shared_reader_missing_a_table_of_the_old_pipeline_gets_it_back(tf_san
 def test_rehearsal_of_the_example_shows_all_four_steps_and_changes_nothing(
         tf_sandbox, tmp_path, monkeypatch, capsys):
     directory = example_module(tmp_path)
+    # A module call by relative path: the rehearsal copy must still find it.
+    (tmp_path / "modules" / "marker").mkdir(parents=True)
+    (tmp_path / "modules" / "marker" / "main.tf").write_text(
+        'resource "terraform_data" "marker" {\n  input = "m"\n}\n')
+    (directory / "marker.tf").write_text('module "marker" {\n  source = "../modules/marker"\n}\n')
     tf_sandbox.deploy(directory)
     config = tmp_path / "migrations.yaml"
     config.write_text(
@@ -236,10 +241,12 @@ def test_rehearsal_of_the_example_shows_all_four_steps_and_changes_nothing(
     for name, value in tf_sandbox.env.items():
         monkeypatch.setenv(name, value)
     before = module_hash(directory)
+    siblings = sorted(p.name for p in tmp_path.iterdir())
     args = argparse.Namespace(config=config, migration="analytics_v1_to_v2", json=False)
     assert rehearse_command.run(args) == 0
     out = capsys.readouterr().out
     assert module_hash(directory) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == siblings
     headings = [line for line in out.splitlines() if line.startswith("### ")]
     assert headings == ["### promote: planned", "### create: planned", "### cutover: planned",
                         "### unshare: planned"]
