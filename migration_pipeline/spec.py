@@ -22,8 +22,8 @@ migrations:
     reader_tables: null              # optional explicit reader tables; default: the union
     unshare: true                    # unshare the reader after cutover
     artie:
-      api_url: http://127.0.0.1:8787
-      api_key_env: ARTIE_API_KEY
+      api_url: $ARTIE_ENDPOINT       # default https://api.artie.com; $VARS expand
+      api_key_env: ARTIE_API_KEY     # the variable holding the key (never the key itself)
 ```
 """
 
@@ -159,7 +159,12 @@ def load_specs(path: str | Path) -> dict[str, MigrationSpec]:
             "cli_config_file": _resolve(path, tf.cli_config_file) if tf.cli_config_file else None,
             "var_files": tuple(_resolve(path, v) for v in tf.var_files),
         })
-        specs[name] = spec.model_copy(update={"terraform": resolved})
+        api_url = os.path.expandvars(spec.artie.api_url)
+        if not api_url.startswith(("http://", "https://")):
+            raise SpecError(f"migrations.{name}.artie.api_url",
+                            f"{spec.artie.api_url!r} is not an http(s) URL (is a variable unset?)")
+        artie = spec.artie.model_copy(update={"api_url": api_url})
+        specs[name] = spec.model_copy(update={"terraform": resolved, "artie": artie})
     return specs
 
 

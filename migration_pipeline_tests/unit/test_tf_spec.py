@@ -38,6 +38,18 @@ def test_paths_expand_environment_variables(tmp_path, monkeypatch):
     assert spec.terraform.cli_config_file == tmp_path / "sandbox" / "terraform.rc"
 
 
+def test_the_api_url_expands_variables_and_must_end_up_a_url(tmp_path, monkeypatch):
+    with_url = VALID + "    artie: {api_url: $ARTIE_ENDPOINT}\n"
+    monkeypatch.setenv("ARTIE_ENDPOINT", "http://127.0.0.1:4000")
+    assert load(tmp_path, with_url).artie.api_url == "http://127.0.0.1:4000"
+    monkeypatch.delenv("ARTIE_ENDPOINT")
+    with pytest.raises(SpecError) as error:
+        load(tmp_path, with_url)
+    assert str(error.value) == (
+        "migrations.orders_to_v2.artie.api_url: '$ARTIE_ENDPOINT' is not an http(s) URL (is a "
+        "variable unset?)")
+
+
 def test_a_valid_spec_resolves_paths_against_the_file(tmp_path):
     spec = load(tmp_path, VALID)
     assert spec.terraform.dir == tmp_path / "terraform"
