@@ -20,7 +20,7 @@ from pathlib import Path
 
 from python_terraform import IsFlagged, Terraform
 
-from migration_pipeline.errors import TerraformCommandError
+from migration_pipeline.errors import SpecError, TerraformCommandError
 from migration_pipeline.spec import TerraformSettings
 from migration_pipeline.terraform.binary import find_terraform
 
@@ -107,6 +107,9 @@ class TerraformRunner:
                  **kwargs) -> TerraformRunner:
         """A runner configured from a spec's `terraform:` settings (in another folder when
         `directory` is given, e.g. a rehearsal copy)."""
+        if settings.cli_config_file and not Path(settings.cli_config_file).is_file():
+            raise SpecError("terraform.cli_config_file", f"{settings.cli_config_file} does not "
+                            "exist (for the sandbox, `artie-sandbox init` writes it)")
         return cls(directory or settings.dir, binary=settings.binary,
                    cli_config_file=settings.cli_config_file, var_files=settings.var_files,
                    timeout=settings.timeout_seconds, **kwargs)

@@ -105,6 +105,13 @@ def test_a_file_without_migrations_is_refused(tmp_path):
 def test_a_runner_is_configured_from_the_spec(tmp_path):
     spec = load(tmp_path, VALID.replace("      dir: terraform\n",
                                         "      dir: terraform\n      binary: /opt/tf\n"))
+    with pytest.raises(SpecError) as error:
+        TerraformRunner.for_spec(spec.terraform)
+    assert str(error.value) == (
+        f"terraform.cli_config_file: {tmp_path / 'sandbox' / 'terraform.rc'} does not exist "
+        "(for the sandbox, `artie-sandbox init` writes it)")
+    (tmp_path / "sandbox").mkdir()
+    (tmp_path / "sandbox" / "terraform.rc").write_text("")
     runner = TerraformRunner.for_spec(spec.terraform)
     assert (runner.working_dir, runner.binary, runner.var_files, runner.timeout) == (
         tmp_path / "terraform", "/opt/tf", (str(tmp_path / "prod.tfvars"),), 600)
