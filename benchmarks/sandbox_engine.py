@@ -1,7 +1,7 @@
 """Benchmark of the sandbox replication engine: backfill rows/s and change-apply changes/s into DuckDB.
 
     .venv/bin/python benchmarks/sandbox_engine.py --dir /tmp/enginebench --rows 500000 \\
-        --changes 200000 --runs 3 --out benchmarks/sandbox_engine.md
+        --changes 200000 --runs 5 --out benchmarks/sandbox_engine.md
 
 Seeds an SQLite source (the demo schema: customers, products, orders, order_items), runs one
 pipeline's backfill to completion, then produces `--changes` captured changes at the source with
@@ -126,6 +126,8 @@ def markdown(runs: list[dict], seed_seconds: float, command: str) -> str:
 
     r = sorted(runs, key=lambda x: x["backfill_rate"])[len(runs) // 2]  # the median run by backfill
     apply_median = sorted(x["apply_rate"] for x in runs)[len(runs) // 2]
+    backfill_cpu_rate = sorted(x["rows"] / x["backfill_cpu"] for x in runs)[len(runs) // 2]
+    apply_cpu_rate = sorted(x["changes"] / x["apply_cpu"] for x in runs)[len(runs) // 2]
     rows = "\n".join(
         f"| {i} | {x['backfill_rate']:,.0f} ({x['backfill_seconds']:.2f} s, {x['backfill_cpu']:.2f} CPU s) "
         f"| {x['apply_rate']:,.0f} ({x['apply_seconds']:.2f} s, {x['apply_cpu']:.2f} CPU s) "
@@ -147,16 +149,16 @@ text, decimals, doubles, timestamps, booleans, NULLs, JSON text), {r['rows']:,} 
 one pipeline with `__artie_updated_at` and `__artie_db_updated_at`; DuckDB file
 {r['duckdb_mb']:.0f} MB holding {r['rows_after']:,} rows at the end of a run (row count checked equal to
 the source's). Changes: {r['changes']:,} captured changes per run (about 70% updates, 15% deletes,
-15% inserts over the four tables). Backfill batches adapt to hold the DuckDB file about 0.3 s
-(at most {r['backfill_batch']:,} rows); apply batches take up to {r['apply_batch']:,} changes; the
+15% inserts over the four tables). Backfill and apply batches adapt to hold the DuckDB file about 0.4 s
+(at most {r['backfill_batch']:,} rows); apply batches at most {r['apply_batch']:,} changes; the
 DuckDB file is opened and closed for every batch, as in production.
 
 ## Result (median of {len(runs)} runs)
 
-| measure | median | target | |
-|---|---|---|---|
-| backfill (source -> DuckDB) | {r['backfill_rate']:,.0f} rows/s | >= {BACKFILL_TARGET:,} rows/s | {verdict(r['backfill_rate'], BACKFILL_TARGET)} |
-| change apply (change log -> DuckDB) | {apply_median:,.0f} changes/s | >= {APPLY_TARGET:,} changes/s | {verdict(apply_median, APPLY_TARGET)} |
+| measure | median, wall clock | median, per CPU second of the process | target (wall clock) | |
+|---|---|---|---|---|
+| backfill (source -> DuckDB) | {r['backfill_rate']:,.0f} rows/s | {backfill_cpu_rate:,.0f} rows | >= {BACKFILL_TARGET:,} rows/s | {verdict(r['backfill_rate'], BACKFILL_TARGET)} |
+| change apply (change log -> DuckDB) | {apply_median:,.0f} changes/s | {apply_cpu_rate:,.0f} changes | >= {APPLY_TARGET:,} changes/s | {verdict(apply_median, APPLY_TARGET)} |
 
 ## Every run
 
@@ -171,7 +173,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, required=True, help="scratch directory (replaced)")
     parser.add_argument("--rows", type=int, default=500_000)
     parser.add_argument("--changes", type=int, default=200_000)
-    parser.add_argument("--runs", type=int, default=3, help="measured runs on copies of one seeded source")
+    parser.add_argument("--runs", type=int, default=5, help="measured runs on copies of one seeded source")
     parser.add_argument("--out", type=Path, help="write the Markdown results here")
     args = parser.parse_args()
     pristine, seed_seconds = seed(args.dir, args.rows)

@@ -26,9 +26,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="sandbox state directory (default: $ARTIE_SANDBOX_HOME or ~/.artie-sandbox)")
     parser.add_argument("--store", type=Path, help="control-plane SQLite file (default: <state-dir>/control-plane.db)")
     parser.add_argument("--poll-interval", type=float, default=0.1, help="seconds to wait when idle")
-    parser.add_argument("--backfill-batch", type=int, default=100_000,
-                        help="most rows per backfill batch (batches adapt to hold the file about 0.3 s)")
-    parser.add_argument("--apply-batch", type=int, default=20_000, help="changes per apply batch")
+    parser.add_argument("--backfill-batch", type=int, default=50_000,
+                        help="most rows per backfill batch (batches adapt to hold the file about 0.4 s)")
+    parser.add_argument("--apply-batch", type=int, default=50_000,
+                        help="most changes per apply batch (batches adapt like backfill batches)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

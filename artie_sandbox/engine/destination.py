@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
+import pandas  # noqa: F401 - DuckDB imports it on the first register(): pay that at start, not in a batch
 import pyarrow as pa
 
 from artie_sandbox.models import Pipeline, PipelineTable

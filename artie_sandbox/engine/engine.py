@@ -31,7 +31,7 @@ class Engine:
     """Replicates every pipeline in a control-plane store."""
 
     def __init__(self, state_dir: str | Path, store: Store, *, read_batch: int = 20_000,
-                 backfill_batch: int = 100_000, apply_batch: int = 20_000,
+                 backfill_batch: int = 50_000, apply_batch: int = 50_000,
                  poll_interval: float = 0.1, pipeline_gap: float = 0.02, linger: float = 0.25,
                  report_every: float = 0.5):
         self.state_dir = Path(state_dir)

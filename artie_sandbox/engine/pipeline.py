@@ -75,8 +75,8 @@ class PipelineRunner:
     """Moves one pipeline forward one short batch at a time."""
 
     def __init__(self, pipeline_uuid: str, path: Path, log: ChangeLog, source: Path,
-                 faults: Faults, backfill_batch: int = 100_000, apply_batch: int = 20_000,
-                 target_hold: float = 0.3):
+                 faults: Faults, backfill_batch: int = 50_000, apply_batch: int = 50_000,
+                 target_hold: float = 0.4):
         self.uuid, self.path, self.log, self.faults = pipeline_uuid, path, log, faults
         self.source = source
         self.snapshots = SnapshotReader(source)
@@ -86,8 +86,8 @@ class PipelineRunner:
         self.longest_hold = 0.0  # seconds the destination file was held by one batch, at most
         # Backfill batches adapt so one holds the file about `target_hold` seconds (smaller on a
         # busy machine, up to `backfill_batch` rows on an idle one).
-        self.target_hold, self.batch_rows = target_hold, min(20_000, backfill_batch)
-        self.apply_rows = apply_batch
+        self.target_hold, self.batch_rows = target_hold, min(10_000, backfill_batch)
+        self.apply_rows = min(20_000, apply_batch)
         self.behind = True  # more to do right away (backfilling or a full batch), else linger
         self._created: set[str] = set()
         self._last_backfill = time.monotonic()
@@ -99,6 +99,9 @@ class PipelineRunner:
         if not self.path.exists():  # a new pipeline, or its file was deleted: start over
             self._created.clear()
             self.state = None
+        # Row estimates of tables new to this pipeline, counted before the file is held.
+        known = self.state.tables if self.state else {}
+        estimates = {p.key: self.snapshots.count(p) for p in plans if p.key not in known}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = destination_connect(self.path)
         opened = time.monotonic()
@@ -107,7 +110,7 @@ class PipelineRunner:
             state = self._load(con)
             loaded = dict(state.tables)
             for plan in plans:
-                self._prepare(con, plan, state)
+                self._prepare(con, plan, state, estimates)
             pending = [p for p in plans if not state.tables[p.key].done]
             worked = self._backfill(con, pending[0], state) if pending else False
             state.streaming = state.streaming or all(state.tables[p.key].done for p in plans)
@@ -174,12 +177,13 @@ class PipelineRunner:
                         [self.uuid, end, end, state.start_position])
         return state
 
-    def _prepare(self, con: duckdb.DuckDBPyConnection, plan: TablePlan, state: State) -> None:
+    def _prepare(self, con: duckdb.DuckDBPyConnection, plan: TablePlan, state: State,
+                 estimates: dict[str, int]) -> None:
         if plan.key not in self._created:
             plan.create(con)
             self._created.add(plan.key)
         if plan.key not in state.tables:
-            estimated = self.snapshots.count(plan)
+            estimated = estimates[plan.key] if plan.key in estimates else self.snapshots.count(plan)
             start = state.log_offset if state.streaming else state.start_offset
             state.tables[plan.key] = TableState(plan.key, start, rows_estimated=estimated)
 
@@ -273,7 +277,7 @@ class PipelineRunner:
 
 def _adapt(size: int, held: float, target: float, most: int) -> int:
     """The next batch size so that a batch holds the file about `target` seconds."""
-    return max(1_000, min(most, int(size * min(2.0, target / max(held, 1e-3)))))
+    return max(1_000, min(most, int(size * max(0.5, min(1.5, target / max(held, 1e-3))))))
 
 
 def _corrupted(column) -> str:
