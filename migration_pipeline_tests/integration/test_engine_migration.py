@@ -220,18 +220,24 @@ def run(tmp_path_factory):
         with store.transaction() as tx:
             tx.put(Pipeline("v2", "analytics_v2", "reader", "wh2", "analytics_v2", tables=tables))
 
-        def v2_streams():
+        def v2_seen():
             p = progress(store, "v2")
             if p:
                 facts["v2_statuses"] |= {(t.status, t.backfill_stage) for t in p.tables}
-            return streaming(store, "v2")
+            return p
 
-        wait_for(v2_streams, 60, "v2 to backfill and stream", engine)
-        time.sleep(1.0)
+        def v2_midway():
+            p = v2_seen()
+            return p and p.extra.get("phase") == "backfilling" and sum(t.rows_backfilled for t in p.tables) > 500
+
+        # SIGKILL while v1 streams and v2 is half-way through its backfill, then restart.
+        wait_for(v2_midway, 60, "v2 to be half-way through its backfill", engine)
         engine.kill9()
         facts["killed_at_v1_offset"] = progress(store, "v1").offset
+        facts["killed_at_v2_rows"] = sum(t.rows_backfilled for t in progress(store, "v2").tables)
         engine.start()
-        time.sleep(2.0)
+        wait_for(lambda: v2_seen() and streaming(store, "v2"), 60, "v2 to finish its backfill and stream", engine)
+        time.sleep(1.5)
         stop.set()
         worker.join()
         workload.close()
@@ -294,9 +300,12 @@ def test_source_read_once_per_reader_whatever_the_pipelines(run):
         assert log.execute("SELECT count(*), count(DISTINCT position) FROM log").fetchone() == (head, head)
 
 
-def test_kill_9_was_mid_stream_and_the_engine_resumed(run):
+def test_kill_9_was_mid_stream_and_mid_backfill_and_the_engine_resumed(run):
     assert 0 < run["killed_at_v1_offset"] < run["progress"]["v1"].offset
-    assert "engine started" in run["engine_logs"]
+    assert run["engine_logs"].count("engine started") == 2
+    # v2's backfill resumed from its cursor instead of starting over.
+    backfilled = sum(t.rows_backfilled for t in run["progress"]["v2"].tables)
+    assert 500 < run["killed_at_v2_rows"] < backfilled < 4000 * 1.2
 
 
 def test_validators_can_open_the_destination_between_batches(run):
