@@ -43,6 +43,7 @@ class Service:
 # once it answers.
 SERVICES: list[Service] = [
     Service("api", ("-m", "artie_sandbox.api", "--state-dir", "{state}", "--port", "0")),
+    Service("engine", ("-m", "artie_sandbox.engine", "--state-dir", "{state}")),
 ]
 
 
