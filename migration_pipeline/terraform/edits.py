@@ -183,9 +183,10 @@ def new_pipeline_text(module: hcl.Module, spec: MigrationSpec) -> str:
     text = module.text(old)
     block = hcl.parse_block(text)
     path = block.path
-    old_label = f'"{old.name}"'
-    label_at = text.index(old_label, text.index('"artie_pipeline"') + len('"artie_pipeline"'))
-    splices = [hcl.Splice(path, label_at, label_at + len(old_label), f'"{new.address.split(".", 1)[1]}"')]
+    # Labels may be quoted or bare identifiers: `resource "artie_pipeline" "x"` or `... x`.
+    label = re.match(rf'resource\s+"?artie_pipeline"?\s+("?{re.escape(old.name)}"?)', text)
+    splices = [hcl.Splice(path, label.start(1), label.end(1),
+                          f'"{new.address.split(".", 1)[1]}"')]
     if new.name is not None:
         splices.append(hcl.set_entry(text, path, block.body, "name", hcl.render(new.name)))
     if new.destination_connector or new.destination_connector_uuid:

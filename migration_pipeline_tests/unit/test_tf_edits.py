@@ -396,3 +396,13 @@ def test_a_single_file_module_with_nested_blocks_through_all_steps(tmp_path):
     apply(edits.unshare(module, spec, attached(module, spec)))
     reader = main.read_text()[: main.read_text().index("moved {")]
     assert reader == SINGLE_FILE_TF[: SINGLE_FILE_TF.index("moved {")]
+
+
+def test_create_renames_a_bare_label_too(tmp_path):
+    bare = PIPELINES_TF.replace('resource "artie_pipeline" "orders_snowflake" {',
+                                "resource artie_pipeline orders_snowflake {")
+    directory = write_module(tmp_path / "m", {"pipelines.tf": bare})
+    spec = spec_for(directory)
+    promote(directory, spec)
+    text = edits.new_pipeline_text(hcl.load_module(directory), spec)
+    assert text.startswith('resource artie_pipeline "orders_duckdb" {\n')
