@@ -104,9 +104,13 @@ class TablePlan:
             _run(con, f"INSERT INTO {self.history_qualified} SELECT {self.names}, op, $now, db_at "  # noqa: S608 - identifiers go through quote()
                       f"FROM {staged} ORDER BY off", now=now)
 
-    def _staging(self, relation: str, where: str) -> str:
-        """SELECT off, op, db_at and the typed columns out of a relation of JSON row images."""
-        paths = "[" + ", ".join(literal(f'$."{c.name}"') for c in self.columns) + "]"
+    def _staging(self, relation: str, where: str, positional: bool = False) -> str:
+        """SELECT off, op, db_at and the typed columns out of a relation of JSON rows: objects
+        keyed by column name, or (`positional`) arrays in source column order."""
+        names = self.source.column_names
+        paths = "[" + ", ".join(
+            literal(f"$[{names.index(c.name)}]" if positional else f'$."{c.name}"') for c in self.columns
+        ) + "]"
         casts = ", ".join(f"{_cast(c, f'v[{i + 1}]')} AS {quote(c.name)}" for i, c in enumerate(self.columns))
         return (f"SELECT off, op, db_at, {casts} FROM (SELECT off, op, "  # noqa: S608 - identifiers go through quote()
                 f"CAST(committed_at AS TIMESTAMP) AS db_at, json_extract_string(row, {paths}) AS v "
@@ -114,12 +118,13 @@ class TablePlan:
 
     def write_snapshot(self, con: duckdb.DuckDBPyConnection, images: list[str], upsert: bool,
                        now: datetime) -> None:
-        """Land backfill rows: JSON row images read from the source (as changes carry them).
+        """Land backfill rows read from the source, each a JSON array in source column order.
 
         SQLite builds the JSON in C and DuckDB parses it vectorised, so no value of the batch
         becomes a Python object; `upsert` replaces rows a concurrent change already wrote."""
         con.register("_snapshot", pa.table({"row": pa.array(images, pa.string())}))
-        select = self._staging("(SELECT 0 AS off, 'r' AS op, $now AS committed_at, row FROM _snapshot)", "true")
+        select = self._staging("(SELECT 0 AS off, 'r' AS op, $now AS committed_at, row FROM _snapshot)",
+                               "true", positional=True)
         staged = f"({select})"
         if upsert or self.history:  # the batch is read twice: stage it once
             _run(con, f"CREATE OR REPLACE TEMP TABLE _staged AS {select}", now=now)

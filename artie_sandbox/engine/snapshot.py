@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from artie_sandbox.engine.destination import TablePlan
-from artie_sandbox.source.capture import row_image
+from artie_sandbox.source.capture import row_array
 from artie_sandbox.source.schema import quote
 
 
@@ -34,7 +34,7 @@ class SnapshotReader:
         return self._local.conn
 
     def _query(self, plan: TablePlan, cursor: str | None, limit: int) -> list[str]:
-        """JSON images of the rows after `cursor` in key order."""
+        """The rows after `cursor` in key order, each a JSON array in source column order."""
         pk = plan.source.primary_key
         keys = ", ".join(quote(k) for k in pk)
         where, args = "", []
@@ -43,7 +43,7 @@ class SnapshotReader:
             args = json.loads(cursor)
         table = quote(plan.source.name)
         rows = self._conn().execute(
-            f"SELECT {row_image(plan.source, table)} FROM {table} {where} ORDER BY {keys} LIMIT ?",  # noqa: S608 - identifiers go through quote()
+            f"SELECT {row_array(plan.source, table)} FROM {table} {where} ORDER BY {keys} LIMIT ?",  # noqa: S608 - identifiers go through quote()
             [*args, limit],
         ).fetchall()
         return [r[0] for r in rows]
@@ -71,7 +71,8 @@ class SnapshotReader:
     def cursor(plan: TablePlan, images: list[str]) -> str:
         """The cursor after the last of `images` (its primary key as JSON)."""
         last = json.loads(images[-1])
-        return json.dumps([last[k] for k in plan.source.primary_key])
+        names = plan.source.column_names
+        return json.dumps([last[names.index(k)] for k in plan.source.primary_key])
 
     def close(self) -> None:
         self._ahead = None

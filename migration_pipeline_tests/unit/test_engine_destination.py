@@ -103,8 +103,8 @@ def test_snapshot_rows_land_typed_and_upsert_replaces():
     con = duckdb.connect()
     plan = _plan(enable_history_mode=True)
     plan.create(con)
-    plan.write_snapshot(con, [json.dumps(_customer(1, "a"))], upsert=False, now=NOW)
-    plan.write_snapshot(con, [json.dumps(_customer(1, "z"))], upsert=True, now=NOW)
+    plan.write_snapshot(con, [json.dumps(list(_customer(1, "a").values()))], upsert=False, now=NOW)
+    plan.write_snapshot(con, [json.dumps(list(_customer(1, "z").values()))], upsert=True, now=NOW)
     assert con.execute("SELECT id, name, score, created_at FROM customers").fetchall() == [
         (1, "z", 1.25, datetime(2024, 1, 2, 3, 4, 5, 6))]
     assert con.execute("SELECT __artie_operation FROM customers__history").fetchall() == [("r",), ("r",)]
@@ -144,7 +144,8 @@ def test_snapshot_then_replay_from_the_recorded_offset_converges(ops, cut, repla
     plan = _plan()
     plan.create(con)
     if snapshot:
-        plan.write_snapshot(con, [json.dumps(_customer(k, v)) for k, v in snapshot.items()], upsert=False, now=NOW)
+        rows = [json.dumps(list(_customer(k, v).values())) for k, v in snapshot.items()]
+        plan.write_snapshot(con, rows, upsert=False, now=NOW)
     todo = [c for c in changes if c[0] > replay_from]
     for start in range(0, len(todo), batch):
         _apply(con, plan, todo[start:start + batch])
