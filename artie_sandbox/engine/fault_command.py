@@ -27,7 +27,7 @@ _ACTIONS = {
 
 def register(subparsers) -> None:
     fault = subparsers.add_parser(
-        "fault", help="inject faults: drop or corrupt rows, stall a pipeline, API errors, slow backfill",
+        "fault", help="Inject faults: drop or corrupt rows, stall a pipeline, API errors, slow backfill.",
         description="Inject faults into the sandbox to rehearse how the migration reacts. Faults live "
                     "in the control-plane file, so the running engine and API pick them up at once.")
     state = argparse.ArgumentParser(add_help=False)

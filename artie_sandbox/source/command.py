@@ -29,7 +29,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers) -> None:
     source = subparsers.add_parser(
-        "source", help="create the sandbox's SQLite source database",
+        "source", help="Create the sandbox's SQLite source database (with change capture).",
         description="Manage the sandbox's source: an SQLite database with change capture.")
     actions = source.add_subparsers(dest="source_command", required=True, metavar="ACTION")
     create = actions.add_parser(
@@ -42,7 +42,7 @@ def register(subparsers) -> None:
     create.set_defaults(func=_create)
 
     workload = subparsers.add_parser(
-        "workload", help="apply inserts, updates and deletes to the source at a set rate",
+        "workload", help="Apply inserts, updates and deletes to the source at a set rate.",
         description="Apply random inserts, updates and deletes to the source at --rate changes per "
                     "second until --seconds or --changes is reached (Ctrl-C stops early). The same "
                     "--seed on the same source state gives the same changes.")
