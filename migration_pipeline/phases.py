@@ -1,0 +1,198 @@
+"""Where a migration stands: facts (module, state, Artie API, validations, approvals) -> phase,
+the gates on its way and the next step allowed. Pure: no I/O, the caller gathers the facts.
+
+`planned -> reader_shared -> backfilling -> caught_up -> approved -> cut_over -> [unshared]
+-> complete`, plus `aborted`. The phase is never stored; it is derived again on every look.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from migration_pipeline.artie.models import Pipeline
+from migration_pipeline.terraform.facts import ModuleFacts
+
+PHASES = ("planned", "reader_shared", "backfilling", "caught_up", "approved", "cut_over",
+          "unshared", "complete", "aborted")
+STREAMING = "streaming"
+_PENDING_PHASE = {"promote": "planned", "create": "reader_shared", "cutover": "approved",
+                  "unshare": "cut_over"}
+
+
+@dataclass(frozen=True)
+class ValidationRecord:
+    """One validation of the new destination against the old one (`id` names it for approvals)."""
+
+    id: str
+    matches: bool
+    finished_at: datetime
+    mismatched_rows: int = 0
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A person's decision (`approve`, `reject` or `abort`) on the validation `validation_id`."""
+
+    who: str
+    decision: str
+    validation_id: str
+    comment: str = ""
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """How much evidence the gates ask for (from the spec's `gates:`)."""
+
+    clean_validations: int = 2
+    max_validation_age: timedelta = timedelta(minutes=30)
+    unshare: bool = True
+
+
+@dataclass(frozen=True)
+class MigrationFacts:
+    """What is true now. `validations` newest first; `approval` the latest decision recorded."""
+
+    module: ModuleFacts
+    reader: str
+    old_pipeline: str
+    new_pipeline: str
+    new_status: Pipeline | None = None
+    validations: tuple[ValidationRecord, ...] = ()
+    approval: Approval | None = None
+    now: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A condition between two phases; `reason` says why it is open or closed."""
+
+    name: str
+    open: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The phase, the gates checked on the way, and the next step (None: wait or done)."""
+
+    phase: str
+    next_step: str | None
+    reason: str
+    gates: tuple[Gate, ...] = ()
+
+    def gate(self, name: str) -> Gate | None:
+        return next((g for g in self.gates if g.name == name), None)
+
+    @property
+    def closed_gate(self) -> Gate | None:
+        return next((g for g in self.gates if not g.open), None)
+
+
+def clean_streak(validations: tuple[ValidationRecord, ...]) -> tuple[ValidationRecord, ...]:
+    """The newest validations in a row that matched (newest first)."""
+    streak = []
+    for record in validations:
+        if not record.matches:
+            break
+        streak.append(record)
+    return tuple(streak)
+
+
+def catch_up_gate(facts: MigrationFacts, settings: GateSettings) -> Gate:
+    """Open when the new pipeline streams every table and enough validations in a row matched."""
+    status = facts.new_status
+    if status is None:
+        return Gate("catch_up", False, f"Artie reports no status for {facts.new_pipeline} yet.")
+    waiting = [t.name for t in status.tables if t.status != STREAMING]
+    if status.has_backfilling_tables or waiting or not status.tables:
+        shown = ", ".join(f"{t.name} ({t.status or 'unknown'})" for t in status.tables
+                          if t.status != STREAMING) or "no tables reported"
+        return Gate("catch_up", False,
+                    f"{facts.new_pipeline} is still backfilling: {shown}.")
+    streak = clean_streak(facts.validations)
+    needed = settings.clean_validations
+    if len(streak) < needed:
+        latest = facts.validations[0] if facts.validations else None
+        last = ("no validation has run yet" if latest is None else
+                "the latest validation matched" if latest.matches else
+                f"the latest validation found {latest.mismatched_rows} mismatched rows")
+        return Gate("catch_up", False, f"{len(streak)} of {needed} consecutive clean "
+                    f"validations so far ({last}).")
+    return Gate("catch_up", True, f"{facts.new_pipeline} streams every table and the last "
+                f"{len(streak)} validations matched.")
+
+
+def freshness_gate(facts: MigrationFacts, settings: GateSettings) -> Gate:
+    """Open when the latest validation passed and is no older than the allowed age."""
+    streak = clean_streak(facts.validations)
+    if not streak:
+        return Gate("fresh_validation", False, "The latest validation did not pass.")
+    age = (facts.now - streak[0].finished_at) if facts.now else timedelta(0)
+    limit = settings.max_validation_age
+    if age > limit:
+        return Gate("fresh_validation", False,
+                    f"The latest passing validation is {_minutes(age)} old; cutover needs one "
+                    f"no older than {_minutes(limit)}. Run the job again to validate.")
+    return Gate("fresh_validation", True, f"The latest validation passed {_minutes(age)} ago.")
+
+
+def approval_gate(facts: MigrationFacts) -> Gate:
+    """Open when the latest decision approves a validation still inside the clean streak."""
+    approval = facts.approval
+    if approval is None:
+        return Gate("approval", False, "Waiting for a person to approve the cutover (materialize "
+                    "the approval asset, or `migration-pipeline approve`).")
+    if approval.decision != "approve":
+        return Gate("approval", False, f"{approval.who} decided {approval.decision!r}"
+                    + (f": {approval.comment}" if approval.comment else "") + ".")
+    if approval.validation_id not in {r.id for r in clean_streak(facts.validations)}:
+        return Gate("approval", False, f"{approval.who}'s approval was for validation "
+                    f"{approval.validation_id}, which is not part of the current run of clean "
+                    "validations; approve the latest validation again.")
+    return Gate("approval", True, f"Approved by {approval.who} for validation "
+                f"{approval.validation_id}.")
+
+
+def assess(facts: MigrationFacts, settings: GateSettings = GateSettings()) -> Assessment:
+    """The current phase and the next allowed step (see the module doc)."""
+    m = facts.module
+    if m.pending_step:
+        return Assessment(_PENDING_PHASE[m.pending_step], m.pending_step, f"A {m.pending_step} "
+                          "step stopped before it finished; running it again converges it.")
+    if facts.approval is not None and facts.approval.decision == "abort":
+        return Assessment("aborted", None, f"{facts.approval.who} aborted the migration"
+                          + (f": {facts.approval.comment}" if facts.approval.comment else "."))
+    if not m.old_pipeline_declared and facts.old_pipeline not in m.uuids:
+        if settings.unshare and m.reader_shared:
+            return Assessment("cut_over", "unshare", "The old pipeline is deleted; the reader "
+                              "is still shared and the spec asks to unshare it.")
+        return Assessment("complete", None, "The old pipeline is deleted"
+                          + (" and the reader is dedicated again." if settings.unshare else "."))
+    if not m.old_pipeline_declared:
+        return Assessment("approved", "cutover", "The old pipeline's block is removed but it "
+                          "still exists in the state: the cutover apply is to be finished.")
+    if not (m.reader_shared and m.uuids.get(facts.reader)):
+        return Assessment("planned", "promote", "The reader is not shared yet.")
+    if facts.new_pipeline not in m.uuids:
+        return Assessment("reader_shared", "create", "The new pipeline does not exist yet.")
+    catch_up = catch_up_gate(facts, settings)
+    if not catch_up.open:
+        phase = "caught_up" if facts.new_status and not facts.new_status.has_backfilling_tables \
+            and all(t.status == STREAMING for t in facts.new_status.tables) else "backfilling"
+        return Assessment(phase, None, catch_up.reason, (catch_up,))
+    approval = approval_gate(facts)
+    if not approval.open:
+        return Assessment("caught_up", None, approval.reason, (catch_up, approval))
+    fresh = freshness_gate(facts, settings)
+    gates = (catch_up, approval, fresh)
+    if not fresh.open:
+        return Assessment("approved", None, fresh.reason, gates)
+    return Assessment("approved", "cutover", "Approved, and the latest validation is fresh and "
+                      "clean: the old pipeline can be deleted.", gates)
+
+
+def _minutes(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"

@@ -1,0 +1,153 @@
+"""The phase and the next step follow from hand-written facts, and every closed gate says why."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from migration_pipeline.artie.models import Pipeline, TableStatus
+from migration_pipeline.phases import (
+    Approval,
+    GateSettings,
+    MigrationFacts,
+    ValidationRecord,
+    assess,
+)
+from migration_pipeline.terraform.facts import ModuleFacts
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+READER, OLD, NEW = "artie_source_reader.shop", "artie_pipeline.v1", "artie_pipeline.v2"
+UUIDS = {READER: "r-1", OLD: "p-1"}
+
+
+def module(**changes) -> ModuleFacts:
+    base = ModuleFacts(reader_shared=False, reader_tables=(), old_pipeline_declared=True,
+                       new_pipeline_declared=False, pending_step=None, uuids=dict(UUIDS))
+    return replace(base, **changes)
+
+
+def status(*tables: tuple[str, str], backfilling: bool = False) -> Pipeline:
+    return Pipeline("p-2", "v2", "r-1", "c-2", "running",
+                    tables=tuple(TableStatus(name, "", st) for name, st in tables),
+                    has_backfilling_tables=backfilling)
+
+
+def clean(n: int, newest_age: timedelta = timedelta(minutes=1)) -> tuple[ValidationRecord, ...]:
+    return tuple(ValidationRecord(f"v{n - i}", True, NOW - newest_age - timedelta(minutes=i))
+                 for i in range(n))
+
+
+STREAMING = status(("orders", "streaming"), ("customers", "streaming"))
+CREATED = module(reader_shared=True, new_pipeline_declared=True,
+                 uuids={**UUIDS, NEW: "p-2"})
+
+
+def facts(mod: ModuleFacts = CREATED, **changes) -> MigrationFacts:
+    return replace(MigrationFacts(mod, READER, OLD, NEW, now=NOW), **changes)
+
+
+def test_a_dedicated_reader_is_planned_and_promote_comes_next():
+    result = assess(facts(module()))
+    assert (result.phase, result.next_step) == ("planned", "promote")
+
+
+def test_a_shared_reader_without_the_new_pipeline_asks_for_create():
+    result = assess(facts(module(reader_shared=True)))
+    assert (result.phase, result.next_step) == ("reader_shared", "create")
+
+
+def test_an_interrupted_step_is_the_next_step_whatever_else_is_true():
+    result = assess(facts(module(reader_shared=True, pending_step="create")))
+    assert (result.phase, result.next_step) == ("reader_shared", "create")
+
+
+def test_backfilling_tables_close_the_catch_up_gate_and_name_the_tables():
+    result = assess(facts(new_status=status(("orders", "streaming"), ("customers", "backfilling"),
+                                             backfilling=True)))
+    assert (result.phase, result.next_step) == ("backfilling", None)
+    assert result.closed_gate.name == "catch_up"
+    assert result.reason == "artie_pipeline.v2 is still backfilling: customers (backfilling)."
+
+
+def test_no_status_from_artie_keeps_the_gate_closed():
+    result = assess(facts())
+    assert result.phase == "backfilling"
+    assert result.reason == "Artie reports no status for artie_pipeline.v2 yet."
+
+
+def test_streaming_without_enough_clean_validations_is_caught_up_but_waits():
+    result = assess(facts(new_status=STREAMING, validations=clean(1)))
+    assert (result.phase, result.next_step) == ("caught_up", None)
+    assert result.reason == ("1 of 2 consecutive clean validations so far (the latest "
+                             "validation matched).")
+
+
+def test_a_mismatch_resets_the_streak():
+    bad = ValidationRecord("v9", False, NOW, mismatched_rows=3)
+    result = assess(facts(new_status=STREAMING, validations=(bad, *clean(3))))
+    assert result.reason == ("0 of 2 consecutive clean validations so far (the latest "
+                             "validation found 3 mismatched rows).")
+
+
+def test_enough_clean_validations_wait_for_approval():
+    result = assess(facts(new_status=STREAMING, validations=clean(2)))
+    assert (result.phase, result.next_step) == ("caught_up", None)
+    assert result.closed_gate.name == "approval"
+    assert result.gate("catch_up").open
+
+
+def test_an_approval_of_a_validation_in_the_clean_streak_allows_cutover():
+    approval = Approval("ana", "approve", "v1", "looks good")
+    result = assess(facts(new_status=STREAMING, validations=clean(3), approval=approval))
+    assert (result.phase, result.next_step) == ("approved", "cutover")
+    assert result.gate("approval").reason == "Approved by ana for validation v1."
+
+
+def test_an_approval_before_a_mismatch_no_longer_counts():
+    approval = Approval("ana", "approve", "v1")
+    later = (*clean(2), ValidationRecord("v0", False, NOW - timedelta(hours=1)))
+    old_streak = tuple(replace(r, id=f"new-{r.id}") for r in later[:2])
+    result = assess(facts(new_status=STREAMING, validations=(*old_streak, later[2], *clean(1)),
+                          approval=approval))
+    assert (result.phase, result.next_step) == ("caught_up", None)
+    assert "which is not part of the current run of clean validations" in result.reason
+
+
+def test_a_rejection_keeps_the_gate_closed_with_the_comment():
+    approval = Approval("bo", "reject", "v2", "orders look short")
+    result = assess(facts(new_status=STREAMING, validations=clean(2), approval=approval))
+    assert result.reason == "bo decided 'reject': orders look short."
+
+
+def test_a_stale_validation_blocks_cutover_after_approval():
+    approval = Approval("ana", "approve", "v2")
+    result = assess(facts(new_status=STREAMING, validations=clean(2, timedelta(hours=2)),
+                          approval=approval), GateSettings(max_validation_age=timedelta(minutes=30)))
+    assert (result.phase, result.next_step) == ("approved", None)
+    assert result.closed_gate.name == "fresh_validation"
+    assert result.reason.startswith("The latest passing validation is 120 min 0 s old")
+
+
+def test_an_abort_decision_stops_the_migration():
+    result = assess(facts(approval=Approval("ana", "abort", "v1", "wrong warehouse")))
+    assert (result.phase, result.next_step) == ("aborted", None)
+    assert result.reason == "ana aborted the migration: wrong warehouse"
+
+
+@pytest.mark.parametrize(("shared", "unshare", "expected"), [
+    (True, True, ("cut_over", "unshare")),
+    (False, True, ("complete", None)),
+    (True, False, ("complete", None)),
+])
+def test_after_cutover_unshare_follows_only_when_asked(shared, unshare, expected):
+    mod = module(reader_shared=shared, old_pipeline_declared=False,
+                 uuids={READER: "r-1", NEW: "p-2"})
+    result = assess(facts(mod), GateSettings(unshare=unshare))
+    assert (result.phase, result.next_step) == expected
+
+
+def test_a_removed_block_still_in_the_state_finishes_the_cutover():
+    mod = module(reader_shared=True, old_pipeline_declared=False, uuids={**UUIDS, NEW: "p-2"})
+    assert assess(facts(mod)).next_step == "cutover"
