@@ -16,7 +16,7 @@ import duckdb
 import pandas  # noqa: F401 - DuckDB imports it on the first register(): pay that at start, not in a batch
 import pyarrow as pa
 
-from artie_sandbox.models import Pipeline, PipelineTable
+from artie_sandbox.models import Pipeline, PipelineTable, ReaderTable
 from artie_sandbox.source.schema import Column, Table, literal, quote
 
 DELETE, UPDATED_AT, DB_UPDATED_AT, OPERATION = (
@@ -41,11 +41,19 @@ class TablePlan:
 
     @classmethod
     def build(cls, pipeline: Pipeline, table: PipelineTable, source: Table,
-              reader_excluded: tuple[str, ...] = ()) -> TablePlan:
-        excluded = (set(table.columns_to_exclude) | set(reader_excluded)) - set(source.primary_key)
+              reader_table: ReaderTable | None = None) -> TablePlan:
+        """The destination shape: source columns minus the pipeline's and the shared reader's
+        `columns_to_exclude`, restricted to the reader's `columns_to_include` when it lists any;
+        primary-key columns always stay."""
+        excluded = set(table.columns_to_exclude)
+        included = set(source.column_names)
+        if reader_table is not None:
+            excluded |= set(reader_table.columns_to_exclude)
+            included = set(reader_table.columns_to_include) or included
+        keep = (included - excluded) | set(source.primary_key)
         return cls(
             key=table.key, source=source,
-            columns=tuple(c for c in source.columns if c.name not in excluded),
+            columns=tuple(c for c in source.columns if c.name in keep),
             schema=pipeline.schema or "main", target=table.destination_name,
             soft_delete=pipeline.soft_delete_rows,
             artie_updated_at=pipeline.include_artie_updated_at_column,

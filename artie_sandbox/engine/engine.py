@@ -143,7 +143,7 @@ class Engine:
             if runner is not None:
                 runner.close()
             runner = PipelineRunner(
-                pipeline.uuid, path, self.change_log(reader.uuid), source, self.faults,
+                pipeline.uuid, path, reader.uuid, self.change_log(reader.uuid), source, self.faults,
                 backfill_batch=self.backfill_batch, apply_batch=self.apply_batch,
             )
             self.runners[pipeline.uuid] = runner
@@ -155,9 +155,8 @@ class Engine:
         for table in pipeline.tables:
             if table.name not in schema:
                 raise LookupError(f"table {table.name!r} of pipeline {pipeline.name!r} does not exist in the source")
-            shared = (reader.tables or {}).get(table.key)
-            plans.append(TablePlan.build(pipeline, table, schema[table.name],
-                                         shared.columns_to_exclude if shared else ()))
+            reader_table = (reader.tables or {}).get(table.key) if reader.is_shared else None
+            plans.append(TablePlan.build(pipeline, table, schema[table.name], reader_table))
         return plans
 
     def _step(self, pipeline: Pipeline, reader: SourceReader, connectors: dict[str, Connector]) -> bool:

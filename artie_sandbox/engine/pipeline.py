@@ -26,7 +26,7 @@ from artie_sandbox.source.schema import quote
 _STATE_DDL = """
 CREATE SCHEMA IF NOT EXISTS _artie;
 CREATE TABLE IF NOT EXISTS _artie.pipeline (pipeline_uuid VARCHAR, log_offset BIGINT,
-    start_offset BIGINT, start_position BIGINT, streaming BOOLEAN);
+    start_offset BIGINT, start_position BIGINT, streaming BOOLEAN, reader_uuid VARCHAR);
 CREATE TABLE IF NOT EXISTS _artie.tables (table_key VARCHAR, start_offset BIGINT, cursor VARCHAR,
     rows_backfilled BIGINT, rows_estimated BIGINT, done BOOLEAN);
 """
@@ -59,6 +59,7 @@ class State:
     start_offset: int
     start_position: int
     streaming: bool = False
+    reader_uuid: str = ""  # whose change log `log_offset` counts in
     tables: dict[str, TableState] = field(default_factory=dict)
 
 
@@ -74,10 +75,11 @@ def destination_connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyC
 class PipelineRunner:
     """Moves one pipeline forward one short batch at a time."""
 
-    def __init__(self, pipeline_uuid: str, path: Path, log: ChangeLog, source: Path,
+    def __init__(self, pipeline_uuid: str, path: Path, reader_uuid: str, log: ChangeLog, source: Path,
                  faults: Faults, backfill_batch: int = 50_000, apply_batch: int = 50_000,
                  target_hold: float = 0.4):
         self.uuid, self.path, self.log, self.faults = pipeline_uuid, path, log, faults
+        self.reader_uuid = reader_uuid
         self.source = source
         self.snapshots = SnapshotReader(source)
         self.backfill_batch, self.apply_batch = backfill_batch, apply_batch
@@ -147,7 +149,7 @@ class PipelineRunner:
                 return None
             try:
                 self.state = self._read_state(con)
-            except duckdb.CatalogException:
+            except (duckdb.CatalogException, ForeignDestination):  # the step reports the latter
                 return None
             finally:
                 con.close()
@@ -162,6 +164,11 @@ class PipelineRunner:
                 f"{self.path} holds pipeline {row[0]}'s data; give this pipeline its own "
                 "destination_config.database")
         state = State(*row)
+        if state.reader_uuid != self.reader_uuid:
+            raise ForeignDestination(
+                f"{self.path} was filled from source reader {state.reader_uuid}'s change log, but the "
+                f"pipeline now reads from {self.reader_uuid}; offsets do not carry over between "
+                "readers: re-create the pipeline (or delete its DuckDB file to backfill again)")
         for r in con.execute("SELECT * FROM _artie.tables").fetchall():
             state.tables[r[0]] = TableState(*r)
         return state
@@ -172,9 +179,9 @@ class PipelineRunner:
         state = self._read_state(con)
         if state is None:
             end = self.log.end()
-            state = State(self.uuid, end, end, self.log.position_at(end))
-            con.execute("INSERT INTO _artie.pipeline VALUES (?, ?, ?, ?, false)",
-                        [self.uuid, end, end, state.start_position])
+            state = State(self.uuid, end, end, self.log.position_at(end), reader_uuid=self.reader_uuid)
+            con.execute("INSERT INTO _artie.pipeline VALUES (?, ?, ?, ?, false, ?)",
+                        [self.uuid, end, end, state.start_position, self.reader_uuid])
         return state
 
     def _prepare(self, con: duckdb.DuckDBPyConnection, plan: TablePlan, state: State,

@@ -211,3 +211,17 @@ def test_a_re_created_source_is_reported_not_silently_ignored(tmp_path):
     engine = Engine(tmp_path, rig.store, pipeline_gap=0, linger=0, report_every=0)
     engine.run_once()
     assert "the source database was re-created under the same path" in rig.progress("v1").extra["error"]
+
+
+def test_a_pipeline_moved_to_another_reader_is_refused_not_mixed_up(tmp_path):
+    rig = Rig(tmp_path, rows=200)
+    rig.add(_pipeline("v1", tables=("customers",)))
+    rig.drain()
+    with rig.store.transaction() as tx:
+        tx.put(SourceReader("other", "shop-2", "src", "main"))
+        tx.put(replace(tx.get(Pipeline, "v1"), source_reader_uuid="other"))
+    rig.engine.run_once()
+    assert rig.progress("v1").extra["error"] == (
+        f"{tmp_path / 'wh' / 'v1.duckdb'} was filled from source reader reader's change log, but the "
+        "pipeline now reads from other; offsets do not carry over between readers: re-create the "
+        "pipeline (or delete its DuckDB file to backfill again)")

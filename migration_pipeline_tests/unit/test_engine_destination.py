@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from artie_sandbox.engine.destination import TablePlan
-from artie_sandbox.models import Pipeline, PipelineTable
+from artie_sandbox.models import Pipeline, PipelineTable, ReaderTable
 from artie_sandbox.source.schema import CUSTOMERS, ORDER_ITEMS
 
 NOW = datetime(2026, 1, 1, 12, 0, 0)
@@ -54,6 +54,15 @@ def test_shape_with_every_setting():
         *data, "__artie_delete", "__artie_updated_at", "__artie_db_updated_at"]
     assert _columns(con, "analytics.clients__history") == [
         *data, "__artie_operation", "__artie_updated_at", "__artie_db_updated_at"]
+
+
+def test_a_shared_readers_column_lists_narrow_the_shape_but_keep_the_key():
+    pipeline = Pipeline("p", "p", "r", "d", "db")
+    reader_table = ReaderTable("customers", columns_to_include=("name", "email", "score"),
+                               columns_to_exclude=("score",))
+    plan = TablePlan.build(pipeline, PipelineTable("customers", columns_to_exclude=("email",)),
+                           CUSTOMERS, reader_table)
+    assert [c.name for c in plan.columns] == ["id", "name"]
 
 
 def test_plain_shape_has_no_metadata_and_typed_columns():
