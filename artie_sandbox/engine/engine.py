@@ -21,7 +21,7 @@ from artie_sandbox.engine.pipeline import DestinationBusy, PipelineRunner
 from artie_sandbox.engine.progress import pipeline_progress, seconds_between, table_progress
 from artie_sandbox.engine.reader import captured_tables, is_captured, read_source
 from artie_sandbox.models import Connector, Pipeline, PipelineProgress, SourceReader
-from artie_sandbox.source.capture import head_position, read_schema
+from artie_sandbox.source.capture import commit_time, head_position, read_schema
 from artie_sandbox.store import Store
 
 log = logging.getLogger("artie_sandbox.engine")
@@ -201,10 +201,14 @@ class Engine:
         stalled = bool(self.faults.for_pipeline("stall", pipeline.uuid))
         phase = ("paused" if pipeline.status != "running" else "stalled" if stalled
                  else "streaming" if state and state.streaming else "backfilling")
-        head = self._source_head(connectors.get(reader.connector_uuid))
+        connector = connectors.get(reader.connector_uuid)
+        head, counters = self._source_head(connector), changes.counters()
+        if head > counters["source_position"]:  # the reader itself is behind the source
+            unread = self._commit_time(connector, counters["source_position"] + 1)
+            behind = min(t for t in (behind, unread) if t) if (behind or unread) else None
         extra = {
             "phase": phase, "error": self.errors.get(pipeline.uuid, self.errors.get(reader.uuid, "")),
-            "reader_uuid": reader.uuid, "reader": changes.counters(), "source_head": head,
+            "reader_uuid": reader.uuid, "reader": counters, "source_head": head,
             "start_offset": state.start_offset if state else None,
             "start_position": state.start_position if state else None,
             "changes_applied": runner.applied if runner else 0,
@@ -219,3 +223,9 @@ class Engine:
             return head_position(self.source(connector)) if connector else 0
         except (OSError, sqlite3.Error):
             return 0
+
+    def _commit_time(self, connector: Connector, position: int) -> str | None:
+        try:
+            return commit_time(self.source(connector), position)
+        except (OSError, sqlite3.Error):
+            return None

@@ -115,6 +115,12 @@ def head_position(conn: sqlite3.Connection) -> int:
     return conn.execute(f"SELECT COALESCE(MAX(position), 0) FROM {CHANGES}").fetchone()[0]  # noqa: S608 - fixed table name
 
 
+def commit_time(conn: sqlite3.Connection, position: int) -> str | None:
+    """When the change at `position` committed (UTC text), None if there is no such change."""
+    row = conn.execute(f"SELECT committed_at FROM {CHANGES} WHERE position = ?", (position,)).fetchone()  # noqa: S608 - fixed table name
+    return row[0] if row else None
+
+
 def dumps(value) -> str:
     """Compact JSON, the way the demo's JSON columns are stored."""
     return json.dumps(value, separators=(",", ":"), sort_keys=True)

@@ -225,3 +225,17 @@ def test_a_pipeline_moved_to_another_reader_is_refused_not_mixed_up(tmp_path):
         f"{tmp_path / 'wh' / 'v1.duckdb'} was filled from source reader reader's change log, but the "
         "pipeline now reads from other; offsets do not carry over between readers: re-create the "
         "pipeline (or delete its DuckDB file to backfill again)")
+
+
+def test_seconds_behind_counts_changes_the_reader_has_not_read_yet(tmp_path):
+    rig = Rig(tmp_path, rows=200)
+    rig.add(_pipeline("v1", tables=("customers",)))
+    rig.drain()
+    assert rig.progress("v1").seconds_behind == 0.0
+    with sqlite3.connect(rig.source, isolation_level=None) as conn:
+        conn.execute("UPDATE customers SET name = 'late' WHERE id = 1")
+        conn.execute("UPDATE _artie_changes SET committed_at = '2020-01-01 00:00:00.000'")
+    rig.engine.report(force=True)  # nothing read or applied yet
+    assert rig.progress("v1").seconds_behind > 3600
+    rig.drain()
+    assert rig.progress("v1").seconds_behind == 0.0
