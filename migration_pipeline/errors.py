@@ -65,3 +65,7 @@ class ArtieApiError(MigrationError):
 
 class ValidationInputError(MigrationError):
     """A validation cannot start: a destination, table or column named in its input is unusable."""
+
+
+class ApprovalError(MigrationError):
+    """An approval cannot be recorded: an unknown decision, no approver, or nothing to approve."""

@@ -100,13 +100,18 @@ def clean_streak(validations: tuple[ValidationRecord, ...]) -> tuple[ValidationR
     return tuple(streak)
 
 
+def is_streaming(status: Pipeline | None) -> bool:
+    """Artie reports every table of the pipeline streaming (backfill done)."""
+    return (status is not None and bool(status.tables) and not status.has_backfilling_tables
+            and all(t.status == STREAMING for t in status.tables))
+
+
 def catch_up_gate(facts: MigrationFacts, settings: GateSettings) -> Gate:
     """Open when the new pipeline streams every table and enough validations in a row matched."""
     status = facts.new_status
     if status is None:
         return Gate("catch_up", False, f"Artie reports no status for {facts.new_pipeline} yet.")
-    waiting = [t.name for t in status.tables if t.status != STREAMING]
-    if status.has_backfilling_tables or waiting or not status.tables:
+    if not is_streaming(status):
         shown = ", ".join(f"{t.name} ({t.status or 'unknown'})" for t in status.tables
                           if t.status != STREAMING) or "no tables reported"
         return Gate("catch_up", False,
@@ -179,8 +184,7 @@ def assess(facts: MigrationFacts, settings: GateSettings = GateSettings()) -> As
         return Assessment("reader_shared", "create", "The new pipeline does not exist yet.")
     catch_up = catch_up_gate(facts, settings)
     if not catch_up.open:
-        phase = "caught_up" if facts.new_status and not facts.new_status.has_backfilling_tables \
-            and all(t.status == STREAMING for t in facts.new_status.tables) else "backfilling"
+        phase = "caught_up" if is_streaming(facts.new_status) else "backfilling"
         return Assessment(phase, None, catch_up.reason, (catch_up,))
     approval = approval_gate(facts)
     if not approval.open:

@@ -24,6 +24,14 @@ migrations:
     artie:
       api_url: $ARTIE_ENDPOINT       # default https://api.artie.com; $VARS expand
       api_key_env: ARTIE_API_KEY     # the variable holding the key (never the key itself)
+    gates:                           # optional
+      clean_validations: 2           # consecutive matching validations before approval
+      max_validation_age_minutes: 30 # cutover needs a passing validation this recent
+      poll_seconds: 60               # how often the catch-up sensor looks
+    validation:                      # optional
+      old_destination: null          # DuckDB file or md: name; default: from the Terraform
+      new_destination: null          #   state (a DuckDB connector's directory/<database>.duckdb)
+      history_dir: null              # default: <terraform.dir>/.terraform/migration-pipeline/validation
 ```
 """
 
@@ -105,6 +113,27 @@ class NewPipeline(_Model):
         return self
 
 
+class GateSpec(_Model):
+    """How much evidence the gates ask for before approval and cutover."""
+
+    clean_validations: int = Field(default=2, ge=1)
+    max_validation_age_minutes: float = Field(default=30, gt=0)
+    poll_seconds: int = Field(default=60, ge=1)
+
+
+class ValidationSpec(_Model):
+    """Where the old and new destinations are (default: derived from the Terraform state) and
+    where the validation history is kept."""
+
+    old_destination: str | None = None
+    new_destination: str | None = None
+    history_dir: Path | None = None
+
+    def history(self, terraform_dir: Path) -> Path:
+        return self.history_dir or (
+            Path(terraform_dir) / ".terraform" / "migration-pipeline" / "validation")
+
+
 class MigrationSpec(_Model):
     """One online migration: which reader, which pipeline moves, where it goes."""
 
@@ -116,6 +145,8 @@ class MigrationSpec(_Model):
     reader_tables: tuple[str, ...] | None = None
     unshare: bool = True
     artie: ArtieSettings = Field(default_factory=ArtieSettings)
+    gates: GateSpec = Field(default_factory=GateSpec)
+    validation: ValidationSpec = Field(default_factory=ValidationSpec)
 
     _check_reader = field_validator("reader")(_address_of("artie_source_reader"))
     _check_old = field_validator("old_pipeline")(_address_of("artie_pipeline"))
@@ -164,7 +195,8 @@ def load_specs(path: str | Path) -> dict[str, MigrationSpec]:
             raise SpecError(f"migrations.{name}.artie.api_url",
                             f"{spec.artie.api_url!r} is not an http(s) URL (is a variable unset?)")
         artie = spec.artie.model_copy(update={"api_url": api_url})
-        specs[name] = spec.model_copy(update={"terraform": resolved, "artie": artie})
+        specs[name] = spec.model_copy(update={"terraform": resolved, "artie": artie,
+                                              "validation": _resolve_validation(path, spec)})
     return specs
 
 
@@ -172,6 +204,20 @@ def _resolve(spec_file: Path, value: Path) -> Path:
     """`~` and `$VARS` expanded, then relative to the spec file's folder."""
     expanded = Path(os.path.expandvars(os.path.expanduser(str(value))))
     return (spec_file.parent / expanded).resolve()
+
+
+def _resolve_validation(spec_file: Path, spec: MigrationSpec) -> ValidationSpec:
+    def location(value: str | None) -> str | None:
+        if value is None or value.startswith(("md:", "motherduck:")):
+            return value
+        return str(_resolve(spec_file, Path(value)))
+
+    v = spec.validation
+    return v.model_copy(update={
+        "old_destination": location(v.old_destination),
+        "new_destination": location(v.new_destination),
+        "history_dir": _resolve(spec_file, v.history_dir) if v.history_dir else None,
+    })
 
 
 def load_spec(path: str | Path, name: str) -> MigrationSpec:

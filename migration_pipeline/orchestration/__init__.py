@@ -1,0 +1,39 @@
+"""The Dagster layer: per migration a job, a catch-up sensor, validation and approval assets."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from migration_pipeline.errors import SpecError
+from migration_pipeline.orchestration.assets import build_assets
+from migration_pipeline.orchestration.ops import build_job
+from migration_pipeline.orchestration.resources import (
+    ArtieResource,
+    TerraformResource,
+    ValidationResource,
+)
+from migration_pipeline.orchestration.sensors import build_sensor
+from migration_pipeline.spec import MigrationSpec
+
+
+def resources(specs: dict[str, MigrationSpec]) -> dict[str, dg.ConfigurableResource]:
+    """The shared resources; every migration of one file talks to the same Artie account."""
+    artie = {(s.artie.api_url, s.artie.api_key_env) for s in specs.values()}
+    if len(artie) > 1:
+        raise SpecError("artie", "every migration in one file must use the same api_url and "
+                        "api_key_env; split the file to use several Artie accounts")
+    api_url, key_env = artie.pop() if artie else ("https://api.artie.com", "ARTIE_API_KEY")
+    return {"terraform": TerraformResource(),
+            "artie": ArtieResource(api_url=api_url, api_key=dg.EnvVar(key_env)),
+            "validation": ValidationResource()}
+
+
+def build_definitions(specs: dict[str, MigrationSpec]) -> dg.Definitions:
+    """Everything Dagster shows for the migrations of one migrations file."""
+    jobs, sensors, assets = [], [], []
+    for spec in specs.values():
+        job = build_job(spec)
+        jobs.append(job)
+        sensors.append(build_sensor(spec, job))
+        assets += build_assets(spec)
+    return dg.Definitions(jobs=jobs, sensors=sensors, assets=assets, resources=resources(specs))

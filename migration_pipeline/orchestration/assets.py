@@ -1,0 +1,61 @@
+"""Per migration: the validation_report asset (with its checks) and the approval asset."""
+
+# No `from __future__ import annotations`: Dagster reads the context and resource annotations.
+from typing import Literal
+
+import dagster as dg
+
+from migration_pipeline.errors import ApprovalError
+from migration_pipeline.orchestration.ops import validation_metadata
+from migration_pipeline.orchestration.records import (
+    approval_key,
+    approval_metadata,
+    validation_key,
+    validation_records,
+)
+from migration_pipeline.orchestration.resources import TerraformResource, ValidationResource
+from migration_pipeline.orchestration.validation_runs import CHECKS, checks, run_validation
+from migration_pipeline.spec import MigrationSpec
+
+
+class ApprovalConfig(dg.Config):
+    """Your decision on the latest validation: approve, reject, or abort the migration."""
+
+    who: str
+    decision: Literal["approve", "reject", "abort"] = "approve"
+    comment: str = ""
+
+
+def build_assets(spec: MigrationSpec) -> list[dg.AssetsDefinition]:
+    key = validation_key(spec)
+
+    @dg.asset(key=key, group_name=spec.name, check_specs=[
+        dg.AssetCheckSpec(name, asset=key, description=doc) for name, doc in CHECKS.items()],
+        description=(
+        f"The new destination of {spec.name} compared with the old one, table by table (rows, "
+        "missing / extra / changed keys, lag). The migration job materializes it on every "
+        "validation; materialize it here to validate now."))
+    def validation_report(context: dg.AssetExecutionContext, terraform: TerraformResource,
+                          validation: ValidationResource) -> dg.MaterializeResult:
+        runner = terraform.runner(spec)
+        runner.init()
+        report = run_validation(spec, runner.state(), validation.options())
+        return dg.MaterializeResult(metadata=validation_metadata(report), check_results=[
+            dg.AssetCheckResult(check_name=o.name, passed=o.passed, metadata=o.metadata)
+            for o in checks(report)])
+
+    @dg.asset(key=approval_key(spec), group_name=spec.name, description=(
+        f"A person's decision on the cutover of {spec.name}: materialize with config who / "
+        "decision (approve, reject, abort) / comment. An approval holds for the latest "
+        "validation it saw, as long as no later validation fails."))
+    def approval(context: dg.AssetExecutionContext, config: ApprovalConfig) -> dg.MaterializeResult:
+        try:
+            metadata = approval_metadata(validation_records(context.instance, spec), config.who,
+                                         config.decision, config.comment)
+        except ApprovalError as e:
+            raise dg.Failure(str(e)) from e
+        context.log.info(f"{metadata['who']} decided {metadata['decision']} on validation "
+                         f"{metadata['validation_id'] or '(none)'}")
+        return dg.MaterializeResult(metadata=metadata)
+
+    return [validation_report, approval]

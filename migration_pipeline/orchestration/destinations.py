@@ -1,0 +1,75 @@
+"""Which destinations a migration compares and how each pipeline writes them, from the state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from migration_pipeline.errors import SpecError
+from migration_pipeline.spec import MigrationSpec
+from migration_pipeline.validation import (
+    PipelineSettings,
+    TableMapping,
+    TableSettings,
+    map_pipelines,
+)
+
+
+def _attributes(state: dict) -> dict[str, dict]:
+    """`address -> attributes` of the root module's single-instance managed resources."""
+    found = {}
+    for res in state.get("resources", []):
+        instances = res.get("instances", [])
+        if res.get("mode") == "managed" and not res.get("module") and len(instances) == 1:
+            found[f"{res['type']}.{res['name']}"] = instances[0].get("attributes", {})
+    return found
+
+
+def destination_location(state: dict, pipeline: str, field: str) -> str:
+    """A DuckDB pipeline's file (`<connector directory>/<database>.duckdb`), or `md:<database>`."""
+    resources = _attributes(state)
+    attrs = resources.get(pipeline)
+    if attrs is None:
+        raise SpecError(f"validation.{field}", f"{pipeline} is not in the Terraform state, so "
+                        "its destination cannot be derived; set it explicitly")
+    database = (attrs.get("destination_config") or {}).get("database")
+    if database and database.startswith(("md:", "motherduck:")):
+        return database
+    connector = next((a for a in resources.values()
+                      if a.get("uuid") == attrs.get("destination_connector_uuid")), {})
+    directory = (connector.get("duckdb_config") or {}).get("directory")
+    if connector.get("type") == "motherduck" and database:
+        return f"md:{database}"
+    if not directory or not database or not Path(directory).is_absolute():
+        raise SpecError(f"validation.{field}", f"the destination of {pipeline} is not a DuckDB "
+                        "connector with an absolute directory; set it explicitly")
+    return str(Path(directory) / f"{database}.duckdb")
+
+
+def destinations(spec: MigrationSpec, state: dict) -> tuple[str, str]:
+    """The old and new destinations: the spec's `validation:` settings, else the state's."""
+    v = spec.validation
+    old = v.old_destination or destination_location(state, spec.old_pipeline, "old_destination")
+    new = v.new_destination or destination_location(
+        state, spec.new_pipeline.address, "new_destination")
+    return old, new
+
+
+def pipeline_settings(attrs: dict) -> PipelineSettings:
+    """How an `artie_pipeline` (state attributes) writes its tables."""
+    tables = tuple(
+        TableSettings(
+            name=t.get("name") or key, schema=t.get("schema"), alias=t.get("alias"),
+            exclude_columns=frozenset(t.get("columns_to_exclude") or ()),
+            history_mode=bool(t.get("enable_history_mode")),
+        )
+        for key, t in sorted((attrs.get("tables") or {}).items())
+    )
+    schema = (attrs.get("destination_config") or {}).get("schema")
+    return PipelineSettings(tables, bool(attrs.get("soft_delete_rows")), schema)
+
+
+def table_mappings(spec: MigrationSpec, state: dict) -> tuple[TableMapping, ...]:
+    """Old table -> new table, respecting aliases, excluded columns, soft delete and history."""
+    resources = _attributes(state)
+    return map_pipelines(pipeline_settings(resources.get(spec.old_pipeline, {})),
+                         pipeline_settings(resources.get(spec.new_pipeline.address, {})))

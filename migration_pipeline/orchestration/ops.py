@@ -1,0 +1,176 @@
+"""The migration job: one op per step, each advancing only when its gate is open.
+
+Every op looks at the facts again, runs its step only when the phase says it is next, passes
+through when it is already done, and otherwise stops: it yields `gate_closed` (with the reason as
+metadata) instead of `proceed`, so every later op shows as skipped. Nothing waits inside a run;
+the catch-up sensor launches the job again when a gate may have opened.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the context and resource annotations.
+from collections.abc import Iterator
+
+import dagster as dg
+
+from migration_pipeline.orchestration.facts import Snapshot, gate_settings, gather
+from migration_pipeline.orchestration.records import validation_key
+from migration_pipeline.orchestration.resources import (
+    ArtieResource,
+    TerraformResource,
+    ValidationResource,
+)
+from migration_pipeline.orchestration.validation_runs import (
+    as_record,
+    checks,
+    report_markdown,
+    run_validation,
+    totals,
+    validation_id,
+)
+from migration_pipeline.phases import PHASES, is_streaming
+from migration_pipeline.spec import MigrationSpec
+from migration_pipeline.terraform.steps import run_step
+
+OUTS = {"proceed": dg.Out(is_required=False, description="The gate is open: go on."),
+        "gate_closed": dg.Out(is_required=False, description="Stopped here; see the reason.")}
+# The first phase in which a step's effect is in place.
+DONE_FROM = {"promote": "reader_shared", "create": "backfilling", "cutover": "cut_over",
+             "unshare": "complete"}
+TERMINAL = ("complete", "aborted")
+
+
+def _done(step: str, phase: str) -> bool:
+    return phase != "aborted" and PHASES.index(phase) >= PHASES.index(DONE_FROM[step])
+
+
+def stop(context, snapshot: Snapshot, reason: str | None = None) -> Iterator[dg.Output]:
+    a = snapshot.assessment
+    reason = reason or a.reason
+    context.log.info(f"Stopped in phase {a.phase}: {reason}")
+    gate = a.closed_gate.name if a.closed_gate else a.phase
+    yield dg.Output(None, "gate_closed", metadata={
+        "phase": a.phase, "gate": gate, "reason": dg.MetadataValue.text(reason)})
+
+
+def proceed(context, snapshot: Snapshot, note: str, **metadata) -> Iterator[dg.Output]:
+    context.log.info(note)
+    yield dg.Output(None, "proceed", metadata={
+        "phase": snapshot.assessment.phase, "note": dg.MetadataValue.text(note), **metadata})
+
+
+def look(spec: MigrationSpec, context, terraform: TerraformResource,
+         artie: ArtieResource) -> Snapshot:
+    """The migration's facts now, as an op sees them."""
+    with artie.client() as client:
+        return gather(spec, terraform.runner(spec), client, context.instance)
+
+
+def _step_op(spec: MigrationSpec, name: str, step: str, description: str):
+    @dg.op(name=name, description=description, out=OUTS, ins={"after": dg.In(dg.Nothing)})
+    def step_op(context: dg.OpExecutionContext, terraform: TerraformResource,
+                artie: ArtieResource):
+        runner = terraform.runner(spec)
+        with artie.client() as client:
+            snapshot = gather(spec, runner, client, context.instance)
+            a = snapshot.assessment
+            if a.next_step == step:
+                result = run_step(step, spec, runner, client)
+                yield from proceed(context, snapshot, result.message,
+                                   step_result=dg.MetadataValue.md(result.to_markdown()))
+            elif _done(step, a.phase):
+                yield from proceed(context, snapshot, f"{step}: already done (phase {a.phase}).")
+            else:
+                yield from stop(context, snapshot)
+
+    return step_op
+
+
+def _validate_op(spec: MigrationSpec):
+    @dg.op(name="validate_destinations", out=OUTS, ins={"after": dg.In(dg.Nothing)}, description=(
+        "Once the new pipeline streams every table, compare the new destination with the old one "
+        "(recorded as the validation_report asset and its checks). Goes on when enough "
+        "consecutive validations matched; otherwise stops with the reason."))
+    def validate_destinations(context: dg.OpExecutionContext, terraform: TerraformResource,
+                              artie: ArtieResource, validation: ValidationResource):
+        snapshot = look(spec, context, terraform, artie)
+        a = snapshot.assessment
+        if _done("cutover", a.phase) or not snapshot.facts.module.old_pipeline_declared:
+            yield from proceed(context, snapshot, "Nothing to validate: the cutover is under way "
+                               "or done.")
+            return
+        if a.phase in ("aborted", "planned", "reader_shared"):
+            yield from stop(context, snapshot)
+            return
+        if not is_streaming(snapshot.facts.new_status):
+            yield from stop(context, snapshot)
+            return
+        report = run_validation(spec, snapshot.state, validation.options())
+        log_validation(context, spec, report)
+        snapshot = snapshot.with_validation(as_record(report), gate_settings(spec))
+        gate = snapshot.assessment.gate("catch_up")
+        if gate is None or not gate.open:
+            yield from stop(context, snapshot, gate.reason if gate else None)
+        else:
+            yield from proceed(context, snapshot, gate.reason, **totals(report))
+
+    return validate_destinations
+
+
+def log_validation(context, spec: MigrationSpec, report) -> None:
+    """The validation as a materialization of validation_report plus its asset checks."""
+    context.log_event(dg.AssetMaterialization(validation_key(spec), metadata=validation_metadata(report)))
+    for outcome in checks(report):
+        context.log_event(dg.AssetCheckEvaluation(
+            asset_key=validation_key(spec), check_name=outcome.name, passed=outcome.passed,
+            metadata=outcome.metadata))
+
+
+def validation_metadata(report) -> dict:
+    return {"validation_id": validation_id(report), "matches": report.matches,
+            "verdict": report.verdict, "finished_at": report.finished_at.timestamp(),
+            **totals(report), "tables": dg.MetadataValue.md(report_markdown(report))}
+
+
+def _approval_op(spec: MigrationSpec):
+    @dg.op(name="check_approval", out=OUTS, ins={"after": dg.In(dg.Nothing)}, description=(
+        "Goes on only when a person approved a validation of the current clean streak (the "
+        "approval asset, or `migration-pipeline approve`) and the latest passing validation is "
+        "recent enough; otherwise stops and says what is missing."))
+    def check_approval(context: dg.OpExecutionContext, terraform: TerraformResource,
+                       artie: ArtieResource):
+        snapshot = look(spec, context, terraform, artie)
+        a = snapshot.assessment
+        if a.next_step == "cutover" or _done("cutover", a.phase):
+            yield from proceed(context, snapshot, a.reason)
+        else:
+            yield from stop(context, snapshot)
+
+    return check_approval
+
+
+STEP_OPS: tuple[tuple[str, str, str], ...] = (
+    ("promote_reader", "promote", "Share the source reader: `is_shared = true` and `tables` = "
+     "every attached pipeline's tables; the plan may only update the reader. A no-op once done."),
+    ("create_pipeline", "create", "Add the new artie_pipeline (a copy of the old one with the "
+     "spec's overrides) on the shared reader; the plan may only create it."),
+    ("cut_over", "cutover", "Delete the old pipeline (remove its block; the plan may only delete "
+     "it). Runs only with a valid approval and a fresh passing validation."),
+    ("unshare_reader", "unshare", "Make the reader dedicated again (`is_shared = false`, `tables` "
+     "removed) when the spec asks for it and one pipeline is left."),
+)
+
+
+def build_job(spec: MigrationSpec) -> dg.JobDefinition:
+    """`<migration>_job`: promote, create, validate, approval gate, cut over, unshare."""
+    promote, create, cut, unshare = (_step_op(spec, *op) for op in STEP_OPS)
+    validate, approve = _validate_op(spec), _approval_op(spec)
+
+    @dg.job(name=f"{spec.name}_job", executor_def=dg.in_process_executor, tags={
+        "migration": spec.name}, description=(
+        f"Advance the migration {spec.name} as far as its gates allow; safe to launch at any "
+        "time (every step is idempotent)."))
+    def migration_job():
+        out = promote().proceed
+        for op in (create, validate, approve, cut, unshare):
+            out = op(after=out).proceed
+
+    return migration_job

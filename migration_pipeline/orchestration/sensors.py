@@ -1,0 +1,52 @@
+"""The catch-up sensor: looks at the facts and launches the job when a gate may have opened."""
+
+# No `from __future__ import annotations`: Dagster reads the context and resource annotations.
+import dagster as dg
+
+from migration_pipeline.orchestration.facts import Snapshot, gather
+from migration_pipeline.orchestration.resources import ArtieResource, TerraformResource
+from migration_pipeline.phases import Assessment, is_streaming
+from migration_pipeline.spec import MigrationSpec
+
+ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
+          dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+
+
+def launch_reason(snapshot: Snapshot) -> str | None:
+    """Why a run now could advance the migration, or None when it would stop where it is."""
+    a: Assessment = snapshot.assessment
+    if a.phase in ("complete", "aborted"):
+        return None
+    if a.next_step:
+        return f"{a.next_step} is allowed: {a.reason}"
+    gate = a.closed_gate
+    if gate is None:
+        return None
+    if gate.name == "catch_up" and is_streaming(snapshot.facts.new_status):
+        return "the new pipeline streams every table: validate again"
+    if gate.name == "fresh_validation":
+        return "approved, but the latest validation is too old: validate again"
+    return None
+
+
+def build_sensor(spec: MigrationSpec, job: dg.JobDefinition) -> dg.SensorDefinition:
+    @dg.sensor(name=f"{spec.name}_catch_up_sensor", job=job,
+               minimum_interval_seconds=spec.gates.poll_seconds, description=(
+                   f"Polls {spec.name}'s pipeline status, validations and approvals; launches "
+                   "the migration job when the new pipeline has caught up, when a validation is "
+                   "due, or when an approval opens the cutover. Skips while a run is active."))
+    def catch_up_sensor(context: dg.SensorEvaluationContext, terraform: TerraformResource,
+                        artie: ArtieResource):
+        active = context.instance.get_runs(
+            dg.RunsFilter(job_name=job.name, statuses=ACTIVE), limit=1)
+        if active:
+            return dg.SkipReason(f"run {active[0].run_id} of {job.name} is still in progress")
+        with artie.client() as client:
+            snapshot = gather(spec, terraform.runner(spec), client, context.instance)
+        reason = launch_reason(snapshot)
+        if reason is None:
+            return dg.SkipReason(f"{snapshot.assessment.phase}: {snapshot.assessment.reason}")
+        return dg.RunRequest(tags={"migration/phase": snapshot.assessment.phase,
+                                   "migration/reason": reason[:200]})
+
+    return catch_up_sensor

@@ -1,0 +1,139 @@
+"""The Dagster layer's pieces without the sandbox: names, destinations, approvals, launch reasons."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import pytest
+
+from migration_pipeline.artie.models import Pipeline, TableStatus
+from migration_pipeline.errors import ApprovalError, SpecError
+from migration_pipeline.orchestration import build_definitions
+from migration_pipeline.orchestration.destinations import destinations, table_mappings
+from migration_pipeline.orchestration.facts import Snapshot
+from migration_pipeline.orchestration.records import (
+    approval_key,
+    latest_approval,
+    record_approval,
+    validation_key,
+)
+from migration_pipeline.orchestration.sensors import launch_reason
+from migration_pipeline.phases import Assessment, Gate, MigrationFacts, ValidationRecord
+from migration_pipeline.spec import load_specs
+from migration_pipeline.terraform.facts import ModuleFacts
+
+SPEC_YAML = """
+migrations:
+  shop_move:
+    terraform: {dir: tf}
+    reader: artie_source_reader.shop
+    old_pipeline: artie_pipeline.v1
+    new_pipeline: {address: artie_pipeline.v2, destination_config: {database: v2}}
+    artie: {api_url: "http://127.0.0.1:9", api_key_env: TEST_ARTIE_KEY}
+"""
+
+
+@pytest.fixture
+def spec(tmp_path):
+    (tmp_path / "migrations.yaml").write_text(SPEC_YAML)
+    return load_specs(tmp_path / "migrations.yaml")["shop_move"]
+
+
+def state(*resources: tuple[str, str, dict]) -> dict:
+    return {"resources": [{"mode": "managed", "type": t, "name": n, "instances": [
+        {"attributes": a}]} for t, n, a in resources]}
+
+
+STATE = state(
+    ("artie_connector", "wh1", {"uuid": "c1", "type": "duckdb",
+                                "duckdb_config": {"directory": "/data/wh1"}}),
+    ("artie_connector", "md", {"uuid": "c2", "type": "motherduck"}),
+    ("artie_pipeline", "v1", {"uuid": "p1", "destination_connector_uuid": "c1",
+                              "destination_config": {"database": "analytics", "schema": "main"},
+                              "tables": {"orders": {"name": "orders", "alias": "o"},
+                                         "items": {"name": "items"}}}),
+    ("artie_pipeline", "v2", {"uuid": "p2", "destination_connector_uuid": "c2",
+                              "destination_config": {"database": "analytics_v2"},
+                              "soft_delete_rows": True,
+                              "tables": {"orders": {"name": "orders",
+                                                    "columns_to_exclude": ["Note"]}}}),
+)
+
+
+def test_definitions_name_a_job_sensor_assets_and_checks_per_migration(spec):
+    defs = build_definitions({spec.name: spec})
+    job = defs.resolve_job_def("shop_move_job")
+    assert [n.name for n in job.graph.node_defs] == [
+        "promote_reader", "create_pipeline", "validate_destinations", "check_approval",
+        "cut_over", "unshare_reader"]
+    assert defs.resolve_sensor_def("shop_move_catch_up_sensor").job_name == "shop_move_job"
+    graph = defs.resolve_asset_graph()
+    assert {validation_key(spec), approval_key(spec)} <= set(graph.get_all_asset_keys())
+    assert {k.name for k in graph.asset_check_keys} == {
+        "row_counts_match", "content_matches", "schemas_match"}
+
+
+def test_destinations_come_from_the_connector_directory_or_motherduck(spec):
+    assert destinations(spec, STATE) == ("/data/wh1/analytics.duckdb", "md:analytics_v2")
+
+
+def test_an_explicit_destination_wins_and_a_missing_pipeline_says_what_to_set(spec):
+    explicit = spec.model_copy(update={"validation": spec.validation.model_copy(
+        update={"new_destination": "/elsewhere/v2.duckdb"})})
+    assert destinations(explicit, STATE)[1] == "/elsewhere/v2.duckdb"
+    with pytest.raises(SpecError) as e:
+        destinations(spec, state())
+    assert str(e.value) == ("validation.old_destination: artie_pipeline.v1 is not in the "
+                            "Terraform state, so its destination cannot be derived; set it "
+                            "explicitly")
+
+
+def test_mappings_carry_aliases_exclusions_and_soft_delete(spec):
+    by_table = {m.old.ref.name: m for m in table_mappings(spec, STATE)}
+    assert by_table["items"].new is None
+    orders = by_table["o"]
+    assert orders.new.ref.name == "orders" and orders.new.soft_delete
+    assert not orders.comparable("note") and orders.comparable("total")
+
+
+def test_an_approval_records_the_latest_validation_and_is_read_back(spec, tmp_path):
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        with pytest.raises(ApprovalError) as e:
+            record_approval(instance, spec, "ana", "approve")
+        assert str(e.value) == ("nothing to approve: no validation has run yet. Let the job "
+                                "validate again, then approve.")
+        instance.report_runless_asset_event(dg.AssetMaterialization(validation_key(spec), metadata={
+            "validation_id": "v-1", "matches": True, "finished_at": 1.0e9}))
+        record_approval(instance, spec, "ana", "approve", "counts agree")
+        approval = latest_approval(instance, spec)
+    assert (approval.who, approval.decision, approval.validation_id, approval.comment) == (
+        "ana", "approve", "v-1", "counts agree")
+
+
+def test_an_unknown_decision_is_refused(spec, tmp_path):
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        with pytest.raises(ApprovalError, match="decision must be one of approve, reject, abort"):
+            record_approval(instance, spec, "ana", "maybe")
+
+
+def _snapshot(assessment: Assessment, streaming: bool = True) -> Snapshot:
+    status = Pipeline("p2", "v2", "r", "c", "running", tables=(
+        TableStatus("orders", "", "streaming" if streaming else "backfilling"),))
+    module = ModuleFacts(True, (), True, True, None)
+    facts = MigrationFacts(module, "r", "o", "n", status,
+                           (ValidationRecord("v", True, datetime.now(UTC)),))
+    return Snapshot(facts, {}, assessment)
+
+
+@pytest.mark.parametrize(("assessment", "streaming", "launch"), [
+    (Assessment("planned", "promote", "not shared"), True, "promote is allowed: not shared"),
+    (Assessment("backfilling", None, "", (Gate("catch_up", False, ""),)), False, None),
+    (Assessment("caught_up", None, "", (Gate("catch_up", False, ""),)), True,
+     "the new pipeline streams every table: validate again"),
+    (Assessment("caught_up", None, "", (Gate("catch_up", True, ""), Gate("approval", False, ""))),
+     True, None),
+    (Assessment("complete", None, "done"), True, None),
+])
+def test_the_sensor_launches_only_when_a_run_could_advance(assessment, streaming, launch):
+    assert launch_reason(_snapshot(assessment, streaming)) == launch
