@@ -13,6 +13,8 @@ import sys
 SUBCOMMANDS = {
     "validate": "migration_pipeline.validation.command",
     "rehearse": "migration_pipeline.terraform.rehearse_command",
+    "status": "migration_pipeline.status_command",
+    "approve": "migration_pipeline.approve_command",
 }
 
 

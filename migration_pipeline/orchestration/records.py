@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 
 import dagster as dg
 
-from migration_pipeline.errors import ApprovalError
+from migration_pipeline.errors import ApprovalError, MigrationError
 from migration_pipeline.phases import Approval, ValidationRecord
 from migration_pipeline.spec import MigrationSpec
 
@@ -74,3 +75,11 @@ def record_approval(instance: dg.DagsterInstance, spec: MigrationSpec, who: str,
     metadata = approval_metadata(validation_records(instance, spec), who, decision, comment)
     instance.report_runless_asset_event(dg.AssetMaterialization(approval_key(spec), metadata=metadata))
     return metadata
+
+
+def open_instance() -> dg.DagsterInstance:
+    """The Dagster instance under $DAGSTER_HOME (the one the job, sensor and UI use)."""
+    if not os.environ.get("DAGSTER_HOME"):
+        raise MigrationError("DAGSTER_HOME is not set: point it at the Dagster instance the "
+                             "migration job runs in (where validations and approvals are kept).")
+    return dg.DagsterInstance.get()
