@@ -287,11 +287,14 @@ def _machine() -> list[str]:
 
 
 def _target(name: str, ratio: tuple[float, float], bound: float, at_least: bool = True) -> str:
-    """A row of the targets table: the ratio on wall time (decides) and on CPU time (for scale)."""
+    """A row of the targets table: the ratio on wall time and on CPU time, each judged."""
+
+    def met(value: float) -> str:
+        return "yes" if (value >= bound if at_least else value <= bound) else "NO"
+
     wall, cpu = ratio
-    met = wall >= bound if at_least else wall <= bound
     sign = ">=" if at_least else "<="
-    return f"| {name} | {wall:.2f} | {cpu:.2f} | {sign} {bound:g} | {'yes' if met else 'NO'} |"
+    return f"| {name} | {sign} {bound:g} | {wall:.2f} | {met(wall)} | {cpu:.2f} | {met(cpu)} |"
 
 
 def render(results: dict, directory: Path, repeats: int) -> str:
@@ -385,10 +388,14 @@ def render(results: dict, directory: Path, repeats: int) -> str:
         "",
         "## Targets (issue 5)",
         "",
-        "| target | ratio (wall) | ratio (CPU) | needed (wall) | met |",
-        "|---|---:|---:|---|---|",
+        "| target | needed | ratio (wall) | met | ratio (CPU) | met |",
+        "|---|---|---:|---|---:|---|",
         *targets,
-        f"| peak memory bounded | {peak:,.0f} MB peak | | DuckDB memory_limit {MEMORY_LIMIT} | {'yes' if peak < 2.5 * 1024 else 'NO'} |",
+        f"| peak memory bounded | DuckDB memory_limit {MEMORY_LIMIT} | {peak:,.0f} MB peak | {'yes' if peak < 2.5 * 1024 else 'NO'} | | |",
+        "",
+        "The issue states the targets in elapsed time; both ratios are judged. Floor and engine runs",
+        "last seconds, so on a machine shared with other work their elapsed time swings with the",
+        "load (see the runs above); the CPU-time ratio is the steadier measure of the work done.",
         "",
         "## Notes on the other tools",
         "",
@@ -413,6 +420,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--dir", type=Path, required=True)
     run.add_argument("--out", type=Path)
     run.add_argument("--repeats", type=int, default=3)
+    again = sub.add_parser(
+        "render", help="write the Markdown again from the last run's results.json"
+    )
+    again.add_argument("--dir", type=Path, required=True)
+    again.add_argument("--out", type=Path)
     tool = sub.add_parser("tool")
     tool.add_argument("name", choices=sorted(TOOLS))
     tool.add_argument("old")
@@ -423,7 +435,14 @@ def main(argv: list[str] | None = None) -> int:
     elif args.step == "tool":
         run_tool(args.name, args.old, args.new)
     else:
-        text = render(benchmark(args.dir, args.repeats), args.dir, args.repeats)
+        saved = args.dir / "results.json"
+        if args.step == "run":
+            results = benchmark(args.dir, args.repeats)
+            saved.write_text(
+                json.dumps([[tool, variant, r] for (tool, variant), r in results.items()])
+            )
+        results = {(tool, variant): r for tool, variant, r in json.loads(saved.read_text())}
+        text = render(results, args.dir, len(results[("engine", "clean")]["runs"]))
         if args.out:
             args.out.write_text(text)
         print(text)
