@@ -32,6 +32,7 @@ migrations:
       old_destination: null          # DuckDB file or md: name; default: from the Terraform
       new_destination: null          #   state (a DuckDB connector's directory/<database>.duckdb)
       history_dir: null              # default: <terraform.dir>/.terraform/migration-pipeline/validation
+      keys: {}                       # old table -> key columns, where the destination declares none
 ```
 """
 
@@ -128,6 +129,7 @@ class ValidationSpec(_Model):
     old_destination: str | None = None
     new_destination: str | None = None
     history_dir: Path | None = None
+    keys: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     def history(self, terraform_dir: Path) -> Path:
         return self.history_dir or (

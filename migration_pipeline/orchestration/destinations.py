@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from migration_pipeline.errors import SpecError
@@ -71,5 +72,8 @@ def pipeline_settings(attrs: dict) -> PipelineSettings:
 def table_mappings(spec: MigrationSpec, state: dict) -> tuple[TableMapping, ...]:
     """Old table -> new table, respecting aliases, excluded columns, soft delete and history."""
     resources = _attributes(state)
-    return map_pipelines(pipeline_settings(resources.get(spec.old_pipeline, {})),
-                         pipeline_settings(resources.get(spec.new_pipeline.address, {})))
+    mappings = map_pipelines(pipeline_settings(resources.get(spec.old_pipeline, {})),
+                             pipeline_settings(resources.get(spec.new_pipeline.address, {})))
+    keys = spec.validation.keys
+    return tuple(replace(m, key_columns=tuple(keys[m.old.ref.name])) if m.old.ref.name in keys
+                 else m for m in mappings)
