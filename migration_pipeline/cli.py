@@ -15,6 +15,7 @@ SUBCOMMANDS = {
     "rehearse": "migration_pipeline.terraform.rehearse_command",
     "status": "migration_pipeline.status_command",
     "approve": "migration_pipeline.approve_command",
+    "demo": "migration_pipeline.demo",
 }
 
 

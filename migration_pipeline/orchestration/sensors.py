@@ -15,8 +15,8 @@ ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
 def launch_reason(snapshot: Snapshot) -> str | None:
     """Why a run now could advance the migration, or None when it would stop where it is."""
     a: Assessment = snapshot.assessment
-    if a.phase in ("complete", "aborted"):
-        return None
+    if a.phase in ("planned", "complete", "aborted"):
+        return None  # a person starts a migration (launches the job); the sensor carries it on
     if a.next_step:
         return f"{a.next_step} is allowed: {a.reason}"
     gate = a.closed_gate
@@ -31,10 +31,12 @@ def launch_reason(snapshot: Snapshot) -> str | None:
 
 def build_sensor(spec: MigrationSpec, job: dg.JobDefinition) -> dg.SensorDefinition:
     @dg.sensor(name=f"{spec.name}_catch_up_sensor", job=job,
-               minimum_interval_seconds=spec.gates.poll_seconds, description=(
-                   f"Polls {spec.name}'s pipeline status, validations and approvals; launches "
-                   "the migration job when the new pipeline has caught up, when a validation is "
-                   "due, or when an approval opens the cutover. Skips while a run is active."))
+               minimum_interval_seconds=spec.gates.poll_seconds,
+               default_status=dg.DefaultSensorStatus.RUNNING, description=(
+                   f"Polls {spec.name}'s pipeline status, validations and approvals; once a "
+                   "person has launched the migration job, launches it again when the new "
+                   "pipeline has caught up, when a validation is due, or when an approval opens "
+                   "the cutover. Skips while a run is active."))
     def catch_up_sensor(context: dg.SensorEvaluationContext, terraform: TerraformResource,
                         artie: ArtieResource):
         active = context.instance.get_runs(

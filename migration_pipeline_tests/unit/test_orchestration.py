@@ -19,9 +19,12 @@ from migration_pipeline.orchestration.records import (
     validation_key,
 )
 from migration_pipeline.orchestration.sensors import launch_reason
+from migration_pipeline.orchestration.validation_runs import checks
 from migration_pipeline.phases import Assessment, Gate, MigrationFacts, ValidationRecord
 from migration_pipeline.spec import load_specs
 from migration_pipeline.terraform.facts import ModuleFacts
+from migration_pipeline.validation import TableReport, ValidationReport
+from migration_pipeline.validation.report import KeyList
 
 SPEC_YAML = """
 migrations:
@@ -127,7 +130,8 @@ def _snapshot(assessment: Assessment, streaming: bool = True) -> Snapshot:
 
 
 @pytest.mark.parametrize(("assessment", "streaming", "launch"), [
-    (Assessment("planned", "promote", "not shared"), True, "promote is allowed: not shared"),
+    (Assessment("planned", "promote", "not shared"), True, None),
+    (Assessment("reader_shared", "create", "no v2"), True, "create is allowed: no v2"),
     (Assessment("backfilling", None, "", (Gate("catch_up", False, ""),)), False, None),
     (Assessment("caught_up", None, "", (Gate("catch_up", False, ""),)), True,
      "the new pipeline streams every table: validate again"),
@@ -137,3 +141,13 @@ def _snapshot(assessment: Assessment, streaming: bool = True) -> Snapshot:
 ])
 def test_the_sensor_launches_only_when_a_run_could_advance(assessment, streaming, launch):
     assert launch_reason(_snapshot(assessment, streaming)) == launch
+
+
+@pytest.mark.parametrize(("in_flight", "passed"), [(1, True), (0, False)])
+def test_row_counts_may_differ_only_by_rows_in_flight(in_flight, passed):
+    table = TableReport("orders", "orders", old_rows=10, new_rows=9,
+                        in_flight=KeyList(((1,),) * in_flight, in_flight))
+    now = datetime.now(UTC)
+    outcome = checks(ValidationReport("old", "new", now, now, (table,)))[0]
+    assert (outcome.name, outcome.passed, outcome.metadata["in_flight"]) == (
+        "row_counts_match", passed, in_flight)

@@ -1,0 +1,58 @@
+"""`python -m migration_pipeline.ui --state DIR` (what `make ui` runs): the Dagster UI on the sandbox.
+
+Brings the sandbox up with the example module applied (as the demo does, nothing migrated), then
+replaces itself with `dagster dev -w workspace.yaml` on 127.0.0.1, with DAGSTER_HOME under DIR and
+MIGRATIONS_FILE pointing at DIR/migrations.yaml. SIGINT and SIGTERM are reset to their defaults
+before the exec, so Ctrl-C or `kill <pid>` stop the web server, daemon and code server even when
+started from a non-interactive shell. The sandbox keeps running afterwards (`make down`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+from migration_pipeline.demo import DEMO_ROWS, prepare
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def dagster_command(port: int) -> list[str]:
+    dagster = Path(sys.executable).parent / "dagster"
+    return [str(dagster), "dev", "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1",
+            "-p", str(port)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the sandbox and the Dagster UI for the example migration."""
+    parser = argparse.ArgumentParser(prog="python -m migration_pipeline.ui", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--state", required=True, type=Path, help="state directory")
+    parser.add_argument("--port", type=int, default=3000, help="web server port (default 3000)")
+    parser.add_argument("--rows", type=int, default=DEMO_ROWS, help="rows seeded in the source")
+    args = parser.parse_args(argv)
+    state = args.state.expanduser().absolute()
+    try:
+        prepare(state, args.rows)
+    except Exception as e:  # the sandbox's own errors (LifecycleError, a failed terraform)
+        print(f"error: could not prepare the sandbox: {e}", file=sys.stderr)
+        return 1
+    home = Path(os.environ["DAGSTER_HOME"])
+    if (ROOT / "dagster.yaml").exists():
+        shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
+    command = dagster_command(args.port)
+    print(f"\nDagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME {home}); launch "
+          "analytics_v1_to_v2_job to start the migration. Ctrl-C stops the UI.", flush=True)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.chdir(ROOT)
+    os.execve(command[0], command, dict(os.environ))
+    return 0  # not reached: exec replaced this process
+
+
+if __name__ == "__main__":
+    sys.exit(main())
