@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 from migration_pipeline.errors import MigrationError
@@ -105,6 +106,8 @@ def drive(config: Path, timeout: float) -> int:
     """Tick the catch-up sensor and run what it asks for until the migration is complete."""
     from migration_pipeline.orchestration.driver import Driver
 
+    # Dagster's notices about its own beta parameters are noise in a demo's progress.
+    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     driver = Driver.from_file(config, MIGRATION)
     deadline = time.monotonic() + timeout
     with driver.instance() as instance:

@@ -151,3 +151,23 @@ def test_row_counts_may_differ_only_by_rows_in_flight(in_flight, passed):
     outcome = checks(ValidationReport("old", "new", now, now, (table,)))[0]
     assert (outcome.name, outcome.passed, outcome.metadata["in_flight"]) == (
         "row_counts_match", passed, in_flight)
+
+
+def test_the_approval_asset_records_a_ui_decision_and_refuses_a_failed_validation(spec, tmp_path):
+    defs = build_definitions({spec.name: spec})
+    approval_asset = defs.resolve_assets_def(approval_key(spec))
+    config = {"ops": {"shop_move__approval": {"config": {"who": "ana", "comment": "ok"}}}}
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        instance.report_runless_asset_event(dg.AssetMaterialization(validation_key(spec), metadata={
+            "validation_id": "v-1", "matches": False, "finished_at": 1.0e9}))
+        refused = dg.materialize([approval_asset], instance=instance, run_config=config,
+                                 raise_on_error=False)
+        assert not refused.success
+        failure = next(e for e in refused.all_events if e.is_step_failure)
+        assert "nothing to approve: the latest validation (v-1) did not pass" in (
+            failure.step_failure_data.error.message)
+        instance.report_runless_asset_event(dg.AssetMaterialization(validation_key(spec), metadata={
+            "validation_id": "v-2", "matches": True, "finished_at": 1.1e9}))
+        assert dg.materialize([approval_asset], instance=instance, run_config=config).success
+        approval = latest_approval(instance, spec)
+    assert (approval.who, approval.decision, approval.validation_id) == ("ana", "approve", "v-2")
