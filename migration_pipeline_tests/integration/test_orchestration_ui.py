@@ -3,6 +3,7 @@ even when started in the background from a non-interactive shell."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -28,6 +29,17 @@ def answers(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+def jobs(port: int) -> list[str]:
+    """The job names the web server's code location offers (GraphQL)."""
+    query = "{ repositoriesOrError { ... on RepositoryConnection { nodes { jobs { name } } } } }"
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        nodes = json.loads(response.read())["data"]["repositoriesOrError"]["nodes"]
+    return [j["name"] for n in nodes for j in n["jobs"]]
 
 
 def group_gone(pgid: int, timeout: float) -> bool:
@@ -59,6 +71,7 @@ def test_the_ui_answers_and_stops_on_sigterm(tmp_path):
             assert proc.poll() is None, (tmp_path / "ui.log").read_text()
             assert time.monotonic() < deadline, (tmp_path / "ui.log").read_text()
             time.sleep(1)
+        assert "analytics_v1_to_v2_job" in jobs(port), (tmp_path / "ui.log").read_text()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) is not None
         assert not answers(f"http://127.0.0.1:{port}/server_info")
