@@ -17,10 +17,11 @@ import time
 import warnings
 from pathlib import Path
 
+import yaml
+
 from migration_pipeline.errors import MigrationError
 
 MIGRATION = "analytics_v1_to_v2"
-KEYS = "{customers: [id], products: [id], orders: [id], order_items: [order_id, line_no]}"
 DEMO_ROWS = 5000
 
 
@@ -36,23 +37,19 @@ def register(subparsers) -> None:
     parser.set_defaults(func=lambda args: main(args.state, args.rows, args.timeout))
 
 
+EXAMPLE_SPEC = Path(__file__).resolve().parent.parent / "examples" / "sandbox" / "migrations.yaml"
+
+
 def migrations_text(module: Path, cli_config: Path, endpoint: str, poll_seconds: int = 5,
                     max_age_minutes: int = 30) -> str:
-    """The example migration's spec for a copy of the example module on a running sandbox."""
-    return f"""migrations:
-  {MIGRATION}:
-    terraform: {{dir: {module}, cli_config_file: {cli_config}}}
-    reader: artie_source_reader.shop
-    old_pipeline: artie_pipeline.analytics_v1
-    new_pipeline:
-      address: artie_pipeline.analytics_v2
-      name: analytics_v2
-      destination_connector: artie_connector.analytics_v2
-      destination_config: {{database: analytics_v2, schema: main}}
-    artie: {{api_url: "{endpoint}", api_key_env: ARTIE_API_KEY}}
-    gates: {{clean_validations: 2, max_validation_age_minutes: {max_age_minutes}, poll_seconds: {poll_seconds}}}
-    validation: {{keys: {KEYS}}}
-"""
+    """The example migration's spec (examples/sandbox/migrations.yaml) pointed at a copy of the
+    example module on a running sandbox, with the demo's own polling pace."""
+    specs = yaml.safe_load(EXAMPLE_SPEC.read_text())
+    spec = specs["migrations"][MIGRATION]
+    spec["terraform"].update(dir=str(module), cli_config_file=str(cli_config))
+    spec["artie"]["api_url"] = endpoint
+    spec["gates"].update(poll_seconds=poll_seconds, max_validation_age_minutes=max_age_minutes)
+    return yaml.safe_dump({"migrations": {MIGRATION: spec}}, sort_keys=False)
 
 
 def prepare(state: Path, rows: int = DEMO_ROWS) -> Path:

@@ -87,6 +87,10 @@ class TablePlan:
     def create(self, con: duckdb.DuckDBPyConnection) -> None:
         cols = [f"{quote(c.name)} {c.duckdb_type}" for c in self.columns]
         main = cols + [f"{quote(n)} {t}" for n, t, _ in self._meta()]
+        kept = {c.name for c in self.columns}
+        if all(k in kept for k in self.source.primary_key):
+            # Declared like the source's, so validation (and users) find the key in the catalog.
+            main.append(f"PRIMARY KEY ({', '.join(quote(k) for k in self.source.primary_key)})")
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema)}")
         con.execute(f"CREATE TABLE IF NOT EXISTS {self.qualified} ({', '.join(main)})")
         if self.history:

@@ -24,6 +24,7 @@ from migration_pipeline.validation.compare import (
     missing_table_keys,
 )
 from migration_pipeline.validation.mapping import (
+    ARTIE_SCHEMA_PREFIX,
     HISTORY_SUFFIX,
     TableMapping,
     TableRef,
@@ -86,6 +87,9 @@ def _all_tables(
     names = {(t.schema, t.name.lower()) for t in old_tables}
     mappings, skipped = [], []
     for table in old_tables:
+        if table.schema.lower().startswith(ARTIE_SCHEMA_PREFIX):
+            skipped.append(SkippedTable(table.display, "Artie's bookkeeping, not replicated data"))
+            continue
         base = (
             table.name[: -len(HISTORY_SUFFIX)].lower()
             if table.name.endswith(HISTORY_SUFFIX)

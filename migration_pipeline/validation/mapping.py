@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 HISTORY_SUFFIX = "__history"
 ARTIE_PREFIX = "__artie"
+# Schemas Artie (and the sandbox engine) keep offsets and staging in: never data.
+ARTIE_SCHEMA_PREFIX = "_artie"
 
 
 def is_artie_column(name: str) -> bool:

@@ -144,3 +144,20 @@ def test_destination_schema_and_primary_key_override(tmp_path):
     (table,) = report.tables
     assert table.new_table == "analytics.t"
     assert [row.key for row in table.changed] == [(2, 1)]
+
+
+def test_artie_bookkeeping_schemas_are_skipped_when_every_table_is_compared(tmp_path):
+    bookkeeping = [
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v VARCHAR)",
+        "INSERT INTO t VALUES (1, 'a')",
+        "CREATE SCHEMA _artie",
+        "CREATE TABLE _artie.pipeline (pipeline_uuid VARCHAR, log_offset BIGINT)",
+    ]
+    old = _db(tmp_path / "old.duckdb", *bookkeeping, "INSERT INTO _artie.pipeline VALUES ('a', 1)")
+    new = _db(tmp_path / "new.duckdb", *bookkeeping, "INSERT INTO _artie.pipeline VALUES ('b', 9)")
+    report = validate(old, new)
+    assert report.matches
+    assert [t.table for t in report.tables] == ["t"]
+    assert [(s.table, s.reason) for s in report.skipped] == [
+        ("_artie.pipeline", "Artie's bookkeeping, not replicated data")
+    ]
