@@ -9,7 +9,7 @@ export CHECKPOINT_DISABLE := 1
 export DAGSTER_HOME := $(STATE)/dagster
 export ARTIE_SANDBOX_HOME := $(STATE)/sandbox
 
-.PHONY: venv terraform test unit integration e2e lint demo ui down clean bench
+.PHONY: venv terraform test unit integration e2e lint demo sandbox ui down clean bench-validation bench-engine bench-terraform
 
 venv: $(STAMP)
 
@@ -38,7 +38,12 @@ integration: terraform
 e2e: terraform
 	$(PY) -m pytest migration_pipeline_tests/e2e
 
+# The whole online migration on the sandbox, driven exactly as Dagster drives it.
 demo: terraform
+	$(VENV)/bin/migration-pipeline demo --state $(STATE)
+
+# Only the sandbox with the example module applied (nothing migrated).
+sandbox: terraform
 	$(PY) -m artie_sandbox.demo --state $(STATE)
 
 ui: terraform
@@ -49,3 +54,15 @@ down: $(STAMP)
 
 clean: down
 	rm -rf $(STATE)
+
+# Benchmarks (not part of `make test`; each rewrites its committed results file).
+bench-validation: $(STAMP)
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) benchmarks/validation.py generate --dir /tmp/valbench
+	$(PY) benchmarks/validation.py run --dir /tmp/valbench --repeats 7 --out benchmarks/validation.md
+
+bench-engine: $(STAMP)
+	$(PY) benchmarks/sandbox_engine.py --dir /tmp/enginebench --rows 500000 --changes 200000 --runs 3 --out benchmarks/sandbox_engine.md
+
+bench-terraform: terraform
+	$(PY) benchmarks/terraform_provider.py --runs 7 --out benchmarks/terraform_provider.md

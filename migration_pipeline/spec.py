@@ -172,7 +172,10 @@ def load_specs(path: str | Path) -> dict[str, MigrationSpec]:
     try:
         raw = yaml.safe_load(path.read_text())
     except OSError as e:
-        raise SpecError(str(path), f"cannot read the file: {e.strerror}") from e
+        raise SpecError(str(path), (
+            f"cannot read the file: {e.strerror}. Point --config (CLI) or MIGRATIONS_FILE "
+            "(Dagster) at your migrations file, e.g. examples/sandbox/migrations.yaml"
+        )) from e
     except yaml.YAMLError as e:
         raise SpecError(str(path), f"is not valid YAML: {e}") from e
     if not isinstance(raw, dict) or not isinstance(raw.get("migrations"), dict):
