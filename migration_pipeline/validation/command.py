@@ -172,6 +172,11 @@ def _table_lines(table: TableReport) -> list[str]:
             )
             lines.append(f"    {json.dumps(json_key(row.key))}: {diffs}")
     lines += _keys("in flight, set aside", table.in_flight.keys, table.in_flight.total)
+    lines += _keys(
+        "of which not yet deleted on the lagging side",
+        table.pending_deletes.keys,
+        table.pending_deletes.total,
+    )
     if table.previous_mismatched_rows is not None:
         lines.append(
             f"  previous run: {table.previous_mismatched_rows} mismatched rows, now {table.mismatched_rows}"

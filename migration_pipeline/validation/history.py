@@ -1,7 +1,9 @@
 """The validation history: every run appended to a DuckDB file in the migration's state dir.
 
 "N consecutive clean runs, the latest younger than T", trends and the confirmation of a
-mismatch by the next run are queries over it.
+mismatch by the next run are queries over it. Keys set aside as pending deletes are kept too:
+a later run confirms one that is still on one side only once the lagging side has passed
+the point the leading side had reached when it was set aside.
 """
 
 from __future__ import annotations
@@ -32,7 +34,14 @@ CREATE TABLE IF NOT EXISTS validation_tables (
     old_rows BIGINT, new_rows BIGINT, missing_in_new BIGINT, extra_in_new BIGINT,
     changed BIGINT, duplicate_keys BIGINT, in_flight BIGINT, schema_differences INTEGER,
     confirmed BIGINT, lag_seconds DOUBLE, seconds DOUBLE, mismatched_keys VARCHAR);
+ALTER TABLE validation_tables ADD COLUMN IF NOT EXISTS pending_deletes VARCHAR;
 """
+_INSERT_TABLE = (
+    "INSERT INTO validation_tables (run_id, table_name, new_table, verdict, matches, old_rows, "
+    "new_rows, missing_in_new, extra_in_new, changed, duplicate_keys, in_flight, "
+    "schema_differences, confirmed, lag_seconds, seconds, mismatched_keys, pending_deletes) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 @dataclass(frozen=True)
@@ -58,37 +67,86 @@ def _connect(path: Path, timeout_s: float = 10.0) -> duckdb.DuckDBPyConnection:
             time.sleep(0.1)
 
 
+# Pending deletes: the key as JSON -> the side lacking it and the leading side's latest write
+# time when it was first set aside; once the lagging side has passed that time, the delete
+# should have reached it.
+Pending = dict[str, tuple[str, datetime]]
+
+
+@dataclass(frozen=True)
+class _Previous:
+    """What the previous run of this table pair left for the next run to confirm against."""
+
+    keys: set[str]  # listed mismatched keys, as JSON text
+    mismatched_rows: int
+    pending: Pending
+
+
 def _previous(
     con: duckdb.DuckDBPyConnection, report: ValidationReport, table: str
-) -> tuple[set[str], int] | None:
-    """The previous run's listed keys (as JSON text) and mismatched row count for this table."""
+) -> _Previous | None:
     row = con.execute(
-        "SELECT t.mismatched_keys, t.missing_in_new + t.extra_in_new + t.changed + t.duplicate_keys "
-        "FROM validation_tables t JOIN validation_runs r USING (run_id) "
+        "SELECT t.mismatched_keys, t.missing_in_new + t.extra_in_new + t.changed + t.duplicate_keys, "
+        "t.pending_deletes FROM validation_tables t JOIN validation_runs r USING (run_id) "
         "WHERE r.old_destination = ? AND r.new_destination = ? AND t.table_name = ? "
         "ORDER BY r.finished_at DESC LIMIT 1",
         [report.old, report.new, table],
     ).fetchone()
     if row is None:
         return None
-    return {json.dumps(key) for key in json.loads(row[0])}, int(row[1])
+    pending = {
+        json.dumps(key): (side, datetime.fromisoformat(since))
+        for key, side, since in json.loads(row[2] or "[]")
+    }
+    return _Previous({json.dumps(key) for key in json.loads(row[0])}, int(row[1]), pending)
 
 
-def _confirm(con: duckdb.DuckDBPyConnection, report: ValidationReport) -> ValidationReport:
-    tables = []
+def _pending(table: TableReport, previous: Pending) -> Pending:
+    """This run's pending deletes, each keeping the earliest time it was set aside at."""
+    side = table.freshness.leading
+    since = table.freshness.latest(side) if side else None
+    if side is None or since is None:
+        return {}
+    pending = {}
+    for key in table.pending_deletes.keys[:KEPT_KEYS]:
+        text = json.dumps(json_key(key))
+        earlier = previous.get(text)
+        pending[text] = (side, earlier[1] if earlier and earlier[0] == side else since)
+    return pending
+
+
+def _unapplied(table: TableReport, previous: Pending) -> frozenset:
+    """Earlier pending deletes still on one side only, the lagging side now past their time."""
+    unapplied = set()
+    for key, lacking in table.one_sided_keys().items():
+        earlier = previous.get(json.dumps(json_key(key)))
+        having = table.freshness.latest("old" if lacking == "new" else "new")
+        if earlier and earlier[0] == lacking and having is not None and having > earlier[1]:
+            unapplied.add(key)
+    return frozenset(unapplied)
+
+
+def _confirm(
+    con: duckdb.DuckDBPyConnection, report: ValidationReport
+) -> tuple[ValidationReport, dict[str, Pending]]:
+    tables, pending = [], {}
     for table in report.tables:
         previous = _previous(con, report, table.table)
         if previous is None:
             tables.append(table)
+            pending[table.table] = _pending(table, {})
             continue
-        keys, mismatched_rows = previous
         current = {json.dumps(json_key(k)): k for k in table.listed_keys()}
-        persisting = {current[k] for k in keys if k in current}
-        tables.append(table.with_confirmation(persisting, mismatched_rows))
-    return replace(report, tables=tuple(tables))
+        persisting = {current[k] for k in previous.keys if k in current}
+        confirmed = table.with_confirmation(
+            persisting, previous.mismatched_rows, _unapplied(table, previous.pending)
+        )
+        tables.append(confirmed)
+        pending[table.table] = _pending(confirmed, previous.pending)
+    return replace(report, tables=tuple(tables)), pending
 
 
-def _table_row(run_id: str, table: TableReport) -> list[object]:
+def _table_row(run_id: str, table: TableReport, pending: Pending) -> list[object]:
     keys = [json_key(k) for k in table.listed_keys()[:KEPT_KEYS]]
     return [
         run_id, table.table, table.new_table, table.verdict, table.matches, table.old_rows,
@@ -96,6 +154,7 @@ def _table_row(run_id: str, table: TableReport) -> list[object]:
         table.duplicate_total, table.in_flight.total, len(table.schema_differences),
         table.confirmed.total if table.confirmed else 0, table.freshness.lag_seconds,
         table.seconds, json.dumps(keys),
+        json.dumps([[json.loads(k), side, since.isoformat()] for k, (side, since) in pending.items()]),
     ]  # fmt: skip
 
 
@@ -105,7 +164,7 @@ def record(state_dir: Path, report: ValidationReport) -> ValidationReport:
     con = _connect(history_path(state_dir))
     try:
         con.execute(_SCHEMA)
-        report = _confirm(con, report)
+        report, pending = _confirm(con, report)
         run_id = uuid.uuid4().hex
         con.execute("BEGIN")
         con.execute(
@@ -117,8 +176,8 @@ def record(state_dir: Path, report: ValidationReport) -> ValidationReport:
             ],
         )  # fmt: skip
         con.executemany(
-            "INSERT INTO validation_tables VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [_table_row(run_id, t) for t in report.tables],
+            _INSERT_TABLE,
+            [_table_row(run_id, t, pending.get(t.table, {})) for t in report.tables],
         )
         con.execute("COMMIT")
     finally:

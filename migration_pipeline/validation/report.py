@@ -78,6 +78,18 @@ class Freshness:
             return None
         return (self.old_max - self.new_max).total_seconds()
 
+    @property
+    def leading(self) -> str | None:
+        """The side whose latest write time is later ("old" | "new"); None when level or unknown."""
+        if self.watermark is None or self.old_max is None or self.new_max is None:
+            return None
+        if self.old_max == self.new_max:
+            return None
+        return "old" if self.old_max > self.new_max else "new"
+
+    def latest(self, side: str) -> datetime | None:
+        return self.old_max if side == "old" else self.new_max
+
 
 @dataclass(frozen=True)
 class TableReport:
@@ -94,6 +106,9 @@ class TableReport:
     duplicate_keys: tuple[DuplicateKey, ...] = ()
     duplicate_total: int = 0
     in_flight: KeyList = KeyList()
+    # Of `in_flight`: keys on the lagging side only, absent from the leading side (a hard delete
+    # has no write time, so it may have reached the leading side and not yet the lagging one).
+    pending_deletes: KeyList = KeyList()
     schema_differences: tuple[SchemaDifference, ...] = ()
     freshness: Freshness = Freshness()
     buckets: int = 0
@@ -130,16 +145,55 @@ class TableReport:
     def matches(self) -> bool:
         return self.verdict == MATCH
 
+    def one_sided_keys(self) -> dict[Key, str]:
+        """Keys present on one side only (listed or pending deletes) -> the side lacking them."""
+        sides = {key: "new" for key in self.missing_in_new.keys}
+        sides.update((key, "old") for key in self.extra_in_new.keys)
+        leading = self.freshness.leading
+        if leading:
+            sides.update((key, leading) for key in self.pending_deletes.keys)
+        return sides
+
     def with_confirmation(
-        self, previous_keys: set[Key], previous_mismatched_rows: int | None = None
+        self,
+        previous_keys: set[Key],
+        previous_mismatched_rows: int | None = None,
+        unapplied_deletes: frozenset[Key] = frozenset(),
     ) -> TableReport:
-        """Keys also listed by the previous validation are confirmed mismatches."""
-        persisting = tuple(key for key in self.listed_keys() if key in previous_keys)
+        """Keys also listed by the previous validation are confirmed mismatches, and so are
+        `unapplied_deletes`: keys set aside as pending deletes earlier that are still on one
+        side only after the lagging side has passed the point the leading side had reached."""
+        table = self._settle(unapplied_deletes)
+        persisting = tuple(
+            key for key in table.listed_keys() if key in previous_keys or key in unapplied_deletes
+        )
         return replace(
-            self,
+            table,
             confirmed=KeyList(persisting, len(persisting)),
             previous_mismatched_rows=previous_mismatched_rows,
         )
+
+    def _settle(self, unapplied: frozenset[Key]) -> TableReport:
+        """Move unapplied deletes still set aside as pending into the missing / extra lists."""
+        moving = tuple(key for key in self.pending_deletes.keys if key in unapplied)
+        if not moving:
+            return self
+        target = "extra_in_new" if self.freshness.leading == "old" else "missing_in_new"
+        listed: KeyList = getattr(self, target)
+        return replace(
+            self,
+            pending_deletes=_without(self.pending_deletes, moving),
+            in_flight=_without(self.in_flight, moving),
+            **{target: KeyList(_in_key_order(listed.keys + moving), listed.total + len(moving))},
+        )
+
+
+def _without(keys: KeyList, removed: tuple[Key, ...]) -> KeyList:
+    return KeyList(tuple(k for k in keys.keys if k not in removed), keys.total - len(removed))
+
+
+def _in_key_order(keys: tuple[Key, ...]) -> tuple[Key, ...]:
+    return tuple(sorted(keys, key=lambda key: tuple((v is None, v) for v in key)))
 
 
 @dataclass(frozen=True)

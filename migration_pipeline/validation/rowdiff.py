@@ -6,7 +6,6 @@ Temporary tables hold positional column names (k0.., c0..), never a user's ident
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 
 import duckdb
 
@@ -15,6 +14,7 @@ from migration_pipeline.validation.report import (
     ChangedRow,
     ColumnDiff,
     DuplicateKey,
+    Freshness,
     KeyList,
     TableReport,
 )
@@ -55,7 +55,9 @@ def _read_rows(con: duckdb.DuckDBPyConnection, side: Side, buckets: int) -> None
     )
 
 
-def _classify(con: duckdb.DuckDBPyConnection, key_count: int, watermark: datetime | None) -> None:
+def _classify(con: duckdb.DuckDBPyConnection, key_count: int, freshness: Freshness) -> None:
+    """Label every differing key. A key with no row at all on the leading side while the
+    lagging side still has it may be a hard delete the lagging side has not applied yet."""
     keys = join(
         compose("CASE WHEN o.p THEN {a} ELSE {b} END AS {k}", a=a, b=b, k=k)
         for a, b, k in zip(
@@ -71,6 +73,8 @@ def _classify(con: duckdb.DuckDBPyConnection, key_count: int, watermark: datetim
             "coalesce(n.c, 0) AS nc, CASE "
             "WHEN greatest(o.wt, n.wt) > $watermark THEN 'in_flight' "
             "WHEN coalesce(o.c, 0) > 1 OR coalesce(n.c, 0) > 1 THEN 'duplicate' "
+            "WHEN (o.p IS NULL AND $leading = 'old') OR (n.p IS NULL AND $leading = 'new') "
+            "THEN 'pending_delete' "
             "WHEN coalesce(o.c, 0) = 0 THEN 'extra_in_new' "
             "WHEN coalesce(n.c, 0) = 0 THEN 'missing_in_new' ELSE 'changed' END AS kind "
             "FROM {o} o FULL JOIN {n} n ON {on} "
@@ -81,7 +85,7 @@ def _classify(con: duckdb.DuckDBPyConnection, key_count: int, watermark: datetim
             n=temp("keys", "new"),
             on=key_join(key_count, "o", "n"),
         ),
-        {"watermark": watermark},
+        {"watermark": freshness.watermark, "leading": freshness.leading},
     )
 
 
@@ -144,20 +148,21 @@ def limit(max_keys: int | None) -> Sql:
 
 def _kind(
     con: duckdb.DuckDBPyConnection,
-    kind: str,
+    kinds: tuple[str, ...],
     key_count: int,
     max_keys: int | None,
     extra: Sql | None = None,
 ) -> tuple[list[tuple], int]:
-    """The first `max_keys` differing keys of one kind, in key order (plus `extra` columns), and how many."""
+    """The first `max_keys` differing keys of these kinds, in key order (plus `extra` columns), and how many."""
     keys = join(names("k", key_count))
     table = temp("keydiff", "all")
+    kind = list(kinds)
     total = con.execute(
-        compose("SELECT count(*) FROM {t} WHERE kind = ?", t=table), [kind]
+        compose("SELECT count(*) FROM {t} WHERE list_contains(?, kind)", t=table), [kind]
     ).fetchone()[0]
     rows = con.execute(
         compose(
-            "SELECT {k}{e} FROM {t} WHERE kind = ? ORDER BY {k}{l}",
+            "SELECT {k}{e} FROM {t} WHERE list_contains(?, kind) ORDER BY {k}{l}",
             k=keys,
             e=extra or Sql(""),
             t=table,
@@ -169,16 +174,16 @@ def _kind(
 
 
 def _key_list(
-    con: duckdb.DuckDBPyConnection, kind: str, key_count: int, max_keys: int | None
+    con: duckdb.DuckDBPyConnection, kind: str, key_count: int, max_keys: int | None, *more: str
 ) -> KeyList:
-    rows, total = _kind(con, kind, key_count, max_keys)
+    rows, total = _kind(con, (kind, *more), key_count, max_keys)
     return KeyList(tuple(tuple(row) for row in rows), total)
 
 
 def _duplicates(
     con: duckdb.DuckDBPyConnection, key_count: int, max_keys: int | None
 ) -> tuple[tuple[DuplicateKey, ...], int]:
-    rows, total = _kind(con, "duplicate", key_count, max_keys, Sql(", oc, nc"))
+    rows, total = _kind(con, ("duplicate",), key_count, max_keys, Sql(", oc, nc"))
     return tuple(DuplicateKey(tuple(r[:key_count]), int(r[-2]), int(r[-1])) for r in rows), total
 
 
@@ -218,7 +223,7 @@ def diff_rows(
     for side in (old, new):
         _read_rows(con, side, buckets)
     count = len(plan.keys)
-    _classify(con, count, report.freshness.watermark)
+    _classify(con, count, report.freshness)
     _changed(con, plan, tolerance)
     changed, changed_total = _changed_rows(con, plan, max_keys)
     duplicates, duplicate_total = _duplicates(con, count, max_keys)
@@ -226,7 +231,8 @@ def diff_rows(
         report,
         missing_in_new=_key_list(con, "missing_in_new", count, max_keys),
         extra_in_new=_key_list(con, "extra_in_new", count, max_keys),
-        in_flight=_key_list(con, "in_flight", count, max_keys),
+        in_flight=_key_list(con, "in_flight", count, max_keys, "pending_delete"),
+        pending_deletes=_key_list(con, "pending_delete", count, max_keys),
         changed=changed,
         changed_total=changed_total,
         duplicate_keys=duplicates,

@@ -91,12 +91,14 @@ def table_json(table: TableReport) -> dict[str, Any]:
             "changed": table.changed_total,
             "duplicate_keys": table.duplicate_total,
             "in_flight": table.in_flight.total,
+            "pending_deletes": table.pending_deletes.total,
         },
         "duplicate_keys": [
             {"key": json_key(d.key), "old_rows": d.old_rows, "new_rows": d.new_rows}
             for d in table.duplicate_keys
         ],
         "in_flight": _keys(table.in_flight),
+        "pending_deletes": _keys(table.pending_deletes),
         "confirmed": None if table.confirmed is None else _keys(table.confirmed),
         "previous_mismatched_rows": table.previous_mismatched_rows,
         "key_columns": list(table.key_columns),

@@ -30,7 +30,8 @@ def test_keys_touched_after_the_watermark_are_set_aside_as_in_flight(tmp_path):
         CREATE,
         SETTLED,
         # old has applied a change at 00:05 that new has not seen yet (new is at 00:01)
-        "INSERT INTO t VALUES (4, 'x', '2024-01-01 00:00'), (5, 'new row', '2024-01-01 00:05')",
+        "INSERT INTO t VALUES (4, 'x', '2024-01-01 00:00'), (5, 'new row', '2024-01-01 00:05'), "
+        "(7, 'not in new', '2024-01-01 00:00')",
     )
     new = _db(
         tmp_path / "new.duckdb",
@@ -41,10 +42,13 @@ def test_keys_touched_after_the_watermark_are_set_aside_as_in_flight(tmp_path):
     (table,) = validate(old, new).tables
     assert table.freshness.watermark == datetime(2024, 1, 1, 0, 1, tzinfo=UTC)
     assert table.freshness.lag_seconds == 240.0
-    assert table.in_flight == KeyList(((5,),), 1)
+    # 6 is not in old, which is ahead: old may have applied a delete that new has not yet
+    assert table.in_flight == KeyList(((5,), (6,)), 2)
+    assert table.pending_deletes == KeyList(((6,),), 1)
     assert [row.key for row in table.changed] == [(4,)]
-    assert table.extra_in_new == KeyList(((6,),), 1)
-    assert table.missing_in_new.total == 0
+    # 7 is not in new, which is behind: no delete can explain it
+    assert table.missing_in_new == KeyList(((7,),), 1)
+    assert table.extra_in_new.total == 0
 
 
 def test_an_explicit_watermark_overrides_the_automatic_one(tmp_path):

@@ -91,4 +91,28 @@ def test_report_json_has_the_contract_fields():
         "changed": 1,
         "duplicate_keys": 0,
         "in_flight": 0,
+        "pending_deletes": 0,
     }
+
+
+def test_an_unapplied_delete_moves_from_in_flight_to_the_side_lacking_it():
+    ahead = Freshness("c", NOW, NOW - timedelta(seconds=5), NOW - timedelta(seconds=5))
+    table = _table(
+        freshness=ahead,
+        extra_in_new=KeyList(((1,),), 1),
+        in_flight=KeyList(((None,), (3,), (4,)), 3),
+        pending_deletes=KeyList(((None,), (3,)), 2),
+    )
+    assert ahead.leading == "old" and table.one_sided_keys() == {
+        (1,): "old",
+        (None,): "old",
+        (3,): "old",
+    }
+    settled = table.with_confirmation(set(), 0, frozenset({(None,), (7,)}))
+    assert settled.extra_in_new == KeyList(((1,), (None,)), 2)
+    assert (settled.in_flight, settled.pending_deletes) == (
+        KeyList(((3,), (4,)), 2), KeyList(((3,),), 1),
+    )  # fmt: skip
+    assert settled.confirmed == KeyList(((None,),), 1) and settled.verdict == "mismatch"
+    assert Freshness("c", NOW, NOW, NOW).leading is None
+    assert Freshness("c", NOW, NOW - timedelta(seconds=5)).leading is None  # not live
