@@ -7,7 +7,7 @@ the gates on its way and the next step allowed. Pure: no I/O, the caller gathers
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from migration_pipeline.artie.models import Pipeline
@@ -18,6 +18,8 @@ PHASES = ("planned", "reader_shared", "backfilling", "caught_up", "approved", "c
 STREAMING = "streaming"
 _PENDING_PHASE = {"promote": "planned", "create": "reader_shared", "cutover": "approved",
                   "unshare": "cut_over"}
+REMOVED_OUTSIDE_CUTOVER = ("The old pipeline's block was removed outside a cutover step: restore "
+                           "it, or approve a fresh passing validation.")
 
 
 @dataclass(frozen=True)
@@ -176,8 +178,9 @@ def assess(facts: MigrationFacts, settings: GateSettings = GateSettings()) -> As
         return Assessment("complete", None, "The old pipeline is deleted"
                           + (" and the reader is dedicated again." if settings.unshare else "."))
     if not m.old_pipeline_declared:
-        return Assessment("approved", "cutover", "The old pipeline's block is removed but it "
-                          "still exists in the state: the cutover apply is to be finished.")
+        return _cutover_gated(facts, settings, REMOVED_OUTSIDE_CUTOVER, "The old pipeline's "
+                              "block is removed but it still exists in the state; approved, and "
+                              "the latest validation is fresh and clean: the cutover can finish.")
     if not (m.reader_shared and m.uuids.get(facts.reader)):
         return Assessment("planned", "promote", "The reader is not shared yet.")
     if facts.new_pipeline not in m.uuids:
@@ -195,6 +198,20 @@ def assess(facts: MigrationFacts, settings: GateSettings = GateSettings()) -> As
         return Assessment("approved", None, fresh.reason, gates)
     return Assessment("approved", "cutover", "Approved, and the latest validation is fresh and "
                       "clean: the old pipeline can be deleted.", gates)
+
+
+def _cutover_gated(facts: MigrationFacts, settings: GateSettings, why: str,
+                   ready: str) -> Assessment:
+    """Cutover (deleting the old pipeline) only behind the approval and freshness gates; a closed
+    gate keeps its name and says `why` before its own reason."""
+    gates: list[Gate] = []
+    for gate in (approval_gate(facts), freshness_gate(facts, settings)):
+        if not gate.open:
+            gate = replace(gate, reason=f"{why} {gate.reason}")
+            phase = "caught_up" if gate.name == "approval" else "approved"
+            return Assessment(phase, None, gate.reason, (*gates, gate))
+        gates.append(gate)
+    return Assessment("approved", "cutover", ready, tuple(gates))
 
 
 def _minutes(delta: timedelta) -> str:

@@ -148,6 +148,29 @@ def test_after_cutover_unshare_follows_only_when_asked(shared, unshare, expected
     assert (result.phase, result.next_step) == expected
 
 
-def test_a_removed_block_still_in_the_state_finishes_the_cutover():
-    mod = module(reader_shared=True, old_pipeline_declared=False, uuids={**UUIDS, NEW: "p-2"})
-    assert assess(facts(mod)).next_step == "cutover"
+REMOVED = module(reader_shared=True, old_pipeline_declared=False, uuids={**UUIDS, NEW: "p-2"})
+
+
+def test_a_block_removed_by_hand_without_approval_does_not_cut_over():
+    result = assess(facts(REMOVED, new_status=STREAMING, validations=clean(2)))
+    assert (result.phase, result.next_step) == ("caught_up", None)
+    assert result.closed_gate.name == "approval"
+    assert result.closed_gate.reason.startswith(
+        "The old pipeline's block was removed outside a cutover step: restore it, or approve a "
+        "fresh passing validation. Waiting for a person")
+    assert result.reason == result.closed_gate.reason
+
+
+def test_a_block_removed_by_hand_with_a_stale_validation_does_not_cut_over():
+    result = assess(facts(REMOVED, validations=clean(2, timedelta(hours=2)),
+                          approval=Approval("ana", "approve", "v2")))
+    assert (result.phase, result.next_step) == ("approved", None)
+    assert result.closed_gate.name == "fresh_validation"
+    assert "was removed outside a cutover step" in result.closed_gate.reason
+    assert "120 min 0 s old" in result.closed_gate.reason
+
+
+def test_a_block_removed_by_hand_with_approval_and_a_fresh_validation_cuts_over():
+    result = assess(facts(REMOVED, validations=clean(2), approval=Approval("ana", "approve", "v2")))
+    assert (result.phase, result.next_step) == ("approved", "cutover")
+    assert result.closed_gate is None
