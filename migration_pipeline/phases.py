@@ -20,6 +20,8 @@ _PENDING_PHASE = {"promote": "planned", "create": "reader_shared", "cutover": "a
                   "unshare": "cut_over"}
 REMOVED_OUTSIDE_CUTOVER = ("The old pipeline's block was removed outside a cutover step: restore "
                            "it, or approve a fresh passing validation.")
+PENDING_CUTOVER = ("A cutover step stopped before it finished; it resumes only with an approval "
+                   "and a fresh passing validation.")
 
 
 @dataclass(frozen=True)
@@ -165,12 +167,16 @@ def approval_gate(facts: MigrationFacts) -> Gate:
 def assess(facts: MigrationFacts, settings: GateSettings = GateSettings()) -> Assessment:
     """The current phase and the next allowed step (see the module doc)."""
     m = facts.module
-    if m.pending_step:
-        return Assessment(_PENDING_PHASE[m.pending_step], m.pending_step, f"A {m.pending_step} "
-                          "step stopped before it finished; running it again converges it.")
     if facts.approval is not None and facts.approval.decision == "abort":
         return Assessment("aborted", None, f"{facts.approval.who} aborted the migration"
                           + (f": {facts.approval.comment}" if facts.approval.comment else "."))
+    if m.pending_step == "cutover" and facts.old_pipeline in m.uuids:
+        return _cutover_gated(facts, settings, PENDING_CUTOVER, "A cutover step stopped before "
+                              "it finished; approved, and the latest validation is fresh and "
+                              "clean: running it again converges it.")
+    if m.pending_step:
+        return Assessment(_PENDING_PHASE[m.pending_step], m.pending_step, f"A {m.pending_step} "
+                          "step stopped before it finished; running it again converges it.")
     if not m.old_pipeline_declared and facts.old_pipeline not in m.uuids:
         if settings.unshare and m.reader_shared:
             return Assessment("cut_over", "unshare", "The old pipeline is deleted; the reader "

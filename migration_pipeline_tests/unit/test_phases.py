@@ -58,9 +58,44 @@ def test_a_shared_reader_without_the_new_pipeline_asks_for_create():
     assert (result.phase, result.next_step) == ("reader_shared", "create")
 
 
-def test_an_interrupted_step_is_the_next_step_whatever_else_is_true():
+def test_an_interrupted_step_is_the_next_step():
     result = assess(facts(module(reader_shared=True, pending_step="create")))
     assert (result.phase, result.next_step) == ("reader_shared", "create")
+
+
+def test_an_abort_wins_over_an_interrupted_step():
+    result = assess(facts(module(reader_shared=True, pending_step="create"),
+                          approval=Approval("ana", "abort", "v1")))
+    assert (result.phase, result.next_step) == ("aborted", None)
+
+
+PENDING_CUTOVER = replace(CREATED, old_pipeline_declared=False, pending_step="cutover")
+
+
+def test_an_interrupted_cutover_without_approval_does_not_resume():
+    result = assess(facts(PENDING_CUTOVER, new_status=STREAMING, validations=clean(2)))
+    assert (result.phase, result.next_step) == ("caught_up", None)
+    assert result.closed_gate.name == "approval"
+    assert result.reason.startswith("A cutover step stopped before it finished; it resumes only "
+                                    "with an approval and a fresh passing validation. Waiting")
+
+
+def test_an_interrupted_cutover_with_a_stale_validation_does_not_resume():
+    result = assess(facts(PENDING_CUTOVER, validations=clean(2, timedelta(hours=2)),
+                          approval=Approval("ana", "approve", "v2")))
+    assert (result.phase, result.next_step) == ("approved", None)
+    assert result.closed_gate.name == "fresh_validation"
+
+
+def test_an_interrupted_cutover_resumes_with_approval_and_a_fresh_validation():
+    result = assess(facts(PENDING_CUTOVER, validations=clean(2),
+                          approval=Approval("ana", "approve", "v2")))
+    assert (result.phase, result.next_step) == ("approved", "cutover")
+
+
+def test_an_interrupted_cutover_whose_delete_was_applied_resumes_to_finish():
+    mod = replace(PENDING_CUTOVER, uuids={READER: "r-1", NEW: "p-2"})
+    assert assess(facts(mod)).next_step == "cutover"
 
 
 def test_backfilling_tables_close_the_catch_up_gate_and_name_the_tables():
