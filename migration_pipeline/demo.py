@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import threading
 import time
@@ -74,8 +75,7 @@ def prepare(state: Path, rows: int = DEMO_ROWS) -> Path:
     os.environ.update(env)
     home = state / "dagster"
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    shutil.copyfile(Path(__file__).resolve().parent.parent / "dagster.yaml", home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(home)
     config = state / "migrations.yaml"
     config.write_text(f"# Written by the demo for the sandbox under {sandbox.state_dir}.\n"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
 import sys
 from pathlib import Path
@@ -42,8 +41,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: could not prepare the sandbox: {e}", file=sys.stderr)
         return 1
     home = Path(os.environ["DAGSTER_HOME"])
-    if (ROOT / "dagster.yaml").exists():
-        shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
     command = dagster_command(args.port)
     print(f"\nDagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME {home}); launch "
           "analytics_v1_to_v2_job to start the migration. Ctrl-C stops the UI.", flush=True)

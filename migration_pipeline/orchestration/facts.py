@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -32,7 +32,7 @@ class Snapshot:
     """The facts at one moment, the raw state they came from, and what they mean."""
 
     facts: MigrationFacts
-    state: dict
+    state: dict = field(repr=False)  # raw Terraform state: sensitive values in plain text
     assessment: Assessment
 
     def with_validation(self, record: ValidationRecord, settings: GateSettings) -> Snapshot:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+from pydantic import Field
 
 from migration_pipeline.artie.client import ArtieClient
 from migration_pipeline.spec import MigrationSpec
@@ -28,7 +29,7 @@ class ArtieResource(dg.ConfigurableResource):
     name, never the key."""
 
     api_url: str
-    api_key: str
+    api_key: str = Field(repr=False)  # resolved from dg.EnvVar; never in a repr or log
 
     def client(self) -> ArtieClient:
         return ArtieClient(self.api_url, self.api_key)

@@ -8,8 +8,11 @@ from migration_pipeline.orchestration.resources import ArtieResource, TerraformR
 from migration_pipeline.phases import Assessment, is_streaming
 from migration_pipeline.spec import MigrationSpec
 
+# A run in any of these may still be inside `terraform apply`.
 ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
-          dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+          dg.DagsterRunStatus.MANAGED, dg.DagsterRunStatus.STARTING,
+          dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.SUSPENDED,
+          dg.DagsterRunStatus.CANCELING]
 
 
 def launch_reason(snapshot: Snapshot) -> str | None:
@@ -29,6 +32,19 @@ def launch_reason(snapshot: Snapshot) -> str | None:
     return None
 
 
+def run_blocker(instance: dg.DagsterInstance, job_name: str) -> str | None:
+    """Why the sensor must not launch now: a run is in progress, or the latest one failed."""
+    active = instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=ACTIVE), limit=1)
+    if active:
+        return f"run {active[0].run_id} of {job_name} is still in progress"
+    latest = instance.get_runs(dg.RunsFilter(job_name=job_name), limit=1)
+    if latest and latest[0].status == dg.DagsterRunStatus.FAILURE:
+        # A closed gate ends a run successfully; a failure needs a person, not a retry loop.
+        return (f"the latest run {latest[0].run_id} of {job_name} failed: read its logs, fix "
+                "the cause, then launch the job again (the sensor resumes after it succeeds)")
+    return None
+
+
 def build_sensor(spec: MigrationSpec, job: dg.JobDefinition) -> dg.SensorDefinition:
     @dg.sensor(name=f"{spec.name}_catch_up_sensor", job=job,
                minimum_interval_seconds=spec.gates.poll_seconds,
@@ -36,13 +52,13 @@ def build_sensor(spec: MigrationSpec, job: dg.JobDefinition) -> dg.SensorDefinit
                    f"Polls {spec.name}'s pipeline status, validations and approvals; once a "
                    "person has launched the migration job, launches it again when the new "
                    "pipeline has caught up, when a validation is due, or when an approval opens "
-                   "the cutover. Skips while a run is active."))
+                   "the cutover. Skips while a run is active, and after a failed run until a person "
+                   "launches the job again."))
     def catch_up_sensor(context: dg.SensorEvaluationContext, terraform: TerraformResource,
                         artie: ArtieResource):
-        active = context.instance.get_runs(
-            dg.RunsFilter(job_name=job.name, statuses=ACTIVE), limit=1)
-        if active:
-            return dg.SkipReason(f"run {active[0].run_id} of {job.name} is still in progress")
+        blocker = run_blocker(context.instance, job.name)
+        if blocker:
+            return dg.SkipReason(blocker)
         with artie.client() as client:
             snapshot = gather(spec, terraform.runner(spec), client, context.instance)
         reason = launch_reason(snapshot)
