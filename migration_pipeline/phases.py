@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from migration_pipeline.artie.models import Pipeline
+from migration_pipeline.errors import SpecError
 from migration_pipeline.terraform.facts import ModuleFacts
 
 PHASES = ("planned", "reader_shared", "backfilling", "caught_up", "approved", "cut_over",
@@ -167,6 +168,13 @@ def approval_gate(facts: MigrationFacts) -> Gate:
 def assess(facts: MigrationFacts, settings: GateSettings = GateSettings()) -> Assessment:
     """The current phase and the next allowed step (see the module doc)."""
     m = facts.module
+    old_gone = not m.old_pipeline_declared and facts.old_pipeline not in m.uuids
+    if old_gone and facts.new_pipeline not in m.uuids:
+        raise SpecError("old_pipeline", f"{facts.old_pipeline} is neither in the module nor in "
+                        "the Terraform state; check the address (`<type>.<name>`).")
+    if old_gone and not m.pending_step and not (settings.unshare and m.reader_shared):
+        return Assessment("complete", None, "The old pipeline is deleted"
+                          + (" and the reader is dedicated again." if settings.unshare else "."))
     if facts.approval is not None and facts.approval.decision == "abort":
         return Assessment("aborted", None, f"{facts.approval.who} aborted the migration"
                           + (f": {facts.approval.comment}" if facts.approval.comment else "."))
@@ -177,12 +185,9 @@ def assess(facts: MigrationFacts, settings: GateSettings = GateSettings()) -> As
     if m.pending_step:
         return Assessment(_PENDING_PHASE[m.pending_step], m.pending_step, f"A {m.pending_step} "
                           "step stopped before it finished; running it again converges it.")
-    if not m.old_pipeline_declared and facts.old_pipeline not in m.uuids:
-        if settings.unshare and m.reader_shared:
-            return Assessment("cut_over", "unshare", "The old pipeline is deleted; the reader "
-                              "is still shared and the spec asks to unshare it.")
-        return Assessment("complete", None, "The old pipeline is deleted"
-                          + (" and the reader is dedicated again." if settings.unshare else "."))
+    if old_gone:
+        return Assessment("cut_over", "unshare", "The old pipeline is deleted; the reader "
+                          "is still shared and the spec asks to unshare it.")
     if not m.old_pipeline_declared:
         return _cutover_gated(facts, settings, REMOVED_OUTSIDE_CUTOVER, "The old pipeline's "
                               "block is removed but it still exists in the state; approved, and "

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from migration_pipeline.artie.models import Pipeline, TableStatus
+from migration_pipeline.errors import SpecError
 from migration_pipeline.phases import (
     Approval,
     GateSettings,
@@ -209,3 +210,17 @@ def test_a_block_removed_by_hand_with_approval_and_a_fresh_validation_cuts_over(
     result = assess(facts(REMOVED, validations=clean(2), approval=Approval("ana", "approve", "v2")))
     assert (result.phase, result.next_step) == ("approved", "cutover")
     assert result.closed_gate is None
+
+
+def test_an_old_pipeline_neither_in_the_module_nor_in_the_state_is_an_input_error():
+    mod = module(old_pipeline_declared=False, uuids={READER: "r-1"})
+    with pytest.raises(SpecError, match="neither in the module nor in the") as e:
+        assess(facts(mod))
+    assert e.value.field == "old_pipeline"
+    assert "artie_pipeline.v1" in str(e.value)
+
+
+def test_an_abort_recorded_after_completion_leaves_the_migration_complete():
+    mod = module(old_pipeline_declared=False, uuids={READER: "r-1", NEW: "p-2"})
+    result = assess(facts(mod, approval=Approval("ana", "abort", "v1")))
+    assert (result.phase, result.next_step) == ("complete", None)
