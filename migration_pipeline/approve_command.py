@@ -25,13 +25,17 @@ def register(subparsers) -> None:
     parser.add_argument("--who", default=getpass.getuser(), help="who decides (default: you)")
     parser.add_argument("--decision", choices=DECISIONS, default="approve")
     parser.add_argument("--comment", default="", help="why")
+    parser.add_argument("--validation", default="", metavar="ID",
+                        help="the validation you reviewed (`status` shows it); refused if a "
+                        "newer one exists")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     def body(spec: MigrationSpec, instance) -> int:
         try:
-            recorded = record_approval(instance, spec, args.who, args.decision, args.comment)
+            recorded = record_approval(instance, spec, args.who, args.decision, args.comment,
+                                       args.validation)
         except ApprovalError as e:
             print(f"error: {e}", file=sys.stderr)
             return 1

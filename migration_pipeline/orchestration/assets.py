@@ -24,6 +24,9 @@ class ApprovalConfig(dg.Config):
     who: str
     decision: Literal["approve", "reject", "abort"] = "approve"
     comment: str = ""
+    # The validation you reviewed (validation_id in the validation_report's metadata): when
+    # given, the decision is refused if a newer validation exists.
+    validation_id: str = ""
 
 
 def build_assets(spec: MigrationSpec) -> list[dg.AssetsDefinition]:
@@ -51,7 +54,7 @@ def build_assets(spec: MigrationSpec) -> list[dg.AssetsDefinition]:
     def approval(context: dg.AssetExecutionContext, config: ApprovalConfig) -> dg.MaterializeResult:
         try:
             metadata = approval_metadata(validation_records(context.instance, spec), config.who,
-                                         config.decision, config.comment)
+                                         config.decision, config.comment, config.validation_id)
         except ApprovalError as e:
             raise dg.Failure(str(e)) from e
         context.log.info(f"{metadata['who']} decided {metadata['decision']} on validation "

@@ -51,9 +51,10 @@ def latest_approval(instance: dg.DagsterInstance, spec: MigrationSpec) -> Approv
 
 
 def approval_metadata(records: tuple[ValidationRecord, ...], who: str, decision: str,
-                      comment: str) -> dict[str, str | bool]:
+                      comment: str, reviewed: str = "") -> dict[str, str | bool]:
     """What an approval records: who, the decision, the comment and the validation it saw.
-    An approval needs a latest validation that passed."""
+    An approval needs a latest validation that passed; `reviewed` (the validation id the person
+    read) must then be that latest one."""
     if decision not in DECISIONS:
         raise ApprovalError(f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}")
     if not who.strip():
@@ -64,15 +65,20 @@ def approval_metadata(records: tuple[ValidationRecord, ...], who: str, decision:
             "nothing to approve: " + ("no validation has run yet" if latest is None else
                                       f"the latest validation ({latest.id}) did not pass")
             + ". Let the job validate again, then approve.")
+    if reviewed and latest is not None and reviewed != latest.id:
+        raise ApprovalError(
+            f"you reviewed validation {reviewed}, but the latest is {latest.id}: read the latest "
+            "validation_report, then decide again")
     return {"who": who.strip(), "decision": decision, "comment": comment,
             "validation_id": latest.id if latest else "",
             "validation_matches": bool(latest and latest.matches)}
 
 
 def record_approval(instance: dg.DagsterInstance, spec: MigrationSpec, who: str, decision: str,
-                    comment: str = "") -> dict:
+                    comment: str = "", reviewed: str = "") -> dict:
     """Record a decision without a run (the CLI's way); the job honours it like a UI one."""
-    metadata = approval_metadata(validation_records(instance, spec), who, decision, comment)
+    metadata = approval_metadata(validation_records(instance, spec), who, decision, comment,
+                                 reviewed)
     instance.report_runless_asset_event(dg.AssetMaterialization(approval_key(spec), metadata=metadata))
     return metadata
 

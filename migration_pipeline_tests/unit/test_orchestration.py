@@ -212,3 +212,17 @@ def test_the_artie_key_never_shows_in_the_resource_repr(monkeypatch):
     result = job.execute_in_process()
     assert "arsk_do_not_print" not in result.output_for_node("look")
     assert "arsk_do_not_print" not in repr(resource)
+
+
+def test_an_approval_for_a_validation_that_is_no_longer_the_latest_is_refused(spec, tmp_path):
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        for n in (1, 2):
+            instance.report_runless_asset_event(dg.AssetMaterialization(
+                validation_key(spec),
+                metadata={"validation_id": f"v-{n}", "matches": True, "finished_at": 1.0e9 + n}))
+        with pytest.raises(ApprovalError) as e:
+            record_approval(instance, spec, "ana", "approve", "looked at v-1", reviewed="v-1")
+        assert str(e.value) == ("you reviewed validation v-1, but the latest is v-2: read the "
+                                "latest validation_report, then decide again")
+        record_approval(instance, spec, "ana", "approve", "looked at v-2", reviewed="v-2")
+        assert latest_approval(instance, spec).validation_id == "v-2"
