@@ -132,6 +132,10 @@ class TerraformRunner:
                 self.redact(err), f"Timed out after {self.timeout:g} s; Terraform was "
                 "interrupted. Rerun the step: it resumes where this one stopped.",
             ) from None
+        except BaseException:
+            # Interrupted or terminated: no terraform may outlive the step (and its lock).
+            self._stop(proc)
+            raise
         if proc.returncode not in ok_codes:
             hint = _STATE_LOCK_HINT if "Error acquiring the state lock" in err else ""
             raise TerraformCommandError(cmd, proc.returncode, self.redact(err), hint)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from migration_pipeline.artie.models import Pipeline
-from migration_pipeline.errors import MigrationError, PlanGuardRefusal
+from migration_pipeline.errors import PlanGuardRefusal
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import edits, guard, hcl, workdir
 from migration_pipeline.terraform.plan import Plan, Redactor, parse_plan, secrets_of
@@ -110,22 +110,23 @@ def run_step(step: str, spec: MigrationSpec, runner: TerraformRunner,
         converging = journal.pending_step() == step
         if edit.files:
             journal.begin(step, {p: module.files[p] for p in edit.files})
-            for path, text in edit.files.items():
-                workdir.write_atomically(path, text)
         with tempfile.TemporaryDirectory(prefix="migration-plan-") as tmp:
+            # Anything raised before the apply starts (a refusal, a parse error, an interrupt or
+            # a termination) puts the user's files back byte for byte and clears the journal.
             try:
+                for path, text in edit.files.items():
+                    workdir.write_atomically(path, text)
                 plan, problems = plan_and_check(runner, Path(tmp) / "step.tfplan", step,
                                                 guard.contract(step, spec), redact)
-            except MigrationError:
+                # After the plan: the redactor then knows every sensitive value.
+                diffs = file_diffs(module.files, edit.files, directory, redact)
+                if problems:
+                    message = str(PlanGuardRefusal(step, problems))
+                    raise PlanGuardRefusal(step, problems, StepResult(
+                        step, "refused", message, diffs, plan, edit.notes, tuple(problems)))
+            except BaseException:
                 journal.restore()
                 raise
-            # After the plan: the redactor then knows every sensitive value.
-            diffs = file_diffs(module.files, edit.files, directory, redact)
-            if problems:
-                journal.restore()
-                message = str(PlanGuardRefusal(step, problems))
-                raise PlanGuardRefusal(step, problems, StepResult(
-                    step, "refused", message, diffs, plan, edit.notes, tuple(problems)))
             if plan.has_changes:
                 runner.apply(Path(tmp) / "step.tfplan")
         journal.clear()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -90,6 +92,32 @@ def test_a_hung_command_is_stopped_at_its_timeout(module, tmp_path):
         "Timed out after 0.5 s; Terraform was interrupted. Rerun the step: it resumes where "
         "this one stopped."
     )
+
+
+class Terminated(BaseException):
+    """Stands for a KeyboardInterrupt or Dagster's termination arriving while terraform runs."""
+
+
+def test_an_interrupt_while_terraform_runs_stops_it_before_raising(module, tmp_path):
+    pid_file = tmp_path / "pid"
+    binary = fake_terraform(tmp_path, f'echo $$ > {pid_file}\nexec sleep 30\n')
+    runner = TerraformRunner(module, binary=binary, timeout=60)
+
+    def terminate(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGALRM, terminate)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    started = time.monotonic()
+    try:
+        with pytest.raises(Terminated):
+            runner.run("plan")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - started < 20
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
 
 
 def test_a_held_state_lock_says_what_to_do(module, tmp_path):

@@ -183,3 +183,42 @@ def test_without_artie_the_reader_steps_say_what_they_could_not_count(tmp_path):
         "Artie's API was not consulted: pipelines on this reader that the module does not "
         "declare were not counted.")
     assert NO_API_NOTE not in make_edit("promote", spec, module, {}, FakeArtie([])).notes
+
+
+class PlanRaises:
+    """A runner whose plan raises `error` (an interrupt, a termination, a parsing bug) after
+    recording what the module looked like when terraform would have started."""
+
+    def __init__(self, directory, error: BaseException):
+        self.directory = directory
+        self.error = error
+        self.redact = None
+        self.seen_at_plan: dict[str, bytes] | None = None
+
+    def init(self) -> None:
+        pass
+
+    def state(self) -> dict:
+        return {}
+
+    def plan(self, plan_file) -> bool:
+        self.seen_at_plan = files_of(self.directory)
+        raise self.error
+
+
+def files_of(directory) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.glob("*.tf"))}
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), ValueError("bad plan JSON"),
+                                   SystemExit(143)])
+def test_anything_raised_before_the_apply_restores_the_files_and_clears_the_journal(
+        tmp_path, error):
+    directory = write_module(tmp_path / "m")
+    before = files_of(directory)
+    runner = PlanRaises(directory, error)
+    with pytest.raises(type(error)):
+        run_step("promote", spec_for(directory), runner)
+    assert runner.seen_at_plan is not None and runner.seen_at_plan != before  # it was edited
+    assert files_of(directory) == before
+    assert workdir.Journal(directory).pending_step() is None
