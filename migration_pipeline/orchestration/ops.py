@@ -93,7 +93,9 @@ def _validate_op(spec: MigrationSpec):
                               artie: ArtieResource, validation: ValidationResource):
         snapshot = look(spec, context, terraform, artie)
         a = snapshot.assessment
-        if _done("cutover", a.phase) or not snapshot.facts.module.old_pipeline_declared:
+        # A block removed by hand (no cutover journal) still needs fresh validations: the
+        # phases then hold the cutover behind the approval and freshness gates.
+        if _done("cutover", a.phase) or snapshot.facts.module.pending_step == "cutover":
             yield from proceed(context, snapshot, "Nothing to validate: the cutover is under way "
                                "or done.")
             return
