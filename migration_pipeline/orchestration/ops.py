@@ -35,7 +35,6 @@ OUTS = {"proceed": dg.Out(is_required=False, description="The gate is open: go o
 # The first phase in which a step's effect is in place.
 DONE_FROM = {"promote": "reader_shared", "create": "backfilling", "cutover": "cut_over",
              "unshare": "complete"}
-TERMINAL = ("complete", "aborted")
 
 
 def _done(step: str, phase: str) -> bool:
