@@ -94,9 +94,7 @@ def _pipeline_list(pipelines: list[Pipeline]) -> str:
 
 def uncaptured_keys(reader: SourceReader, tables: tuple[PipelineTable, ...]) -> list[str]:
     """Keys of `tables` a reader does not capture (a non-shared reader captures its pipeline's)."""
-    if not reader.is_shared:
-        return []
-    return [t.key for t in tables if t.key not in (reader.tables or {})]
+    return [t.key for t in tables if not reader.captures(t)]
 
 
 class Backend:

@@ -59,6 +59,11 @@ class SourceReader:
     created_at: str = ""
     updated_at: str = ""
 
+    def captures(self, table: PipelineTable) -> bool:
+        """Whether a pipeline table is captured: a dedicated reader captures its pipeline's
+        tables, a shared one only those in its `tables` map (a table left out goes stale)."""
+        return not self.is_shared or table.key in (self.tables or {})
+
 
 @dataclass(frozen=True)
 class PipelineTable:

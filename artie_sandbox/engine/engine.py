@@ -19,7 +19,7 @@ from artie_sandbox.engine.destination import TablePlan
 from artie_sandbox.engine.faults import Faults
 from artie_sandbox.engine.pipeline import DestinationBusy, PipelineRunner
 from artie_sandbox.engine.progress import pipeline_progress, seconds_between, table_progress
-from artie_sandbox.engine.reader import captured_tables, is_captured, read_source
+from artie_sandbox.engine.reader import captured_tables, read_source
 from artie_sandbox.models import Connector, Pipeline, PipelineProgress, SourceReader
 from artie_sandbox.source.capture import commit_time, head_position, read_schema
 from artie_sandbox.store import Store
@@ -197,7 +197,7 @@ class Engine:
         changes = self.change_log(reader.uuid)
         end = changes.end()
         behind = changes.committed_at(state.log_offset + 1) if state and state.log_offset < end else None
-        captured = {t.key for t in pipeline.tables if is_captured(reader, t)}
+        captured = {t.key for t in pipeline.tables if reader.captures(t)}
         stalled = bool(self.faults.for_pipeline("stall", pipeline.uuid))
         phase = ("paused" if pipeline.status != "running" else "stalled" if stalled
                  else "streaming" if state and state.streaming else "backfilling")

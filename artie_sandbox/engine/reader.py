@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 from artie_sandbox.engine.changelog import ChangeLog
-from artie_sandbox.models import Pipeline, PipelineTable, SourceReader
+from artie_sandbox.models import Pipeline, SourceReader
 from artie_sandbox.source.capture import CHANGES, head_position
 
 
@@ -23,11 +23,6 @@ def captured_tables(reader: SourceReader, pipelines: list[Pipeline]) -> set[str]
     if reader.is_shared:
         return {t.name for t in (reader.tables or {}).values()}
     return {t.name for p in pipelines for t in p.tables}
-
-
-def is_captured(reader: SourceReader, table: PipelineTable) -> bool:
-    """Whether a pipeline table is captured by its reader (the API's `not_captured` rule)."""
-    return not reader.is_shared or table.key in (reader.tables or {})
 
 
 def read_source(log: ChangeLog, source: sqlite3.Connection, tables: set[str], limit: int) -> int:

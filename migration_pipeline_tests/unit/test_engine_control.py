@@ -15,7 +15,7 @@ from artie_sandbox.engine import fault_command, paths
 from artie_sandbox.engine.faults import Faults
 from artie_sandbox.engine.pipeline import State, TableState
 from artie_sandbox.engine.progress import NOT_CAPTURED_DETAIL, table_progress
-from artie_sandbox.engine.reader import captured_tables, is_captured
+from artie_sandbox.engine.reader import captured_tables
 from artie_sandbox.models import (
     Pipeline,
     PipelineProgress,
@@ -38,7 +38,7 @@ def test_capture_follows_the_shared_readers_tables():
     dedicated = SourceReader("r1", "shop", "c", "main")
     assert captured_tables(dedicated, [PIPELINE]) == {"customers", "orders"}
     assert captured_tables(SHARED, [PIPELINE]) == {"customers"}
-    assert [is_captured(SHARED, t) for t in TABLES] == [True, False]
+    assert [SHARED.captures(t) for t in TABLES] == [True, False]
 
 
 def test_table_status_through_backfill_streaming_and_uncaptured():
