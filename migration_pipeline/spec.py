@@ -47,6 +47,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from migration_pipeline.errors import SpecError
+from migration_pipeline.locations import is_motherduck
 
 _ADDRESS = re.compile(r"^(artie_[a-z_]+)\.([A-Za-z_][A-Za-z0-9_-]*)$")
 
@@ -213,7 +214,7 @@ def _resolve(spec_file: Path, value: Path) -> Path:
 
 def _resolve_validation(spec_file: Path, spec: MigrationSpec) -> ValidationSpec:
     def location(value: str | None) -> str | None:
-        if value is None or value.startswith(("md:", "motherduck:")):
+        if value is None or is_motherduck(value):
             return value
         return str(_resolve(spec_file, Path(value)))
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from migration_pipeline.errors import SpecError
+from migration_pipeline.locations import is_motherduck, motherduck
 from migration_pipeline.spec import MigrationSpec
+from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.validation import (
     PipelineSettings,
     TableMapping,
@@ -15,38 +19,26 @@ from migration_pipeline.validation import (
 )
 
 
-def _attributes(state: dict) -> dict[str, dict]:
-    """`address -> attributes` of the root module's single-instance managed resources."""
-    found = {}
-    for res in state.get("resources", []):
-        instances = res.get("instances", [])
-        if res.get("mode") == "managed" and not res.get("module") and len(instances) == 1:
-            found[f"{res['type']}.{res['name']}"] = instances[0].get("attributes", {})
-    return found
-
-
-def destination_location(state: dict, pipeline: str, field: str) -> str:
+def destination_location(state: TerraformState, pipeline: str, field: str) -> str:
     """A DuckDB pipeline's file (`<connector directory>/<database>.duckdb`), or `md:<database>`."""
-    resources = _attributes(state)
-    attrs = resources.get(pipeline)
+    attrs = state.attributes(pipeline)
     if attrs is None:
         raise SpecError(f"validation.{field}", f"{pipeline} is not in the Terraform state, so "
                         "its destination cannot be derived; set it explicitly")
     database = (attrs.get("destination_config") or {}).get("database")
-    if database and database.startswith(("md:", "motherduck:")):
+    if database and is_motherduck(database):
         return database
-    connector = next((a for a in resources.values()
-                      if a.get("uuid") == attrs.get("destination_connector_uuid")), {})
+    connector = state.by_uuid(attrs.get("destination_connector_uuid")) or {}
     directory = (connector.get("duckdb_config") or {}).get("directory")
     if connector.get("type") == "motherduck" and database:
-        return f"md:{database}"
+        return motherduck(database)
     if not directory or not database or not Path(directory).is_absolute():
         raise SpecError(f"validation.{field}", f"the destination of {pipeline} is not a DuckDB "
                         "connector with an absolute directory; set it explicitly")
     return str(Path(directory) / f"{database}.duckdb")
 
 
-def destinations(spec: MigrationSpec, state: dict) -> tuple[str, str]:
+def destinations(spec: MigrationSpec, state: TerraformState) -> tuple[str, str]:
     """The old and new destinations: the spec's `validation:` settings, else the state's."""
     v = spec.validation
     old = v.old_destination or destination_location(state, spec.old_pipeline, "old_destination")
@@ -55,7 +47,7 @@ def destinations(spec: MigrationSpec, state: dict) -> tuple[str, str]:
     return old, new
 
 
-def pipeline_settings(attrs: dict) -> PipelineSettings:
+def pipeline_settings(attrs: Mapping[str, Any]) -> PipelineSettings:
     """How an `artie_pipeline` (state attributes) writes its tables."""
     tables = tuple(
         TableSettings(
@@ -69,11 +61,10 @@ def pipeline_settings(attrs: dict) -> PipelineSettings:
     return PipelineSettings(tables, bool(attrs.get("soft_delete_rows")), schema)
 
 
-def table_mappings(spec: MigrationSpec, state: dict) -> tuple[TableMapping, ...]:
+def table_mappings(spec: MigrationSpec, state: TerraformState) -> tuple[TableMapping, ...]:
     """Old table -> new table, respecting aliases, excluded columns, soft delete and history."""
-    resources = _attributes(state)
-    mappings = map_pipelines(pipeline_settings(resources.get(spec.old_pipeline, {})),
-                             pipeline_settings(resources.get(spec.new_pipeline.address, {})))
+    mappings = map_pipelines(pipeline_settings(state.attributes(spec.old_pipeline) or {}),
+                             pipeline_settings(state.attributes(spec.new_pipeline.address) or {}))
     keys = spec.validation.keys
     return tuple(replace(m, key_columns=tuple(keys[m.old.ref.name])) if m.old.ref.name in keys
                  else m for m in mappings)

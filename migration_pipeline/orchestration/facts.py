@@ -20,6 +20,7 @@ from migration_pipeline.phases import (
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform.facts import module_facts
 from migration_pipeline.terraform.runner import TerraformRunner
+from migration_pipeline.terraform.state import TerraformState
 
 
 def gate_settings(spec: MigrationSpec) -> GateSettings:
@@ -29,10 +30,10 @@ def gate_settings(spec: MigrationSpec) -> GateSettings:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The facts at one moment, the raw state they came from, and what they mean."""
+    """The facts at one moment, the Terraform state they came from, and what they mean."""
 
     facts: MigrationFacts
-    state: dict = field(repr=False)  # raw Terraform state: sensitive values in plain text
+    state: TerraformState = field(repr=False)
     assessment: Assessment
 
     def with_validation(self, record: ValidationRecord, settings: GateSettings) -> Snapshot:
@@ -43,9 +44,10 @@ class Snapshot:
 
 def gather(spec: MigrationSpec, runner: TerraformRunner, artie: ArtieClient,
            instance: dg.DagsterInstance) -> Snapshot:
-    """Read everything the phase depends on; nothing is changed."""
+    """Read everything the phase depends on (the state pulled once); nothing is changed."""
     runner.init()
-    module = module_facts(spec, runner)
+    state = runner.state()
+    module = module_facts(spec, state)
     new_uuid = module.uuids.get(spec.new_pipeline.address)
     status = None
     if new_uuid:
@@ -57,4 +59,4 @@ def gather(spec: MigrationSpec, runner: TerraformRunner, artie: ArtieClient,
     facts = MigrationFacts(module, spec.reader, spec.old_pipeline, spec.new_pipeline.address,
                            status, validation_records(instance, spec),
                            latest_approval(instance, spec), datetime.now(UTC))
-    return Snapshot(facts, runner.state(), assess(facts, gate_settings(spec)))
+    return Snapshot(facts, state, assess(facts, gate_settings(spec)))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from migration_pipeline.orchestration.destinations import destinations, table_mappings
 from migration_pipeline.phases import ValidationRecord
 from migration_pipeline.spec import MigrationSpec
+from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.validation import ValidationOptions, ValidationReport, record, validate
 
 CHECKS = {
@@ -25,7 +26,7 @@ class CheckOutcome:
     metadata: dict[str, float | int | str]
 
 
-def run_validation(spec: MigrationSpec, state: dict, options: ValidationOptions) -> ValidationReport:
+def run_validation(spec: MigrationSpec, state: TerraformState, options: ValidationOptions) -> ValidationReport:
     """Compare the two destinations of `spec` and append the run to its validation history."""
     old, new = destinations(spec, state)
     report = validate(old, new, table_mappings(spec, state), options)

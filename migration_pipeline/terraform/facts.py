@@ -7,8 +7,7 @@ from pathlib import Path
 
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import edits, hcl, workdir
-from migration_pipeline.terraform.runner import TerraformRunner
-from migration_pipeline.terraform.steps import state_uuids
+from migration_pipeline.terraform.state import TerraformState
 
 
 @dataclass(frozen=True)
@@ -24,16 +23,16 @@ class ModuleFacts:
     uuids: dict[str, str] = field(default_factory=dict)
 
 
-def module_facts(spec: MigrationSpec, runner: TerraformRunner | None = None) -> ModuleFacts:
-    """Read the module's files (and the state with `terraform state pull` given a runner)."""
+def module_facts(spec: MigrationSpec, state: TerraformState | None = None) -> ModuleFacts:
+    """Read the module's files (and, given the pulled state, the migration's uuids)."""
     directory = Path(spec.terraform.dir)
     module = hcl.load_module(directory)
     reader = edits.resource(module, spec.reader)
     tables = edits.table_ids(edits.literal_attr(module, reader, "tables"))
     uuids = {}
-    if runner is not None:
+    if state is not None:
         addresses = (spec.reader, spec.old_pipeline, spec.new_pipeline.address)
-        uuids = {a: u for a, u in state_uuids(runner.state()).items() if a in addresses}
+        uuids = {a: u for a, u in state.uuids().items() if a in addresses}
     return ModuleFacts(
         reader_shared=edits.literal_attr(module, reader, "is_shared", False) is True,
         reader_tables=tuple(sorted(t.key for t in tables)),

@@ -9,11 +9,13 @@ timeout. This subclass keeps its option syntax and replaces the rest.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import signal
 import subprocess
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from python_terraform import IsFlagged, Terraform
 from migration_pipeline.errors import SpecError, TerraformCommandError
 from migration_pipeline.spec import TerraformSettings
 from migration_pipeline.terraform.binary import find_terraform
+from migration_pipeline.terraform.state import TerraformState
 
 log = logging.getLogger(__name__)
 # python-terraform's own logger prints whole outputs at debug level: keep it quiet.
@@ -34,6 +37,13 @@ _STATE_LOCK_HINT = (
     "Another Terraform run holds the state lock. Wait for it to finish; if none is running, "
     "release it with `terraform force-unlock`."
 )
+
+# `terraform init` already run in this process: (directory, binary, CLI config) -> the
+# configuration it was run for. Every gather, step and validation asks for an init; only the
+# first one for a configuration runs it.
+_INITIALISED: dict[tuple[str, str, str], str] = {}
+_INIT_LOCK = threading.Lock()
+_INIT_INPUTS = ("*.tf", "*.tf.json", ".terraform.lock.hcl")
 
 
 @dataclass(frozen=True)
@@ -153,8 +163,28 @@ class TerraformRunner:
                 break
         return proc.communicate()
 
-    def init(self) -> CommandResult:
-        return self.run("init", input=False)
+    def init(self) -> CommandResult | None:
+        """`terraform init`, once per working directory and process: again only when the
+        configuration (.tf files, lock file, CLI config) changed or `.terraform` is gone.
+        None when it was not needed."""
+        key = (str(self.working_dir.resolve()), self.binary, self.env["TF_CLI_CONFIG_FILE"])
+        with _INIT_LOCK:
+            if _INITIALISED.get(key) == self._configuration():
+                return None
+            result = self.run("init", input=False)
+            _INITIALISED[key] = self._configuration()
+            return result
+
+    def _configuration(self) -> str:
+        digest = hashlib.sha256()
+        paths = sorted({p for pattern in _INIT_INPUTS for p in self.working_dir.glob(pattern)})
+        for path in [*paths, Path(self.env["TF_CLI_CONFIG_FILE"])]:
+            digest.update(str(path).encode() + b"\0")
+            if path.is_file():
+                digest.update(path.read_bytes())
+        for installed in (".terraform", ".terraform/providers", ".terraform/modules"):
+            digest.update(b"1" if (self.working_dir / installed).exists() else b"0")
+        return digest.hexdigest()
 
     def validate(self) -> CommandResult:
         return self.run("validate")
@@ -172,10 +202,10 @@ class TerraformRunner:
         args = (str(plan_file),) if plan_file else ()
         return json.loads(self.run("show", *args, json=IsFlagged).stdout)
 
-    def state(self) -> dict:
-        """The raw state (`terraform state pull`): no provider starts, so it is quick."""
+    def state(self) -> TerraformState:
+        """The state (`terraform state pull`): no provider starts, so it is quick."""
         out = self.run("state", "pull", no_color=None).stdout
-        return json.loads(out) if out.strip() else {}
+        return TerraformState.parse(json.loads(out) if out.strip() else {})
 
     def apply(self, plan_file: Path) -> CommandResult:
         """Apply exactly the saved plan that was checked (never a fresh plan)."""

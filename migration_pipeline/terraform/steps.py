@@ -19,6 +19,7 @@ from migration_pipeline.terraform import edits, guard, hcl, workdir
 from migration_pipeline.terraform.plan import Plan, Redactor, parse_plan, secrets_of
 from migration_pipeline.terraform.results import StepResult, file_diffs
 from migration_pipeline.terraform.runner import TerraformRunner
+from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.terraform.tables import AttachedPipeline, TableId
 
 NO_API_NOTE = ("Artie's API was not consulted: pipelines on this reader that the module does "
@@ -31,19 +32,7 @@ class PipelineSource(Protocol):
     def pipelines_on_reader(self, reader_uuid: str) -> list[Pipeline]: ...
 
 
-def state_uuids(state: dict) -> dict[str, str]:
-    """`address -> uuid` of the root module's managed resources in a raw (pulled) state."""
-    found = {}
-    for res in state.get("resources", []):
-        if res.get("mode") == "managed" and not res.get("module"):
-            for instance in res.get("instances", []):
-                uuid = instance.get("attributes", {}).get("uuid")
-                if uuid and "index_key" not in instance:
-                    found[f"{res['type']}.{res['name']}"] = uuid
-    return found
-
-
-def attached_pipelines(module: hcl.Module, spec: MigrationSpec, state: dict,
+def attached_pipelines(module: hcl.Module, spec: MigrationSpec, state: TerraformState,
                        artie: PipelineSource | None) -> list[AttachedPipeline]:
     """Pipelines on the reader: those the module declares (the old pipeline always), plus the
     rest Artie reports, except pipelines removed from the module (being cut over)."""
@@ -52,7 +41,7 @@ def attached_pipelines(module: hcl.Module, spec: MigrationSpec, state: dict,
     if old is not None and old.address not in {p.label for p in attached}:
         tables = edits.table_ids(edits.literal_attr(module, old, "tables", {}))
         attached.append(AttachedPipeline(old.address, tables))
-    uuids = state_uuids(state)
+    uuids = state.uuids()
     reader_uuid = uuids.get(spec.reader)
     if artie is None or not reader_uuid:
         return attached
@@ -71,7 +60,7 @@ def attached_pipelines(module: hcl.Module, spec: MigrationSpec, state: dict,
     return attached
 
 
-def make_edit(step: str, spec: MigrationSpec, module: hcl.Module, state: dict,
+def make_edit(step: str, spec: MigrationSpec, module: hcl.Module, state: TerraformState,
               artie: PipelineSource | None) -> edits.StepEdit:
     """The file edit `step` needs now (empty when already in place)."""
     if step in ("create", "cutover"):

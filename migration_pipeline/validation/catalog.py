@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 
 from migration_pipeline.errors import ValidationInputError
+from migration_pipeline.locations import is_motherduck
 from migration_pipeline.validation.sql import Sql, compose, ident, literal
 
 OLD, NEW = "old", "new"
@@ -45,10 +46,6 @@ class ConnectionSettings:
     memory_limit: str = "2GB"
     threads: int | None = None
     lock_timeout_s: float = 10.0
-
-
-def is_motherduck(location: str) -> bool:
-    return location.startswith("md:") or location.startswith("motherduck:")
 
 
 @contextmanager

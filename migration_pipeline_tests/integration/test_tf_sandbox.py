@@ -16,7 +16,7 @@ from migration_pipeline.errors import PlanGuardRefusal, TerraformCommandError
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import rehearse_command
 from migration_pipeline.terraform.runner import TerraformRunner
-from migration_pipeline.terraform.steps import run_step, state_uuids
+from migration_pipeline.terraform.steps import run_step
 from migration_pipeline_tests.unit.test_tf_modules import PIPELINES_TF, spec_for, write_module
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sandbox" / "terraform"
@@ -92,7 +92,7 @@ def tf_bytes(directory: Path) -> dict[str, bytes]:
 
 
 def state_uuid(runner: TerraformRunner, address: str) -> str:
-    return state_uuids(runner.state())[address]
+    return runner.state().uuids()[address]
 
 
 def test_every_step_converges_keeps_other_bytes_and_running_it_again_is_a_no_op(

@@ -24,6 +24,7 @@ from migration_pipeline.orchestration.validation_runs import checks
 from migration_pipeline.phases import Assessment, Gate, MigrationFacts, ValidationRecord
 from migration_pipeline.spec import load_specs
 from migration_pipeline.terraform.facts import ModuleFacts
+from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.validation import TableReport, ValidationReport
 from migration_pipeline.validation.report import KeyList
 
@@ -44,9 +45,10 @@ def spec(tmp_path):
     return load_specs(tmp_path / "migrations.yaml")["shop_move"]
 
 
-def state(*resources: tuple[str, str, dict]) -> dict:
-    return {"resources": [{"mode": "managed", "type": t, "name": n, "instances": [
-        {"attributes": a}]} for t, n, a in resources]}
+def state(*resources: tuple[str, str, dict]) -> TerraformState:
+    return TerraformState.parse({"resources": [{"mode": "managed", "type": t, "name": n,
+                                                "instances": [{"attributes": a}]}
+                                               for t, n, a in resources]})
 
 
 STATE = state(
@@ -127,7 +129,7 @@ def _snapshot(assessment: Assessment, streaming: bool = True) -> Snapshot:
     module = ModuleFacts(True, (), True, True, None)
     facts = MigrationFacts(module, "r", "o", "n", status,
                            (ValidationRecord("v", True, datetime.now(UTC)),))
-    return Snapshot(facts, {}, assessment)
+    return Snapshot(facts, TerraformState(), assessment)
 
 
 @pytest.mark.parametrize(("assessment", "streaming", "launch"), [

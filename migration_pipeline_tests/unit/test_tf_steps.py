@@ -11,6 +11,7 @@ from migration_pipeline.terraform.facts import ModuleFacts, module_facts
 from migration_pipeline.terraform.plan import AttributeChange, Plan, ResourceChange
 from migration_pipeline.terraform.results import FileDiff, StepResult
 from migration_pipeline.terraform.runner import TerraformRunner
+from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.terraform.steps import (
     NO_API_NOTE,
     attached_pipelines,
@@ -40,11 +41,11 @@ def pipeline(uuid: str, name: str, *tables: str) -> Pipeline:
                     tables=tuple(TableStatus(t, "shop") for t in tables))
 
 
-def raw_state(**uuids: str) -> dict:
-    return {"resources": [
+def raw_state(**uuids: str) -> TerraformState:
+    return TerraformState.parse({"resources": [
         {"mode": "managed", "type": address.split("__")[0], "name": address.split("__")[1],
          "instances": [{"attributes": {"uuid": uuid}}]} for address, uuid in uuids.items()
-    ]}
+    ]})
 
 
 def never_runs(directory) -> TerraformRunner:
@@ -108,7 +109,7 @@ def test_attached_pipelines_join_the_module_and_what_artie_reports(tmp_path):
 def test_without_a_reader_in_state_artie_is_not_asked(tmp_path):
     directory = write_module(tmp_path / "m")
     artie = FakeArtie([])
-    found = attached_pipelines(hcl.load_module(directory), spec_for(directory), {}, artie)
+    found = attached_pipelines(hcl.load_module(directory), spec_for(directory), TerraformState(), artie)
     assert ([p.label for p in found], artie.asked) == (["artie_pipeline.orders_snowflake"], [])
 
 
@@ -149,17 +150,6 @@ def test_the_old_pipeline_counts_however_it_names_the_reader(tmp_path):
     ]
 
 
-class StateOnly(TerraformRunner):
-    """A runner whose `terraform state pull` answers from a dict."""
-
-    def __init__(self, directory, state: dict):
-        super().__init__(directory, binary="/nonexistent/terraform")
-        self._state = state
-
-    def state(self) -> dict:
-        return self._state
-
-
 def test_module_facts_follow_the_steps(tmp_path):
     directory = write_module(tmp_path / "m")
     spec = spec_for(directory)
@@ -170,7 +160,7 @@ def test_module_facts_follow_the_steps(tmp_path):
         path.write_text(text)
     workdir.Journal(directory).begin("create", {})
     state = raw_state(artie_source_reader__mysql=READER_UUID, artie_connector__mysql="c-1")
-    assert module_facts(spec, StateOnly(directory, state)) == ModuleFacts(
+    assert module_facts(spec, state) == ModuleFacts(
         True, ("shop.customers", "shop.line_items", "shop.orders"), True, False, "create",
         {"artie_source_reader.mysql": READER_UUID})
 
@@ -179,10 +169,10 @@ def test_without_artie_the_reader_steps_say_what_they_could_not_count(tmp_path):
     directory = write_module(tmp_path / "m")
     module = hcl.load_module(directory)
     spec = spec_for(directory)
-    assert make_edit("promote", spec, module, {}, None).notes[-1] == (
+    assert make_edit("promote", spec, module, TerraformState(), None).notes[-1] == (
         "Artie's API was not consulted: pipelines on this reader that the module does not "
         "declare were not counted.")
-    assert NO_API_NOTE not in make_edit("promote", spec, module, {}, FakeArtie([])).notes
+    assert NO_API_NOTE not in make_edit("promote", spec, module, TerraformState(), FakeArtie([])).notes
 
 
 class PlanRaises:
@@ -198,8 +188,8 @@ class PlanRaises:
     def init(self) -> None:
         pass
 
-    def state(self) -> dict:
-        return {}
+    def state(self) -> TerraformState:
+        return TerraformState()
 
     def plan(self, plan_file) -> bool:
         self.seen_at_plan = files_of(self.directory)
