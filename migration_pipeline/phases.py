@@ -1,28 +1,78 @@
 """Where a migration stands: facts (module, state, Artie API, validations, approvals) -> phase,
-the gates on its way and the next step allowed. Pure: no I/O, the caller gathers the facts.
+the gates on its way and the next step allowed. Pure: no I/O and no Terraform library; the
+caller gathers the facts into the plain models below.
 
-`planned -> reader_shared -> backfilling -> caught_up -> approved -> cut_over -> [unshared]
--> complete`, plus `aborted`. The phase is never stored; it is derived again on every look.
+`planned -> reader_shared -> backfilling -> caught_up -> approved -> cut_over -> complete`, plus
+`aborted`. Unsharing the reader (when the spec asks) is the step from `cut_over` to `complete`.
+The phase is never stored; it is derived again on every look.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from migration_pipeline.artie.models import Pipeline
 from migration_pipeline.errors import SpecError
-from migration_pipeline.terraform.facts import ModuleFacts
 
-PHASES = ("planned", "reader_shared", "backfilling", "caught_up", "approved", "cut_over",
-          "unshared", "complete", "aborted")
+
+class Phase(StrEnum):
+    """Where a migration stands, in order (`aborted` is outside the order)."""
+
+    PLANNED = "planned"
+    READER_SHARED = "reader_shared"
+    BACKFILLING = "backfilling"
+    CAUGHT_UP = "caught_up"
+    APPROVED = "approved"
+    CUT_OVER = "cut_over"
+    COMPLETE = "complete"
+    ABORTED = "aborted"
+
+
+class Step(StrEnum):
+    """A Terraform step of the migration, in the order they run."""
+
+    PROMOTE = "promote"
+    CREATE = "create"
+    CUTOVER = "cutover"
+    UNSHARE = "unshare"
+
+
+PHASES = tuple(Phase)
+STEPS = tuple(Step)
 STREAMING = "streaming"
-_PENDING_PHASE = {"promote": "planned", "create": "reader_shared", "cutover": "approved",
-                  "unshare": "cut_over"}
+# The phase a step starts from (where it stands while pending), and the first phase in which
+# its effect is in place.
+_PENDING_PHASE = {Step.PROMOTE: Phase.PLANNED, Step.CREATE: Phase.READER_SHARED,
+                  Step.CUTOVER: Phase.APPROVED, Step.UNSHARE: Phase.CUT_OVER}
+_DONE_FROM = {Step.PROMOTE: Phase.READER_SHARED, Step.CREATE: Phase.BACKFILLING,
+              Step.CUTOVER: Phase.CUT_OVER, Step.UNSHARE: Phase.COMPLETE}
+_ORDER = tuple(p for p in Phase if p is not Phase.ABORTED)
 REMOVED_OUTSIDE_CUTOVER = ("The old pipeline's block was removed outside a cutover step: restore "
                            "it, or approve a fresh passing validation.")
 PENDING_CUTOVER = ("A cutover step stopped before it finished; it resumes only with an approval "
                    "and a fresh passing validation.")
+
+
+def done_in(step: str, phase: str) -> bool:
+    """Whether `step`'s effect is in place in `phase` (never in `aborted`)."""
+    if phase == Phase.ABORTED:
+        return False
+    return _ORDER.index(Phase(phase)) >= _ORDER.index(_DONE_FROM[Step(step)])
+
+
+@dataclass(frozen=True)
+class ModuleFacts:
+    """The migration's resources as the module declares them and the state holds them (`uuids`
+    maps the reader / old / new pipeline address to its uuid; empty without the state)."""
+
+    reader_shared: bool
+    reader_tables: tuple[str, ...]
+    old_pipeline_declared: bool
+    new_pipeline_declared: bool
+    pending_step: str | None
+    uuids: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -82,8 +132,8 @@ class Gate:
 class Assessment:
     """The phase, the gates checked on the way, and the next step (None: wait or done)."""
 
-    phase: str
-    next_step: str | None
+    phase: Phase
+    next_step: Step | None
     reason: str
     gates: tuple[Gate, ...] = ()
 
@@ -173,41 +223,42 @@ def assess(facts: MigrationFacts, settings: GateSettings = GateSettings()) -> As
         raise SpecError("old_pipeline", f"{facts.old_pipeline} is neither in the module nor in "
                         "the Terraform state; check the address (`<type>.<name>`).")
     if old_gone and not m.pending_step and not (settings.unshare and m.reader_shared):
-        return Assessment("complete", None, "The old pipeline is deleted"
+        return Assessment(Phase.COMPLETE, None, "The old pipeline is deleted"
                           + (" and the reader is dedicated again." if settings.unshare else "."))
     if facts.approval is not None and facts.approval.decision == "abort":
-        return Assessment("aborted", None, f"{facts.approval.who} aborted the migration"
+        return Assessment(Phase.ABORTED, None, f"{facts.approval.who} aborted the migration"
                           + (f": {facts.approval.comment}" if facts.approval.comment else "."))
-    if m.pending_step == "cutover" and facts.old_pipeline in m.uuids:
+    if m.pending_step == Step.CUTOVER and facts.old_pipeline in m.uuids:
         return _cutover_gated(facts, settings, PENDING_CUTOVER, "A cutover step stopped before "
                               "it finished; approved, and the latest validation is fresh and "
                               "clean: running it again converges it.")
     if m.pending_step:
-        return Assessment(_PENDING_PHASE[m.pending_step], m.pending_step, f"A {m.pending_step} "
+        step = Step(m.pending_step)
+        return Assessment(_PENDING_PHASE[step], step, f"A {step} "
                           "step stopped before it finished; running it again converges it.")
     if old_gone:
-        return Assessment("cut_over", "unshare", "The old pipeline is deleted; the reader "
+        return Assessment(Phase.CUT_OVER, Step.UNSHARE, "The old pipeline is deleted; the reader "
                           "is still shared and the spec asks to unshare it.")
     if not m.old_pipeline_declared:
         return _cutover_gated(facts, settings, REMOVED_OUTSIDE_CUTOVER, "The old pipeline's "
                               "block is removed but it still exists in the state; approved, and "
                               "the latest validation is fresh and clean: the cutover can finish.")
     if not (m.reader_shared and m.uuids.get(facts.reader)):
-        return Assessment("planned", "promote", "The reader is not shared yet.")
+        return Assessment(Phase.PLANNED, Step.PROMOTE, "The reader is not shared yet.")
     if facts.new_pipeline not in m.uuids:
-        return Assessment("reader_shared", "create", "The new pipeline does not exist yet.")
+        return Assessment(Phase.READER_SHARED, Step.CREATE, "The new pipeline does not exist yet.")
     catch_up = catch_up_gate(facts, settings)
     if not catch_up.open:
-        phase = "caught_up" if is_streaming(facts.new_status) else "backfilling"
+        phase = Phase.CAUGHT_UP if is_streaming(facts.new_status) else Phase.BACKFILLING
         return Assessment(phase, None, catch_up.reason, (catch_up,))
     approval = approval_gate(facts)
     if not approval.open:
-        return Assessment("caught_up", None, approval.reason, (catch_up, approval))
+        return Assessment(Phase.CAUGHT_UP, None, approval.reason, (catch_up, approval))
     fresh = freshness_gate(facts, settings)
     gates = (catch_up, approval, fresh)
     if not fresh.open:
-        return Assessment("approved", None, fresh.reason, gates)
-    return Assessment("approved", "cutover", "Approved, and the latest validation is fresh and "
+        return Assessment(Phase.APPROVED, None, fresh.reason, gates)
+    return Assessment(Phase.APPROVED, Step.CUTOVER, "Approved, and the latest validation is fresh and "
                       "clean: the old pipeline can be deleted.", gates)
 
 
@@ -219,10 +270,10 @@ def _cutover_gated(facts: MigrationFacts, settings: GateSettings, why: str,
     for gate in (approval_gate(facts), freshness_gate(facts, settings)):
         if not gate.open:
             gate = replace(gate, reason=f"{why} {gate.reason}")
-            phase = "caught_up" if gate.name == "approval" else "approved"
+            phase = Phase.CAUGHT_UP if gate.name == "approval" else Phase.APPROVED
             return Assessment(phase, None, gate.reason, (*gates, gate))
         gates.append(gate)
-    return Assessment("approved", "cutover", ready, tuple(gates))
+    return Assessment(Phase.APPROVED, Step.CUTOVER, ready, tuple(gates))
 
 
 def _minutes(delta: timedelta) -> str:

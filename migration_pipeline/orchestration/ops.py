@@ -26,34 +26,27 @@ from migration_pipeline.orchestration.validation_runs import (
     totals,
     validation_id,
 )
-from migration_pipeline.phases import PHASES, is_streaming
+from migration_pipeline.phases import Phase, Step, done_in, is_streaming
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform.steps import run_step
 
 OUTS = {"proceed": dg.Out(is_required=False, description="The gate is open: go on."),
         "gate_closed": dg.Out(is_required=False, description="Stopped here; see the reason.")}
-# The first phase in which a step's effect is in place.
-DONE_FROM = {"promote": "reader_shared", "create": "backfilling", "cutover": "cut_over",
-             "unshare": "complete"}
-
-
-def _done(step: str, phase: str) -> bool:
-    return phase != "aborted" and PHASES.index(phase) >= PHASES.index(DONE_FROM[step])
 
 
 def stop(context, snapshot: Snapshot, reason: str | None = None) -> Iterator[dg.Output]:
     a = snapshot.assessment
     reason = reason or a.reason
     context.log.info(f"Stopped in phase {a.phase}: {reason}")
-    gate = a.closed_gate.name if a.closed_gate else a.phase
+    gate = a.closed_gate.name if a.closed_gate else str(a.phase)
     yield dg.Output(None, "gate_closed", metadata={
-        "phase": a.phase, "gate": gate, "reason": dg.MetadataValue.text(reason)})
+        "phase": str(a.phase), "gate": gate, "reason": dg.MetadataValue.text(reason)})
 
 
 def proceed(context, snapshot: Snapshot, note: str, **metadata) -> Iterator[dg.Output]:
     context.log.info(note)
     yield dg.Output(None, "proceed", metadata={
-        "phase": snapshot.assessment.phase, "note": dg.MetadataValue.text(note), **metadata})
+        "phase": str(snapshot.assessment.phase), "note": dg.MetadataValue.text(note), **metadata})
 
 
 def look(spec: MigrationSpec, context, terraform: TerraformResource,
@@ -63,7 +56,7 @@ def look(spec: MigrationSpec, context, terraform: TerraformResource,
         return gather(spec, terraform.runner(spec), client, context.instance)
 
 
-def _step_op(spec: MigrationSpec, name: str, step: str, description: str):
+def _step_op(spec: MigrationSpec, name: str, step: Step, description: str):
     @dg.op(name=name, description=description, out=OUTS, ins={"after": dg.In(dg.Nothing)})
     def step_op(context: dg.OpExecutionContext, terraform: TerraformResource,
                 artie: ArtieResource):
@@ -75,7 +68,7 @@ def _step_op(spec: MigrationSpec, name: str, step: str, description: str):
                 result = run_step(step, spec, runner, client)
                 yield from proceed(context, snapshot, result.message,
                                    step_result=dg.MetadataValue.md(result.to_markdown()))
-            elif _done(step, a.phase):
+            elif done_in(step, a.phase):
                 yield from proceed(context, snapshot, f"{step}: already done (phase {a.phase}).")
             else:
                 yield from stop(context, snapshot)
@@ -94,11 +87,11 @@ def _validate_op(spec: MigrationSpec):
         a = snapshot.assessment
         # A block removed by hand (no cutover journal) still needs fresh validations: the
         # phases then hold the cutover behind the approval and freshness gates.
-        if _done("cutover", a.phase) or snapshot.facts.module.pending_step == "cutover":
+        if done_in(Step.CUTOVER, a.phase) or snapshot.facts.module.pending_step == Step.CUTOVER:
             yield from proceed(context, snapshot, "Nothing to validate: the cutover is under way "
                                "or done.")
             return
-        if a.phase in ("aborted", "planned", "reader_shared"):
+        if a.phase in (Phase.ABORTED, Phase.PLANNED, Phase.READER_SHARED):
             yield from stop(context, snapshot)
             return
         if not is_streaming(snapshot.facts.new_status):
@@ -140,7 +133,7 @@ def _approval_op(spec: MigrationSpec):
                        artie: ArtieResource):
         snapshot = look(spec, context, terraform, artie)
         a = snapshot.assessment
-        if a.next_step == "cutover" or _done("cutover", a.phase):
+        if a.next_step == Step.CUTOVER or done_in(Step.CUTOVER, a.phase):
             yield from proceed(context, snapshot, a.reason)
         else:
             yield from stop(context, snapshot)
@@ -148,14 +141,14 @@ def _approval_op(spec: MigrationSpec):
     return check_approval
 
 
-STEP_OPS: tuple[tuple[str, str, str], ...] = (
-    ("promote_reader", "promote", "Share the source reader: `is_shared = true` and `tables` = "
+STEP_OPS: tuple[tuple[str, Step, str], ...] = (
+    ("promote_reader", Step.PROMOTE, "Share the source reader: `is_shared = true` and `tables` = "
      "every attached pipeline's tables; the plan may only update the reader. A no-op once done."),
-    ("create_pipeline", "create", "Add the new artie_pipeline (a copy of the old one with the "
+    ("create_pipeline", Step.CREATE, "Add the new artie_pipeline (a copy of the old one with the "
      "spec's overrides) on the shared reader; the plan may only create it."),
-    ("cut_over", "cutover", "Delete the old pipeline (remove its block; the plan may only delete "
+    ("cut_over", Step.CUTOVER, "Delete the old pipeline (remove its block; the plan may only delete "
      "it). Runs only with a valid approval and a fresh passing validation."),
-    ("unshare_reader", "unshare", "Make the reader dedicated again (`is_shared = false`, `tables` "
+    ("unshare_reader", Step.UNSHARE, "Make the reader dedicated again (`is_shared = false`, `tables` "
      "removed) when the spec asks for it and one pipeline is left."),
 )
 

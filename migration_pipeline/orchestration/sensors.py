@@ -5,7 +5,7 @@ import dagster as dg
 
 from migration_pipeline.orchestration.facts import Snapshot, gather
 from migration_pipeline.orchestration.resources import ArtieResource, TerraformResource
-from migration_pipeline.phases import Assessment, is_streaming
+from migration_pipeline.phases import Assessment, Phase, is_streaming
 from migration_pipeline.spec import MigrationSpec
 
 # A run in any of these may still be inside `terraform apply`.
@@ -18,7 +18,7 @@ ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
 def launch_reason(snapshot: Snapshot) -> str | None:
     """Why a run now could advance the migration, or None when it would stop where it is."""
     a: Assessment = snapshot.assessment
-    if a.phase in ("planned", "complete", "aborted"):
+    if a.phase in (Phase.PLANNED, Phase.COMPLETE, Phase.ABORTED):
         return None  # a person starts a migration (launches the job); the sensor carries it on
     if a.next_step:
         return f"{a.next_step} is allowed: {a.reason}"
@@ -64,7 +64,7 @@ def build_sensor(spec: MigrationSpec, job: dg.JobDefinition) -> dg.SensorDefinit
         reason = launch_reason(snapshot)
         if reason is None:
             return dg.SkipReason(f"{snapshot.assessment.phase}: {snapshot.assessment.reason}")
-        return dg.RunRequest(tags={"migration/phase": snapshot.assessment.phase,
+        return dg.RunRequest(tags={"migration/phase": str(snapshot.assessment.phase),
                                    "migration/reason": reason[:200]})
 
     return catch_up_sensor

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from migration_pipeline.phases import ModuleFacts
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import edits, hcl, workdir
 from migration_pipeline.terraform.state import TerraformState
-
-
-@dataclass(frozen=True)
-class ModuleFacts:
-    """The migration's resources as the module declares them (and, given a runner, as the
-    state holds them: `uuids` maps the reader / old / new pipeline address to its uuid)."""
-
-    reader_shared: bool
-    reader_tables: tuple[str, ...]
-    old_pipeline_declared: bool
-    new_pipeline_declared: bool
-    pending_step: str | None
-    uuids: dict[str, str] = field(default_factory=dict)
 
 
 def module_facts(spec: MigrationSpec, state: TerraformState | None = None) -> ModuleFacts:

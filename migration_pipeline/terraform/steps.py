@@ -14,6 +14,7 @@ from typing import Protocol
 
 from migration_pipeline.artie.models import Pipeline
 from migration_pipeline.errors import PlanGuardRefusal
+from migration_pipeline.phases import STEPS, Step
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import edits, guard, hcl, workdir
 from migration_pipeline.terraform.plan import Plan, Redactor, parse_plan, secrets_of
@@ -63,11 +64,14 @@ def attached_pipelines(module: hcl.Module, spec: MigrationSpec, state: Terraform
 def make_edit(step: str, spec: MigrationSpec, module: hcl.Module, state: TerraformState,
               artie: PipelineSource | None) -> edits.StepEdit:
     """The file edit `step` needs now (empty when already in place)."""
-    if step in ("create", "cutover"):
-        return getattr(edits, step)(module, spec)
-    if step not in ("promote", "unshare"):
-        raise ValueError(f"unknown step {step!r}; steps are {', '.join(edits.STEPS)}")
-    edit = getattr(edits, step)(module, spec, attached_pipelines(module, spec, state, artie))
+    if step == Step.CREATE:
+        return edits.create(module, spec)
+    if step == Step.CUTOVER:
+        return edits.cutover(module, spec)
+    reader_edits = {Step.PROMOTE: edits.promote, Step.UNSHARE: edits.unshare}
+    if step not in reader_edits:
+        raise ValueError(f"unknown step {step!r}; steps are {', '.join(STEPS)}")
+    edit = reader_edits[step](module, spec, attached_pipelines(module, spec, state, artie))
     if artie is None:
         edit = replace(edit, notes=(*edit.notes, NO_API_NOTE))
     return edit

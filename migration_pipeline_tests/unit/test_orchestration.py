@@ -21,9 +21,14 @@ from migration_pipeline.orchestration.records import (
 from migration_pipeline.orchestration.resources import ArtieResource
 from migration_pipeline.orchestration.sensors import launch_reason, run_blocker
 from migration_pipeline.orchestration.validation_runs import checks
-from migration_pipeline.phases import Assessment, Gate, MigrationFacts, ValidationRecord
+from migration_pipeline.phases import (
+    Assessment,
+    Gate,
+    MigrationFacts,
+    ModuleFacts,
+    ValidationRecord,
+)
 from migration_pipeline.spec import load_specs
-from migration_pipeline.terraform.facts import ModuleFacts
 from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.validation import TableReport, ValidationReport
 from migration_pipeline.validation.report import KeyList

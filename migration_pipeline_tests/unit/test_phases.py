@@ -10,13 +10,18 @@ import pytest
 from migration_pipeline.artie.models import Pipeline, TableStatus
 from migration_pipeline.errors import SpecError
 from migration_pipeline.phases import (
+    PHASES,
+    STEPS,
     Approval,
     GateSettings,
     MigrationFacts,
+    ModuleFacts,
+    Phase,
+    Step,
     ValidationRecord,
     assess,
+    done_in,
 )
-from migration_pipeline.terraform.facts import ModuleFacts
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 READER, OLD, NEW = "artie_source_reader.shop", "artie_pipeline.v1", "artie_pipeline.v2"
@@ -224,3 +229,38 @@ def test_an_abort_recorded_after_completion_leaves_the_migration_complete():
     mod = module(old_pipeline_declared=False, uuids={READER: "r-1", NEW: "p-2"})
     result = assess(facts(mod, approval=Approval("ana", "abort", "v1")))
     assert (result.phase, result.next_step) == ("complete", None)
+
+
+def every_situation() -> list[MigrationFacts]:
+    old_gone = replace(CREATED, old_pipeline_declared=False, uuids={READER: "r-1", NEW: "p-2"})
+    approved = Approval("ana", "approve", "v2")
+    return [
+        facts(module()), facts(module(reader_shared=True)), facts(new_status=status(
+            ("orders", "backfilling"))), facts(new_status=STREAMING),
+        facts(new_status=STREAMING, validations=clean(2), approval=approved),
+        facts(old_gone), facts(replace(old_gone, reader_shared=False)),
+        facts(approval=Approval("ana", "abort", "v1")),
+    ]
+
+
+def test_every_phase_in_the_list_is_returned_by_some_situation():
+    assert {assess(f).phase for f in every_situation()} == set(PHASES)
+
+
+@pytest.mark.parametrize(("step", "first_done"), [
+    (Step.PROMOTE, Phase.READER_SHARED), (Step.CREATE, Phase.BACKFILLING),
+    (Step.CUTOVER, Phase.CUT_OVER), (Step.UNSHARE, Phase.COMPLETE)])
+def test_a_step_is_done_from_the_phase_its_effect_shows_in_and_never_when_aborted(step,
+                                                                                    first_done):
+    ordered = [p for p in PHASES if p is not Phase.ABORTED]
+    assert [p for p in ordered if done_in(step, p)] == ordered[ordered.index(first_done):]
+    assert not done_in(step, Phase.ABORTED)
+    assert done_in(str(step), str(first_done))  # plain strings (as Dagster metadata keeps them)
+
+
+def test_the_next_step_is_a_step_and_the_order_is_the_runbook_order():
+    assert STEPS == ("promote", "create", "cutover", "unshare")
+    for situation in every_situation():
+        result = assess(situation)
+        assert isinstance(result.phase, Phase)
+        assert result.next_step is None or isinstance(result.next_step, Step)

@@ -6,8 +6,9 @@ import pytest
 
 from migration_pipeline.artie.models import Pipeline, TableStatus
 from migration_pipeline.errors import StepLockedError, StepRefused
+from migration_pipeline.phases import ModuleFacts
 from migration_pipeline.terraform import edits, hcl, workdir
-from migration_pipeline.terraform.facts import ModuleFacts, module_facts
+from migration_pipeline.terraform.facts import module_facts
 from migration_pipeline.terraform.plan import AttributeChange, Plan, ResourceChange
 from migration_pipeline.terraform.results import FileDiff, StepResult
 from migration_pipeline.terraform.runner import TerraformRunner
