@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid as uuidlib
 from dataclasses import dataclass, replace
 
+from artie_sandbox.errors import BadRequest, NotFound, SandboxError
 from artie_sandbox.models import (
     DESTINATION_TYPES,
     PIPELINE_STATUSES,
@@ -28,24 +29,6 @@ from artie_sandbox.store import Store, Transaction, now
 NOT_CAPTURED = "not_captured"
 _REQUIRED_CONFIG = {"sqlite": ("path", "the SQLite source file"),
                     "duckdb": ("directory", "the folder that holds <database>.duckdb")}
-
-
-class SandboxError(Exception):
-    """A request the real service would refuse; `status` is the HTTP status to answer with."""
-
-    status = 400
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class BadRequest(SandboxError):
-    status = 400
-
-
-class NotFound(SandboxError):
-    status = 404
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from artie_sandbox.lifecycle import SERVICES, LifecycleError, Sandbox, default_state_dir
+from artie_sandbox.errors import LifecycleError
+from artie_sandbox.lifecycle import SERVICES, Sandbox
+from artie_sandbox.paths import default_state_dir
 
 # Further subcommands owned by other parts of the sandbox: name -> module exposing
 # `register(subparsers)`, whose parser sets `func(args) -> int` (e.g. "fault").

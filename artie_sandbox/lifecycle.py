@@ -23,10 +23,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from artie_sandbox.errors import LifecycleError
+from artie_sandbox.paths import api_endpoint, api_key_path, api_port_path
 from artie_sandbox.provider import install
 
-API_KEY_FILE = "api-key"
-API_PORT_FILE = "api.port"
 UP_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 
@@ -47,15 +47,6 @@ SERVICES: list[Service] = [
 ]
 
 
-class LifecycleError(Exception):
-    """A lifecycle step failed; the message says what to do next."""
-
-
-def default_state_dir() -> Path:
-    """$ARTIE_SANDBOX_HOME, else ~/.artie-sandbox."""
-    return Path(os.environ.get("ARTIE_SANDBOX_HOME") or Path.home() / ".artie-sandbox")
-
-
 @dataclass(frozen=True)
 class Sandbox:
     """Paths and operations of one sandbox state directory."""
@@ -64,7 +55,7 @@ class Sandbox:
 
     @property
     def api_key_file(self) -> Path:
-        return self.state_dir / API_KEY_FILE
+        return api_key_path(self.state_dir)
 
     @property
     def cli_config(self) -> Path:
@@ -80,11 +71,7 @@ class Sandbox:
         return self.api_key_file.read_text().strip()
 
     def endpoint(self) -> str | None:
-        try:
-            port = (self.state_dir / API_PORT_FILE).read_text().strip()
-        except OSError:
-            return None
-        return f"http://127.0.0.1:{port}" if port.isdigit() else None
+        return api_endpoint(self.state_dir)
 
     def init(self) -> bool:
         """Write the API key (if missing), the provider mirror and the CLI config; True if the
@@ -122,7 +109,7 @@ class Sandbox:
         if pid is not None:
             return pid
         if service.name == "api":
-            (self.state_dir / API_PORT_FILE).unlink(missing_ok=True)
+            api_port_path(self.state_dir).unlink(missing_ok=True)
         log = self.log_file(service)
         log.parent.mkdir(parents=True, exist_ok=True)
         args = [a.replace("{state}", str(self.state_dir)) for a in service.args]

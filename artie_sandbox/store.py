@@ -132,6 +132,10 @@ class Store:
             raise
         conn.execute("COMMIT")
 
+    def execute(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
+        """One statement in autocommit on this thread's connection (for the sandbox's own tables)."""
+        return self._connection().execute(sql, args)
+
     def read(self) -> Transaction:
         """Reads outside a write transaction (each statement sees a consistent snapshot)."""
         return Transaction(self._connection())

@@ -17,11 +17,10 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from artie_sandbox.api import extensions, wire
-from artie_sandbox.backend import Backend, BadRequest, SandboxError
+from artie_sandbox.backend import Backend
+from artie_sandbox.errors import BadRequest, SandboxError
+from artie_sandbox.paths import api_key_path, store_path
 from artie_sandbox.store import Store
-
-CONTROL_PLANE_FILE = "control-plane.db"
-API_KEY_FILE = "api-key"
 
 
 def error(status: int, message: str) -> JSONResponse:
@@ -59,7 +58,7 @@ def _install_auth(app: FastAPI, api_key: str, state_dir: Path) -> None:
     expected = f"Bearer {api_key}".encode()
     hint = (
         "use the API key that `artie-sandbox init` printed (stored in "
-        f"{state_dir / API_KEY_FILE}): set it as the provider's api_key or in ARTIE_API_KEY"
+        f"{api_key_path(state_dir)}): set it as the provider's api_key or in ARTIE_API_KEY"
     )
 
     @app.middleware("http")
@@ -209,7 +208,7 @@ def create_app(state_dir: str | Path, api_key: str) -> FastAPI:
     if not api_key:
         raise ValueError("the sandbox API needs a non-empty API key")
     state_dir = Path(state_dir)
-    store = Store(state_dir / CONTROL_PLANE_FILE)
+    store = Store(store_path(state_dir))
     backend = Backend(store)
     app = FastAPI(title="Artie sandbox API", docs_url=None, redoc_url=None, openapi_url=None,
                   redirect_slashes=False)

@@ -44,7 +44,7 @@ def progress_report(store: Store) -> dict:
 def install(app: FastAPI) -> None:
     """Mount the /sandbox extension routes and the API-errors fault middleware on the API app."""
     store: Store = app.state.store
-    faults = Faults(store.path)
+    faults = Faults(store)
     cache = {"at": 0.0, "fault": None}
 
     def api_error_fault():

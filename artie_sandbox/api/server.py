@@ -17,15 +17,15 @@ from pathlib import Path
 
 import uvicorn
 
-from artie_sandbox.api.app import API_KEY_FILE, create_app
+from artie_sandbox.api.app import create_app
+from artie_sandbox.paths import api_key_path, api_port_path
 
 HOST = "127.0.0.1"
-PORT_FILE = "api.port"
 
 
 def read_api_key(state_dir: Path) -> str:
     """The key in `state_dir/api-key`; raises SystemExit with what to run when it is missing."""
-    path = state_dir / API_KEY_FILE
+    path = api_key_path(state_dir)
     try:
         key = path.read_text().strip()
     except FileNotFoundError:
@@ -65,7 +65,7 @@ class _PortWritingServer(uvicorn.Server):
 def build_server(state_dir: Path, port: int, log_level: str = "info") -> _PortWritingServer:
     app = create_app(state_dir, read_api_key(state_dir))
     config = uvicorn.Config(app, host=HOST, port=port, log_level=log_level)
-    return _PortWritingServer(config, state_dir / PORT_FILE)
+    return _PortWritingServer(config, api_port_path(state_dir))
 
 
 def main(argv: list[str] | None = None) -> int:

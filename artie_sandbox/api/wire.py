@@ -13,7 +13,8 @@ from __future__ import annotations
 import uuid as uuidlib
 from typing import Any
 
-from artie_sandbox.backend import BadRequest, PipelineView, ReaderView, TableState
+from artie_sandbox.backend import PipelineView, ReaderView, TableState
+from artie_sandbox.errors import BadRequest
 from artie_sandbox.models import Connector, Pipeline, PipelineTable, ReaderTable, SourceReader
 
 # The sandbox has one company, one environment and one data plane.

@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 
 from artie_sandbox.engine.engine import Engine
-from artie_sandbox.engine.paths import default_state_dir, store_path
+from artie_sandbox.paths import default_state_dir, store_path
 from artie_sandbox.store import Store
 
 

@@ -21,6 +21,7 @@ from artie_sandbox.engine.pipeline import DestinationBusy, PipelineRunner
 from artie_sandbox.engine.progress import pipeline_progress, seconds_between, table_progress
 from artie_sandbox.engine.reader import captured_tables, read_source
 from artie_sandbox.models import Connector, Pipeline, PipelineProgress, SourceReader
+from artie_sandbox.paths import change_log_path
 from artie_sandbox.source.capture import commit_time, head_position, read_schema
 from artie_sandbox.store import Store
 
@@ -36,7 +37,7 @@ class Engine:
                  report_every: float = 0.5):
         self.state_dir = Path(state_dir)
         self.store = store
-        self.faults = Faults(store.path)
+        self.faults = Faults(store)
         self.read_batch, self.backfill_batch, self.apply_batch = read_batch, backfill_batch, apply_batch
         # After a batch a pipeline waits `pipeline_gap` if it is behind, else `linger`: fewer,
         # larger batches once caught up leave validators long windows to ATTACH the file.
@@ -56,7 +57,7 @@ class Engine:
 
     def change_log(self, reader_uuid: str) -> ChangeLog:
         if reader_uuid not in self.logs:
-            self.logs[reader_uuid] = ChangeLog(self.state_dir / "engine" / "logs" / f"{reader_uuid}.sqlite")
+            self.logs[reader_uuid] = ChangeLog(change_log_path(self.state_dir, reader_uuid))
         return self.logs[reader_uuid]
 
     def source(self, connector: Connector) -> sqlite3.Connection:
@@ -71,7 +72,7 @@ class Engine:
         """Release every file and thread the engine holds."""
         for runner in self.runners.values():
             runner.close()
-        for handle in [*self.logs.values(), *self.sources.values(), self.faults]:
+        for handle in [*self.logs.values(), *self.sources.values()]:
             handle.close()
         self.runners, self.logs, self.sources = {}, {}, {}
 

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from artie_sandbox.engine.faults import Faults
-from artie_sandbox.engine.paths import default_state_dir, store_path
 from artie_sandbox.models import Pipeline
+from artie_sandbox.paths import default_state_dir, store_path
 from artie_sandbox.store import Store
 
 # action -> (fault kind, help, whether --pipeline is required)
@@ -60,7 +60,7 @@ def register(subparsers) -> None:
 
 def _open(args: argparse.Namespace) -> tuple[Store, Faults]:
     store = Store(store_path(args.state_dir or default_state_dir()))
-    return store, Faults(store.path)
+    return store, Faults(store)
 
 
 def resolve_pipeline(store: Store, ref: str | None) -> str:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+
+from artie_sandbox.store import Store
 
 KINDS = ("drop_changes", "corrupt_rows", "stall", "api_errors", "slow_backfill")
 _SCHEMA = """
@@ -47,17 +47,14 @@ class Fault:
 
 
 class Faults:
-    """The fault table inside the control-plane SQLite file at `path`."""
+    """The fault table inside the control-plane store (through its per-thread connections)."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
-        self.conn.execute(_SCHEMA)
-        self._lock = threading.Lock()  # the API calls in from FastAPI's thread pool
+    def __init__(self, store: Store):
+        self.store = store
+        self.store.execute(_SCHEMA)
 
     def _execute(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
-        with self._lock:
-            return self.conn.execute(sql, args)
+        return self.store.execute(sql, args)
 
     def add(self, kind: str, pipeline_uuid: str = "", count: int | None = None,
             seconds: float | None = None, **params) -> Fault:
@@ -100,6 +97,3 @@ class Faults:
             (pipeline_uuid, pipeline_uuid, kind, kind),
         )
         return cur.rowcount
-
-    def close(self) -> None:
-        self.conn.close()

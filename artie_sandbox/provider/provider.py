@@ -7,13 +7,13 @@ sandbox (`<ARTIE_SANDBOX_HOME or ~/.artie-sandbox>/api.port`). The key is never 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from tf import schema, types
 from tf.iface import Provider
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
+from artie_sandbox.paths import api_endpoint, default_state_dir
 from artie_sandbox.provider import FULL_NAME
 from artie_sandbox.provider.client import Client
 from artie_sandbox.provider.connector import Connector
@@ -34,12 +34,7 @@ MISSING_ENDPOINT = (
 
 def sandbox_endpoint() -> str | None:
     """The local sandbox's URL, if one has recorded its port."""
-    home = os.environ.get("ARTIE_SANDBOX_HOME") or str(Path.home() / ".artie-sandbox")
-    try:
-        port = (Path(home) / "api.port").read_text().strip()
-    except OSError:
-        return None
-    return f"http://127.0.0.1:{port}" if port.isdigit() else None
+    return api_endpoint(default_state_dir())
 
 
 def _known(value: object) -> str | None:

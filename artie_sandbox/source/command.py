@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from artie_sandbox.engine.paths import default_state_dir
+from artie_sandbox.paths import default_state_dir
 from artie_sandbox.source.seed import DEFAULT_ROWS, create_source
 from artie_sandbox.source.workload import Workload
 

@@ -218,7 +218,7 @@ def run(tmp_path_factory):
             lambda: progress(store, "v1").offset > offset_before_promote + 100 and progress(store, "v1").offset,
             15, "v1 to keep streaming after the promotion", engine)
         facts["v1_offset_before_promote"] = offset_before_promote
-        Faults(store.path).add("slow_backfill", "v2", rows_per_second=1000)
+        Faults(store).add("slow_backfill", "v2", rows_per_second=1000)
         with store.transaction() as tx:
             tx.put(Pipeline("v2", "analytics_v2", "reader", "wh2", "analytics_v2", tables=tables))
 

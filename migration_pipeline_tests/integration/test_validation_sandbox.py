@@ -134,12 +134,11 @@ def test_validations_confirm_nothing_while_streaming_and_exactly_the_faulted_key
         assert [confirmed_keys(r) for r in live[1:]] == [{n: set() for n in KINDS}] * 4
         assert all(not t.schema_differences for r in live for t in r.tables)
 
-        faults = Faults(store.path)
+        faults = Faults(store)
         faults.add("drop_changes", "v2", count=20)
         faults.add("corrupt_rows", "v2", count=6, table=CORRUPTED_TABLE)
         wait_for(lambda: not faults.for_pipeline("drop_changes", "v2")
                  and not faults.for_pipeline("corrupt_rows", "v2"), 15, "the faults to apply", engine)  # fmt: skip
-        faults.close()
         time.sleep(1.5)  # more changes on top of the faults, to every table
     finally:
         stop.set()

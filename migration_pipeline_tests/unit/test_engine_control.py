@@ -8,10 +8,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from artie_sandbox.api import app as api_app
+from artie_sandbox import paths
 from artie_sandbox.api import extensions
 from artie_sandbox.cli import build_parser as sandbox_parser
-from artie_sandbox.engine import fault_command, paths
+from artie_sandbox.engine import fault_command
 from artie_sandbox.engine.faults import Faults
 from artie_sandbox.engine.pipeline import State, TableState
 from artie_sandbox.engine.progress import NOT_CAPTURED_DETAIL, table_progress
@@ -28,10 +28,6 @@ from artie_sandbox.store import Store
 TABLES = (PipelineTable("customers"), PipelineTable("orders"))
 PIPELINE = Pipeline("p1", "analytics_v1", "r1", "d", "analytics_v1", tables=TABLES)
 SHARED = SourceReader("r1", "shop", "c", "main", is_shared=True, tables={"customers": ReaderTable("customers")})
-
-
-def test_store_file_matches_the_api_server():
-    assert paths.STORE_FILE == api_app.CONTROL_PLANE_FILE
 
 
 def test_capture_follows_the_shared_readers_tables():
@@ -55,7 +51,7 @@ def test_table_status_through_backfill_streaming_and_uncaptured():
 
 
 def test_faults_expire_get_used_up_and_clear(tmp_path):
-    faults = Faults(tmp_path / "cp.db")
+    faults = Faults(Store(tmp_path / "cp.db"))
     drop = faults.add("drop_changes", "p1", count=3)
     faults.add("stall", "p2", seconds=-1)  # already expired
     faults.add("slow_backfill", rows_per_second=10)
