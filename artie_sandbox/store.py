@@ -26,6 +26,7 @@ from artie_sandbox.models import (
     SourceReader,
     TableProgress,
 )
+from artie_sandbox.sql import compose, ident
 
 T = TypeVar("T")
 
@@ -37,7 +38,8 @@ _KINDS: dict[type, str] = {
 }
 
 _SCHEMA = "\n".join(
-    f"CREATE TABLE IF NOT EXISTS {table} (uuid TEXT PRIMARY KEY, body TEXT NOT NULL, seq INTEGER);"
+    compose("CREATE TABLE IF NOT EXISTS {table} (uuid TEXT PRIMARY KEY, body TEXT NOT NULL, seq INTEGER);",
+            table=ident(table))
     for table in _KINDS.values()
 )
 
@@ -75,28 +77,27 @@ class Transaction:
 
     def get(self, cls: type[T], uuid: str) -> T | None:
         row = self._conn.execute(
-            f"SELECT body FROM {_KINDS[cls]} WHERE uuid = ?", (uuid,)  # noqa: S608 - fixed names
+            compose("SELECT body FROM {table} WHERE uuid = ?", table=ident(_KINDS[cls])), (uuid,)
         ).fetchone()
         return _from_json(cls, row[0]) if row else None
 
     def list(self, cls: type[T]) -> list[T]:
         rows = self._conn.execute(
-            f"SELECT body FROM {_KINDS[cls]} ORDER BY seq"  # noqa: S608 - fixed names
+            compose("SELECT body FROM {table} ORDER BY seq", table=ident(_KINDS[cls]))
         ).fetchall()
         return [_from_json(cls, body) for (body,) in rows]
 
     def put(self, obj) -> None:
-        table = _KINDS[type(obj)]
         key = obj.pipeline_uuid if isinstance(obj, PipelineProgress) else obj.uuid
         self._conn.execute(
-            f"INSERT INTO {table} (uuid, body, seq) VALUES (?, ?, "  # noqa: S608 - fixed names
-            f"(SELECT COALESCE(MAX(seq), 0) + 1 FROM {table})) "
-            "ON CONFLICT(uuid) DO UPDATE SET body = excluded.body",
+            compose("INSERT INTO {table} (uuid, body, seq) VALUES (?, ?, "
+                    "(SELECT COALESCE(MAX(seq), 0) + 1 FROM {table})) "
+                    "ON CONFLICT(uuid) DO UPDATE SET body = excluded.body", table=ident(_KINDS[type(obj)])),
             (key, _to_json(obj)),
         )
 
     def delete(self, cls: type, uuid: str) -> None:
-        self._conn.execute(f"DELETE FROM {_KINDS[cls]} WHERE uuid = ?", (uuid,))  # noqa: S608
+        self._conn.execute(compose("DELETE FROM {table} WHERE uuid = ?", table=ident(_KINDS[cls])), (uuid,))
 
     def pipelines_on_reader(self, reader_uuid: str) -> list[Pipeline]:
         return [p for p in self.list(Pipeline) if p.source_reader_uuid == reader_uuid]
@@ -135,6 +136,10 @@ class Store:
     def execute(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
         """One statement in autocommit on this thread's connection (for the sandbox's own tables)."""
         return self._connection().execute(sql, args)
+
+    def data_version(self) -> int:
+        """Changes whenever another connection (another thread or process) commits to the file."""
+        return self._connection().execute("PRAGMA data_version").fetchone()[0]
 
     def read(self) -> Transaction:
         """Reads outside a write transaction (each statement sees a consistent snapshot)."""

@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, default=default_state_dir(),
                         help="sandbox state directory (default: $ARTIE_SANDBOX_HOME or ~/.artie-sandbox)")
     parser.add_argument("--store", type=Path, help="control-plane SQLite file (default: <state-dir>/control-plane.db)")
-    parser.add_argument("--poll-interval", type=float, default=0.1, help="seconds to wait when idle")
+    parser.add_argument("--poll-interval", type=float, default=0.1, help="first wait after a round that moved nothing (waits double up to 1 s at rest)")
     parser.add_argument("--backfill-batch", type=int, default=50_000,
                         help="most rows per backfill batch (batches adapt to hold the file about 0.4 s)")
     parser.add_argument("--apply-batch", type=int, default=50_000,

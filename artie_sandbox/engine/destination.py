@@ -17,7 +17,8 @@ import pandas  # noqa: F401 - DuckDB imports it on the first register(): pay tha
 import pyarrow as pa
 
 from artie_sandbox.models import Pipeline, PipelineTable, ReaderTable
-from artie_sandbox.source.schema import Column, Table, literal, quote
+from artie_sandbox.source.schema import Column, Table
+from artie_sandbox.sql import Sql, compose, ident, join, literal, qualified
 
 DELETE, UPDATED_AT, DB_UPDATED_AT, OPERATION = (
     "__artie_delete", "__artie_updated_at", "__artie_db_updated_at", "__artie_operation")
@@ -62,71 +63,76 @@ class TablePlan:
         )
 
     @property
-    def qualified(self) -> str:
-        return f"{quote(self.schema)}.{quote(self.target)}"
+    def qualified(self) -> Sql:
+        return qualified(self.schema, self.target)
 
     @property
-    def history_qualified(self) -> str:
-        return f"{quote(self.schema)}.{quote(self.target + HISTORY_SUFFIX)}"
+    def history_qualified(self) -> Sql:
+        return qualified(self.schema, self.target + HISTORY_SUFFIX)
 
     @property
-    def names(self) -> str:
-        return ", ".join(quote(c.name) for c in self.columns)
+    def names(self) -> Sql:
+        return join(ident(c.name) for c in self.columns)
 
-    def _meta(self) -> list[tuple[str, str, str]]:
+    def _meta(self) -> list[tuple[str, Sql, Sql]]:
         """(column, type, value expression over a staged batch) of the main table's metadata."""
         meta = []
         if self.soft_delete:
-            meta.append((DELETE, "BOOLEAN", "op = 'd'"))
+            meta.append((DELETE, Sql("BOOLEAN"), Sql("op = 'd'")))
         if self.artie_updated_at:
-            meta.append((UPDATED_AT, "TIMESTAMP", "$now"))
+            meta.append((UPDATED_AT, Sql("TIMESTAMP"), Sql("$now")))
         if self.db_updated_at:
-            meta.append((DB_UPDATED_AT, "TIMESTAMP", "db_at"))
+            meta.append((DB_UPDATED_AT, Sql("TIMESTAMP"), Sql("db_at")))
         return meta
 
     def create(self, con: duckdb.DuckDBPyConnection) -> None:
-        cols = [f"{quote(c.name)} {c.duckdb_type}" for c in self.columns]
-        main = cols + [f"{quote(n)} {t}" for n, t, _ in self._meta()]
+        cols = [_definition(c.name, Sql(c.duckdb_type)) for c in self.columns]
+        main = cols + [_definition(n, t) for n, t, _ in self._meta()]
         kept = {c.name for c in self.columns}
         if all(k in kept for k in self.source.primary_key):
             # Declared like the source's, so validation (and users) find the key in the catalog.
-            main.append(f"PRIMARY KEY ({', '.join(quote(k) for k in self.source.primary_key)})")
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema)}")
-        con.execute(f"CREATE TABLE IF NOT EXISTS {self.qualified} ({', '.join(main)})")
+            main.append(compose("PRIMARY KEY ({keys})", keys=join(ident(k) for k in self.source.primary_key)))
+        con.execute(compose("CREATE SCHEMA IF NOT EXISTS {schema}", schema=ident(self.schema)))
+        con.execute(compose("CREATE TABLE IF NOT EXISTS {table} ({columns})",
+                            table=self.qualified, columns=join(main)))
         if self.history:
-            hist = cols + [f"{quote(OPERATION)} VARCHAR", f"{quote(UPDATED_AT)} TIMESTAMP",
-                           f"{quote(DB_UPDATED_AT)} TIMESTAMP"]
-            con.execute(f"CREATE TABLE IF NOT EXISTS {self.history_qualified} ({', '.join(hist)})")
+            hist = cols + [_definition(OPERATION, Sql("VARCHAR")), _definition(UPDATED_AT, Sql("TIMESTAMP")),
+                           _definition(DB_UPDATED_AT, Sql("TIMESTAMP"))]
+            con.execute(compose("CREATE TABLE IF NOT EXISTS {table} ({columns})",
+                                table=self.history_qualified, columns=join(hist)))
 
-    def _key_join(self, left: str, right: str) -> str:
-        return " AND ".join(f"{left}.{quote(k)} = {right}.{quote(k)}" for k in self.source.primary_key)
+    def _key_join(self) -> Sql:
+        return join((compose("t.{k} = s.{k}", k=ident(k)) for k in self.source.primary_key), " AND ")
 
-    def _land(self, con: duckdb.DuckDBPyConnection, staged: str, upsert: bool, now: datetime) -> None:
+    def _land(self, con: duckdb.DuckDBPyConnection, staged: Sql, upsert: bool, now: datetime) -> None:
         """Write a staged batch (one row per key; columns, op, db_at) into the main table."""
         if upsert:
-            _run(con, f"DELETE FROM {self.qualified} AS t USING {staged} AS s WHERE {self._key_join('t', 's')}", now=now)  # noqa: S608 - identifiers go through quote()
+            _run(con, compose("DELETE FROM {table} AS t USING {staged} AS s WHERE {on}",
+                              table=self.qualified, staged=staged, on=self._key_join()), now=now)
         meta = self._meta()
-        names = self.names + "".join(f", {quote(n)}" for n, _, _ in meta)
-        values = self.names + "".join(f", {expr}" for _, _, expr in meta)
-        keep = "" if self.soft_delete else "WHERE op <> 'd'"
-        _run(con, f"INSERT INTO {self.qualified} ({names}) SELECT {values} FROM {staged} {keep}", now=now)  # noqa: S608 - identifiers go through quote()
+        names = join([self.names, *(ident(n) for n, _, _ in meta)])
+        values = join([self.names, *(expr for _, _, expr in meta)])
+        keep = Sql("") if self.soft_delete else Sql("WHERE op <> 'd'")
+        _run(con, compose("INSERT INTO {table} ({names}) SELECT {values} FROM {staged} {keep}",
+                          table=self.qualified, names=names, values=values, staged=staged, keep=keep), now=now)
 
-    def _append_history(self, con: duckdb.DuckDBPyConnection, staged: str, now: datetime) -> None:
+    def _append_history(self, con: duckdb.DuckDBPyConnection, staged: Sql, now: datetime) -> None:
         if self.history:
-            _run(con, f"INSERT INTO {self.history_qualified} SELECT {self.names}, op, $now, db_at "  # noqa: S608 - identifiers go through quote()
-                      f"FROM {staged} ORDER BY off", now=now)
+            _run(con, compose("INSERT INTO {table} SELECT {names}, op, $now, db_at FROM {staged} ORDER BY off",
+                              table=self.history_qualified, names=self.names, staged=staged), now=now)
 
-    def _staging(self, relation: str, where: str, positional: bool = False) -> str:
+    def _staging(self, relation: Sql, where: Sql, positional: bool = False) -> Sql:
         """SELECT off, op, db_at and the typed columns out of a relation of JSON rows: objects
         keyed by column name, or (`positional`) arrays in source column order."""
         names = self.source.column_names
-        paths = "[" + ", ".join(
-            literal(f"$[{names.index(c.name)}]" if positional else f'$."{c.name}"') for c in self.columns
-        ) + "]"
-        casts = ", ".join(f"{_cast(c, f'v[{i + 1}]')} AS {quote(c.name)}" for i, c in enumerate(self.columns))
-        return (f"SELECT off, op, db_at, {casts} FROM (SELECT off, op, "  # noqa: S608 - identifiers go through quote()
-                f"CAST(committed_at AS TIMESTAMP) AS db_at, json_extract_string(row, {paths}) AS v "
-                f"FROM {relation} WHERE {where})")
+        paths = join(literal(f"$[{names.index(c.name)}]" if positional else f'$."{c.name}"')
+                     for c in self.columns)
+        casts = join(compose("{value} AS {name}", value=_cast(c, Sql(f"v[{i + 1}]")), name=ident(c.name))
+                     for i, c in enumerate(self.columns))
+        return compose(
+            "SELECT off, op, db_at, {casts} FROM (SELECT off, op, CAST(committed_at AS TIMESTAMP) AS db_at, "
+            "json_extract_string(row, [{paths}]) AS v FROM {relation} WHERE {where})",
+            casts=casts, paths=paths, relation=relation, where=where)
 
     def write_snapshot(self, con: duckdb.DuckDBPyConnection, images: list[str], upsert: bool,
                        now: datetime) -> None:
@@ -135,12 +141,12 @@ class TablePlan:
         SQLite builds the JSON in C and DuckDB parses it vectorised, so no value of the batch
         becomes a Python object; `upsert` replaces rows a concurrent change already wrote."""
         con.register("_snapshot", pa.table({"row": pa.array(images, pa.string())}))
-        select = self._staging("(SELECT 0 AS off, 'r' AS op, $now AS committed_at, row FROM _snapshot)",
-                               "true", positional=True)
-        staged = f"({select})"
+        select = self._staging(Sql("(SELECT 0 AS off, 'r' AS op, $now AS committed_at, row FROM _snapshot)"),
+                               Sql("true"), positional=True)
+        staged = compose("({select})", select=select)
         if upsert or self.history:  # the batch is read twice: stage it once
-            _run(con, f"CREATE OR REPLACE TEMP TABLE _staged AS {select}", now=now)
-            staged = "_staged"
+            _run(con, compose("CREATE OR REPLACE TEMP TABLE _staged AS {select}", select=select), now=now)
+            staged = Sql("_staged")
         self._append_history(con, staged, now)
         self._land(con, staged, upsert, now)
         con.unregister("_snapshot")
@@ -149,23 +155,29 @@ class TablePlan:
         """Apply this table's changes in the registered `_changes` batch with offsets > `after`.
 
         The last change per key wins in the main table; history gets every change in order."""
-        skip = "AND op <> 'd'" if self.skip_deletes else ""
-        select = self._staging("_changes", f"tbl = $tbl AND off > $after {skip}")
-        _run(con, f"CREATE OR REPLACE TEMP TABLE _staged AS {select}", tbl=self.source.name, after=after)
-        self._append_history(con, "_staged", now)
-        keys = ", ".join(quote(k) for k in self.source.primary_key)
-        latest = f"(SELECT * FROM _staged QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY off DESC) = 1)"  # noqa: S608 - identifiers go through quote()
+        where = Sql("tbl = $tbl AND off > $after AND op <> 'd'" if self.skip_deletes else "tbl = $tbl AND off > $after")
+        select = self._staging(Sql("_changes"), where)
+        _run(con, compose("CREATE OR REPLACE TEMP TABLE _staged AS {select}", select=select),
+             tbl=self.source.name, after=after)
+        self._append_history(con, Sql("_staged"), now)
+        latest = compose(
+            "(SELECT * FROM _staged QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY off DESC) = 1)",
+            keys=join(ident(k) for k in self.source.primary_key))
         self._land(con, latest, upsert=True, now=now)
 
 
-def _run(con: duckdb.DuckDBPyConnection, sql: str, **params) -> None:
+def _definition(name: str, type_: Sql) -> Sql:
+    return compose("{name} {type}", name=ident(name), type=type_)
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: Sql, **params) -> None:
     """Execute with the named parameters the statement uses (DuckDB refuses unused ones)."""
     con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql} or None)
 
 
-def _cast(column: Column, expr: str) -> str:
+def _cast(column: Column, expr: Sql) -> Sql:
     if column.kind == "boolean":
-        return f"CAST(CAST({expr} AS BIGINT) AS BOOLEAN)"
+        return compose("CAST(CAST({expr} AS BIGINT) AS BOOLEAN)", expr=expr)
     if column.kind in ("text", "json"):
-        return f"CAST({expr} AS VARCHAR)"
-    return f"CAST({expr} AS {column.duckdb_type})"
+        return compose("CAST({expr} AS VARCHAR)", expr=expr)
+    return compose("CAST({expr} AS {type})", expr=expr, type=Sql(column.duckdb_type))

@@ -4,6 +4,13 @@ Single-threaded on purpose: a pipeline's snapshot reads and change batches never
 which is what makes re-applying changes after a backfill converge. State lives in the reader
 change logs (under `<state-dir>/engine/logs`) and in each destination DuckDB file, never only in
 memory, so the process can be killed at any moment and restarted.
+
+At rest the engine sleeps: once a round moves nothing it only checks, at growing intervals up to
+`idle_poll` (1 s), whether another process committed to the control-plane store or a source
+(SQLite's `PRAGMA data_version`, which the engine's own writes do not move), and runs a round
+when one did, when a retry or fault expiry is due, or every
+`idle_refresh` seconds. A change therefore reaches the engine within `idle_poll` (1 s) and its
+destination about one round later.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import logging
 import sqlite3
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from artie_sandbox.engine.changelog import ChangeLog
@@ -34,7 +42,7 @@ class Engine:
     def __init__(self, state_dir: str | Path, store: Store, *, read_batch: int = 20_000,
                  backfill_batch: int = 50_000, apply_batch: int = 50_000,
                  poll_interval: float = 0.1, pipeline_gap: float = 0.02, linger: float = 0.25,
-                 report_every: float = 0.5):
+                 report_every: float = 0.5, idle_poll: float = 1.0, idle_refresh: float = 30.0):
         self.state_dir = Path(state_dir)
         self.store = store
         self.faults = Faults(store)
@@ -43,12 +51,15 @@ class Engine:
         # larger batches once caught up leave validators long windows to ATTACH the file.
         self.poll_interval, self.pipeline_gap, self.linger = poll_interval, pipeline_gap, linger
         self.report_every = report_every
+        self.idle_poll, self.idle_refresh = max(idle_poll, poll_interval), idle_refresh
         self.logs: dict[str, ChangeLog] = {}
         self.sources: dict[Path, sqlite3.Connection] = {}
         self.runners: dict[str, PipelineRunner] = {}
         self.errors: dict[str, str] = {}
         self._not_before: dict[str, float] = {}
         self._last_report = 0.0
+        self._reported: dict[str, PipelineProgress] = {}
+        self._fault_expiry: float | None = None
 
     def path(self, configured: str) -> Path:
         """Connector paths are taken relative to the state directory unless absolute."""
@@ -77,13 +88,37 @@ class Engine:
         self.runners, self.logs, self.sources = {}, {}, {}
 
     def run(self, stop: threading.Event) -> None:
-        """Replicate until `stop` is set; a round that moved nothing waits `poll_interval`."""
+        """Replicate until `stop` is set; after a round that moved nothing, sleep until a change."""
         while not stop.is_set():
+            seen = self.fingerprint()
             if not self.run_once():
-                waits = [t - time.monotonic() for t in self._not_before.values()]
-                stop.wait(max(0.005, min([self.poll_interval, *[w for w in waits if w > 0]])))
+                self.report(force=True)  # what the last busy rounds left unreported
+                self.sleep(stop, seen)
         self.report(force=True)
         self.close()
+
+    def fingerprint(self) -> tuple[int, ...]:
+        """Moves when another process commits to the store or to a source the engine reads."""
+        try:
+            return (self.store.data_version(),
+                    *(source.execute("PRAGMA data_version").fetchone()[0] for source in self.sources.values()))
+        except sqlite3.Error:
+            return (-1,)  # unreadable now: let the next round report why
+
+    def sleep(self, stop: threading.Event, seen: tuple) -> None:
+        """Wait until `stop`, a changed fingerprint, a due retry or fault expiry, or `idle_refresh`.
+
+        Checks start `poll_interval` apart and double up to `idle_poll`, so a burst of work
+        resumes at once while a sandbox at rest wakes about once a second for a few `stat`s.
+        """
+        start = time.monotonic()
+        timers = [t for t in (*self._not_before.values(), self._fault_expiry) if t and t > start]
+        wake = min([start + self.idle_refresh, *timers])
+        delay = self.poll_interval
+        while not stop.wait(max(0.0, min(delay, wake - time.monotonic()))):
+            if time.monotonic() >= wake or self.fingerprint() != seen:
+                return
+            delay = min(delay * 2, self.idle_poll)
 
     def run_once(self) -> bool:
         """One round over all readers and pipelines; True if any data moved."""
@@ -103,6 +138,7 @@ class Engine:
             reader = readers.get(pipeline.source_reader_uuid)
             if reader is not None and self._due(pipeline):
                 worked |= self._guard(pipeline.uuid, lambda p=pipeline, r=reader: self._step(p, r, connectors))
+        self._fault_expiry = self.faults.next_expiry()
         self.report(readers=readers, pipelines=pipelines, connectors=connectors)
         return worked
 
@@ -182,10 +218,15 @@ class Engine:
             pipelines, connectors = tx.list(Pipeline), {c.uuid: c for c in tx.list(Connector)}
         self._last_report = time.monotonic()
         reports = [self._progress(p, readers.get(p.source_reader_uuid), connectors) for p in pipelines]
+        # Only what changed is written: a write would otherwise wake the idle engine again.
+        changed = [r for r in reports if r is not None and not _same(r, self._reported.get(r.pipeline_uuid))]
+        if not changed:
+            return
         with self.store.transaction() as tx:
-            for report in reports:
-                if report is not None and tx.get(Pipeline, report.pipeline_uuid) is not None:
+            for report in changed:
+                if tx.get(Pipeline, report.pipeline_uuid) is not None:
                     tx.put(report)
+        self._reported.update((r.pipeline_uuid, r) for r in changed)
 
     def _progress(self, pipeline: Pipeline, reader: SourceReader | None,
                   connectors: dict[str, Connector]) -> PipelineProgress | None:
@@ -230,3 +271,8 @@ class Engine:
             return commit_time(self.source(connector), position)
         except (OSError, sqlite3.Error):
             return None
+
+
+def _same(report: PipelineProgress, previous: PipelineProgress | None) -> bool:
+    """Equal apart from the time it was taken."""
+    return previous is not None and replace(report, updated_at="") == replace(previous, updated_at="")

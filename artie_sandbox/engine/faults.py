@@ -82,6 +82,11 @@ class Faults:
         ).fetchall()
         return [Fault(*r[:5], json.loads(r[5]), r[6]) for r in rows]
 
+    def next_expiry(self) -> float | None:
+        """The soonest `until` of a fault in force, as a `time.monotonic()` value (None: none)."""
+        untils = [f.until for f in self.active() if f.until is not None]
+        return time.monotonic() + (min(untils) - time.time()) if untils else None
+
     def for_pipeline(self, kind: str, pipeline_uuid: str) -> list[Fault]:
         return [f for f in self.active(kind) if f.applies_to(pipeline_uuid)]
 

@@ -21,7 +21,7 @@ from artie_sandbox.engine.changelog import ChangeLog
 from artie_sandbox.engine.destination import TablePlan
 from artie_sandbox.engine.faults import Faults
 from artie_sandbox.engine.snapshot import SnapshotReader
-from artie_sandbox.source.schema import quote
+from artie_sandbox.sql import Sql, compose, ident
 
 _STATE_DDL = """
 CREATE SCHEMA IF NOT EXISTS _artie;
@@ -273,11 +273,11 @@ class PipelineRunner:
             if plan is None:
                 continue
             column = next(c for c in plan.columns if c.name not in plan.source.primary_key)
-            con.execute(
-                f"UPDATE {plan.qualified} SET {quote(column.name)} = {_corrupted(column)} "  # noqa: S608 - identifiers go through quote()
-                f"WHERE rowid IN (SELECT rowid FROM {plan.qualified} ORDER BY hash(rowid) LIMIT ?)",
-                [fault.remaining],
-            )
+            con.execute(compose(
+                "UPDATE {table} SET {column} = {value} "
+                "WHERE rowid IN (SELECT rowid FROM {table} ORDER BY hash(rowid) LIMIT ?)",
+                table=plan.qualified, column=ident(column.name), value=_corrupted(column),
+            ), [fault.remaining])
             done.append((fault, fault.remaining))
         return done
 
@@ -287,15 +287,16 @@ def _adapt(size: int, held: float, target: float, most: int) -> int:
     return max(1_000, min(most, int(size * max(0.5, min(1.5, target / max(held, 1e-3))))))
 
 
-def _corrupted(column) -> str:
-    c = quote(column.name)
+def _corrupted(column) -> Sql:
     if column.kind in ("text", "json"):
-        return f"COALESCE({c}, '') || '~corrupt'"
-    if column.kind == "boolean":
-        return f"NOT COALESCE({c}, false)"
-    if column.kind == "timestamp":
-        return f"COALESCE({c}, TIMESTAMP '2000-01-01') + INTERVAL 1 DAY"
-    return f"COALESCE({c}, 0) + 1"
+        template = "COALESCE({c}, '') || '~corrupt'"
+    elif column.kind == "boolean":
+        template = "NOT COALESCE({c}, false)"
+    elif column.kind == "timestamp":
+        template = "COALESCE({c}, TIMESTAMP '2000-01-01') + INTERVAL 1 DAY"
+    else:
+        template = "COALESCE({c}, 0) + 1"
+    return compose(template, c=ident(column.name))
 
 
 def _utcnow() -> datetime:

@@ -12,6 +12,7 @@ import sqlite3
 from artie_sandbox.engine.changelog import ChangeLog
 from artie_sandbox.models import Pipeline, SourceReader
 from artie_sandbox.source.capture import CHANGES, head_position
+from artie_sandbox.sql import compose, ident
 
 
 class SourceReplaced(Exception):
@@ -28,11 +29,10 @@ def captured_tables(reader: SourceReader, pipelines: list[Pipeline]) -> set[str]
 def read_source(log: ChangeLog, source: sqlite3.Connection, tables: set[str], limit: int) -> int:
     """Move one batch of source changes into the log; returns how many were read from the source."""
     position = log.counters()["source_position"]
-    rows = source.execute(
-        f"SELECT position, table_name, op, row, committed_at FROM {CHANGES} "  # noqa: S608 - fixed table name
-        "WHERE position > ? ORDER BY position LIMIT ?",
-        (position, limit),
-    ).fetchall()
+    rows = source.execute(compose(
+        "SELECT position, table_name, op, row, committed_at FROM {changes} "
+        "WHERE position > ? ORDER BY position LIMIT ?", changes=ident(CHANGES),
+    ), (position, limit)).fetchall()
     if rows:
         log.append(rows, [r for r in rows if r[1] in tables], rows[-1][0])
     elif head_position(source) < position:

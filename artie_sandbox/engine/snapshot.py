@@ -16,7 +16,7 @@ from pathlib import Path
 
 from artie_sandbox.engine.destination import TablePlan
 from artie_sandbox.source.capture import row_array
-from artie_sandbox.source.schema import quote
+from artie_sandbox.sql import Sql, compose, ident, join
 
 
 class SnapshotReader:
@@ -36,21 +36,22 @@ class SnapshotReader:
     def _query(self, plan: TablePlan, cursor: str | None, limit: int) -> list[str]:
         """The rows after `cursor` in key order, each a JSON array in source column order."""
         pk = plan.source.primary_key
-        keys = ", ".join(quote(k) for k in pk)
-        where, args = "", []
+        keys = join(ident(k) for k in pk)
+        where, args = Sql(""), []
         if cursor is not None:
-            where = f"WHERE ({keys}) > ({', '.join('?' for _ in pk)})"
+            where = compose("WHERE ({keys}) > ({marks})", keys=keys, marks=join(Sql("?") for _ in pk))
             args = json.loads(cursor)
-        table = quote(plan.source.name)
-        rows = self._conn().execute(
-            f"SELECT {row_array(plan.source, table)} FROM {table} {where} ORDER BY {keys} LIMIT ?",  # noqa: S608 - identifiers go through quote()
-            [*args, limit],
-        ).fetchall()
+        table = ident(plan.source.name)
+        rows = self._conn().execute(compose(
+            "SELECT {row} FROM {table} {where} ORDER BY {keys} LIMIT ?",
+            row=row_array(plan.source, table), table=table, where=where, keys=keys,
+        ), [*args, limit]).fetchall()
         return [r[0] for r in rows]
 
     def count(self, plan: TablePlan) -> int:
         return self._pool.submit(
-            lambda: self._conn().execute(f"SELECT count(*) FROM {quote(plan.source.name)}").fetchone()[0]  # noqa: S608 - identifiers go through quote()
+            lambda: self._conn().execute(
+                compose("SELECT count(*) FROM {table}", table=ident(plan.source.name))).fetchone()[0]
         ).result()
 
     def read(self, plan: TablePlan, cursor: str | None, limit: int, exact: bool = False) -> tuple[list[str], int]:

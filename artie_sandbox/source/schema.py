@@ -80,12 +80,3 @@ DEMO_TABLES: tuple[Table, ...] = (CUSTOMERS, PRODUCTS, ORDERS, ORDER_ITEMS)
 # Share of the seeded rows each demo table gets.
 DEMO_SHARES = {"customers": 0.10, "products": 0.05, "orders": 0.35, "order_items": 0.50}
 
-
-def quote(identifier: str) -> str:
-    """The one place an identifier enters SQL (SQLite and DuckDB share the double-quote rules)."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def literal(text: str) -> str:
-    """A SQL string literal for engine-built text such as a JSON path (never user values)."""
-    return "'" + text.replace("'", "''") + "'"

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from artie_sandbox.source.capture import create_tables, install_triggers
 from artie_sandbox.source.data import Values
-from artie_sandbox.source.schema import DEMO_SHARES, DEMO_TABLES, Table, quote
+from artie_sandbox.source.schema import DEMO_SHARES, DEMO_TABLES, Table
+from artie_sandbox.sql import Sql, compose, ident, join
 
 DEFAULT_ROWS = 200_000
 
@@ -53,9 +54,9 @@ def create_source(path: str | Path, rows: int = DEFAULT_ROWS, seed: int = 0,
         values = Values(random.Random(seed))
         parents = counts.get("orders", 1)
         for table in tables:
-            marks = ", ".join("?" for _ in table.columns)
+            marks = join(Sql("?") for _ in table.columns)
             conn.executemany(
-                f"INSERT INTO {quote(table.name)} VALUES ({marks})",  # noqa: S608 - identifiers go through quote()
+                compose("INSERT INTO {table} VALUES ({marks})", table=ident(table.name), marks=marks),
                 (values.row(table, key) for key in _keys(table, counts.get(table.name, 1), parents)),
             )
         conn.execute("COMMIT")

@@ -13,10 +13,12 @@ from pathlib import Path
 
 from artie_sandbox.source.capture import read_schema
 from artie_sandbox.source.data import Values
-from artie_sandbox.source.schema import Table, quote
+from artie_sandbox.source.schema import Table
 from artie_sandbox.source.seed import connect
+from artie_sandbox.sql import Sql, compose, ident, join
 
 _TICK = 0.05
+_EVERY_ROW = Sql("")
 
 
 class Workload:
@@ -31,20 +33,20 @@ class Workload:
         self.next_key = {t.name: self._max(t, t.primary_key[0]) + 1 for t in self.tables}
         self.applied = 0
 
-    def _max(self, table: Table, column: str, where: str = "", args: tuple = ()) -> int:
-        sql = f"SELECT COALESCE(MAX({quote(column)}), 0) FROM {quote(table.name)} {where}"  # noqa: S608 - identifiers go through quote()
+    def _max(self, table: Table, column: str, where: Sql = _EVERY_ROW, args: tuple = ()) -> int:
+        sql = compose("SELECT COALESCE(MAX({column}), 0) FROM {table} {where}",
+                      column=ident(column), table=ident(table.name), where=where)
         return self.conn.execute(sql, args).fetchone()[0]
 
     def _pick(self, table: Table) -> tuple | None:
         """An existing row's key, chosen uniformly over the key range (None if the table is empty)."""
-        keys = ", ".join(quote(k) for k in table.primary_key)
-        first = quote(table.primary_key[0])
+        keys = join(ident(k) for k in table.primary_key)
+        parts = {"keys": keys, "table": ident(table.name), "first": ident(table.primary_key[0])}
         start = self.rng.randint(1, max(1, self.next_key[table.name] - 1))
-        sql = f"SELECT {keys} FROM {quote(table.name)} WHERE {first} >= ? ORDER BY {keys} LIMIT 1"  # noqa: S608 - identifiers go through quote()
+        sql = compose("SELECT {keys} FROM {table} WHERE {first} >= ? ORDER BY {keys} LIMIT 1", **parts)
         row = self.conn.execute(sql, (start,)).fetchone()
         return row or self.conn.execute(
-            f"SELECT {keys} FROM {quote(table.name)} ORDER BY {keys} LIMIT 1"  # noqa: S608 - identifiers go through quote()
-        ).fetchone()
+            compose("SELECT {keys} FROM {table} ORDER BY {keys} LIMIT 1", **parts)).fetchone()
 
     def _insert(self, table: Table) -> None:
         pk = table.primary_key
@@ -54,26 +56,29 @@ class Workload:
         else:
             parent = self._pick(table)
             prefix = dict(zip(pk[:-1], parent[:-1] if parent else (1,) * (len(pk) - 1), strict=True))
-            where = "WHERE " + " AND ".join(f"{quote(k)} = ?" for k in prefix)
+            where = compose("WHERE {keys}", keys=join((compose("{k} = ?", k=ident(k)) for k in prefix), " AND "))
             key = {**prefix, pk[-1]: self._max(table, pk[-1], where, tuple(prefix.values())) + 1}
-        marks = ", ".join("?" for _ in table.columns)
-        self.conn.execute(f"INSERT INTO {quote(table.name)} VALUES ({marks})", self.values.row(table, key))  # noqa: S608 - identifiers go through quote()
+        marks = join(Sql("?") for _ in table.columns)
+        self.conn.execute(compose("INSERT INTO {table} VALUES ({marks})", table=ident(table.name), marks=marks),
+                          self.values.row(table, key))
 
     def _update(self, table: Table, key: tuple) -> None:
         others = [c for c in table.columns if c.name not in table.primary_key]
         chosen = self.rng.sample(others, k=min(len(others), self.rng.randint(1, 3)))
-        sets = ", ".join(f"{quote(c.name)} = ?" for c in chosen)
+        sets = join(compose("{c} = ?", c=ident(c.name)) for c in chosen)
         self.conn.execute(
-            f"UPDATE {quote(table.name)} SET {sets} WHERE {self._where(table)}",  # noqa: S608 - identifiers go through quote()
+            compose("UPDATE {table} SET {sets} WHERE {where}", table=ident(table.name), sets=sets,
+                    where=self._where(table)),
             (*[self.values.value(c) for c in chosen], *key),
         )
 
     def _delete(self, table: Table, key: tuple) -> None:
-        self.conn.execute(f"DELETE FROM {quote(table.name)} WHERE {self._where(table)}", key)  # noqa: S608 - identifiers go through quote()
+        self.conn.execute(compose("DELETE FROM {table} WHERE {where}", table=ident(table.name),
+                                  where=self._where(table)), key)
 
     @staticmethod
-    def _where(table: Table) -> str:
-        return " AND ".join(f"{quote(k)} = ?" for k in table.primary_key)
+    def _where(table: Table) -> Sql:
+        return join((compose("{k} = ?", k=ident(k)) for k in table.primary_key), " AND ")
 
     def step(self) -> None:
         """One change on a random table."""

@@ -25,6 +25,7 @@ from artie_sandbox.models import (
 )
 from artie_sandbox.source.seed import create_source
 from artie_sandbox.source.workload import Workload
+from artie_sandbox.sql import compose, ident
 from artie_sandbox.store import Store
 
 ALL = ("customers", "products", "orders", "order_items")
@@ -65,7 +66,7 @@ class Rig:
 
     def source_keys(self, table: str, key: str = "id") -> set:
         with sqlite3.connect(self.source) as conn:
-            return {r[0] for r in conn.execute(f'SELECT "{key}" FROM "{table}"')}  # noqa: S608 - fixed names
+            return {r[0] for r in conn.execute(compose("SELECT {key} FROM {table}", key=ident(key), table=ident(table)))}
 
 
 def _pipeline(uuid: str, tables=ALL, **settings) -> Pipeline:

@@ -36,6 +36,7 @@ from artie_sandbox.models import (
 from artie_sandbox.source.schema import DEMO_TABLES
 from artie_sandbox.source.seed import create_source
 from artie_sandbox.source.workload import Workload
+from artie_sandbox.sql import compose, ident, join, qualified
 from artie_sandbox.store import Store
 
 NAMES = [t.name for t in DEMO_TABLES]
@@ -60,13 +61,15 @@ def canon(kind: str, value):
 def source_rows(path: Path, table: str) -> Counter:
     cols = list(KINDS[table])
     with sqlite3.connect(path) as conn:
-        rows = conn.execute(f'SELECT {", ".join(cols)} FROM "{table}"').fetchall()  # noqa: S608 - test's fixed names
+        rows = conn.execute(compose("SELECT {cols} FROM {table}", cols=join(ident(c) for c in cols),
+                                    table=ident(table))).fetchall()
     return Counter(tuple(canon(KINDS[table][c], v) for c, v in zip(cols, r, strict=True)) for r in rows)
 
 
 def destination_rows(con: duckdb.DuckDBPyConnection, table: str) -> Counter:
     cols = list(KINDS[table])
-    rows = con.execute(f'SELECT {", ".join(cols)} FROM main."{table}"').fetchall()  # noqa: S608 - test's fixed names
+    rows = con.execute(compose("SELECT {cols} FROM {table}", cols=join(ident(c) for c in cols),
+                               table=qualified("main", table))).fetchall()
     return Counter(tuple(canon(KINDS[table][c], v) for c, v in zip(cols, r, strict=True)) for r in rows)
 
 
@@ -86,11 +89,11 @@ def history_changes(con: duckdb.DuckDBPyConnection) -> Counter:
     """Every change v1's history tables recorded (backfilled 'r' rows left out)."""
     out = Counter()
     for table, kinds in KINDS.items():
-        cols = ", ".join(kinds)
-        for r in con.execute(
-            f"SELECT __artie_operation, {cols}, __artie_db_updated_at FROM main.{table}__history "  # noqa: S608
-            "WHERE __artie_operation <> 'r'"
-        ).fetchall():
+        for r in con.execute(compose(
+            "SELECT __artie_operation, {cols}, __artie_db_updated_at FROM {history} "
+            "WHERE __artie_operation <> 'r'",
+            cols=join(ident(c) for c in kinds), history=qualified("main", f"{table}__history"),
+        )).fetchall():
             out[(table, r[0], *(canon(k, v) for k, v in zip(kinds.values(), r[1:-1], strict=True)), r[-1])] += 1
     return out
 

@@ -18,9 +18,10 @@ import pytest
 
 from artie_sandbox.engine.faults import Faults
 from artie_sandbox.models import Connector, Pipeline, PipelineTable, ReaderTable, SourceReader
-from artie_sandbox.source.schema import DEMO_TABLES, quote
+from artie_sandbox.source.schema import DEMO_TABLES
 from artie_sandbox.source.seed import create_source
 from artie_sandbox.source.workload import Workload
+from artie_sandbox.sql import compose, ident, join
 from artie_sandbox.store import Store
 from migration_pipeline.validation import ValidationReport, record, validate
 from migration_pipeline_tests.integration.test_engine_migration import (
@@ -46,8 +47,8 @@ def _rows_by_key(rows, table) -> dict[tuple, tuple]:
 
 
 def _select(table) -> str:
-    columns = ", ".join(quote(c) for c in (*table.primary_key, *KINDS[table.name]))
-    return f"SELECT {columns} FROM {quote(table.name)}"  # noqa: S608 - identifiers go through quote()
+    columns = join(ident(c) for c in (*table.primary_key, *KINDS[table.name]))
+    return compose("SELECT {columns} FROM {table}", columns=columns, table=ident(table.name))
 
 
 def _open(path: Path) -> duckdb.DuckDBPyConnection:

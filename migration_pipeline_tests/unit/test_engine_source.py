@@ -8,9 +8,10 @@ import sqlite3
 import pytest
 
 from artie_sandbox.source.capture import head_position, read_schema
-from artie_sandbox.source.schema import DEMO_TABLES, Column, quote
+from artie_sandbox.source.schema import DEMO_TABLES, Column
 from artie_sandbox.source.seed import create_source, split_rows
 from artie_sandbox.source.workload import Workload
+from artie_sandbox.sql import Sql, compose, ident
 
 
 def _changes(path) -> list[tuple]:
@@ -76,6 +77,9 @@ def test_create_refuses_to_overwrite(tmp_path):
 
 def test_split_and_quote_and_kinds():
     assert sum(split_rows(200_000).values()) == 200_000
-    assert quote('we"ird') == '"we""ird"'
+    assert ident('we"ird') == '"we""ird"'
+    with pytest.raises(TypeError, match="table must be built with ident"):
+        compose("SELECT * FROM {table}", table='x"; DROP TABLE y; --')
+    assert compose("SELECT * FROM {table}", table=ident("a b")) == Sql('SELECT * FROM "a b"')
     with pytest.raises(ValueError, match="unknown kind 'money'"):
         Column("x", "money")
