@@ -31,7 +31,30 @@ def contract(step: str, spec: MigrationSpec) -> tuple[Allowed, ...]:
         "create": (Allowed(spec.new_pipeline.address, ("create",)),),
         "cutover": (Allowed(spec.old_pipeline, ("delete",)),),
         "unshare": (Allowed(spec.reader, ("update",), READER_ATTRIBUTES),),
+        "abort_pipeline": (Allowed(spec.new_pipeline.address, ("delete",)),),
+        "abort_reader": (Allowed(spec.reader, ("update",), READER_ATTRIBUTES),),
     }[step]
+
+
+def own_partial_apply(plan: Plan, allowed: tuple[Allowed, ...]) -> tuple[str, ...]:
+    """The addresses whose drift is exactly the step's own change, applied in Artie before a
+    crash kept it out of the state; empty unless every drift is such a change.
+
+    A drift is the step's own when it is the contracted action on a contracted resource (for an
+    update, only contracted attributes) and, once refreshed, the resource already matches the
+    edited module (the plan changes nothing more on it): Artie holds exactly the journaled edit.
+    """
+    by_address = {a.address: a for a in allowed}
+    changed = {c.address for c in plan.changes}
+    adopted = []
+    for drift in plan.drift:
+        rule = by_address.get(drift.address)
+        if rule is None or drift.address in changed or drift.actions != rule.actions:
+            return ()
+        if rule.attributes is not None and not {a.name for a in drift.attributes} <= rule.attributes:
+            return ()
+        adopted.append(drift.address)
+    return tuple(adopted)
 
 
 def unexpected_changes(plan: Plan, step: str, allowed: tuple[Allowed, ...]) -> list[str]:

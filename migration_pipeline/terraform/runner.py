@@ -9,6 +9,8 @@ timeout. This subclass keeps its option syntax and replaces the rest.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import json
 import logging
@@ -44,6 +46,24 @@ _STATE_LOCK_HINT = (
 _INITIALISED: dict[tuple[str, str, str], str] = {}
 _INIT_LOCK = threading.Lock()
 _INIT_INPUTS = ("*.tf", "*.tf.json", ".terraform.lock.hcl")
+
+
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+
+
+def _stop_with_parent(parent: int) -> Callable[[], None]:
+    """A `preexec_fn`: the child is killed when the process that started it dies (a run worker
+    killed by SIGKILL included), so no terraform applies on behalf of a dead step. A graceful
+    stop would wait for Artie's answer first; a killed apply is converged by the next run (the
+    journal). Its own session keeps the terminal's interrupts away from it."""
+
+    def preexec() -> None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
 
 
 @dataclass(frozen=True)
@@ -132,6 +152,7 @@ class TerraformRunner:
         proc = subprocess.Popen(
             cmd, cwd=self.working_dir, env=self.env, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, start_new_session=True,
+            preexec_fn=_stop_with_parent(os.getpid()),
         )
         try:
             out, err = proc.communicate(timeout=self.timeout)
@@ -189,13 +210,24 @@ class TerraformRunner:
     def validate(self) -> CommandResult:
         return self.run("validate")
 
-    def plan(self, plan_file: Path) -> bool:
-        """Write a saved plan to `plan_file`; True when it holds changes."""
+    def plan(self, plan_file: Path, *, refresh_only_of: str | None = None) -> bool:
+        """Write a saved plan to `plan_file`; True when it holds changes. `refresh_only_of`: a
+        refresh-only plan of that one resource (it records what Artie holds in the state)."""
+        extra = {"refresh_only": IsFlagged, "target": [refresh_only_of]} if refresh_only_of else {}
         result = self.run(
             "plan", ok_codes=(0, 2), input=False, detailed_exitcode=IsFlagged,
-            out=str(plan_file), var_file=list(self.var_files), lock_timeout=LOCK_WAIT,
+            out=str(plan_file), var_file=list(self.var_files), lock_timeout=LOCK_WAIT, **extra,
         )
         return result.exit_code == 2
+
+    def import_resource(self, address: str, uuid: str) -> CommandResult:
+        """`terraform import`: adopt an existing Artie object as `address` (declared already)."""
+        return self.run("import", address, uuid, input=False, var_file=list(self.var_files),
+                        lock_timeout=LOCK_WAIT)
+
+    def forget(self, address: str) -> CommandResult:
+        """`terraform state rm`: drop `address` from the state (the object itself stays)."""
+        return self.run("state", "rm", address, no_color=None, lock_timeout=LOCK_WAIT)
 
     def show_json(self, plan_file: Path | None = None) -> dict:
         """`terraform show -json` of a saved plan, or of the current state without one."""

@@ -3,20 +3,24 @@
 A step whose effect is already in the files and the infrastructure edits and applies nothing.
 A step interrupted after its edit finds the edit in place, plans it and applies it. A refused
 plan restores the edited files byte for byte from the journal.
+
+A step killed after Artie accepted its change but before Terraform recorded it converges too:
+on the next run (its journal still pending), drift that is exactly the step's own change is
+adopted with a checked refresh-only apply of that one resource; a new pipeline Artie created
+but the state does not know is imported instead of created twice. Any other drift is refused.
 """
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
 from migration_pipeline.artie.models import Pipeline
-from migration_pipeline.errors import PlanGuardRefusal
+from migration_pipeline.errors import PlanGuardRefusal, StepRefused
 from migration_pipeline.phases import STEPS, Step
 from migration_pipeline.spec import MigrationSpec
-from migration_pipeline.terraform import edits, guard, hcl, workdir
+from migration_pipeline.terraform import abort, edits, guard, hcl, workdir
 from migration_pipeline.terraform.plan import Plan, Redactor, parse_plan, secrets_of
 from migration_pipeline.terraform.results import StepResult, file_diffs
 from migration_pipeline.terraform.runner import TerraformRunner
@@ -68,9 +72,11 @@ def make_edit(step: str, spec: MigrationSpec, module: hcl.Module, state: Terrafo
         return edits.create(module, spec)
     if step == Step.CUTOVER:
         return edits.cutover(module, spec)
+    if step in abort.STEPS:
+        return getattr(abort, step)(module, spec)
     reader_edits = {Step.PROMOTE: edits.promote, Step.UNSHARE: edits.unshare}
     if step not in reader_edits:
-        raise ValueError(f"unknown step {step!r}; steps are {', '.join(STEPS)}")
+        raise ValueError(f"unknown step {step!r}; steps are {', '.join((*STEPS, *abort.STEPS))}")
     edit = reader_edits[step](module, spec, attached_pipelines(module, spec, state, artie))
     if artie is None:
         edit = replace(edit, notes=(*edit.notes, NO_API_NOTE))
@@ -87,6 +93,48 @@ def plan_and_check(runner: TerraformRunner, plan_file: Path, step: str,
     return plan, guard.unexpected_changes(plan, step, allowed)
 
 
+def orphan_pipeline(spec: MigrationSpec, module: hcl.Module, state: TerraformState,
+                    artie: PipelineSource | None) -> Pipeline | None:
+    """A pipeline on the reader, unknown to the state, with the new pipeline's name or
+    destination: what an earlier create left when it was killed after Artie accepted it."""
+    uuids = state.uuids()
+    reader_uuid = uuids.get(spec.reader)
+    if artie is None or not reader_uuid or spec.new_pipeline.address in uuids:
+        return None
+    new = spec.new_pipeline
+    name = new.name
+    if name is None and spec.old_pipeline in module.resources:
+        name = edits.literal_attr(module, module.resources[spec.old_pipeline], "name")
+    destination = (uuids.get(new.destination_connector) if new.destination_connector
+                   else new.destination_connector_uuid)
+    known = set(uuids.values())
+    found = [p for p in artie.pipelines_on_reader(reader_uuid) if p.uuid not in known and (
+        p.name == name or (destination and p.destination_uuid == destination))]
+    if len(found) > 1:
+        raise StepRefused(
+            f"{len(found)} pipelines on {spec.reader} that this module does not manage look like "
+            f"{new.address} ({', '.join(f'{p.name!r} {p.uuid}' for p in found)}); create will not "
+            "guess which one is its own. Delete the extra ones in Artie, then run create again.")
+    return found[0] if found else None
+
+
+def adopt_partial_apply(runner: TerraformRunner, plan_file: Path, step: str,
+                        addresses: tuple[str, ...], redact: Redactor) -> None:
+    """Record in the state what Artie already holds for each address, through a refresh-only
+    plan of that one resource checked to change nothing else."""
+    for address in addresses:
+        runner.plan(plan_file, refresh_only_of=address)
+        doc = runner.show_json(plan_file)
+        redact.add(secrets_of(doc))
+        refresh = parse_plan(doc, redact)
+        others = [c.describe() for c in refresh.changes] + [
+            f"{d.address} changed outside Terraform" for d in refresh.drift
+            if d.address != address]
+        if others:
+            raise PlanGuardRefusal(step, others)
+        runner.apply(plan_file)
+
+
 def run_step(step: str, spec: MigrationSpec, runner: TerraformRunner,
              artie: PipelineSource | None = None) -> StepResult:
     """Bring the module and the infrastructure to where `step` leaves them; see the module doc."""
@@ -96,21 +144,34 @@ def run_step(step: str, spec: MigrationSpec, runner: TerraformRunner,
     with workdir.locked(directory):
         journal = workdir.Journal(directory)
         journal.check(step)
+        converging = journal.pending_step() == step
         runner.init()
         state = runner.state()
         module = hcl.load_module(directory)
+        if step in ("promote", "create"):
+            abort.record_before(module, spec)
         edit = make_edit(step, spec, module, state, artie)
-        converging = journal.pending_step() == step
         if edit.files:
             journal.begin(step, {p: module.files[p] for p in edit.files})
-        with tempfile.TemporaryDirectory(prefix="migration-plan-") as tmp:
+        allowed = guard.contract(step, spec)
+        adopted: tuple[str, ...] = ()
+        imported: Pipeline | None = None
+        with workdir.saved_plan(directory, step) as plan_file:
             # Anything raised before the apply starts (a refusal, a parse error, an interrupt or
             # a termination) puts the user's files back byte for byte and clears the journal.
             try:
                 for path, text in edit.files.items():
                     workdir.write_atomically(path, text)
-                plan, problems = plan_and_check(runner, Path(tmp) / "step.tfplan", step,
-                                                guard.contract(step, spec), redact)
+                if step == "create":
+                    imported = orphan_pipeline(spec, module, state, artie)
+                    if imported is not None:
+                        runner.import_resource(spec.new_pipeline.address, imported.uuid)
+                plan, problems = plan_and_check(runner, plan_file, step, allowed, redact)
+                if problems and converging:
+                    adopted = guard.own_partial_apply(plan, allowed)
+                    if adopted:
+                        adopt_partial_apply(runner, plan_file, step, adopted, redact)
+                        plan, problems = plan_and_check(runner, plan_file, step, allowed, redact)
                 # After the plan: the redactor then knows every sensitive value.
                 diffs = file_diffs(module.files, edit.files, directory, redact)
                 if problems:
@@ -118,13 +179,28 @@ def run_step(step: str, spec: MigrationSpec, runner: TerraformRunner,
                     raise PlanGuardRefusal(step, problems, StepResult(
                         step, "refused", message, diffs, plan, edit.notes, tuple(problems)))
             except BaseException:
+                if imported is not None:
+                    runner.forget(spec.new_pipeline.address)  # the orphan stays as it was found
                 journal.restore()
                 raise
             if plan.has_changes:
-                runner.apply(Path(tmp) / "step.tfplan")
+                runner.apply(plan_file)
         journal.clear()
-    return StepResult(step, *_outcome(step, bool(edit.files), plan.has_changes, converging),
-                      diffs, plan, edit.notes)
+        if step in ("cutover", "abort_reader"):
+            abort.forget_before(directory)
+    status, message = _outcome(step, bool(edit.files), plan.has_changes, converging)
+    if adopted:
+        status, message = "applied", (
+            f"Artie already held the {step} change to {', '.join(adopted)} (an earlier run was "
+            "stopped after Artie accepted it, before Terraform recorded it): recorded it in the "
+            "state with a checked refresh-only apply." + (" " + message if plan.has_changes
+                                                           else ""))
+    elif imported is not None:
+        status, message = "applied", (
+            f"Artie already had {imported.name!r} ({imported.uuid}) on the reader, unknown to the "
+            f"state (an earlier create was stopped after Artie accepted it): imported it as "
+            f"{spec.new_pipeline.address} instead of creating a second pipeline.")
+    return StepResult(step, status, message, diffs, plan, edit.notes)
 
 
 def _outcome(step: str, edited: bool, applied: bool, converging: bool) -> tuple[str, str]:

@@ -1,9 +1,11 @@
-"""The lock and the edit journal of one Terraform working directory.
+"""The lock, the edit journal and the saved plans of one Terraform working directory.
 
-Both live under `.terraform/migration-pipeline/`, Terraform's own data folder, so the user's
+All live under `.terraform/migration-pipeline/`, Terraform's own data folder, so the user's
 files stay untouched. The journal keeps the bytes of every file a step edited until the step
 has applied (or been refused and restored): a crash in between leaves enough behind for the
-next run to converge or restore.
+next run to converge or restore. Saved plans hold sensitive values in clear text: they live in
+a 0700 folder there, are removed when their step ends, and any left by a killed run are removed
+when the next step takes the lock.
 """
 
 from __future__ import annotations
@@ -19,16 +21,17 @@ from pathlib import Path
 from migration_pipeline.errors import StepLockedError, StepRefused
 
 
-def _folder(working_dir: Path) -> Path:
-    folder = Path(working_dir) / ".terraform" / "migration-pipeline"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def folder(working_dir: Path) -> Path:
+    """The module's `.terraform/migration-pipeline/` (created when missing)."""
+    path = Path(working_dir) / ".terraform" / "migration-pipeline"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @contextmanager
 def locked(working_dir: Path, wait_seconds: float = 0) -> Iterator[None]:
     """Hold the directory's lock; another holder makes this raise StepLockedError."""
-    path = _folder(working_dir) / "lock"
+    path = folder(working_dir) / "lock"
     with open(path, "a+") as handle:
         deadline = time.monotonic() + wait_seconds
         while True:
@@ -43,9 +46,33 @@ def locked(working_dir: Path, wait_seconds: float = 0) -> Iterator[None]:
                     ) from e
                 time.sleep(0.2)
         try:
+            remove_plans(working_dir)  # left by a run that was killed: nobody else uses them
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _plans(working_dir: Path) -> Path:
+    plans = folder(working_dir) / "plans"
+    plans.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(plans, 0o700)  # also when an older run created it with the umask's mode
+    return plans
+
+
+@contextmanager
+def saved_plan(working_dir: Path, step: str) -> Iterator[Path]:
+    """A path for one saved plan in the private plans folder, removed whatever happens."""
+    path = _plans(working_dir) / f"{step}-{os.getpid()}.tfplan"
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def remove_plans(working_dir: Path) -> None:
+    """Remove every saved plan of the directory (call with its lock held)."""
+    for path in _plans(working_dir).iterdir():
+        path.unlink(missing_ok=True)
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -61,7 +88,7 @@ class Journal:
 
     def __init__(self, working_dir: Path):
         self.working_dir = Path(working_dir)
-        self.path = _folder(working_dir) / "journal.json"
+        self.path = folder(working_dir) / "journal.json"
 
     def pending_step(self) -> str | None:
         return json.loads(self.path.read_text())["step"] if self.path.exists() else None
