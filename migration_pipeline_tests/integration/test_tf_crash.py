@@ -1,0 +1,142 @@
+"""Every crash converges: terraform or the run worker killed right after Artie accepted a step's
+request leaves a module the next run finishes, with one new pipeline and nothing secret behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from migration_pipeline.artie.client import ArtieClient
+from migration_pipeline.errors import TerraformCommandError
+from migration_pipeline.spec import MigrationSpec
+from migration_pipeline.terraform import hcl
+from migration_pipeline.terraform.runner import TerraformRunner
+from migration_pipeline.terraform.steps import make_edit, run_step, state_uuids
+from migration_pipeline_tests.support.crash import HoldingProxy, children, files_holding
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sandbox" / "terraform"
+STEPS = ("promote", "create", "cutover", "unshare")
+# The request that carries each step's change; validate-unsaved and deploy calls do not match.
+TRAPS = {"promote": ("POST", r"^/source-readers/(?!validate)[^/]+$"),
+         "create": ("POST", r"^/pipelines$"),
+         "cutover": ("DELETE", r"^/pipelines/[^/]+$"),
+         "unshare": ("POST", r"^/source-readers/(?!validate)[^/]+$")}
+
+
+def spec_for(directory: Path) -> MigrationSpec:
+    return MigrationSpec.model_validate({
+        "name": "analytics_v1_to_v2",
+        "terraform": {"dir": str(directory)},
+        "reader": "artie_source_reader.shop",
+        "old_pipeline": "artie_pipeline.analytics_v1",
+        "new_pipeline": {
+            "address": "artie_pipeline.analytics_v2",
+            "name": "analytics_v2",
+            "destination_connector": "artie_connector.analytics_v2",
+            "destination_config": {"database": "analytics_v2", "schema": "main"},
+        },
+    })
+
+
+def runner_for(sandbox, directory: Path, endpoint: str | None = None) -> TerraformRunner:
+    env = {"ARTIE_API_KEY": sandbox.api_key, "ARTIE_ENDPOINT": endpoint or sandbox.endpoint}
+    return TerraformRunner(directory, cli_config_file=sandbox.tf_cli_config, extra_env=env,
+                           timeout=120)
+
+
+def deployed_module(sandbox, tmp_path: Path) -> Path:
+    directory = tmp_path / "module"
+    directory.mkdir()
+    for path in EXAMPLE.glob("*.tf"):
+        shutil.copy(path, directory / path.name)
+    (directory / "terraform.tfvars").write_text(
+        f'source_database_path = "{tmp_path / "source.db"}"\n'
+        f'warehouse_directory = "{tmp_path / "warehouse"}"\n')
+    runner = runner_for(sandbox, directory)
+    runner.init()
+    plan = tmp_path / "deploy.tfplan"
+    if runner.plan(plan):
+        runner.apply(plan)
+    plan.unlink()
+    return directory
+
+
+def intended_files(original: dict[str, bytes], steps: tuple[str, ...], tmp_path: Path) -> dict:
+    """The module's files after `steps`, from the edits alone (no terraform, no crash)."""
+    scratch = Path(tempfile.mkdtemp(prefix="intended-", dir=tmp_path))
+    for name, data in original.items():
+        (scratch / name).write_bytes(data)
+    scratch_spec = spec_for(scratch)
+    for step in steps:
+        edit = make_edit(step, scratch_spec, hcl.load_module(scratch), {}, None)
+        for path, text in edit.files.items():
+            path.write_bytes(text.encode())
+    result = {p.name: p.read_bytes() for p in scratch.glob("*.tf")}
+    shutil.rmtree(scratch)
+    return result
+
+
+def tf_bytes(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in directory.glob("*.tf")}
+
+
+def kill_terraform_when_accepted(proxy: HoldingProxy) -> None:
+    assert proxy.accepted.wait(90), "the step never sent its request"
+    (pid,) = children(os.getpid(), "terraform")
+    os.killpg(pid, signal.SIGKILL)  # terraform and its provider, mid-apply
+    proxy.release.set()
+
+
+def assert_nothing_secret_left(directory: Path, key: str, temp_before: set[str]) -> None:
+    plans = directory / ".terraform" / "migration-pipeline" / "plans"
+    assert list(plans.iterdir()) == []
+    assert files_holding(directory, key) == []
+    temp = Path(tempfile.gettempdir())
+    for name in set(os.listdir(temp)) - temp_before:
+        if (temp / name).is_dir():
+            assert files_holding(temp / name, key) == [], name
+            assert not list((temp / name).rglob("*.tfplan")), name
+
+
+def one_new_pipeline(sandbox, directory: Path, spec: MigrationSpec) -> None:
+    uuids = state_uuids(runner_for(sandbox, directory).state())
+    with ArtieClient(sandbox.endpoint, sandbox.api_key) as api:
+        on_reader = api.pipelines_on_reader(uuids[spec.reader])
+    names = sorted(p.name for p in on_reader)
+    assert [p.uuid for p in on_reader if p.name == "analytics_v2"] == [
+        uuids[spec.new_pipeline.address]]
+    return names
+
+
+@pytest.mark.timeout(600)
+def test_terraform_killed_right_after_artie_accepted_each_step_converges(sandbox, tmp_path):
+    temp_before = set(os.listdir(tempfile.gettempdir()))
+    directory = deployed_module(sandbox, tmp_path)
+    spec = spec_for(directory)
+    runner = runner_for(sandbox, directory)
+    original = tf_bytes(directory)
+    with ArtieClient(sandbox.endpoint, sandbox.api_key) as api:
+        for done, step in enumerate(STEPS, 1):
+            with HoldingProxy(sandbox.endpoint, *TRAPS[step]) as proxy:
+                killer = threading.Thread(target=kill_terraform_when_accepted, args=(proxy,))
+                killer.start()
+                with pytest.raises(TerraformCommandError):
+                    run_step(step, spec, runner_for(sandbox, directory, proxy.url), api)
+                killer.join()
+                assert 200 <= proxy.trapped[2] < 300, proxy.trapped  # Artie accepted it
+            result = run_step(step, spec, runner, api)
+            assert result.status == "applied", result.message
+            assert ("Artie already" in result.message), result.message
+            assert run_step(step, spec, runner, api).status == "already done"
+            assert tf_bytes(directory) == intended_files(original, STEPS[:done], tmp_path)
+            if step == "create":
+                assert one_new_pipeline(sandbox, directory, spec) == ["analytics_v1",
+                                                                      "analytics_v2"]
+    assert one_new_pipeline(sandbox, directory, spec) == ["analytics_v2"]
+    assert_nothing_secret_left(directory, sandbox.api_key, temp_before)
