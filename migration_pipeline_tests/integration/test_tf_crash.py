@@ -17,7 +17,8 @@ from migration_pipeline.errors import TerraformCommandError
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import hcl
 from migration_pipeline.terraform.runner import TerraformRunner
-from migration_pipeline.terraform.steps import make_edit, run_step, state_uuids
+from migration_pipeline.terraform.state import TerraformState
+from migration_pipeline.terraform.steps import make_edit, run_step
 from migration_pipeline_tests.support.crash import HoldingProxy, children, files_holding
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sandbox" / "terraform"
@@ -74,7 +75,7 @@ def intended_files(original: dict[str, bytes], steps: tuple[str, ...], tmp_path:
         (scratch / name).write_bytes(data)
     scratch_spec = spec_for(scratch)
     for step in steps:
-        edit = make_edit(step, scratch_spec, hcl.load_module(scratch), {}, None)
+        edit = make_edit(step, scratch_spec, hcl.load_module(scratch), TerraformState(), None)
         for path, text in edit.files.items():
             path.write_bytes(text.encode())
     result = {p.name: p.read_bytes() for p in scratch.glob("*.tf")}
@@ -105,7 +106,7 @@ def assert_nothing_secret_left(directory: Path, key: str, temp_before: set[str])
 
 
 def one_new_pipeline(sandbox, directory: Path, spec: MigrationSpec) -> None:
-    uuids = state_uuids(runner_for(sandbox, directory).state())
+    uuids = runner_for(sandbox, directory).state().uuids()
     with ArtieClient(sandbox.endpoint, sandbox.api_key) as api:
         on_reader = api.pipelines_on_reader(uuids[spec.reader])
     names = sorted(p.name for p in on_reader)
