@@ -6,13 +6,13 @@ from typing import Literal
 import dagster as dg
 
 from migration_pipeline.errors import ApprovalError
-from migration_pipeline.orchestration.ops import validation_metadata
-from migration_pipeline.orchestration.records import (
+from migration_pipeline.orchestration.event_metadata import (
     approval_key,
-    approval_metadata,
     validation_key,
+    validation_metadata,
     validation_records,
 )
+from migration_pipeline.orchestration.records import decide
 from migration_pipeline.orchestration.resources import TerraformResource, ValidationResource
 from migration_pipeline.orchestration.validation_runs import CHECKS, checks, run_validation
 from migration_pipeline.spec import MigrationSpec
@@ -53,8 +53,8 @@ def build_assets(spec: MigrationSpec) -> list[dg.AssetsDefinition]:
         "validation it saw, as long as no later validation fails."))
     def approval(context: dg.AssetExecutionContext, config: ApprovalConfig) -> dg.MaterializeResult:
         try:
-            metadata = approval_metadata(validation_records(context.instance, spec), config.who,
-                                         config.decision, config.comment, config.validation_id)
+            metadata = decide(validation_records(context.instance, spec), config.who,
+                              config.decision, config.comment, config.validation_id)
         except ApprovalError as e:
             raise dg.Failure(str(e)) from e
         context.log.info(f"{metadata['who']} decided {metadata['decision']} on validation "

@@ -9,7 +9,7 @@ import dagster as dg
 
 from migration_pipeline.artie.client import ArtieClient
 from migration_pipeline.errors import ArtieApiError
-from migration_pipeline.orchestration.records import latest_approval, validation_records
+from migration_pipeline.orchestration.event_metadata import latest_approval, validation_records
 from migration_pipeline.phases import (
     Assessment,
     GateSettings,

@@ -11,21 +11,19 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from migration_pipeline.orchestration.event_metadata import (
+    totals,
+    validation_key,
+    validation_metadata,
+    validation_record,
+)
 from migration_pipeline.orchestration.facts import Snapshot, gate_settings, gather
-from migration_pipeline.orchestration.records import validation_key
 from migration_pipeline.orchestration.resources import (
     ArtieResource,
     TerraformResource,
     ValidationResource,
 )
-from migration_pipeline.orchestration.validation_runs import (
-    as_record,
-    checks,
-    report_markdown,
-    run_validation,
-    totals,
-    validation_id,
-)
+from migration_pipeline.orchestration.validation_runs import checks, run_validation
 from migration_pipeline.phases import Phase, Step, done_in, is_streaming
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform.steps import run_step
@@ -99,7 +97,7 @@ def _validate_op(spec: MigrationSpec):
             return
         report = run_validation(spec, snapshot.state, validation.options())
         log_validation(context, spec, report)
-        snapshot = snapshot.with_validation(as_record(report), gate_settings(spec))
+        snapshot = snapshot.with_validation(validation_record(report), gate_settings(spec))
         gate = snapshot.assessment.gate("catch_up")
         if gate is None or not gate.open:
             yield from stop(context, snapshot, gate.reason if gate else None)
@@ -116,12 +114,6 @@ def log_validation(context, spec: MigrationSpec, report) -> None:
         context.log_event(dg.AssetCheckEvaluation(
             asset_key=validation_key(spec), check_name=outcome.name, passed=outcome.passed,
             metadata=outcome.metadata))
-
-
-def validation_metadata(report) -> dict:
-    return {"validation_id": validation_id(report), "matches": report.matches,
-            "verdict": report.verdict, "finished_at": report.finished_at.timestamp(),
-            **totals(report), "tables": dg.MetadataValue.md(report_markdown(report))}
 
 
 def _approval_op(spec: MigrationSpec):

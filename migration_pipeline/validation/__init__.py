@@ -1,7 +1,7 @@
 """Validation engine: compare an old and a new destination inside DuckDB (no Dagster here)."""
 
 from migration_pipeline.validation.engine import ValidationOptions, find_table, validate
-from migration_pipeline.validation.history import CleanStreak, clean_streak, record
+from migration_pipeline.validation.history import record
 from migration_pipeline.validation.mapping import (
     PipelineSettings,
     TableMapping,
@@ -15,7 +15,6 @@ from migration_pipeline.validation.report import TableReport, ValidationReport
 from migration_pipeline.validation.wire import report_json
 
 __all__ = [
-    "CleanStreak",
     "PipelineSettings",
     "TableMapping",
     "TableRef",
@@ -24,7 +23,6 @@ __all__ = [
     "TableSide",
     "ValidationOptions",
     "ValidationReport",
-    "clean_streak",
     "find_table",
     "map_pipelines",
     "plain_mapping",

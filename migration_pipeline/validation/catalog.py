@@ -13,7 +13,7 @@ import duckdb
 
 from migration_pipeline.errors import ValidationInputError
 from migration_pipeline.locations import is_motherduck
-from migration_pipeline.validation.sql import Sql, compose, ident, literal
+from migration_pipeline.validation.sql import Sql, compose, ident, literal, qualified
 
 OLD, NEW = "old", "new"
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
@@ -154,4 +154,4 @@ def list_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[Table]:
 
 
 def table_sql(table: Table) -> Sql:
-    return Sql(".".join(ident(part) for part in (table.catalog, table.schema, table.name)))
+    return qualified(table.catalog, table.schema, table.name)

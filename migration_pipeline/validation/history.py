@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -42,14 +41,6 @@ _INSERT_TABLE = (
     "schema_differences, confirmed, lag_seconds, seconds, mismatched_keys, pending_deletes) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-
-
-@dataclass(frozen=True)
-class CleanStreak:
-    """How many of the latest runs in a row matched, and when the latest of them finished."""
-
-    runs: int
-    latest_finished_at: datetime | None
 
 
 def history_path(state_dir: Path) -> Path:
@@ -165,7 +156,7 @@ def record(state_dir: Path, report: ValidationReport) -> ValidationReport:
     try:
         con.execute(_SCHEMA)
         report, pending = _confirm(con, report)
-        run_id = uuid.uuid4().hex
+        run_id = report.id
         con.execute("BEGIN")
         con.execute(
             "INSERT INTO validation_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -183,25 +174,3 @@ def record(state_dir: Path, report: ValidationReport) -> ValidationReport:
     finally:
         con.close()
     return report
-
-
-def clean_streak(state_dir: Path, old: str, new: str) -> CleanStreak:
-    """Consecutive matching runs of this pair, newest first."""
-    path = history_path(state_dir)
-    if not path.exists():
-        return CleanStreak(0, None)
-    con = _connect(path)
-    try:
-        rows = con.execute(
-            "SELECT matches, finished_at FROM validation_runs "
-            "WHERE old_destination = ? AND new_destination = ? ORDER BY finished_at DESC",
-            [old, new],
-        ).fetchall()
-    finally:
-        con.close()
-    streak = 0
-    for matches, _ in rows:
-        if not matches:
-            break
-        streak += 1
-    return CleanStreak(streak, rows[0][1] if streak else None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -210,6 +211,8 @@ class ValidationReport:
     finished_at: datetime
     tables: tuple[TableReport, ...] = ()
     skipped: tuple[SkippedTable, ...] = field(default=())
+    # Names the validation everywhere: its history row, its Dagster event, an approval of it.
+    id: str = field(default_factory=lambda: uuid.uuid4().hex, compare=False)
 
     @property
     def verdict(self) -> str:

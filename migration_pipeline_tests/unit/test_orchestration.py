@@ -11,13 +11,14 @@ from migration_pipeline.artie.models import Pipeline, TableStatus
 from migration_pipeline.errors import ApprovalError, SpecError
 from migration_pipeline.orchestration import build_definitions
 from migration_pipeline.orchestration.destinations import destinations, table_mappings
-from migration_pipeline.orchestration.facts import Snapshot
-from migration_pipeline.orchestration.records import (
+from migration_pipeline.orchestration.event_metadata import (
     approval_key,
     latest_approval,
-    record_approval,
     validation_key,
+    validation_metadata,
 )
+from migration_pipeline.orchestration.facts import Snapshot
+from migration_pipeline.orchestration.records import record_approval
 from migration_pipeline.orchestration.resources import ArtieResource
 from migration_pipeline.orchestration.sensors import launch_reason, run_blocker
 from migration_pipeline.orchestration.validation_runs import checks
@@ -108,14 +109,22 @@ def test_mappings_carry_aliases_exclusions_and_soft_delete(spec):
     assert not orders.comparable("note") and orders.comparable("total")
 
 
+def report_validation(instance, spec, validation_id: str, matches: bool, at: float) -> None:
+    """A validation recorded the way the job records one (through the metadata codec)."""
+    tables = () if matches else (TableReport("orders", "orders", changed_total=1),)
+    finished = datetime.fromtimestamp(at, UTC)
+    report = ValidationReport("old", "new", finished, finished, tables, id=validation_id)
+    instance.report_runless_asset_event(dg.AssetMaterialization(
+        validation_key(spec), metadata=validation_metadata(report)))
+
+
 def test_an_approval_records_the_latest_validation_and_is_read_back(spec, tmp_path):
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         with pytest.raises(ApprovalError) as e:
             record_approval(instance, spec, "ana", "approve")
         assert str(e.value) == ("nothing to approve: no validation has run yet. Let the job "
                                 "validate again, then approve.")
-        instance.report_runless_asset_event(dg.AssetMaterialization(validation_key(spec), metadata={
-            "validation_id": "v-1", "matches": True, "finished_at": 1.0e9}))
+        report_validation(instance, spec, "v-1", True, 1.0e9)
         record_approval(instance, spec, "ana", "approve", "counts agree")
         approval = latest_approval(instance, spec)
     assert (approval.who, approval.decision, approval.validation_id, approval.comment) == (
@@ -166,16 +175,14 @@ def test_the_approval_asset_records_a_ui_decision_and_refuses_a_failed_validatio
     approval_asset = defs.resolve_assets_def(approval_key(spec))
     config = {"ops": {"shop_move__approval": {"config": {"who": "ana", "comment": "ok"}}}}
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        instance.report_runless_asset_event(dg.AssetMaterialization(validation_key(spec), metadata={
-            "validation_id": "v-1", "matches": False, "finished_at": 1.0e9}))
+        report_validation(instance, spec, "v-1", False, 1.0e9)
         refused = dg.materialize([approval_asset], instance=instance, run_config=config,
                                  raise_on_error=False)
         assert not refused.success
         failure = next(e for e in refused.all_events if e.is_step_failure)
         assert "nothing to approve: the latest validation (v-1) did not pass" in (
             failure.step_failure_data.error.message)
-        instance.report_runless_asset_event(dg.AssetMaterialization(validation_key(spec), metadata={
-            "validation_id": "v-2", "matches": True, "finished_at": 1.1e9}))
+        report_validation(instance, spec, "v-2", True, 1.1e9)
         assert dg.materialize([approval_asset], instance=instance, run_config=config).success
         approval = latest_approval(instance, spec)
     assert (approval.who, approval.decision, approval.validation_id) == ("ana", "approve", "v-2")
@@ -224,9 +231,7 @@ def test_the_artie_key_never_shows_in_the_resource_repr(monkeypatch):
 def test_an_approval_for_a_validation_that_is_no_longer_the_latest_is_refused(spec, tmp_path):
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         for n in (1, 2):
-            instance.report_runless_asset_event(dg.AssetMaterialization(
-                validation_key(spec),
-                metadata={"validation_id": f"v-{n}", "matches": True, "finished_at": 1.0e9 + n}))
+            report_validation(instance, spec, f"v-{n}", True, 1.0e9 + n)
         with pytest.raises(ApprovalError) as e:
             record_approval(instance, spec, "ana", "approve", "looked at v-1", reviewed="v-1")
         assert str(e.value) == ("you reviewed validation v-1, but the latest is v-2: read the "

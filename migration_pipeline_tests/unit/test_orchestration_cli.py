@@ -9,9 +9,9 @@ import dagster as dg
 import pytest
 
 from migration_pipeline.cli import main
-from migration_pipeline.orchestration.records import latest_approval, validation_key
+from migration_pipeline.orchestration.event_metadata import latest_approval
 from migration_pipeline.spec import load_specs
-from migration_pipeline_tests.unit.test_orchestration import SPEC_YAML
+from migration_pipeline_tests.unit.test_orchestration import SPEC_YAML, report_validation
 
 
 @pytest.fixture
@@ -26,9 +26,7 @@ def config(tmp_path, monkeypatch):
 def _validation(passed: bool) -> None:
     spec = load_specs(Path(os.environ["DAGSTER_HOME"]) / "migrations.yaml")["shop_move"]
     with dg.DagsterInstance.get() as instance:
-        instance.report_runless_asset_event(dg.AssetMaterialization(validation_key(spec), metadata={
-            "validation_id": "2026-01-01T00:00:00+00:00", "matches": passed,
-            "finished_at": 1.7e9}))
+        report_validation(instance, spec, "2026-01-01T00:00:00+00:00", passed, 1.7e9)
 
 
 def test_approve_records_who_decision_comment_and_the_validation(config, capsys):
