@@ -3,11 +3,15 @@ request leaves a module the next run finishes, with one new pipeline and nothing
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +23,7 @@ from migration_pipeline.terraform import hcl
 from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.terraform.steps import make_edit, run_step
-from migration_pipeline_tests.support.crash import HoldingProxy, children, files_holding
+from migration_pipeline_tests.support.crash import HoldingProxy, alive, children, files_holding
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sandbox" / "terraform"
 STEPS = ("promote", "create", "cutover", "unshare")
@@ -140,4 +144,57 @@ def test_terraform_killed_right_after_artie_accepted_each_step_converges(sandbox
                 assert one_new_pipeline(sandbox, directory, spec) == ["analytics_v1",
                                                                       "analytics_v2"]
     assert one_new_pipeline(sandbox, directory, spec) == ["analytics_v2"]
+    assert_nothing_secret_left(directory, sandbox.api_key, temp_before)
+
+
+WORKER = """
+import json, sys
+from migration_pipeline.artie.client import ArtieClient
+from migration_pipeline.spec import MigrationSpec
+from migration_pipeline.terraform.runner import TerraformRunner
+from migration_pipeline.terraform.steps import run_step
+args = json.loads(sys.stdin.read())
+spec = MigrationSpec.model_validate(args["spec"])
+runner = TerraformRunner(args["dir"], cli_config_file=args["cli_config"], extra_env=args["env"])
+with ArtieClient(args["env"]["ARTIE_ENDPOINT"], args["env"]["ARTIE_API_KEY"]) as api:
+    run_step(args["step"], spec, runner, api)
+"""
+
+
+@pytest.mark.timeout(300)
+def test_a_run_worker_killed_mid_step_takes_terraform_with_it_and_the_next_run_converges(
+        sandbox, tmp_path):
+    temp_before = set(os.listdir(tempfile.gettempdir()))
+    directory = deployed_module(sandbox, tmp_path)
+    spec = spec_for(directory)
+    runner = runner_for(sandbox, directory)
+    original = tf_bytes(directory)
+    with ArtieClient(sandbox.endpoint, sandbox.api_key) as api:
+        run_step("promote", spec, runner, api)
+        with HoldingProxy(sandbox.endpoint, *TRAPS["create"]) as proxy:
+            worker = subprocess.Popen([sys.executable, "-c", WORKER], stdin=subprocess.PIPE,
+                                      stderr=subprocess.DEVNULL, text=True)
+            worker.stdin.write(json.dumps({
+                "spec": spec.model_dump(mode="json"), "dir": str(directory), "step": "create",
+                "cli_config": str(sandbox.tf_cli_config),
+                "env": {"ARTIE_API_KEY": sandbox.api_key, "ARTIE_ENDPOINT": proxy.url}}))
+            worker.stdin.close()
+            assert proxy.accepted.wait(120), "the worker never sent the create request"
+            (terraform,) = children(worker.pid, "terraform")
+            worker.kill()
+            worker.wait(10)
+            # The parent-death signal lands at once; without it terraform only dies on its next
+            # write to the dead worker's pipe ("Still creating... [10s elapsed]").
+            deadline = time.monotonic() + 5
+            while alive(terraform) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            # Artie's answer is still held: terraform did not finish, it was stopped.
+            assert not alive(terraform) and not proxy.release.is_set()
+        plans = directory / ".terraform" / "migration-pipeline" / "plans"
+        assert [p.name for p in plans.iterdir()] == [f"create-{worker.pid}.tfplan"]
+        result = run_step("create", spec, runner, api)
+        assert result.message.startswith("Artie already had 'analytics_v2' ("), result.message
+    assert one_new_pipeline(sandbox, directory, spec) == ["analytics_v1", "analytics_v2"]
+    assert tf_bytes(directory) == intended_files(original, ("promote", "create"),
+                                                 tmp_path)
     assert_nothing_secret_left(directory, sandbox.api_key, temp_before)
