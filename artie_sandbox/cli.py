@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from artie_sandbox.environment import API_KEY_VARIABLE, terraform_environment
 from artie_sandbox.errors import LifecycleError
 from artie_sandbox.lifecycle import SERVICES, Sandbox
 from artie_sandbox.paths import default_state_dir
@@ -30,20 +31,17 @@ def _sandbox(args) -> Sandbox:
 def env_lines(sandbox: Sandbox) -> list[str]:
     """The shell lines that point Terraform and the provider at this sandbox (no secrets)."""
     q = shlex.quote
-    lines = [
-        f"export TF_CLI_CONFIG_FILE={q(str(sandbox.cli_config))}",
-        "export CHECKPOINT_DISABLE=1",
-        f"export ARTIE_SANDBOX_HOME={q(str(sandbox.state_dir))}",
-        f"export ARTIE_API_KEY=$(cat {q(str(sandbox.api_key_file))})",
-    ]
-    endpoint = sandbox.endpoint()
-    if endpoint:
-        lines.append(f"export ARTIE_ENDPOINT={endpoint}")
-    else:
-        lines.append(
-            "# ARTIE_ENDPOINT: `artie-sandbox up` prints it; unset, the provider finds the "
-            "sandbox running under ARTIE_SANDBOX_HOME"
-        )
+    lines = []
+    for name, value in terraform_environment(sandbox).items():
+        if name == API_KEY_VARIABLE:
+            lines.append(f"export {name}=$(cat {q(str(sandbox.api_key_file))})")
+        elif name == "ARTIE_ENDPOINT" and not value:
+            lines.append(
+                "# ARTIE_ENDPOINT: `artie-sandbox up` prints it; unset, the provider finds the "
+                "sandbox running under ARTIE_SANDBOX_HOME"
+            )
+        else:
+            lines.append(f"export {name}={q(value)}")
     return lines
 
 

@@ -5,11 +5,15 @@ class MigrationError(Exception):
     """Base of every error this project raises on purpose; the message says what to do next."""
 
 
-class TerraformNotFoundError(MigrationError):
+class ConfigurationError(MigrationError):
+    """A setting the operator provides is missing or unusable: a file, a field, a variable."""
+
+
+class TerraformNotFoundError(ConfigurationError):
     """No usable terraform binary (>= 1.5) could be found or installed."""
 
 
-class SpecError(MigrationError):
+class SpecError(ConfigurationError):
     """migrations.yaml is missing a field or holds a value that cannot work."""
 
     def __init__(self, field: str, message: str):

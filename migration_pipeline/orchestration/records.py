@@ -6,7 +6,7 @@ import os
 
 import dagster as dg
 
-from migration_pipeline.errors import ApprovalError, MigrationError
+from migration_pipeline.errors import ApprovalError, ConfigurationError
 from migration_pipeline.orchestration.event_metadata import (
     approval_key,
     approval_metadata,
@@ -52,6 +52,6 @@ def record_approval(instance: dg.DagsterInstance, spec: MigrationSpec, who: str,
 def open_instance() -> dg.DagsterInstance:
     """The Dagster instance under $DAGSTER_HOME (the one the job, sensor and UI use)."""
     if not os.environ.get("DAGSTER_HOME"):
-        raise MigrationError("DAGSTER_HOME is not set: point it at the Dagster instance the "
+        raise ConfigurationError("DAGSTER_HOME is not set: point it at the Dagster instance the "
                              "migration job runs in (where validations and approvals are kept).")
     return dg.DagsterInstance.get()

@@ -16,8 +16,6 @@ import pytest
 from artie_sandbox.source.seed import create_source
 from artie_sandbox.source.workload import Workload
 from migration_pipeline.cli import main
-from migration_pipeline.demo import MIGRATION as NAME
-from migration_pipeline.demo import migrations_text
 from migration_pipeline.orchestration import build_definitions
 from migration_pipeline.spec import load_specs
 from migration_pipeline_tests.integration.conftest import (
@@ -25,6 +23,8 @@ from migration_pipeline_tests.integration.conftest import (
     start_sandbox,
     stop_sandbox,
 )
+from sandbox_demo.prepare import MIGRATION as NAME
+from sandbox_demo.prepare import migrations_text
 
 JOB, SENSOR = f"{NAME}_job", f"{NAME}_catch_up_sensor"
 ROWS = 3000

@@ -22,8 +22,6 @@ code is not 0, or not 0/2 for `plan -detailed-exitcode`) and `api(method, path, 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import urllib.error
 import urllib.request
@@ -35,8 +33,7 @@ import pytest
 from artie_sandbox.lifecycle import SERVICES, Sandbox
 from artie_sandbox.provider import install
 from migration_pipeline.terraform.binary import find_terraform
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sandbox" / "terraform"
+from sandbox_demo.prepare import WAREHOUSE, copy_example, environment, source_db
 
 
 class TerraformFailed(AssertionError):
@@ -60,12 +57,12 @@ class SandboxHandle:
     def source_db(self) -> Path:
         """Where the example module's source connector points (`artie-sandbox source create`'s
         default); not created by the fixture."""
-        return self.state_dir / "source.db"
+        return source_db(self.state_dir)
 
     @property
     def warehouse(self) -> Path:
         """The example's `warehouse_directory`: DuckDB files land in `<warehouse>/<connector>/`."""
-        return self.state_dir / "warehouse"
+        return self.state_dir / WAREHOUSE
 
     def terraform(self, workdir, *args: str, check: bool = True, env: dict | None = None,
                   timeout: float = 120) -> subprocess.CompletedProcess:
@@ -92,19 +89,6 @@ class SandboxHandle:
             return e.code, json.loads(e.read() or b"null")
 
 
-def sandbox_env(sandbox: Sandbox, cli_config: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "ARTIE_"))}
-    env.update(
-        TF_CLI_CONFIG_FILE=str(cli_config),
-        CHECKPOINT_DISABLE="1",
-        TF_IN_AUTOMATION="1",
-        ARTIE_SANDBOX_HOME=str(sandbox.state_dir),
-        ARTIE_API_KEY=sandbox.api_key(),
-        ARTIE_ENDPOINT=sandbox.endpoint() or "",
-    )
-    return env
-
-
 def start_sandbox(state_dir: Path, plugin_cache: Path, terraform_bin: str) -> SandboxHandle:
     sandbox = Sandbox(state_dir)
     sandbox.init()
@@ -117,7 +101,7 @@ def start_sandbox(state_dir: Path, plugin_cache: Path, terraform_bin: str) -> Sa
         api_key=sandbox.api_key(),
         tf_cli_config=cli_config,
         terraform_bin=terraform_bin,
-        env=sandbox_env(sandbox, cli_config),
+        env=environment(sandbox, cli_config),
     )
 
 
@@ -128,11 +112,7 @@ def stop_sandbox(handle: SandboxHandle) -> None:
 
 
 def example_module(handle: SandboxHandle, workdir: Path) -> Path:
-    shutil.copytree(EXAMPLE, workdir, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
-    (workdir / "terraform.tfvars").write_text(
-        f'source_database_path = "{handle.source_db}"\n'
-        f'warehouse_directory  = "{handle.warehouse}"\n'
-    )
+    copy_example(workdir, handle.state_dir)
     return workdir
 
 

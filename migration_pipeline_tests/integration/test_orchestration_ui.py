@@ -1,4 +1,4 @@
-"""`python -m migration_pipeline.ui` serves the Dagster UI on the sandbox and stops on SIGTERM
+"""`python -m sandbox_demo.ui` serves the Dagster UI on the sandbox and stops on SIGTERM
 even when started in the background from a non-interactive shell."""
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def test_the_ui_answers_and_stops_on_sigterm(tmp_path):
     log = open(tmp_path / "ui.log", "wb")  # noqa: SIM115 - closed below
     # Backgrounded with SIGINT/SIGTERM ignored, as a non-interactive shell leaves them.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "migration_pipeline.ui", "--state", str(tmp_path / "state"),
+        [sys.executable, "-m", "sandbox_demo.ui", "--state", str(tmp_path / "state"),
          "--port", str(port), "--rows", "500"], stdout=log, stderr=subprocess.STDOUT, env=env,
         cwd=tmp_path, start_new_session=True,
         preexec_fn=lambda: (signal.signal(signal.SIGTERM, signal.SIG_IGN),

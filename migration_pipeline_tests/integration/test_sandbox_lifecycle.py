@@ -14,7 +14,7 @@ import pytest
 
 from artie_sandbox.lifecycle import SERVICES, Sandbox, is_alive
 from artie_sandbox.provider.install import launcher_path
-from migration_pipeline_tests.integration.conftest import EXAMPLE
+from sandbox_demo.prepare import EXAMPLE_MODULE as EXAMPLE
 
 API = next(s for s in SERVICES if s.name == "api")
 

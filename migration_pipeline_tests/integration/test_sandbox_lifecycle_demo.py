@@ -1,4 +1,4 @@
-"""`python -m artie_sandbox.demo` (what `make demo` runs) applies the example once and is a no-op the second time."""
+"""`python -m sandbox_demo.prepare` (what `make sandbox` runs, and the start of `make demo`) applies the example once and is a no-op the second time."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from artie_sandbox.lifecycle import SERVICES, Sandbox
 
 def demo(state) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ARTIE_", "TF_"))}
-    return subprocess.run([sys.executable, "-m", "artie_sandbox.demo", "--state", str(state)],
+    return subprocess.run([sys.executable, "-m", "sandbox_demo.prepare", "--state", str(state)],
                           capture_output=True, text=True, timeout=300, env=env)
 
 

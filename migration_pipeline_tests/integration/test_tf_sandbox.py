@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from migration_pipeline.artie.client import ArtieClient
+from migration_pipeline.cli import rehearse as rehearse_command
 from migration_pipeline.errors import PlanGuardRefusal, TerraformCommandError
 from migration_pipeline.spec import MigrationSpec
-from migration_pipeline.terraform import rehearse_command
 from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline.terraform.steps import run_step
 from migration_pipeline_tests.unit.test_tf_modules import PIPELINES_TF, spec_for, write_module

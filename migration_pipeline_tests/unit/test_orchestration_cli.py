@@ -46,7 +46,7 @@ def test_approving_a_failed_validation_exits_1(config, capsys):
     code = main(["approve", "--config", str(config), "--migration", "shop_move", "--who", "ana"])
     assert code == 1
     assert capsys.readouterr().err == (
-        "error: nothing to approve: the latest validation (2026-01-01T00:00:00+00:00) did not "
+        "migration-pipeline approve: error: nothing to approve: the latest validation (2026-01-01T00:00:00+00:00) did not "
         "pass. Let the job validate again, then approve.\n")
 
 
@@ -64,4 +64,5 @@ def test_an_unknown_migration_exits_2(config, capsys):
 def test_without_dagster_home_status_exits_2(config, monkeypatch, capsys):
     monkeypatch.delenv("DAGSTER_HOME")
     assert main(["status", "--config", str(config), "--migration", "shop_move"]) == 2
-    assert capsys.readouterr().err.startswith("error: DAGSTER_HOME is not set")
+    assert capsys.readouterr().err.startswith(
+        "migration-pipeline status: error: DAGSTER_HOME is not set")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
-from migration_pipeline.terraform import rehearse_command
+from migration_pipeline.cli import build_parser, main
+from migration_pipeline.cli import rehearse as rehearse_command
 from migration_pipeline.terraform.plan import Plan, ResourceChange
 from migration_pipeline.terraform.rehearse import Rehearsal, _with_delta
 from migration_pipeline.terraform.results import StepResult
@@ -30,18 +30,16 @@ def test_a_refused_step_makes_the_rehearsal_fail_and_shows_in_json():
 def test_the_cli_reports_a_spec_error_with_exit_code_2(tmp_path, capsys):
     config = tmp_path / "migrations.yaml"
     config.write_text("migrations: {}\n")
-    args = argparse.Namespace(config=config, migration="nope", json=False)
-    assert rehearse_command.run(args) == 2
+    assert main(["rehearse", "--config", str(config), "--migration", "nope"]) == 2
     assert capsys.readouterr().err == (
-        f"error: --migration: no migration named 'nope' in {config} (known: none)\n")
+        "migration-pipeline rehearse: error: --migration: no migration named 'nope' in "
+        f"{config} (known: none)\n")
 
 
 def test_the_cli_parser_takes_config_and_migration():
-    parser = argparse.ArgumentParser()
-    rehearse_command.register(parser.add_subparsers())
-    args = parser.parse_args(["rehearse", "--migration", "m", "--json"])
-    assert (str(args.config), args.migration, args.json, args.func) == (
-        "migrations.yaml", "m", True, rehearse_command.run)
+    args = build_parser("rehearse").parse_args(["rehearse", "--migration", "m", "--json"])
+    assert (args.config, args.migration, args.json, args.func) == (
+        None, "m", True, rehearse_command.run)
 
 
 def test_each_rehearsed_step_names_what_it_adds_to_the_cumulative_plan():

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from migration_pipeline.errors import ValidationInputError
-from migration_pipeline.validation.engine import ValidationOptions, validate
-from migration_pipeline.validation.history import record
-from migration_pipeline.validation.mapping import TableMapping, plain_mapping
-from migration_pipeline.validation.report import TableReport, ValidationReport
-from migration_pipeline.validation.wire import json_key, json_value, report_json
+
+# The validation package loads DuckDB (~0.3 s): imported where a comparison runs, so that
+# `validate --help` and a usage error answer at once.
+if TYPE_CHECKING:
+    from migration_pipeline.validation.mapping import TableMapping
+    from migration_pipeline.validation.report import TableReport, ValidationReport
 
 SHOWN = 10  # keys per list in the human-readable output (--json lists them all, or --max-keys)
 VERDICTS = {
@@ -32,13 +33,7 @@ previous run too is reported as confirmed.
 Exit status: 0 every table matches, 1 a mismatch was found, 2 bad input (nothing compared)."""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "validate",
-        help="compare the new destination with the old one, key by key",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--old",
         required=True,
@@ -110,6 +105,8 @@ def _tolerance(text: str) -> float:
 
 def parse_table(text: str) -> TableMapping:
     """`OLD` or `OLD:NEW` from the command line."""
+    from migration_pipeline.validation.mapping import plain_mapping
+
     old, _, new = text.partition(":")
     if not old or (":" in text and not new):
         raise ValidationInputError(f"--table takes OLD or OLD:NEW, got {text!r}")
@@ -117,24 +114,24 @@ def parse_table(text: str) -> TableMapping:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validate, print the report, and return the exit code (0 match, 1 mismatch, 2 bad input)."""
-    try:
-        mappings = [parse_table(t) for t in args.table] if args.table else None
-        if args.key and not all(args.key):
-            raise ValidationInputError("--key takes a column name, got an empty one")
-        options = ValidationOptions(
-            keys=tuple(args.key or ()),
-            max_keys=args.max_keys,
-            float_tolerance=args.tolerance,
-            memory_limit=args.memory_limit,
-            lock_timeout_s=args.lock_timeout,
-        )
-        report = validate(args.old, args.new, mappings, options)
-        if args.state_dir:
-            report = record(args.state_dir, report)
-    except ValidationInputError as e:
-        print(f"migration-pipeline validate: error: {e}", file=sys.stderr)
-        return 2
+    """Validate, print the report, and return the exit code (0 match, 1 mismatch)."""
+    from migration_pipeline.validation.engine import ValidationOptions, validate
+    from migration_pipeline.validation.history import record
+    from migration_pipeline.validation.wire import report_json
+
+    mappings = [parse_table(t) for t in args.table] if args.table else None
+    if args.key and not all(args.key):
+        raise ValidationInputError("--key takes a column name, got an empty one")
+    options = ValidationOptions(
+        keys=tuple(args.key or ()),
+        max_keys=args.max_keys,
+        float_tolerance=args.tolerance,
+        memory_limit=args.memory_limit,
+        lock_timeout_s=args.lock_timeout,
+    )
+    report = validate(args.old, args.new, mappings, options)
+    if args.state_dir:
+        report = record(args.state_dir, report)
     if args.json:
         print(json.dumps(report_json(report), indent=2))
     else:
@@ -143,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _keys(label: str, keys: tuple, total: int) -> list[str]:
+    from migration_pipeline.validation.wire import json_key
+
     if not total:
         return []
     shown = ", ".join(json.dumps(json_key(k)) for k in keys[:SHOWN])
@@ -151,6 +150,8 @@ def _keys(label: str, keys: tuple, total: int) -> list[str]:
 
 
 def _table_lines(table: TableReport) -> list[str]:
+    from migration_pipeline.validation.wire import json_key, json_value
+
     lines = [
         f"{table.table} -> {table.new_table or '(none)'}: {VERDICTS[table.verdict]}  "
         f"old {table.old_rows} rows, new {table.new_rows} rows"

@@ -1,4 +1,4 @@
-"""`python -m migration_pipeline.ui --state DIR` (what `make ui` runs): the Dagster UI on the sandbox.
+"""`python -m sandbox_demo.ui --state DIR` (what `make ui` runs): the Dagster UI on the sandbox.
 
 Brings the sandbox up with the example module applied (as the demo does, nothing migrated), then
 replaces itself with `dagster dev -w workspace.yaml` on 127.0.0.1, with DAGSTER_HOME under DIR and
@@ -15,9 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
-from migration_pipeline.demo import DEMO_ROWS, prepare
-
-ROOT = Path(__file__).resolve().parent.parent
+from sandbox_demo.prepare import DEMO_ROWS, ROOT, prepare_or_explain
 
 
 def dagster_command(port: int) -> list[str]:
@@ -28,18 +26,16 @@ def dagster_command(port: int) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Start the sandbox and the Dagster UI for the example migration."""
-    parser = argparse.ArgumentParser(prog="python -m migration_pipeline.ui", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m sandbox_demo.ui", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--state", required=True, type=Path, help="state directory")
     parser.add_argument("--port", type=int, default=3000, help="web server port (default 3000)")
     parser.add_argument("--rows", type=int, default=DEMO_ROWS, help="rows seeded in the source")
     args = parser.parse_args(argv)
-    state = args.state.expanduser().absolute()
-    try:
-        prepare(state, args.rows)
-    except Exception as e:  # the sandbox's own errors (LifecycleError, a failed terraform)
-        print(f"error: could not prepare the sandbox: {e}", file=sys.stderr)
+    prepared = prepare_or_explain(args.state, args.rows)
+    if prepared is None:
         return 1
+    os.environ.update(prepared.env)
     home = Path(os.environ["DAGSTER_HOME"])
     command = dagster_command(args.port)
     print(f"\nDagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME {home}); launch "

@@ -1,0 +1,70 @@
+"""`migration-pipeline status`: a migration's phase, its gates and the next step."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING
+
+from migration_pipeline.artie.client import ArtieClient
+from migration_pipeline.cli.common import add_spec_arguments, api_key, config_path
+from migration_pipeline.orchestration.facts import Snapshot, gather
+from migration_pipeline.orchestration.records import open_instance
+from migration_pipeline.spec import MigrationSpec, load_spec
+from migration_pipeline.terraform.runner import TerraformRunner
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+DESCRIPTION = (
+    "Derive the migration's phase from the Terraform module and state, Artie's API, and the "
+    "validations and approvals in the Dagster instance ($DAGSTER_HOME); show each gate with its "
+    "reason and the next step the job would take. Changes nothing. Exit 0 ok, 1 the migration "
+    "was aborted or a service failed, 2 usage or input error."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_spec_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print the status as JSON")
+
+
+def snapshot_of(spec: MigrationSpec, instance: dg.DagsterInstance) -> Snapshot:
+    with ArtieClient(spec.artie.api_url, api_key(spec.artie.api_key_env)) as client:
+        return gather(spec, TerraformRunner.for_spec(spec.terraform), client, instance)
+
+
+def status_json(spec: MigrationSpec, snapshot: Snapshot) -> dict:
+    a, f = snapshot.assessment, snapshot.facts
+    latest = f.validations[0] if f.validations else None
+    return {
+        "migration": spec.name, "phase": a.phase, "next_step": a.next_step, "reason": a.reason,
+        "gates": [{"name": g.name, "open": g.open, "reason": g.reason} for g in a.gates],
+        "latest_validation": None if latest is None else {
+            "id": latest.id, "matches": latest.matches, "finished_at": latest.finished_at.isoformat()},
+        "approval": None if f.approval is None else {
+            "who": f.approval.who, "decision": f.approval.decision,
+            "validation_id": f.approval.validation_id, "comment": f.approval.comment},
+    }
+
+
+def render(status: dict) -> str:
+    lines = [f"{status['migration']}: {status['phase']}",
+             f"  next step: {status['next_step'] or '(none: waiting or done)'}",
+             f"  why: {status['reason']}"]
+    lines += [f"  gate {g['name']}: {'open' if g['open'] else 'closed'} - {g['reason']}"
+              for g in status["gates"]]
+    v, ap = status["latest_validation"], status["approval"]
+    lines.append("  latest validation: " + ("none" if v is None else
+                 f"{v['id']} {'matched' if v['matches'] else 'MISMATCH'}"))
+    lines.append("  approval: " + ("none" if ap is None else
+                 f"{ap['decision']} by {ap['who']} on validation {ap['validation_id']}"))
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    spec = load_spec(config_path(args), args.migration)
+    with open_instance() as instance:
+        status = status_json(spec, snapshot_of(spec, instance))
+    print(json.dumps(status, indent=2) if args.json else render(status))
+    return 1 if status["phase"] == "aborted" else 0

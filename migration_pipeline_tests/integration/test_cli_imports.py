@@ -1,0 +1,39 @@
+"""`migration-pipeline validate` stays quick: it loads neither Dagster nor the sandbox, and
+each command imports only what it uses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+PROBE = """
+import json, sys
+from migration_pipeline.cli import main
+code = main({argv!r})
+loaded = sorted({{m.split(".")[0] for m in sys.modules}})
+print(json.dumps({{"code": code, "loaded": loaded}}), file=sys.stderr)
+"""
+
+
+def loaded_by(argv: list[str]) -> tuple[int, set[str]]:
+    result = subprocess.run([sys.executable, "-c", PROBE.format(argv=argv)], capture_output=True,
+                            text=True, timeout=120)
+    report = json.loads(result.stderr.strip().splitlines()[-1])
+    return report["code"], set(report["loaded"])
+
+
+@pytest.mark.parametrize("argv", [["validate", "--help"], ["--help"]])
+def test_validate_help_loads_neither_dagster_duckdb_nor_the_sandbox(argv):
+    code, loaded = loaded_by(argv)
+    assert code == 0
+    assert not loaded & {"dagster", "duckdb", "artie_sandbox", "sandbox_demo", "python_terraform",
+                          "hcl2"}
+
+
+def test_status_help_does_load_dagster():
+    """The probe above can see Dagster when a command does import it."""
+    code, loaded = loaded_by(["status", "--help"])
+    assert code == 0 and "dagster" in loaded and "artie_sandbox" not in loaded
