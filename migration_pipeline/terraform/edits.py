@@ -128,7 +128,7 @@ def promote(module: hcl.Module, spec: MigrationSpec, attached: list[AttachedPipe
             splices.append(hcl.set_entry(text, reader.path, container, table.key,
                                          hcl.render(_reader_table(table), indent)))
     notes = tuple(f"reader tables: added {t} (used by {needed[t]})" for t in missing)
-    return StepEdit("promote", hcl.apply_splices(module.files, splices), notes)
+    return StepEdit("promote", hcl.apply_splices(module.files, splices, (reader,)), notes)
 
 
 def _require_old_pipeline(module: hcl.Module, spec: MigrationSpec, step: str) -> None:
@@ -205,7 +205,7 @@ def new_pipeline_text(module: hcl.Module, spec: MigrationSpec) -> str:
     if status is not None and "status_override" not in new.settings:
         # Artie rejects status_override on creation; the copy starts without it.
         splices.append(hcl.remove_entry(text, path, status))
-    return hcl.apply_splices({path: text}, splices)[path]
+    return hcl.apply_splices({path: text}, splices, (block,))[path]
 
 
 def _table_overrides(text: str, block: hcl.ResourceBlock, overrides: dict) -> list[hcl.Splice]:
@@ -313,4 +313,4 @@ def unshare(module: hcl.Module, spec: MigrationSpec, attached: list[AttachedPipe
     tables = reader.body.get("tables")
     if tables is not None:
         splices.append(hcl.remove_entry(text, reader.path, tables))
-    return StepEdit("unshare", hcl.apply_splices(module.files, splices))
+    return StepEdit("unshare", hcl.apply_splices(module.files, splices, (reader,)))

@@ -16,6 +16,7 @@ import hcl2
 from lark import Token, Tree
 
 from migration_pipeline.errors import ModuleEditError
+from migration_pipeline.terraform import align
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
@@ -308,8 +309,14 @@ def comment_lines_above(text: str, pos: int) -> int:
     return start
 
 
-def apply_splices(files: dict[Path, str], splices: list[Splice]) -> dict[Path, str]:
-    """The new text of every file a splice touches; splices in one file must not overlap."""
+def apply_splices(files: dict[Path, str], splices: list[Splice],
+                  blocks: tuple[ResourceBlock, ...] = ()) -> dict[Path, str]:
+    """The new text of every file a splice touches; splices in one file must not overlap.
+
+    Each of `blocks` whose `=` signs and comments were aligned as `terraform fmt` aligns them
+    is aligned again after the splices (only spaces inside it move); a block that was not
+    keeps every byte the splices do not replace.
+    """
     out: dict[Path, str] = {}
     by_path: dict[Path, list[Splice]] = {}
     for s in splices:
@@ -317,6 +324,9 @@ def apply_splices(files: dict[Path, str], splices: list[Splice]) -> dict[Path, s
     for path, items in by_path.items():
         text = files[path]
         crlf = "\r\n" in text and text.count("\r\n") == text.count("\n")
+        spans = [(line_start(text, b.start), line_end(text, b.end)) for b in blocks
+                 if b.path == path]
+        spans = [(a, z) for a, z in spans if align.is_aligned(text[a:z])]
         last = len(text) + 1
         # Reverse order keeps earlier offsets valid; insertions at one point keep their order.
         ordered = sorted(enumerate(items), key=lambda p: (p[1].start, p[1].end, p[0]))
@@ -327,5 +337,9 @@ def apply_splices(files: dict[Path, str], splices: list[Splice]) -> dict[Path, s
                 s.replacement)
             text = text[: s.start] + new + text[s.end :]
             last = s.start
+            delta = len(new) - (s.end - s.start)
+            spans = [(a + delta * (s.start < a), z + delta * (s.start < z)) for a, z in spans]
+        for a, z in sorted(spans, reverse=True):
+            text = text[:a] + align.realign(text[a:z]) + text[z:]
         out[path] = text
     return out
