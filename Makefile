@@ -23,8 +23,10 @@ $(STAMP): pyproject.toml
 terraform: $(STAMP)
 	@$(PY) -m migration_pipeline.terraform.binary --install-fallback
 
+# ruff's rules, then the import-linter contracts in pyproject.toml (which package may import which).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check migration_pipeline artie_sandbox sandbox_demo migration_pipeline_tests benchmarks
+	$(VENV)/bin/lint-imports
 
 test: terraform lint
 	$(PY) -m pytest migration_pipeline_tests
