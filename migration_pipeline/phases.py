@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from migration_pipeline.artie.models import Pipeline
+from migration_pipeline.artie.models import PipelineDetail
 from migration_pipeline.errors import SpecError
 
 
@@ -113,7 +113,7 @@ class MigrationFacts:
     reader: str
     old_pipeline: str
     new_pipeline: str
-    new_status: Pipeline | None = None
+    new_status: PipelineDetail | None = None
     validations: tuple[ValidationRecord, ...] = ()
     approval: Approval | None = None
     now: datetime | None = None
@@ -155,7 +155,7 @@ def clean_streak(validations: tuple[ValidationRecord, ...]) -> tuple[ValidationR
     return tuple(streak)
 
 
-def is_streaming(status: Pipeline | None) -> bool:
+def is_streaming(status: PipelineDetail | None) -> bool:
     """Artie reports every table of the pipeline streaming (backfill done)."""
     return (status is not None and bool(status.tables) and not status.has_backfilling_tables
             and all(t.status == STREAMING for t in status.tables))

@@ -10,8 +10,8 @@ import dagster as dg
 
 from migration_pipeline.errors import MigrationError
 from migration_pipeline.orchestration import build_definitions
+from migration_pipeline.orchestration.approvals import open_instance, record_approval
 from migration_pipeline.orchestration.facts import gather
-from migration_pipeline.orchestration.records import open_instance, record_approval
 from migration_pipeline.spec import MigrationSpec, load_specs
 
 

@@ -9,7 +9,7 @@ import logging
 
 import httpx
 
-from migration_pipeline.artie.models import Pipeline, PipelineSummary, SourceReader
+from migration_pipeline.artie.models import PipelineDetail, PipelineSummary, SourceReaderDetail
 from migration_pipeline.errors import ArtieApiError
 
 log = logging.getLogger(__name__)
@@ -41,13 +41,13 @@ class ArtieClient:
     def list_pipelines(self) -> list[PipelineSummary]:
         return [PipelineSummary.from_wire(p) for p in self._get("/pipelines").get("items") or []]
 
-    def get_pipeline(self, uuid: str) -> Pipeline:
-        return Pipeline.from_wire(self._get(f"/pipelines/{uuid}"))
+    def get_pipeline(self, uuid: str) -> PipelineDetail:
+        return PipelineDetail.from_wire(self._get(f"/pipelines/{uuid}"))
 
-    def get_source_reader(self, uuid: str) -> SourceReader:
-        return SourceReader.from_wire(self._get(f"/source-readers/{uuid}"))
+    def get_source_reader(self, uuid: str) -> SourceReaderDetail:
+        return SourceReaderDetail.from_wire(self._get(f"/source-readers/{uuid}"))
 
-    def pipelines_on_reader(self, reader_uuid: str) -> list[Pipeline]:
+    def pipelines_on_reader(self, reader_uuid: str) -> list[PipelineDetail]:
         """Every pipeline attached to the reader, with its tables."""
         return [self.get_pipeline(p.uuid) for p in self.list_pipelines()
                 if p.source_reader_uuid == reader_uuid]

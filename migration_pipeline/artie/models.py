@@ -45,14 +45,14 @@ class PipelineSummary:
 
 
 @dataclass(frozen=True)
-class Pipeline(PipelineSummary):
+class PipelineDetail(PipelineSummary):
     """A pipeline as `GET /pipelines/{uuid}` reports it, with its tables."""
 
     tables: tuple[TableStatus, ...] = ()
     has_backfilling_tables: bool = False
 
     @classmethod
-    def from_wire(cls, data: dict) -> Pipeline:
+    def from_wire(cls, data: dict) -> PipelineDetail:
         data = data.get("pipeline", data)  # includeRelatedObjects wraps it
         base = PipelineSummary.from_wire(data)
         return cls(
@@ -69,7 +69,7 @@ class ReaderTable:
 
 
 @dataclass(frozen=True)
-class SourceReader:
+class SourceReaderDetail:
     """A source reader as `GET /source-readers/{uuid}` reports it."""
 
     uuid: str
@@ -80,7 +80,7 @@ class SourceReader:
     tables: tuple[ReaderTable, ...]
 
     @classmethod
-    def from_wire(cls, data: dict) -> SourceReader:
+    def from_wire(cls, data: dict) -> SourceReaderDetail:
         tables = data.get("tablesConfig") or {}
         return cls(
             uuid=data["uuid"], name=data.get("name", ""),

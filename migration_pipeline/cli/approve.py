@@ -6,7 +6,7 @@ import argparse
 import getpass
 
 from migration_pipeline.cli.common import add_spec_arguments, config_path
-from migration_pipeline.orchestration.records import DECISIONS, open_instance, record_approval
+from migration_pipeline.orchestration.approvals import DECISIONS, open_instance, record_approval
 from migration_pipeline.spec import load_spec
 
 DESCRIPTION = (

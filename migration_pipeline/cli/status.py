@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from migration_pipeline.artie.client import ArtieClient
 from migration_pipeline.cli.common import add_spec_arguments, api_key, config_path
+from migration_pipeline.orchestration.approvals import open_instance
 from migration_pipeline.orchestration.facts import Snapshot, gather
-from migration_pipeline.orchestration.records import open_instance
 from migration_pipeline.spec import MigrationSpec, load_spec
 from migration_pipeline.terraform.runner import TerraformRunner
 

@@ -8,7 +8,7 @@ from migration_pipeline.errors import SpecError
 from migration_pipeline.orchestration.assets import build_assets
 from migration_pipeline.orchestration.ops import build_job
 from migration_pipeline.orchestration.resources import (
-    ArtieResource,
+    ArtieApiResource,
     TerraformResource,
     ValidationResource,
 )
@@ -24,7 +24,7 @@ def resources(specs: dict[str, MigrationSpec]) -> dict[str, dg.ConfigurableResou
                         "api_key_env; split the file to use several Artie accounts")
     api_url, key_env = artie.pop() if artie else ("https://api.artie.com", "ARTIE_API_KEY")
     return {"terraform": TerraformResource(),
-            "artie": ArtieResource(api_url=api_url, api_key=dg.EnvVar(key_env)),
+            "artie": ArtieApiResource(api_url=api_url, api_key=dg.EnvVar(key_env)),
             "validation": ValidationResource()}
 
 

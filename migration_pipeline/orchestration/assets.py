@@ -6,15 +6,16 @@ from typing import Literal
 import dagster as dg
 
 from migration_pipeline.errors import ApprovalError
+from migration_pipeline.orchestration.approvals import decide
+from migration_pipeline.orchestration.checks import CHECKS, checks
+from migration_pipeline.orchestration.destinations import run_validation
 from migration_pipeline.orchestration.event_metadata import (
     approval_key,
     validation_key,
     validation_metadata,
     validation_records,
 )
-from migration_pipeline.orchestration.records import decide
 from migration_pipeline.orchestration.resources import TerraformResource, ValidationResource
-from migration_pipeline.orchestration.validation_runs import CHECKS, checks, run_validation
 from migration_pipeline.spec import MigrationSpec
 
 

@@ -1,4 +1,5 @@
-"""Which destinations a migration compares and how each pipeline writes them, from the state."""
+"""Which destinations a migration compares and how each pipeline writes them (from the
+Terraform state), and one validation of them appended to the validation history."""
 
 from __future__ import annotations
 
@@ -15,7 +16,11 @@ from migration_pipeline.validation import (
     PipelineSettings,
     TableMapping,
     TableSettings,
+    ValidationOptions,
+    ValidationReport,
     map_pipelines,
+    record,
+    validate,
 )
 
 
@@ -68,3 +73,11 @@ def table_mappings(spec: MigrationSpec, state: TerraformState) -> tuple[TableMap
     keys = spec.validation.keys
     return tuple(replace(m, key_columns=tuple(keys[m.old.ref.name])) if m.old.ref.name in keys
                  else m for m in mappings)
+
+
+def run_validation(spec: MigrationSpec, state: TerraformState,
+                   options: ValidationOptions) -> ValidationReport:
+    """Compare the two destinations of `spec` and append the run to its validation history."""
+    old, new = destinations(spec, state)
+    report = validate(old, new, table_mappings(spec, state), options)
+    return record(spec.validation.history(spec.terraform.dir), report)

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from migration_pipeline.orchestration.checks import checks
+from migration_pipeline.orchestration.destinations import run_validation
 from migration_pipeline.orchestration.event_metadata import (
     totals,
     validation_key,
@@ -19,11 +21,10 @@ from migration_pipeline.orchestration.event_metadata import (
 )
 from migration_pipeline.orchestration.facts import Snapshot, gate_settings, gather
 from migration_pipeline.orchestration.resources import (
-    ArtieResource,
+    ArtieApiResource,
     TerraformResource,
     ValidationResource,
 )
-from migration_pipeline.orchestration.validation_runs import checks, run_validation
 from migration_pipeline.phases import Phase, Step, done_in, is_streaming
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform.steps import run_step
@@ -48,7 +49,7 @@ def proceed(context, snapshot: Snapshot, note: str, **metadata) -> Iterator[dg.O
 
 
 def look(spec: MigrationSpec, context, terraform: TerraformResource,
-         artie: ArtieResource) -> Snapshot:
+         artie: ArtieApiResource) -> Snapshot:
     """The migration's facts now, as an op sees them."""
     with artie.client() as client:
         return gather(spec, terraform.runner(spec), client, context.instance)
@@ -57,7 +58,7 @@ def look(spec: MigrationSpec, context, terraform: TerraformResource,
 def _step_op(spec: MigrationSpec, name: str, step: Step, description: str):
     @dg.op(name=name, description=description, out=OUTS, ins={"after": dg.In(dg.Nothing)})
     def step_op(context: dg.OpExecutionContext, terraform: TerraformResource,
-                artie: ArtieResource):
+                artie: ArtieApiResource):
         runner = terraform.runner(spec)
         with artie.client() as client:
             snapshot = gather(spec, runner, client, context.instance)
@@ -80,7 +81,7 @@ def _validate_op(spec: MigrationSpec):
         "(recorded as the validation_report asset and its checks). Goes on when enough "
         "consecutive validations matched; otherwise stops with the reason."))
     def validate_destinations(context: dg.OpExecutionContext, terraform: TerraformResource,
-                              artie: ArtieResource, validation: ValidationResource):
+                              artie: ArtieApiResource, validation: ValidationResource):
         snapshot = look(spec, context, terraform, artie)
         a = snapshot.assessment
         # A block removed by hand (no cutover journal) still needs fresh validations: the
@@ -122,7 +123,7 @@ def _approval_op(spec: MigrationSpec):
         "approval asset, or `migration-pipeline approve`) and the latest passing validation is "
         "recent enough; otherwise stops and says what is missing."))
     def check_approval(context: dg.OpExecutionContext, terraform: TerraformResource,
-                       artie: ArtieResource):
+                       artie: ArtieApiResource):
         snapshot = look(spec, context, terraform, artie)
         a = snapshot.assessment
         if a.next_step == Step.CUTOVER or done_in(Step.CUTOVER, a.phase):

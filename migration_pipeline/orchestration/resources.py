@@ -24,7 +24,7 @@ class TerraformResource(dg.ConfigurableResource):
         return TerraformRunner.for_spec(settings.model_copy(update=changes) if changes else settings)
 
 
-class ArtieResource(dg.ConfigurableResource):
+class ArtieApiResource(dg.ConfigurableResource):
     """Artie's REST API. Give `api_key` as `dg.EnvVar(...)`: Dagster then shows the variable's
     name, never the key."""
 

@@ -4,7 +4,7 @@
 import dagster as dg
 
 from migration_pipeline.orchestration.facts import Snapshot, gather
-from migration_pipeline.orchestration.resources import ArtieResource, TerraformResource
+from migration_pipeline.orchestration.resources import ArtieApiResource, TerraformResource
 from migration_pipeline.phases import Assessment, Phase, is_streaming
 from migration_pipeline.spec import MigrationSpec
 
@@ -55,7 +55,7 @@ def build_sensor(spec: MigrationSpec, job: dg.JobDefinition) -> dg.SensorDefinit
                    "the cutover. Skips while a run is active, and after a failed run until a person "
                    "launches the job again."))
     def catch_up_sensor(context: dg.SensorEvaluationContext, terraform: TerraformResource,
-                        artie: ArtieResource):
+                        artie: ArtieApiResource):
         blocker = run_blocker(context.instance, job.name)
         if blocker:
             return dg.SkipReason(blocker)

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
-from migration_pipeline.artie.models import Pipeline
+from migration_pipeline.artie.models import PipelineDetail
 from migration_pipeline.errors import PlanGuardRefusal, StepRefused
 from migration_pipeline.phases import STEPS, Step
 from migration_pipeline.spec import MigrationSpec
@@ -34,7 +34,7 @@ NO_API_NOTE = ("Artie's API was not consulted: pipelines on this reader that the
 class PipelineSource(Protocol):
     """What a step asks Artie: the pipelines attached to a reader (ArtieClient provides it)."""
 
-    def pipelines_on_reader(self, reader_uuid: str) -> list[Pipeline]: ...
+    def pipelines_on_reader(self, reader_uuid: str) -> list[PipelineDetail]: ...
 
 
 def attached_pipelines(module: hcl.Module, spec: MigrationSpec, state: TerraformState,
@@ -94,7 +94,7 @@ def plan_and_check(runner: TerraformRunner, plan_file: Path, step: str,
 
 
 def orphan_pipeline(spec: MigrationSpec, module: hcl.Module, state: TerraformState,
-                    artie: PipelineSource | None) -> Pipeline | None:
+                    artie: PipelineSource | None) -> PipelineDetail | None:
     """A pipeline on the reader, unknown to the state, with the new pipeline's name or
     destination: what an earlier create left when it was killed after Artie accepted it."""
     uuids = state.uuids()
@@ -155,7 +155,7 @@ def run_step(step: str, spec: MigrationSpec, runner: TerraformRunner,
             journal.begin(step, {p: module.files[p] for p in edit.files})
         allowed = guard.contract(step, spec)
         adopted: tuple[str, ...] = ()
-        imported: Pipeline | None = None
+        imported: PipelineDetail | None = None
         with workdir.saved_plan(directory, step) as plan_file:
             # Anything raised before the apply starts (a refusal, a parse error, an interrupt or
             # a termination) puts the user's files back byte for byte and clears the journal.

@@ -15,7 +15,7 @@ from datetime import datetime
 import duckdb
 
 from migration_pipeline.validation.catalog import Table, table_sql
-from migration_pipeline.validation.plan import TablePlan
+from migration_pipeline.validation.plan import ComparisonPlan
 from migration_pipeline.validation.report import Freshness, KeyList, TableReport
 from migration_pipeline.validation.rowdiff import diff_rows, limit
 from migration_pipeline.validation.sides import Side, side_of, temp
@@ -87,7 +87,7 @@ def _latest(con: duckdb.DuckDBPyConnection, side: Side) -> datetime | None:
 
 def _freshness(
     con: duckdb.DuckDBPyConnection,
-    plan: TablePlan,
+    plan: ComparisonPlan,
     old: Side,
     new: Side,
     watermark: datetime | None,
@@ -102,7 +102,7 @@ def _freshness(
 
 def compare_table(
     con: duckdb.DuckDBPyConnection,
-    plan: TablePlan,
+    plan: ComparisonPlan,
     old: Table,
     new: Table,
     report: TableReport,

@@ -44,7 +44,7 @@ class ComparedColumn:
 
 
 @dataclass(frozen=True)
-class TablePlan:
+class ComparisonPlan:
     keys: tuple[ComparedColumn, ...]
     columns: tuple[ComparedColumn, ...]
     schema_differences: tuple[SchemaDifference, ...]
@@ -137,7 +137,7 @@ def _key_names(mapping: TableMapping, old: Table, keys: tuple[str, ...]) -> tupl
 
 def plan_table(
     mapping: TableMapping, old: Table, new: Table, keys: tuple[str, ...] = ()
-) -> TablePlan:
+) -> ComparisonPlan:
     """Pair the columns of `old` and `new` by name, honouring the pipelines' settings."""
     key_names = _key_names(mapping, old, keys)
     old_cols, new_cols = _by_name(old), _by_name(new)
@@ -168,7 +168,7 @@ def plan_table(
                 SchemaDifference("missing_in_old", column.name, new_type=column.type)
             )
     key_pairs.sort(key=lambda pair: key_names.index(pair.name))
-    return TablePlan(
+    return ComparisonPlan(
         keys=tuple(key_pairs) if len(key_pairs) == len(key_names) else (),
         columns=tuple(pairs),
         schema_differences=tuple(differences),

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import duckdb
 
-from migration_pipeline.validation.plan import ComparedColumn, TablePlan
+from migration_pipeline.validation.plan import ComparedColumn, ComparisonPlan
 from migration_pipeline.validation.report import (
     ChangedRow,
     ColumnDiff,
@@ -108,7 +108,7 @@ def _sample(column: ComparedColumn, alias: str, index: int) -> Sql:
     return compose("{v}::VARCHAR", v=value) if column.type == "TIMESTAMP_NS" else value
 
 
-def _changed(con: duckdb.DuckDBPyConnection, plan: TablePlan, tolerance: float) -> None:
+def _changed(con: duckdb.DuckDBPyConnection, plan: ComparisonPlan, tolerance: float) -> None:
     count = len(plan.keys)
     flags = [_differs(column, i, tolerance) for i, column in enumerate(plan.columns)]
     samples = [
@@ -188,7 +188,7 @@ def _duplicates(
 
 
 def _changed_rows(
-    con: duckdb.DuckDBPyConnection, plan: TablePlan, max_keys: int | None
+    con: duckdb.DuckDBPyConnection, plan: ComparisonPlan, max_keys: int | None
 ) -> tuple[tuple[ChangedRow, ...], int]:
     count = len(plan.keys)
     table = temp("changed", "all")
@@ -211,7 +211,7 @@ def _changed_rows(
 
 def diff_rows(
     con: duckdb.DuckDBPyConnection,
-    plan: TablePlan,
+    plan: ComparisonPlan,
     old: Side,
     new: Side,
     buckets: int,

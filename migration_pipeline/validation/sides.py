@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from migration_pipeline.validation.catalog import Table, table_sql
-from migration_pipeline.validation.plan import TablePlan
+from migration_pipeline.validation.plan import ComparisonPlan
 from migration_pipeline.validation.sql import Sql, compose, ident, join, literal
 
 
@@ -42,7 +42,7 @@ class Side:
         )
 
 
-def side_of(name: str, table: Table, plan: TablePlan) -> Side:
+def side_of(name: str, table: Table, plan: ComparisonPlan) -> Side:
     pick = (lambda c: c.old_sql) if name == "old" else (lambda c: c.new_sql)
     delete = plan.old_delete if name == "old" else plan.new_delete
     write_time = None

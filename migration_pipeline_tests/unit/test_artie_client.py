@@ -8,7 +8,12 @@ import httpx
 import pytest
 
 from migration_pipeline.artie.client import ArtieClient
-from migration_pipeline.artie.models import Pipeline, PipelineSummary, ReaderTable, TableStatus
+from migration_pipeline.artie.models import (
+    PipelineDetail,
+    PipelineSummary,
+    ReaderTable,
+    TableStatus,
+)
 from migration_pipeline.errors import ArtieApiError
 
 KEY = "arsk_test_0123456789abcdef"
@@ -57,7 +62,7 @@ def client(fake: FakeArtie, key: str = KEY) -> ArtieClient:
 def test_pipelines_on_a_reader_come_with_their_tables():
     fake = FakeArtie()
     (pipeline,) = client(fake).pipelines_on_reader(READER)
-    assert pipeline == Pipeline(
+    assert pipeline == PipelineDetail(
         uuid="p-old", name="orders", source_reader_uuid=READER, destination_uuid="d-1",
         status="running", tables=(TableStatus("orders", "shop", "streaming", "done", False),),
     )

@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 import dagster as dg
 import pytest
 
-from migration_pipeline.artie.models import Pipeline, TableStatus
+from migration_pipeline.artie.models import PipelineDetail, TableStatus
 from migration_pipeline.errors import ApprovalError, SpecError
 from migration_pipeline.orchestration import build_definitions
+from migration_pipeline.orchestration.approvals import record_approval
+from migration_pipeline.orchestration.checks import checks
 from migration_pipeline.orchestration.destinations import destinations, table_mappings
 from migration_pipeline.orchestration.event_metadata import (
     approval_key,
@@ -18,10 +20,8 @@ from migration_pipeline.orchestration.event_metadata import (
     validation_metadata,
 )
 from migration_pipeline.orchestration.facts import Snapshot
-from migration_pipeline.orchestration.records import record_approval
-from migration_pipeline.orchestration.resources import ArtieResource
+from migration_pipeline.orchestration.resources import ArtieApiResource
 from migration_pipeline.orchestration.sensors import launch_reason, run_blocker
-from migration_pipeline.orchestration.validation_runs import checks
 from migration_pipeline.phases import (
     Assessment,
     Gate,
@@ -138,7 +138,7 @@ def test_an_unknown_decision_is_refused(spec, tmp_path):
 
 
 def _snapshot(assessment: Assessment, streaming: bool = True) -> Snapshot:
-    status = Pipeline("p2", "v2", "r", "c", "running", tables=(
+    status = PipelineDetail("p2", "v2", "r", "c", "running", tables=(
         TableStatus("orders", "", "streaming" if streaming else "backfilling"),))
     module = ModuleFacts(True, (), True, True, None)
     facts = MigrationFacts(module, "r", "o", "n", status,
@@ -213,10 +213,10 @@ def test_the_sensor_waits_for_a_person_after_a_failed_run_and_resumes_after_a_su
 
 def test_the_artie_key_never_shows_in_the_resource_repr(monkeypatch):
     monkeypatch.setenv("SHOP_ARTIE_KEY", "arsk_do_not_print")
-    resource = ArtieResource(api_url="http://127.0.0.1:1", api_key=dg.EnvVar("SHOP_ARTIE_KEY"))
+    resource = ArtieApiResource(api_url="http://127.0.0.1:1", api_key=dg.EnvVar("SHOP_ARTIE_KEY"))
 
     @dg.op
-    def look(artie: ArtieResource) -> str:
+    def look(artie: ArtieApiResource) -> str:
         return repr(artie)
 
     @dg.job(resource_defs={"artie": resource})

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from migration_pipeline.artie.models import Pipeline, TableStatus
+from migration_pipeline.artie.models import PipelineDetail, TableStatus
 from migration_pipeline.errors import SpecError
 from migration_pipeline.phases import (
     PHASES,
@@ -34,8 +34,8 @@ def module(**changes) -> ModuleFacts:
     return replace(base, **changes)
 
 
-def status(*tables: tuple[str, str], backfilling: bool = False) -> Pipeline:
-    return Pipeline("p-2", "v2", "r-1", "c-2", "running",
+def status(*tables: tuple[str, str], backfilling: bool = False) -> PipelineDetail:
+    return PipelineDetail("p-2", "v2", "r-1", "c-2", "running",
                     tables=tuple(TableStatus(name, "", st) for name, st in tables),
                     has_backfilling_tables=backfilling)
 

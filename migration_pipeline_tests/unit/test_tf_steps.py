@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from migration_pipeline.artie.models import Pipeline, TableStatus
+from migration_pipeline.artie.models import PipelineDetail, TableStatus
 from migration_pipeline.errors import StepLockedError, StepRefused
 from migration_pipeline.phases import ModuleFacts
 from migration_pipeline.terraform import edits, hcl, workdir
@@ -28,17 +28,17 @@ READER_UUID = "r-1"
 class FakeArtie:
     """Reports a fixed set of pipelines, as Artie's API would for one reader."""
 
-    def __init__(self, pipelines: list[Pipeline]):
+    def __init__(self, pipelines: list[PipelineDetail]):
         self.pipelines = pipelines
         self.asked: list[str] = []
 
-    def pipelines_on_reader(self, reader_uuid: str) -> list[Pipeline]:
+    def pipelines_on_reader(self, reader_uuid: str) -> list[PipelineDetail]:
         self.asked.append(reader_uuid)
         return [p for p in self.pipelines if p.source_reader_uuid == reader_uuid]
 
 
-def pipeline(uuid: str, name: str, *tables: str) -> Pipeline:
-    return Pipeline(uuid, name, READER_UUID, None, "running",
+def pipeline(uuid: str, name: str, *tables: str) -> PipelineDetail:
+    return PipelineDetail(uuid, name, READER_UUID, None, "running",
                     tables=tuple(TableStatus(t, "shop") for t in tables))
 
 

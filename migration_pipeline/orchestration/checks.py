@@ -1,14 +1,11 @@
-"""One validation of a migration: compare, append to the history, and the asset checks."""
+"""The validation_report asset's checks: what each one asserts and its outcome for a report."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from migration_pipeline.orchestration.destinations import destinations, table_mappings
 from migration_pipeline.orchestration.event_metadata import totals
-from migration_pipeline.spec import MigrationSpec
-from migration_pipeline.terraform.state import TerraformState
-from migration_pipeline.validation import ValidationOptions, ValidationReport, record, validate
+from migration_pipeline.validation import ValidationReport
 
 CHECKS = {
     "row_counts_match": "Every table has as many live rows in the new destination as in the old "
@@ -21,16 +18,11 @@ CHECKS = {
 
 @dataclass(frozen=True)
 class CheckOutcome:
+    """One check's verdict on a validation, with the figures it is based on."""
+
     name: str
     passed: bool
     metadata: dict[str, float | int | str]
-
-
-def run_validation(spec: MigrationSpec, state: TerraformState, options: ValidationOptions) -> ValidationReport:
-    """Compare the two destinations of `spec` and append the run to its validation history."""
-    old, new = destinations(spec, state)
-    report = validate(old, new, table_mappings(spec, state), options)
-    return record(spec.validation.history(spec.terraform.dir), report)
 
 
 def checks(report: ValidationReport) -> list[CheckOutcome]:
