@@ -1,6 +1,10 @@
 """Abort before cutover: the file edits that undo create (the new pipeline's block removed) and
 promote (the reader's `is_shared` / `tables` back to what they were before the migration).
 
+A reader that had no `is_shared` line before is unshared with an explicit `is_shared = false`
+first (Artie's provider keeps a computed `is_shared` when the line is absent); `abort_tidy`
+then removes that line again, a step whose plan must change nothing.
+
 What the reader held before is recorded once, when promote first runs, in the module's
 `.terraform/migration-pipeline/before.json` (the entries' source text, so a rollback restores
 the bytes). Anything else the user changed meanwhile stays as it is.
@@ -16,7 +20,7 @@ from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import edits, hcl, workdir
 from migration_pipeline.terraform.edits import StepEdit
 
-STEPS = ("abort_pipeline", "abort_reader")
+STEPS = ("abort_pipeline", "abort_reader", "abort_tidy")
 AFTER_CUTOVER = ("The cutover has started or is done: {old} is no longer in the module, so the "
                  "old pipeline is being (or has been) deleted and there is nothing to roll back "
                  "to. Abort only applies before cutover; finish the migration instead.")
@@ -39,7 +43,7 @@ def record_before(module: hcl.Module, spec: MigrationSpec) -> None:
 
 
 def forget_before(directory: Path) -> None:
-    """The rollback is done (or the migration complete): the record has served."""
+    """The cutover is done: abort no longer applies, the record has served."""
     _before_path(directory).unlink(missing_ok=True)
 
 
@@ -69,20 +73,45 @@ def abort_reader(module: hcl.Module, spec: MigrationSpec) -> StepEdit:
     if spec.new_pipeline.address in module.resources:
         raise StepRefused(f"{spec.new_pipeline.address} is still in the module: roll it back "
                           "(abort_pipeline) before the reader.")
+    before = _load_before(module, spec)
+    reader = edits.resource(module, spec.reader)
+    text = module.files[reader.path]
+    splices = []
+    shared, tables = reader.body.get("is_shared"), reader.body.get("tables")
+    if before["is_shared"] is None:
+        if shared is not None and text[shared.value_start:shared.value_end].strip() != "false":
+            splices.append(hcl.set_entry(text, reader.path, reader.body, "is_shared", "false"))
+    elif shared is None or text[shared.value_start:shared.value_end] != before["is_shared"]:
+        splices.append(hcl.set_entry(text, reader.path, reader.body, "is_shared",
+                                     before["is_shared"]))
+    if before["tables"] is None and tables is not None:
+        splices.append(hcl.remove_entry(text, reader.path, tables))
+    elif before["tables"] is not None and (
+            tables is None or text[tables.value_start:tables.value_end] != before["tables"]):
+        splices.append(hcl.set_entry(text, reader.path, reader.body, "tables", before["tables"]))
+    return StepEdit("abort_reader", hcl.apply_splices(module.files, splices))
+
+
+def abort_tidy(module: hcl.Module, spec: MigrationSpec) -> StepEdit:
+    """Remove the `is_shared = false` line abort_reader added to a reader that had none."""
+    _refuse_after_cutover(module, spec)
+    if not _before_path(module.directory).exists():
+        return StepEdit("abort_tidy", {})
+    before = _load_before(module, spec)
+    reader = edits.resource(module, spec.reader)
+    text = module.files[reader.path]
+    shared = reader.body.get("is_shared")
+    if (before["is_shared"] is not None or shared is None
+            or text[shared.value_start:shared.value_end].strip() != "false"):
+        return StepEdit("abort_tidy", {})
+    return StepEdit("abort_tidy", hcl.apply_splices(
+        module.files, [hcl.remove_entry(text, reader.path, shared)]))
+
+
+def _load_before(module: hcl.Module, spec: MigrationSpec) -> dict:
     path = _before_path(module.directory)
     if not path.exists():
         raise StepRefused(
             f"No record of {spec.reader} before the migration ({path} is missing: promote never "
             f"ran here, or .terraform was deleted). Set its is_shared / tables back by hand.")
-    before = json.loads(path.read_text())["entries"]
-    reader = edits.resource(module, spec.reader)
-    text = module.files[reader.path]
-    splices = []
-    for key in ("is_shared", "tables"):
-        entry, wanted = reader.body.get(key), before[key]
-        if wanted is None and entry is not None:
-            splices.append(hcl.remove_entry(text, reader.path, entry))
-        elif wanted is not None and (entry is None
-                                     or text[entry.value_start:entry.value_end] != wanted):
-            splices.append(hcl.set_entry(text, reader.path, reader.body, key, wanted))
-    return StepEdit("abort_reader", hcl.apply_splices(module.files, splices))
+    return json.loads(path.read_text())["entries"]

@@ -186,7 +186,7 @@ def run_step(step: str, spec: MigrationSpec, runner: TerraformRunner,
             if plan.has_changes:
                 runner.apply(plan_file)
         journal.clear()
-        if step in ("cutover", "abort_reader"):
+        if step == Step.CUTOVER:
             abort.forget_before(directory)
     status, message = _outcome(step, bool(edit.files), plan.has_changes, converging)
     if adopted:
@@ -214,3 +214,11 @@ def _outcome(step: str, edited: bool, applied: bool, converging: bool) -> tuple[
     if not applied:
         return "applied", f"Edited the module for {step}; Terraform found nothing to change."
     return "applied", f"Edited the module for {step} and applied the checked plan."
+
+
+def abort_migration(spec: MigrationSpec, runner: TerraformRunner,
+                    artie: PipelineSource | None = None) -> tuple[StepResult, ...]:
+    """Roll the migration back before cutover, one guarded step at a time: delete the new
+    pipeline (the plan may only destroy it), then put the reader's `is_shared` / `tables` back
+    as they were before promote (the plan may only update those). Refused after cutover."""
+    return tuple(run_step(step, spec, runner, artie) for step in abort.STEPS)

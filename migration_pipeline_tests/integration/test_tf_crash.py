@@ -20,56 +20,22 @@ from migration_pipeline.artie.client import ArtieClient
 from migration_pipeline.errors import TerraformCommandError
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import hcl
-from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.terraform.steps import make_edit, run_step
 from migration_pipeline_tests.support.crash import HoldingProxy, alive, children, files_holding
+from migration_pipeline_tests.support.sandbox_module import (
+    deployed_module,
+    runner_for,
+    spec_for,
+    tf_bytes,
+)
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sandbox" / "terraform"
 STEPS = ("promote", "create", "cutover", "unshare")
 # The request that carries each step's change; validate-unsaved and deploy calls do not match.
 TRAPS = {"promote": ("POST", r"^/source-readers/(?!validate)[^/]+$"),
          "create": ("POST", r"^/pipelines$"),
          "cutover": ("DELETE", r"^/pipelines/[^/]+$"),
          "unshare": ("POST", r"^/source-readers/(?!validate)[^/]+$")}
-
-
-def spec_for(directory: Path) -> MigrationSpec:
-    return MigrationSpec.model_validate({
-        "name": "analytics_v1_to_v2",
-        "terraform": {"dir": str(directory)},
-        "reader": "artie_source_reader.shop",
-        "old_pipeline": "artie_pipeline.analytics_v1",
-        "new_pipeline": {
-            "address": "artie_pipeline.analytics_v2",
-            "name": "analytics_v2",
-            "destination_connector": "artie_connector.analytics_v2",
-            "destination_config": {"database": "analytics_v2", "schema": "main"},
-        },
-    })
-
-
-def runner_for(sandbox, directory: Path, endpoint: str | None = None) -> TerraformRunner:
-    env = {"ARTIE_API_KEY": sandbox.api_key, "ARTIE_ENDPOINT": endpoint or sandbox.endpoint}
-    return TerraformRunner(directory, cli_config_file=sandbox.tf_cli_config, extra_env=env,
-                           timeout=120)
-
-
-def deployed_module(sandbox, tmp_path: Path) -> Path:
-    directory = tmp_path / "module"
-    directory.mkdir()
-    for path in EXAMPLE.glob("*.tf"):
-        shutil.copy(path, directory / path.name)
-    (directory / "terraform.tfvars").write_text(
-        f'source_database_path = "{tmp_path / "source.db"}"\n'
-        f'warehouse_directory = "{tmp_path / "warehouse"}"\n')
-    runner = runner_for(sandbox, directory)
-    runner.init()
-    plan = tmp_path / "deploy.tfplan"
-    if runner.plan(plan):
-        runner.apply(plan)
-    plan.unlink()
-    return directory
 
 
 def intended_files(original: dict[str, bytes], steps: tuple[str, ...], tmp_path: Path) -> dict:
@@ -85,10 +51,6 @@ def intended_files(original: dict[str, bytes], steps: tuple[str, ...], tmp_path:
     result = {p.name: p.read_bytes() for p in scratch.glob("*.tf")}
     shutil.rmtree(scratch)
     return result
-
-
-def tf_bytes(directory: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in directory.glob("*.tf")}
 
 
 def kill_terraform_when_accepted(proxy: HoldingProxy) -> None:
