@@ -63,7 +63,7 @@ class PipelineDetail(PipelineSummary):
 
 
 @dataclass(frozen=True)
-class ReaderTable:
+class ReaderTableDetail:
     name: str
     schema: str
 
@@ -77,7 +77,7 @@ class SourceReaderDetail:
     connector_uuid: str
     is_shared: bool
     status: str | None
-    tables: tuple[ReaderTable, ...]
+    tables: tuple[ReaderTableDetail, ...]
 
     @classmethod
     def from_wire(cls, data: dict) -> SourceReaderDetail:
@@ -87,7 +87,7 @@ class SourceReaderDetail:
             connector_uuid=data.get("connectorUUID", ""),
             is_shared=bool(data.get("isShared")), status=data.get("status"),
             tables=tuple(
-                ReaderTable(t.get("name") or key.rpartition(".")[2],
+                ReaderTableDetail(t.get("name") or key.rpartition(".")[2],
                             t.get("schema") or key.rpartition(".")[0])
                 for key, t in sorted(tables.items())
             ),

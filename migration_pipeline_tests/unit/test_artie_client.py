@@ -11,7 +11,7 @@ from migration_pipeline.artie.client import ArtieClient
 from migration_pipeline.artie.models import (
     PipelineDetail,
     PipelineSummary,
-    ReaderTable,
+    ReaderTableDetail,
     TableStatus,
 )
 from migration_pipeline.errors import ArtieApiError
@@ -74,7 +74,7 @@ def test_list_and_reader_detail():
     assert api.list_pipelines()[1] == PipelineSummary("p-other", "elsewhere", "r-2", None,
                                                        "paused")
     reader = api.get_source_reader(READER)
-    assert (reader.is_shared, reader.tables) == (True, (ReaderTable("orders", "shop"),))
+    assert (reader.is_shared, reader.tables) == (True, (ReaderTableDetail("orders", "shop"),))
 
 
 def test_a_refused_key_says_where_to_look_and_never_shows_the_key(caplog):
