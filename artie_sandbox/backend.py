@@ -32,7 +32,7 @@ _REQUIRED_CONFIG = {"sqlite": ("path", "the SQLite source file"),
 
 
 @dataclass(frozen=True)
-class TableState:
+class TableView:
     """One pipeline table as the API reports it: its settings plus engine-reported progress."""
 
     table: PipelineTable
@@ -44,7 +44,7 @@ class TableState:
 class PipelineView:
     pipeline: Pipeline
     source_type: str
-    tables: tuple[TableState, ...]
+    tables: tuple[TableView, ...]
 
     @property
     def has_backfilling_tables(self) -> bool:
@@ -429,5 +429,5 @@ def _pipeline_view(tx: Transaction, pipeline: Pipeline) -> PipelineView:
     for table in pipeline.tables:
         got = reported.get(table.key, TableProgress(table.key))
         status = NOT_CAPTURED if table.key in missing else got.status
-        states.append(TableState(table, status, got.backfill_stage))
+        states.append(TableView(table, status, got.backfill_stage))
     return PipelineView(pipeline, connector.type if connector else "", tuple(states))

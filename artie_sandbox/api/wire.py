@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid as uuidlib
 from typing import Any
 
-from artie_sandbox.backend import PipelineView, ReaderView, TableState
+from artie_sandbox.backend import PipelineView, ReaderView, TableView
 from artie_sandbox.errors import BadRequest
 from artie_sandbox.models import Connector, Pipeline, PipelineTable, ReaderTable, SourceReader
 
@@ -185,7 +185,7 @@ def reader_json(view: ReaderView) -> dict:
     }
 
 
-def _table_json(pipeline: Pipeline, state: TableState) -> dict:
+def _table_json(pipeline: Pipeline, state: TableView) -> dict:
     table = state.table
     return {
         "uuid": str(uuidlib.uuid5(_TABLE_NAMESPACE, f"{pipeline.uuid}/{table.key}")),

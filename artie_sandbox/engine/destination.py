@@ -17,7 +17,7 @@ import pandas  # noqa: F401 - DuckDB imports it on the first register(): pay tha
 import pyarrow as pa
 
 from artie_sandbox.models import Pipeline, PipelineTable, ReaderTable
-from artie_sandbox.source.schema import Column, Table
+from artie_sandbox.source.schema import SourceColumn, SourceTable
 from artie_sandbox.sql import Sql, compose, ident, join, literal, qualified
 
 DELETE, UPDATED_AT, DB_UPDATED_AT, OPERATION = (
@@ -30,8 +30,8 @@ class TablePlan:
     """One pipeline table: its source schema and how it lands in DuckDB."""
 
     key: str
-    source: Table
-    columns: tuple[Column, ...]
+    source: SourceTable
+    columns: tuple[SourceColumn, ...]
     schema: str
     target: str
     soft_delete: bool = False
@@ -41,7 +41,7 @@ class TablePlan:
     skip_deletes: bool = False
 
     @classmethod
-    def build(cls, pipeline: Pipeline, table: PipelineTable, source: Table,
+    def build(cls, pipeline: Pipeline, table: PipelineTable, source: SourceTable,
               reader_table: ReaderTable | None = None) -> TablePlan:
         """The destination shape: source columns minus the pipeline's and the shared reader's
         `columns_to_exclude`, restricted to the reader's `columns_to_include` when it lists any;
@@ -175,7 +175,7 @@ def _run(con: duckdb.DuckDBPyConnection, sql: Sql, **params) -> None:
     con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql} or None)
 
 
-def _cast(column: Column, expr: Sql) -> Sql:
+def _cast(column: SourceColumn, expr: Sql) -> Sql:
     if column.kind == "boolean":
         return compose("CAST(CAST({expr} AS BIGINT) AS BOOLEAN)", expr=expr)
     if column.kind in ("text", "json"):

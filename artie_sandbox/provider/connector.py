@@ -16,7 +16,7 @@ from artie_sandbox.provider.base import FAILED, ArtieResource, optional, require
 from artie_sandbox.provider.nested import NestedAttribute
 
 
-class Connector(ArtieResource):
+class ConnectorResource(ArtieResource):
     """Artie Connector resource: a database you sync data from or to."""
 
     name = "connector"

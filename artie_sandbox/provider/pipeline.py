@@ -47,7 +47,7 @@ _DESTINATION = [
 ]
 
 
-class Pipeline(ArtieResource):
+class PipelineResource(ArtieResource):
     """Artie Pipeline resource: syncs data from a source reader to a single destination."""
 
     name = "pipeline"

@@ -16,9 +16,9 @@ from tf.utils import Diagnostics
 from artie_sandbox.paths import api_endpoint, default_state_dir
 from artie_sandbox.provider import FULL_NAME
 from artie_sandbox.provider.client import Client
-from artie_sandbox.provider.connector import Connector
-from artie_sandbox.provider.pipeline import Pipeline
-from artie_sandbox.provider.source_reader import SourceReader
+from artie_sandbox.provider.connector import ConnectorResource
+from artie_sandbox.provider.pipeline import PipelineResource
+from artie_sandbox.provider.source_reader import SourceReaderResource
 
 KEY_PREFIX = "arsk_"
 MALFORMED_KEY = "The Artie API key is malformed: it should start with arsk_."
@@ -96,4 +96,4 @@ class ArtieProvider(Provider):
         return []
 
     def get_resources(self):
-        return [Connector, SourceReader, Pipeline]
+        return [ConnectorResource, SourceReaderResource, PipelineResource]

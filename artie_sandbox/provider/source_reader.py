@@ -36,7 +36,7 @@ def check_table_keys(diags: Diagnostics, tables: object) -> None:
             )
 
 
-class SourceReader(ArtieResource):
+class SourceReaderResource(ArtieResource):
     """Artie Source Reader resource: reads a source connector; shared readers feed many pipelines."""
 
     name = "source_reader"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from artie_sandbox.source.schema import Column, Table
+from artie_sandbox.source.schema import SourceColumn, SourceTable
 from artie_sandbox.sql import Sql, compose, ident, join, literal
 
 CHANGES = "_artie_changes"
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS {columns} (
 """, changes=ident(CHANGES), columns=ident(COLUMNS))
 
 
-def create_tables(conn: sqlite3.Connection, tables: tuple[Table, ...]) -> None:
+def create_tables(conn: sqlite3.Connection, tables: tuple[SourceTable, ...]) -> None:
     """Create the declared tables and record their schema (no capture yet: seeding is not a change)."""
     conn.executescript(_META)
     for table in tables:
@@ -54,27 +54,27 @@ def create_tables(conn: sqlite3.Connection, tables: tuple[Table, ...]) -> None:
         )
 
 
-def install_triggers(conn: sqlite3.Connection, tables: tuple[Table, ...]) -> None:
+def install_triggers(conn: sqlite3.Connection, tables: tuple[SourceTable, ...]) -> None:
     """Start capturing every committed change of `tables` into `_artie_changes`."""
     for table in tables:
         conn.executescript(_triggers(table))
 
 
-def row_image(table: Table, alias: Sql) -> Sql:
+def row_image(table: SourceTable, alias: Sql) -> Sql:
     """SQLite expression: the row as a JSON object (the form changes and snapshots travel in)."""
     pairs = join(compose("{key}, {alias}.{column}", key=literal(c.name), alias=alias,
                          column=ident(c.name)) for c in table.columns)
     return compose("json_object({pairs})", pairs=pairs)
 
 
-def row_array(table: Table, alias: Sql) -> Sql:
+def row_array(table: SourceTable, alias: Sql) -> Sql:
     """SQLite expression: the row as a JSON array in column order (cheaper to build and parse
     than `row_image`; used for backfill reads, where the schema gives the positions)."""
     return compose("json_array({columns})", columns=join(
         compose("{alias}.{column}", alias=alias, column=ident(c.name)) for c in table.columns))
 
 
-def _insert(table: Table, op: str, alias: Sql) -> Sql:
+def _insert(table: SourceTable, op: str, alias: Sql) -> Sql:
     return compose(
         "INSERT INTO {changes} (table_name, op, row, committed_at) VALUES ({table}, {op}, {row}, {now});",
         changes=ident(CHANGES), table=literal(table.name), op=literal(op),
@@ -82,7 +82,7 @@ def _insert(table: Table, op: str, alias: Sql) -> Sql:
     )
 
 
-def _triggers(table: Table) -> Sql:
+def _triggers(table: SourceTable) -> Sql:
     same_key = join((compose("OLD.{key} IS NEW.{key}", key=ident(k)) for k in table.primary_key), " AND ")
     return compose("""
 CREATE TRIGGER {c} AFTER INSERT ON {t} BEGIN {insert_new} END;
@@ -97,7 +97,7 @@ CREATE TRIGGER {k} AFTER UPDATE ON {t} WHEN NOT ({same_key})
         update_new=_insert(table, "u", Sql("NEW")))
 
 
-def read_schema(conn: sqlite3.Connection) -> dict[str, Table]:
+def read_schema(conn: sqlite3.Connection) -> dict[str, SourceTable]:
     """The tables a captured source declares, by name."""
     rows = conn.execute(compose(
         "SELECT table_name, column_name, kind, nullable, key_ordinal FROM {columns} "
@@ -108,9 +108,9 @@ def read_schema(conn: sqlite3.Connection) -> dict[str, Table]:
     tables = {}
     for name, cols in columns.items():
         keys = sorted((c for c in cols if c[3] is not None), key=lambda c: c[3])
-        tables[name] = Table(
+        tables[name] = SourceTable(
             name,
-            tuple(Column(c, kind, bool(nullable)) for c, kind, nullable, _ in cols),
+            tuple(SourceColumn(c, kind, bool(nullable)) for c, kind, nullable, _ in cols),
             tuple(c[0] for c in keys),
         )
     return tables

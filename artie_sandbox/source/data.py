@@ -6,7 +6,7 @@ import random
 import time
 
 from artie_sandbox.source.capture import dumps
-from artie_sandbox.source.schema import Column, Table
+from artie_sandbox.source.schema import SourceColumn, SourceTable
 
 _EPOCH_2024 = 1_704_067_200
 _WORDS = ("alpha", "bravo", "delta", "echo", "gold", "jade", "nova", "onyx", "ruby", "zinc")
@@ -18,7 +18,7 @@ class Values:
     def __init__(self, rng: random.Random):
         self.rng = rng
 
-    def value(self, column: Column):
+    def value(self, column: SourceColumn):
         rng = self.rng
         if column.nullable and rng.random() < 0.1:
             return None
@@ -38,6 +38,6 @@ class Values:
             return rng.randrange(2)
         return dumps({"tier": rng.choice(_WORDS), "n": rng.randrange(100), "tags": [rng.choice(_WORDS)]})
 
-    def row(self, table: Table, key: dict) -> tuple:
+    def row(self, table: SourceTable, key: dict) -> tuple:
         """A full row in column order; key columns take their values from `key`."""
         return tuple(key[c.name] if c.name in key else self.value(c) for c in table.columns)

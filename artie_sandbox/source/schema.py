@@ -22,7 +22,7 @@ KINDS: dict[str, tuple[str, str]] = {
 
 
 @dataclass(frozen=True)
-class Column:
+class SourceColumn:
     name: str
     kind: str
     nullable: bool = True
@@ -41,42 +41,42 @@ class Column:
 
 
 @dataclass(frozen=True)
-class Table:
+class SourceTable:
     name: str
-    columns: tuple[Column, ...]
+    columns: tuple[SourceColumn, ...]
     primary_key: tuple[str, ...]
 
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
-    def column(self, name: str) -> Column:
+    def column(self, name: str) -> SourceColumn:
         return next(c for c in self.columns if c.name == name)
 
 
-def _cols(*spec: str) -> tuple[Column, ...]:
+def _cols(*spec: str) -> tuple[SourceColumn, ...]:
     """`name:kind` or `name:kind?` (nullable); key and NOT NULL columns have no `?`."""
-    return tuple(Column(s.split(":")[0], s.split(":")[1].rstrip("?"), s.endswith("?")) for s in spec)
+    return tuple(SourceColumn(s.split(":")[0], s.split(":")[1].rstrip("?"), s.endswith("?")) for s in spec)
 
 
-CUSTOMERS = Table("customers", _cols(
+CUSTOMERS = SourceTable("customers", _cols(
     "id:integer", "email:text", "name:text", "country:text?", "credit_limit:decimal",
     "score:double?", "is_active:boolean", "created_at:timestamp", "preferences:json?",
 ), ("id",))
-PRODUCTS = Table("products", _cols(
+PRODUCTS = SourceTable("products", _cols(
     "id:integer", "sku:text", "title:text", "price:decimal", "weight_kg:double?",
     "in_stock:boolean", "attributes:json?", "updated_at:timestamp",
 ), ("id",))
-ORDERS = Table("orders", _cols(
+ORDERS = SourceTable("orders", _cols(
     "id:integer", "customer_id:integer", "status:text", "total:decimal", "discount:double?",
     "is_gift:boolean", "ordered_at:timestamp", "shipping:json?", "note:text?",
 ), ("id",))
-ORDER_ITEMS = Table("order_items", _cols(
+ORDER_ITEMS = SourceTable("order_items", _cols(
     "order_id:integer", "line_no:integer", "product_id:integer", "quantity:integer",
     "unit_price:decimal", "tax_rate:double?", "is_returned:boolean", "added_at:timestamp",
 ), ("order_id", "line_no"))
 
-DEMO_TABLES: tuple[Table, ...] = (CUSTOMERS, PRODUCTS, ORDERS, ORDER_ITEMS)
+DEMO_TABLES: tuple[SourceTable, ...] = (CUSTOMERS, PRODUCTS, ORDERS, ORDER_ITEMS)
 # Share of the seeded rows each demo table gets.
 DEMO_SHARES = {"customers": 0.10, "products": 0.05, "orders": 0.35, "order_items": 0.50}
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from artie_sandbox.source.capture import create_tables, install_triggers
 from artie_sandbox.source.data import Values
-from artie_sandbox.source.schema import DEMO_SHARES, DEMO_TABLES, Table
+from artie_sandbox.source.schema import DEMO_SHARES, DEMO_TABLES, SourceTable
 from artie_sandbox.sql import Sql, compose, ident, join
 
 DEFAULT_ROWS = 200_000
@@ -27,7 +27,7 @@ def split_rows(rows: int) -> dict[str, int]:
     return {name: max(1, int(rows * share)) for name, share in DEMO_SHARES.items()}
 
 
-def _keys(table: Table, count: int, parents: int):
+def _keys(table: SourceTable, count: int, parents: int):
     if len(table.primary_key) == 1:
         return ({table.primary_key[0]: i} for i in range(1, count + 1))
     # Composite key (parent, line): spread the lines over `parents` parents, numbered from 1.
@@ -36,7 +36,7 @@ def _keys(table: Table, count: int, parents: int):
 
 
 def create_source(path: str | Path, rows: int = DEFAULT_ROWS, seed: int = 0,
-                  tables: tuple[Table, ...] = DEMO_TABLES) -> dict[str, int]:
+                  tables: tuple[SourceTable, ...] = DEMO_TABLES) -> dict[str, int]:
     """Create the source file (it must not exist), seed it, then start change capture.
 
     Returns rows per table. Seeding happens before the triggers exist: the seeded rows are the

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from artie_sandbox.source.capture import read_schema
 from artie_sandbox.source.data import Values
-from artie_sandbox.source.schema import Table
+from artie_sandbox.source.schema import SourceTable
 from artie_sandbox.source.seed import connect
 from artie_sandbox.sql import Sql, compose, ident, join
 
@@ -33,12 +33,12 @@ class Workload:
         self.next_key = {t.name: self._max(t, t.primary_key[0]) + 1 for t in self.tables}
         self.applied = 0
 
-    def _max(self, table: Table, column: str, where: Sql = _EVERY_ROW, args: tuple = ()) -> int:
+    def _max(self, table: SourceTable, column: str, where: Sql = _EVERY_ROW, args: tuple = ()) -> int:
         sql = compose("SELECT COALESCE(MAX({column}), 0) FROM {table} {where}",
                       column=ident(column), table=ident(table.name), where=where)
         return self.conn.execute(sql, args).fetchone()[0]
 
-    def _pick(self, table: Table) -> tuple | None:
+    def _pick(self, table: SourceTable) -> tuple | None:
         """An existing row's key, chosen uniformly over the key range (None if the table is empty)."""
         keys = join(ident(k) for k in table.primary_key)
         parts = {"keys": keys, "table": ident(table.name), "first": ident(table.primary_key[0])}
@@ -48,7 +48,7 @@ class Workload:
         return row or self.conn.execute(
             compose("SELECT {keys} FROM {table} ORDER BY {keys} LIMIT 1", **parts)).fetchone()
 
-    def _insert(self, table: Table) -> None:
+    def _insert(self, table: SourceTable) -> None:
         pk = table.primary_key
         if len(pk) == 1:
             key = {pk[0]: self.next_key[table.name]}
@@ -62,7 +62,7 @@ class Workload:
         self.conn.execute(compose("INSERT INTO {table} VALUES ({marks})", table=ident(table.name), marks=marks),
                           self.values.row(table, key))
 
-    def _update(self, table: Table, key: tuple) -> None:
+    def _update(self, table: SourceTable, key: tuple) -> None:
         others = [c for c in table.columns if c.name not in table.primary_key]
         chosen = self.rng.sample(others, k=min(len(others), self.rng.randint(1, 3)))
         sets = join(compose("{c} = ?", c=ident(c.name)) for c in chosen)
@@ -72,12 +72,12 @@ class Workload:
             (*[self.values.value(c) for c in chosen], *key),
         )
 
-    def _delete(self, table: Table, key: tuple) -> None:
+    def _delete(self, table: SourceTable, key: tuple) -> None:
         self.conn.execute(compose("DELETE FROM {table} WHERE {where}", table=ident(table.name),
                                   where=self._where(table)), key)
 
     @staticmethod
-    def _where(table: Table) -> Sql:
+    def _where(table: SourceTable) -> Sql:
         return join((compose("{k} = ?", k=ident(k)) for k in table.primary_key), " AND ")
 
     def step(self) -> None:

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from artie_sandbox.source.capture import head_position, read_schema
-from artie_sandbox.source.schema import DEMO_TABLES, Column
+from artie_sandbox.source.schema import DEMO_TABLES, SourceColumn
 from artie_sandbox.source.seed import create_source, split_rows
 from artie_sandbox.source.workload import Workload
 from artie_sandbox.sql import Sql, compose, ident
@@ -82,4 +82,4 @@ def test_split_and_quote_and_kinds():
         compose("SELECT * FROM {table}", table='x"; DROP TABLE y; --')
     assert compose("SELECT * FROM {table}", table=ident("a b")) == Sql('SELECT * FROM "a b"')
     with pytest.raises(ValueError, match="unknown kind 'money'"):
-        Column("x", "money")
+        SourceColumn("x", "money")
