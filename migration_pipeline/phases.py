@@ -77,12 +77,18 @@ class ModuleFacts:
 
 @dataclass(frozen=True)
 class ValidationRecord:
-    """One validation of the new destination against the old one (`id` names it for approvals)."""
+    """One validation of the new destination against the old one (`id` names it for approvals).
+    `verdict` is clean, inconclusive or mismatch (validation/verdict.py); `reason` says why."""
 
     id: str
-    matches: bool
+    verdict: str
     finished_at: datetime
     mismatched_rows: int = 0
+    reason: str = ""
+
+    @property
+    def clean(self) -> bool:
+        return self.verdict == "clean"
 
 
 @dataclass(frozen=True)
@@ -146,10 +152,11 @@ class Assessment:
 
 
 def clean_streak(validations: tuple[ValidationRecord, ...]) -> tuple[ValidationRecord, ...]:
-    """The newest validations in a row that matched (newest first)."""
+    """The newest validations in a row that were clean (newest first): an inconclusive one
+    ends the streak too, since it is no evidence of being caught up."""
     streak = []
     for record in validations:
-        if not record.matches:
+        if not record.clean:
             break
         streak.append(record)
     return tuple(streak)
@@ -176,19 +183,21 @@ def catch_up_gate(facts: MigrationFacts, settings: GateSettings) -> Gate:
     if len(streak) < needed:
         latest = facts.validations[0] if facts.validations else None
         last = ("no validation has run yet" if latest is None else
-                "the latest validation matched" if latest.matches else
-                f"the latest validation found {latest.mismatched_rows} mismatched rows")
+                "the latest validation was clean" if latest.clean else
+                f"the latest validation was {latest.verdict}: {latest.reason}")
         return Gate("catch_up", False, f"{len(streak)} of {needed} consecutive clean "
                     f"validations so far ({last}).")
     return Gate("catch_up", True, f"{facts.new_pipeline} streams every table and the last "
-                f"{len(streak)} validations matched.")
+                f"{len(streak)} validations were clean.")
 
 
 def freshness_gate(facts: MigrationFacts, settings: GateSettings) -> Gate:
-    """Open when the latest validation passed and is no older than the allowed age."""
+    """Open when the latest validation is clean and no older than the allowed age."""
     streak = clean_streak(facts.validations)
     if not streak:
-        return Gate("fresh_validation", False, "The latest validation did not pass.")
+        latest = facts.validations[0] if facts.validations else None
+        return Gate("fresh_validation", False, "No validation has run yet." if latest is None
+                    else f"The latest validation was {latest.verdict}: {latest.reason}.")
     age = (facts.now - streak[0].finished_at) if facts.now else timedelta(0)
     limit = settings.max_validation_age
     if age > limit:
@@ -199,7 +208,8 @@ def freshness_gate(facts: MigrationFacts, settings: GateSettings) -> Gate:
 
 
 def approval_gate(facts: MigrationFacts) -> Gate:
-    """Open when the latest decision approves a validation still inside the clean streak."""
+    """Open when the latest decision approves a clean validation and no validation since has
+    confirmed a mismatch (an inconclusive one does not void it)."""
     approval = facts.approval
     if approval is None:
         return Gate("approval", False, "Waiting for a person to approve the cutover (materialize "
@@ -207,10 +217,17 @@ def approval_gate(facts: MigrationFacts) -> Gate:
     if approval.decision != "approve":
         return Gate("approval", False, f"{approval.who} decided {approval.decision!r}"
                     + (f": {approval.comment}" if approval.comment else "") + ".")
-    if approval.validation_id not in {r.id for r in clean_streak(facts.validations)}:
+    ids = [r.id for r in facts.validations]
+    if approval.validation_id not in ids:
         return Gate("approval", False, f"{approval.who}'s approval was for validation "
-                    f"{approval.validation_id}, which is not part of the current run of clean "
-                    "validations; approve the latest validation again.")
+                    f"{approval.validation_id}, which is not among the recorded validations; "
+                    "approve the latest validation again.")
+    since = facts.validations[:ids.index(approval.validation_id) + 1]
+    voiding = next((r for r in since if r.verdict == "mismatch"), None)
+    if voiding is not None:
+        return Gate("approval", False, f"{approval.who}'s approval of validation "
+                    f"{approval.validation_id} is void: validation {voiding.id} confirmed a "
+                    f"mismatch ({voiding.reason}); approve a later clean validation.")
     return Gate("approval", True, f"Approved by {approval.who} for validation "
                 f"{approval.validation_id}.")
 

@@ -25,8 +25,11 @@ migrations:
       api_url: $ARTIE_ENDPOINT       # default https://api.artie.com; $VARS expand
       api_key_env: ARTIE_API_KEY     # the variable holding the key (never the key itself)
     gates:                           # optional
-      clean_validations: 2           # consecutive matching validations before approval
-      max_validation_age_minutes: 30 # cutover needs a passing validation this recent
+      clean_validations: 2           # consecutive clean validations before approval
+      max_validation_age_minutes: 30 # cutover needs a clean validation this recent
+      max_lag_seconds: 10            # clean only if neither side trails the other by more
+      max_in_flight_keys: 1000       # clean only with at most this many keys in flight
+      max_in_flight_age_seconds: 30  # ... the oldest of them at most this old
       poll_seconds: 60               # how often the catch-up sensor looks
     validation:                      # optional
       old_destination: null          # DuckDB file or md: name; default: from the Terraform
@@ -48,6 +51,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from migration_pipeline.errors import SpecError
 from migration_pipeline.locations import is_motherduck
+from migration_pipeline.validation.verdict import Limits
+
+_LIMITS = Limits()
 
 _ADDRESS = re.compile(r"^(artie_[a-z_]+)\.([A-Za-z_][A-Za-z0-9_-]*)$")
 
@@ -121,6 +127,9 @@ class GateSpec(_Model):
     clean_validations: int = Field(default=2, ge=1)
     max_validation_age_minutes: float = Field(default=30, gt=0)
     poll_seconds: int = Field(default=60, ge=1)
+    max_lag_seconds: float = Field(default=_LIMITS.max_lag_seconds, ge=0)
+    max_in_flight_keys: int = Field(default=_LIMITS.max_in_flight_keys, ge=0)
+    max_in_flight_age_seconds: float = Field(default=_LIMITS.max_in_flight_age_seconds, ge=0)
 
 
 class ValidationSpec(_Model):

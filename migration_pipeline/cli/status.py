@@ -41,7 +41,7 @@ def status_json(spec: MigrationSpec, snapshot: Snapshot) -> dict:
         "migration": spec.name, "phase": a.phase, "next_step": a.next_step, "reason": a.reason,
         "gates": [{"name": g.name, "open": g.open, "reason": g.reason} for g in a.gates],
         "latest_validation": None if latest is None else {
-            "id": latest.id, "matches": latest.matches, "finished_at": latest.finished_at.isoformat()},
+            "id": latest.id, "verdict": latest.verdict, "finished_at": latest.finished_at.isoformat()},
         "approval": None if f.approval is None else {
             "who": f.approval.who, "decision": f.approval.decision,
             "validation_id": f.approval.validation_id, "comment": f.approval.comment},
@@ -56,7 +56,7 @@ def render(status: dict) -> str:
               for g in status["gates"]]
     v, ap = status["latest_validation"], status["approval"]
     lines.append("  latest validation: " + ("none" if v is None else
-                 f"{v['id']} {'matched' if v['matches'] else 'MISMATCH'}"))
+                 f"{v['id']} {v['verdict']}"))
     lines.append("  approval: " + ("none" if ap is None else
                  f"{ap['decision']} by {ap['who']} on validation {ap['validation_id']}"))
     return "\n".join(lines)

@@ -8,6 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from migration_pipeline.errors import ValidationInputError
+from migration_pipeline.validation.verdict import (
+    CLEAN,
+    DEFAULT_MAX_IN_FLIGHT_AGE_SECONDS,
+    DEFAULT_MAX_IN_FLIGHT_KEYS,
+    DEFAULT_MAX_LAG_SECONDS,
+    Limits,
+)
 
 # The validation package loads DuckDB (~0.3 s): imported where a comparison runs, so that
 # `validate --help` and a usage error answer at once.
@@ -16,11 +23,6 @@ if TYPE_CHECKING:
     from migration_pipeline.validation.report import TableReport, ValidationReport
 
 SHOWN = 10  # keys per list in the human-readable output (--json lists them all, or --max-keys)
-VERDICTS = {
-    "match": "MATCH",
-    "mismatch": "MISMATCH (confirmed)",
-    "unconfirmed": "MISMATCH (not confirmed yet: seen in this run only)",
-}
 
 DESCRIPTION = """Compare the new destination with the old one inside DuckDB, both opened read-only.
 
@@ -30,7 +32,12 @@ Artie metadata columns (__artie_*) are not compared; rows with __artie_delete = 
 absent. With --state-dir every run is appended to a history there, and a mismatch seen in the
 previous run too is reported as confirmed.
 
-Exit status: 0 every table matches, 1 a mismatch was found, 2 bad input (nothing compared)."""
+Verdict: clean (nothing mismatched, nothing pending, lag and keys in flight within the limits),
+inconclusive (a mismatch not confirmed yet, a pending delete, or too far behind), or mismatch
+(a confirmed mismatch, or a schema difference that stops values from comparing).
+
+Exit status: 0 clean, 1 mismatch or inconclusive (not clean: do not cut over), 2 bad input
+(nothing compared)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,6 +93,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--lock-timeout", type=float, default=10.0, metavar="SECONDS",
         help="how long to wait for a destination another process holds locked (default: 10)",
     )  # fmt: skip
+    parser.add_argument(
+        "--max-lag", type=_tolerance, default=DEFAULT_MAX_LAG_SECONDS, metavar="SECONDS",
+        help="clean only if neither side is further behind than this "
+        f"(default: {DEFAULT_MAX_LAG_SECONDS:g})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-in-flight", type=_count, default=DEFAULT_MAX_IN_FLIGHT_KEYS, metavar="N",
+        help=f"clean only with at most N keys in flight (default: {DEFAULT_MAX_IN_FLIGHT_KEYS})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-in-flight-age", type=_tolerance, default=DEFAULT_MAX_IN_FLIGHT_AGE_SECONDS,
+        metavar="SECONDS", help="clean only if the oldest change in flight is at most this old "
+        f"(default: {DEFAULT_MAX_IN_FLIGHT_AGE_SECONDS:g})",
+    )  # fmt: skip
     parser.set_defaults(func=run)
 
 
@@ -114,7 +135,7 @@ def parse_table(text: str) -> TableMapping:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validate, print the report, and return the exit code (0 match, 1 mismatch)."""
+    """Validate, print the report, and return the exit code (0 clean, 1 not clean)."""
     from migration_pipeline.validation.engine import ValidationOptions, validate
     from migration_pipeline.validation.history import record
     from migration_pipeline.validation.wire import report_json
@@ -128,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
         float_tolerance=args.tolerance,
         memory_limit=args.memory_limit,
         lock_timeout_s=args.lock_timeout,
+        limits=Limits(args.max_lag, args.max_in_flight, args.max_in_flight_age),
     )
     report = validate(args.old, args.new, mappings, options)
     if args.state_dir:
@@ -136,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report_json(report), indent=2))
     else:
         print(render(report))
-    return 0 if report.matches else 1
+    return 0 if report.verdict == CLEAN else 1
 
 
 def _keys(label: str, keys: tuple, total: int) -> list[str]:
@@ -149,12 +171,24 @@ def _keys(label: str, keys: tuple, total: int) -> list[str]:
     return [f"  {label} ({total}): {shown}{more}"]
 
 
-def _table_lines(table: TableReport) -> list[str]:
+def _lag(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown (no write-time column)"
+    if seconds == 0:
+        return "0 s (caught up)"
+    side = "new behind old" if seconds > 0 else "old behind new"
+    return f"{seconds:+.1f} s ({side})"
+
+
+def _table_lines(report: ValidationReport, table: TableReport) -> list[str]:
     from migration_pipeline.validation.wire import json_key, json_value
 
+    s = table.summary
     lines = [
-        f"{table.table} -> {table.new_table or '(none)'}: {VERDICTS[table.verdict]}  "
-        f"old {table.old_rows} rows, new {table.new_rows} rows"
+        f"{table.table} -> {table.new_table or '(none)'}: "
+        f"{report.table_verdict(table).kind.upper()}  old {table.old_rows} rows, new "
+        f"{table.new_rows} rows; confirmed {s.confirmed}, unconfirmed {s.unconfirmed}, "
+        f"pending deletes {s.pending_deletes}, in flight {s.in_flight}"
     ]
     lines += [f"  schema: {d.description}" for d in table.schema_differences]
     lines += _keys("missing in new", table.missing_in_new.keys, table.missing_in_new.total)
@@ -172,31 +206,40 @@ def _table_lines(table: TableReport) -> list[str]:
                 for c in row.columns
             )
             lines.append(f"    {json.dumps(json_key(row.key))}: {diffs}")
-    lines += _keys("in flight, set aside", table.in_flight.keys, table.in_flight.total)
     lines += _keys(
-        "of which not yet deleted on the lagging side",
+        "pending deletes (on the lagging side only)",
         table.pending_deletes.keys,
         table.pending_deletes.total,
     )
+    lines += _keys("in flight, set aside", table.in_flight.keys, table.in_flight.total)
+    for c in table.confirmations[:SHOWN]:
+        lines.append(f"  confirmed {json.dumps(json_key(c.key))}: {c.rule.replace('_', ' ')}")
+    if len(table.confirmations) > SHOWN:
+        lines.append(f"  confirmed: +{len(table.confirmations) - SHOWN} more")
     if table.previous_mismatched_rows is not None:
         lines.append(
             f"  previous run: {table.previous_mismatched_rows} mismatched rows, now {table.mismatched_rows}"
         )
-    if table.confirmed is not None and table.confirmed.total:
-        lines += _keys("confirmed by the previous run", table.confirmed.keys, table.confirmed.total)
-    if table.freshness.column and table.freshness.lag_seconds is not None:
-        lines.append(
-            f"  freshness: new trails old by {table.freshness.lag_seconds:.1f} s ({table.freshness.column})"
-        )
+    if table.freshness.column:
+        lines.append(f"  lag: {_lag(table.new_behind_old_seconds)} ({table.freshness.column})")
+    return lines
+
+
+def summary_lines(report: ValidationReport) -> list[str]:
+    """The summary printed first: verdict, why, the four counts and the lag."""
+    s, verdict = report.summary, report.judgement
+    lines = [f"{verdict.kind.upper()}: {len(report.tables)} tables compared"]
+    lines += [f"  because {reason}" for reason in verdict.reasons]
+    lines.append(
+        f"  confirmed {s.confirmed}, unconfirmed {s.unconfirmed}, pending deletes "
+        f"{s.pending_deletes}, in flight {s.in_flight}; new_behind_old_seconds: "
+        f"{_lag(s.new_behind_old_seconds)}"
+    )
     return lines
 
 
 def render(report: ValidationReport) -> str:
-    lines = [line for table in report.tables for line in _table_lines(table)]
+    lines = summary_lines(report)
+    lines += [line for table in report.tables for line in _table_lines(report, table)]
     lines += [f"{s.table}: skipped ({s.reason})" for s in report.skipped]
-    mismatched = sum(not t.matches for t in report.tables)
-    lines.append(
-        f"{VERDICTS[report.verdict]}: "
-        f"{len(report.tables) - mismatched} of {len(report.tables)} tables match"
-    )
     return "\n".join(lines)

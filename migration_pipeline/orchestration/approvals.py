@@ -28,17 +28,17 @@ def decide(records: tuple[ValidationRecord, ...], who: str, decision: str, comme
     if not who.strip():
         raise ApprovalError("say who decides (who: your name or handle)")
     latest = records[0] if records else None
-    if decision == "approve" and (latest is None or not latest.matches):
+    if decision == "approve" and (latest is None or not latest.clean):
         raise ApprovalError(
             "nothing to approve: " + ("no validation has run yet" if latest is None else
-                                      f"the latest validation ({latest.id}) did not pass")
+                                      f"the latest validation ({latest.id}) was {latest.verdict}")
             + ". Let the job validate again, then approve.")
     if reviewed and latest is not None and reviewed != latest.id:
         raise ApprovalError(
             f"you reviewed validation {reviewed}, but the latest is {latest.id}: read the latest "
             "validation_report, then decide again")
     return approval_metadata(Approval(who.strip(), decision, latest.id if latest else "", comment),
-                             bool(latest and latest.matches))
+                             latest.verdict if latest else "")
 
 
 def record_approval(instance: dg.DagsterInstance, spec: MigrationSpec, who: str, decision: str,

@@ -6,13 +6,16 @@ from dataclasses import dataclass
 
 from migration_pipeline.orchestration.event_metadata import totals
 from migration_pipeline.validation import ValidationReport
+from migration_pipeline.validation.verdict import CLEAN
 
 CHECKS = {
     "row_counts_match": "Every table has as many live rows in the new destination as in the old "
-                        "(a difference covered by rows still in flight under live replication is "
-                        "allowed).",
-    "content_matches": "No key is missing, extra, changed or duplicated in the new destination.",
-    "schemas_match": "Every compared column exists in both destinations with compatible types.",
+                        "(a gap is allowed only when the validation is clean: the gap is rows in "
+                        "flight, few and young, with nothing mismatched).",
+    "content_matches": "The validation is clean: no key mismatched (confirmed or not), no "
+                       "pending delete, lag and keys in flight within the gates' limits.",
+    "schemas_match": "Every compared column exists in both destinations and its values compare "
+                     "(a widened type such as INTEGER -> BIGINT is listed, not failed).",
 }
 
 
@@ -26,17 +29,19 @@ class CheckOutcome:
 
 
 def checks(report: ValidationReport) -> list[CheckOutcome]:
-    """The asset checks' outcomes, each with its numbers."""
+    """The asset checks' outcomes, each with its numbers; all follow the one verdict."""
     sums = totals(report)
-    count_diff = [t.table for t in report.tables
-                  if abs(t.old_rows - t.new_rows) > t.in_flight.total]
+    clean = report.verdict == CLEAN
+    count_diff = [t.table for t in report.tables if t.old_rows != t.new_rows]
     return [
-        CheckOutcome("row_counts_match", not count_diff, {
+        CheckOutcome("row_counts_match", clean or not count_diff, {
             "old_rows": sums["old_rows"], "new_rows": sums["new_rows"],
-            "in_flight": sum(t.in_flight.total for t in report.tables),
-            "tables_differing": len(count_diff)}),
-        CheckOutcome("content_matches", report.matches, {
-            k: sums[k] for k in ("missing", "extra", "changed", "duplicates", "lag_seconds")}),
+            "in_flight": sums["in_flight"], "tables_differing": len(count_diff),
+            "verdict": report.verdict}),
+        CheckOutcome("content_matches", clean, {
+            "verdict": report.verdict, "reason": report.judgement.reason, **{
+                k: sums[k] for k in ("confirmed", "unconfirmed", "pending_deletes", "in_flight",
+                                     "new_behind_old_seconds")}}),
         CheckOutcome("schemas_match", not sums["schema_differences"], {
             "schema_differences": sums["schema_differences"]}),
     ]

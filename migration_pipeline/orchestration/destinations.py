@@ -22,6 +22,7 @@ from migration_pipeline.validation import (
     record,
     validate,
 )
+from migration_pipeline.validation.verdict import Limits
 
 
 def destination_location(state: TerraformState, pipeline: str, field: str) -> str:
@@ -79,5 +80,8 @@ def run_validation(spec: MigrationSpec, state: TerraformState,
                    options: ValidationOptions) -> ValidationReport:
     """Compare the two destinations of `spec` and append the run to its validation history."""
     old, new = destinations(spec, state)
-    report = validate(old, new, table_mappings(spec, state), options)
+    gates = spec.gates
+    limits = Limits(gates.max_lag_seconds, gates.max_in_flight_keys,
+                    gates.max_in_flight_age_seconds)
+    report = validate(old, new, table_mappings(spec, state), replace(options, limits=limits))
     return record(spec.validation.history(spec.terraform.dir), report)

@@ -32,14 +32,14 @@ def approval_key(spec: MigrationSpec) -> dg.AssetKey:
 
 def validation_record(report: ValidationReport) -> ValidationRecord:
     """What the gates need of a validation (equal to what its metadata reads back as)."""
-    return ValidationRecord(report.id, report.matches, report.finished_at,
-                            sum(t.mismatched_rows for t in report.tables))
+    return ValidationRecord(report.id, report.verdict, report.finished_at,
+                            sum(t.mismatched_rows for t in report.tables), report.judgement.reason)
 
 
 def totals(report: ValidationReport) -> dict[str, float | int]:
-    """The numbers Dagster plots: rows, missing, extra, changed, duplicates, lag seconds."""
-    tables = report.tables
-    lags = [t.freshness.lag_seconds for t in tables if t.freshness.lag_seconds is not None]
+    """The numbers Dagster plots: rows, missing, extra, changed, duplicates, the verdict's
+    counts and lag (seconds the new side trails the old; < 0: the old side trails)."""
+    tables, summary = report.tables, report.summary
     return {
         "old_rows": sum(t.old_rows for t in tables),
         "new_rows": sum(t.new_rows for t in tables),
@@ -47,15 +47,19 @@ def totals(report: ValidationReport) -> dict[str, float | int]:
         "extra": sum(t.extra_in_new.total for t in tables),
         "changed": sum(t.changed_total for t in tables),
         "duplicates": sum(t.duplicate_total for t in tables),
-        "schema_differences": sum(len(t.schema_differences) for t in tables),
-        "lag_seconds": max(lags) if lags else 0.0,
+        "schema_differences": sum(t.schema_blocks for t in tables),
+        "confirmed": summary.confirmed,
+        "unconfirmed": summary.unconfirmed,
+        "pending_deletes": summary.pending_deletes,
+        "in_flight": summary.in_flight,
+        "new_behind_old_seconds": summary.new_behind_old_seconds or 0.0,
     }
 
 
 def validation_metadata(report: ValidationReport) -> dict[str, Any]:
     """The validation_report materialization's metadata."""
     record = validation_record(report)
-    return {"validation_id": record.id, "matches": record.matches, "verdict": report.verdict,
+    return {"validation_id": record.id, "verdict": record.verdict, "reason": record.reason,
             "finished_at": dg.MetadataValue.timestamp(record.finished_at),
             "mismatched_rows": record.mismatched_rows, **totals(report),
             "tables": dg.MetadataValue.md(report_markdown(report))}
@@ -66,15 +70,15 @@ def read_validation(metadata: Mapping[str, Any]) -> ValidationRecord | None:
     md = _values(metadata)
     if "validation_id" not in md:
         return None
-    return ValidationRecord(str(md["validation_id"]), bool(md["matches"]),
+    return ValidationRecord(str(md["validation_id"]), str(md.get("verdict", "")),
                             datetime.fromtimestamp(float(md["finished_at"]), UTC),
-                            int(md.get("mismatched_rows", 0)))
+                            int(md.get("mismatched_rows", 0)), str(md.get("reason", "")))
 
 
-def approval_metadata(approval: Approval, validation_matches: bool) -> dict[str, str | bool]:
+def approval_metadata(approval: Approval, validation_verdict: str) -> dict[str, str | bool]:
     """The approval materialization's metadata (its time is the event's own timestamp)."""
     return {"who": approval.who, "decision": approval.decision, "comment": approval.comment,
-            "validation_id": approval.validation_id, "validation_matches": validation_matches}
+            "validation_id": approval.validation_id, "validation_verdict": validation_verdict}
 
 
 def read_approval(metadata: Mapping[str, Any], at: datetime | None) -> Approval:
@@ -105,7 +109,7 @@ def report_markdown(report: ValidationReport) -> str:
     lines = ["| table | verdict | old rows | new rows | missing | extra | changed | lag s |",
              "|---|---|---|---|---|---|---|---|"]
     for t in report.tables:
-        lag = t.freshness.lag_seconds
+        lag = t.new_behind_old_seconds
         lines.append(f"| {t.table} -> {t.new_table or '(none)'} | {t.verdict} | {t.old_rows} | "
                      f"{t.new_rows} | {t.missing_in_new.total} | {t.extra_in_new.total} | "
                      f"{t.changed_total} | {'' if lag is None else f'{lag:.1f}'} |")

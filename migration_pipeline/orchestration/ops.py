@@ -79,7 +79,7 @@ def _validate_op(spec: MigrationSpec):
     @dg.op(name="validate_destinations", out=OUTS, ins={"after": dg.In(dg.Nothing)}, description=(
         "Once the new pipeline streams every table, compare the new destination with the old one "
         "(recorded as the validation_report asset and its checks). Goes on when enough "
-        "consecutive validations matched; otherwise stops with the reason."))
+        "consecutive validations were clean; otherwise stops with the reason."))
     def validate_destinations(context: dg.OpExecutionContext, terraform: TerraformResource,
                               artie: ArtieApiResource, validation: ValidationResource):
         snapshot = look(spec, context, terraform, artie)

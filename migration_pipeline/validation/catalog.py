@@ -49,16 +49,12 @@ class ConnectionSettings:
 
 
 @contextmanager
-def open_destinations(
-    old: str, new: str, settings: ConnectionSettings = ConnectionSettings()
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Yield a connection where catalog `old` and `new` are the two destinations, read-only.
+def workspace(settings: ConnectionSettings = ConnectionSettings()) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory connection for the comparison, holding no destination yet.
 
     DuckDB spills to a private temporary directory (an in-memory database would otherwise use
     `.tmp` in the working directory), so nothing is written beside the inputs.
     """
-    for role, location in ((OLD, old), (NEW, new)):
-        _check_exists(role, location)
     with tempfile.TemporaryDirectory(prefix="validation-") as spill:
         con = duckdb.connect(":memory:")
         try:
@@ -68,11 +64,37 @@ def open_destinations(
                 con.execute(compose("SET threads = {v}", v=literal(int(settings.threads))))
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET enable_progress_bar = false")  # it would write to the CLI's stderr
-            _attach(con, OLD, old, settings.lock_timeout_s)
-            _attach(con, NEW, new, settings.lock_timeout_s)
             yield con
         finally:
             con.close()
+
+
+@contextmanager
+def held(
+    con: duckdb.DuckDBPyConnection, old: str, new: str, timeout_s: float = 10.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Catalogs `old` and `new` attached read-only for the block, detached after it: a writer
+    waits for a destination file only while one table is read, never for a whole validation."""
+    for role, location in ((OLD, old), (NEW, new)):
+        _check_exists(role, location)
+    attached = []
+    try:
+        for role, location in ((OLD, old), (NEW, new)):
+            _attach(con, role, location, timeout_s)
+            attached.append(role)
+        yield con
+    finally:
+        for role in attached:
+            con.execute(compose("DETACH {alias}", alias=ident(role)))
+
+
+@contextmanager
+def open_destinations(
+    old: str, new: str, settings: ConnectionSettings = ConnectionSettings()
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a connection where catalog `old` and `new` are the two destinations, read-only."""
+    with workspace(settings) as con, held(con, old, new, settings.lock_timeout_s):
+        yield con
 
 
 def _check_exists(role: str, location: str) -> None:

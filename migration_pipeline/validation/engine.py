@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import duckdb
@@ -14,8 +14,9 @@ from migration_pipeline.validation.catalog import (
     OLD,
     ConnectionSettings,
     Table,
+    held,
     list_tables,
-    open_destinations,
+    workspace,
 )
 from migration_pipeline.validation.compare import (
     ROWS_PER_BUCKET,
@@ -31,12 +32,15 @@ from migration_pipeline.validation.mapping import (
     TableSide,
 )
 from migration_pipeline.validation.plan import DELETE_COLUMN, plan_table
+from migration_pipeline.validation.recheck import recheck_pending
 from migration_pipeline.validation.report import (
     SchemaDifference,
     SkippedTable,
     TableReport,
     ValidationReport,
 )
+from migration_pipeline.validation.sides import side_of
+from migration_pipeline.validation.verdict import Limits
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,9 @@ class ValidationOptions:
     threads: int | None = None
     lock_timeout_s: float = 10.0
     rows_per_bucket: int = ROWS_PER_BUCKET  # finer buckets: less to re-read per difference
+    limits: Limits = Limits()
+    # How long pending deletes are re-read within one validation (files released meanwhile).
+    pending_recheck_seconds: float = 2.0
 
     def compare(self) -> CompareOptions:
         return CompareOptions(
@@ -117,14 +124,36 @@ def validate(
     """Compare every mapped table (every table of the old destination when `mappings` is None)."""
     started = datetime.now(UTC)
     settings = ConnectionSettings(options.memory_limit, options.threads, options.lock_timeout_s)
-    with open_destinations(old, new, settings) as con:
-        old_tables, new_tables = list_tables(con, OLD), list_tables(con, NEW)
+
+    def hold():
+        return held(con, old, new, settings.lock_timeout_s)
+
+    with workspace(settings) as con:
+        with hold():
+            old_tables, new_tables = list_tables(con, OLD), list_tables(con, NEW)
         skipped: list[SkippedTable] = []
         if mappings is None:
             mappings, skipped = _all_tables(old_tables)
         resolved = [_resolve(m, old_tables, new_tables) for m in mappings]
-        reports = tuple(_compare(con, m, o, n, new_tables, options) for m, o, n in resolved)
-    return ValidationReport(old, new, started, datetime.now(UTC), reports, tuple(skipped))
+        reports = []
+        for mapping, old_table, new_table in resolved:
+            with hold():
+                report = _compare(con, mapping, old_table, new_table, new_tables, options)
+            if report.pending_deletes.keys and new_table is not None:
+                plan = plan_table(mapping, old_table, new_table, options.keys)
+                report = recheck_pending(
+                    con,
+                    side_of("old", old_table, plan),
+                    side_of("new", new_table, plan),
+                    report,
+                    hold,
+                    options.pending_recheck_seconds,
+                    options.max_keys,
+                )
+            reports.append(replace(report, limits=options.limits))
+    return ValidationReport(
+        old, new, started, datetime.now(UTC), tuple(reports), tuple(skipped), options.limits
+    )
 
 
 def _resolve(

@@ -1,9 +1,11 @@
 """The validation history: every run appended to a DuckDB file in the migration's state dir.
 
 "N consecutive clean runs, the latest younger than T", trends and the confirmation of a
-mismatch by the next run are queries over it. Keys set aside as pending deletes are kept too:
-a later run confirms one that is still on one side only once the lagging side has passed
-the point the leading side had reached when it was set aside.
+mismatch by the next run are queries over it. Per table it keeps the keys listed as mismatched,
+the keys set aside as pending deletes (re-checked every run: one still on one side only once
+the lagging side has passed the point the leading side had reached is confirmed) and the
+confirmed keys with the rule that confirmed each: a confirmed key stays confirmed for as long
+as it differs in any way (listed, pending or in flight), until it matches.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from pathlib import Path
 import duckdb
 
 from migration_pipeline.errors import ValidationInputError
-from migration_pipeline.validation.report import TableReport, ValidationReport
+from migration_pipeline.validation.report import (
+    DELETE_NOT_APPLIED,
+    SEEN_TWICE,
+    Key,
+    TableReport,
+    ValidationReport,
+)
 from migration_pipeline.validation.wire import json_key
 
 HISTORY_FILE = "validation_history.duckdb"
@@ -34,12 +42,13 @@ CREATE TABLE IF NOT EXISTS validation_tables (
     changed BIGINT, duplicate_keys BIGINT, in_flight BIGINT, schema_differences INTEGER,
     confirmed BIGINT, lag_seconds DOUBLE, seconds DOUBLE, mismatched_keys VARCHAR);
 ALTER TABLE validation_tables ADD COLUMN IF NOT EXISTS pending_deletes VARCHAR;
+ALTER TABLE validation_tables ADD COLUMN IF NOT EXISTS confirmed_keys VARCHAR;
 """
 _INSERT_TABLE = (
     "INSERT INTO validation_tables (run_id, table_name, new_table, verdict, matches, old_rows, "
     "new_rows, missing_in_new, extra_in_new, changed, duplicate_keys, in_flight, "
-    "schema_differences, confirmed, lag_seconds, seconds, mismatched_keys, pending_deletes) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "schema_differences, confirmed, lag_seconds, seconds, mismatched_keys, pending_deletes, "
+    "confirmed_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -71,6 +80,7 @@ class _Previous:
     keys: set[str]  # listed mismatched keys, as JSON text
     mismatched_rows: int
     pending: Pending
+    confirmed: dict[str, str]  # confirmed key as JSON text -> the rule that confirmed it
 
 
 def _previous(
@@ -78,7 +88,7 @@ def _previous(
 ) -> _Previous | None:
     row = con.execute(
         "SELECT t.mismatched_keys, t.missing_in_new + t.extra_in_new + t.changed + t.duplicate_keys, "
-        "t.pending_deletes FROM validation_tables t JOIN validation_runs r USING (run_id) "
+        "t.pending_deletes, t.confirmed_keys FROM validation_tables t JOIN validation_runs r USING (run_id) "
         "WHERE r.old_destination = ? AND r.new_destination = ? AND t.table_name = ? "
         "ORDER BY r.finished_at DESC LIMIT 1",
         [report.old, report.new, table],
@@ -89,7 +99,10 @@ def _previous(
         json.dumps(key): (side, datetime.fromisoformat(since))
         for key, side, since in json.loads(row[2] or "[]")
     }
-    return _Previous({json.dumps(key) for key in json.loads(row[0])}, int(row[1]), pending)
+    confirmed = {json.dumps(key): rule for key, rule in json.loads(row[3] or "[]")}
+    return _Previous(
+        {json.dumps(key) for key in json.loads(row[0])}, int(row[1]), pending, confirmed
+    )
 
 
 def _pending(table: TableReport, previous: Pending) -> Pending:
@@ -117,6 +130,25 @@ def _unapplied(table: TableReport, previous: Pending) -> frozenset:
     return frozenset(unapplied)
 
 
+def _confirmations(table: TableReport, previous: _Previous) -> dict[Key, str]:
+    """Key -> rule for every key of `table` that is a confirmed mismatch now."""
+    text = {key: json.dumps(json_key(key)) for key in table.suspect_keys()}
+    found = {c.key: c.rule for c in table.confirmations}
+    for key in table.suspect_keys():  # confirmed before and still differing: still confirmed
+        if text[key] in previous.confirmed:
+            found.setdefault(key, previous.confirmed[text[key]])
+    for key in _unapplied(table, previous.pending):
+        found.setdefault(key, DELETE_NOT_APPLIED)
+    # Listed now and suspected before, or pending now after being listed: seen twice (a pending
+    # delete that stays pending waits for the lagging side instead, above).
+    suspected_before = previous.keys | set(previous.pending)
+    listed = set(table.listed_keys())
+    for key in table.listed_keys() + table.pending_deletes.keys:
+        if text[key] in suspected_before and (text[key] in previous.keys or key in listed):
+            found.setdefault(key, SEEN_TWICE)
+    return found
+
+
 def _confirm(
     con: duckdb.DuckDBPyConnection, report: ValidationReport
 ) -> tuple[ValidationReport, dict[str, Pending]]:
@@ -127,25 +159,24 @@ def _confirm(
             tables.append(table)
             pending[table.table] = _pending(table, {})
             continue
-        current = {json.dumps(json_key(k)): k for k in table.listed_keys()}
-        persisting = {current[k] for k in previous.keys if k in current}
         confirmed = table.with_confirmation(
-            persisting, previous.mismatched_rows, _unapplied(table, previous.pending)
+            _confirmations(table, previous), previous.mismatched_rows
         )
         tables.append(confirmed)
         pending[table.table] = _pending(confirmed, previous.pending)
     return replace(report, tables=tuple(tables)), pending
 
 
-def _table_row(run_id: str, table: TableReport, pending: Pending) -> list[object]:
+def _table_row(run_id: str, table: TableReport, verdict: str, pending: Pending) -> list[object]:
     keys = [json_key(k) for k in table.listed_keys()[:KEPT_KEYS]]
     return [
-        run_id, table.table, table.new_table, table.verdict, table.matches, table.old_rows,
+        run_id, table.table, table.new_table, verdict, verdict == "clean", table.old_rows,
         table.new_rows, table.missing_in_new.total, table.extra_in_new.total, table.changed_total,
         table.duplicate_total, table.in_flight.total, len(table.schema_differences),
-        table.confirmed.total if table.confirmed else 0, table.freshness.lag_seconds,
+        len(table.confirmations), table.new_behind_old_seconds,
         table.seconds, json.dumps(keys),
         json.dumps([[json.loads(k), side, since.isoformat()] for k, (side, since) in pending.items()]),
+        json.dumps([[json_key(c.key), c.rule] for c in table.confirmations[:KEPT_KEYS]]),
     ]  # fmt: skip
 
 
@@ -162,13 +193,16 @@ def record(state_dir: Path, report: ValidationReport) -> ValidationReport:
             "INSERT INTO validation_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 run_id, report.started_at, report.finished_at, report.old, report.new,
-                report.verdict, report.matches, len(report.tables),
-                sum(not t.matches for t in report.tables),
+                report.verdict, report.clean, len(report.tables),
+                sum(report.table_verdict(t).kind != "clean" for t in report.tables),
             ],
         )  # fmt: skip
         con.executemany(
             _INSERT_TABLE,
-            [_table_row(run_id, t, pending.get(t.table, {})) for t in report.tables],
+            [
+                _table_row(run_id, t, report.table_verdict(t).kind, pending.get(t.table, {}))
+                for t in report.tables
+            ],
         )
         con.execute("COMMIT")
     finally:

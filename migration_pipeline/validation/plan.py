@@ -158,7 +158,14 @@ def plan_table(
             differences.append(
                 SchemaDifference("incompatible_type", column.name, column.type, counterpart.type)
             )
-        elif is_key:
+            continue
+        if column.type != counterpart.type:
+            differences.append(
+                SchemaDifference(
+                    "type_changed", column.name, column.type, counterpart.type, values_compare=True
+                )
+            )
+        if is_key:
             key_pairs.append(pair)
         else:
             pairs.append(pair)

@@ -7,24 +7,36 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from migration_pipeline.validation.verdict import Limits, Verdict, judge
+
 Key = tuple[Any, ...]
 
-MATCH, MISMATCH, UNCONFIRMED = "match", "mismatch", "unconfirmed"
+# Why a key is a confirmed mismatch: listed by this validation and the previous one, or set
+# aside as a pending delete and still on one side only once the lagging side passed the point
+# the leading side had reached.
+SEEN_TWICE, DELETE_NOT_APPLIED = "seen_in_consecutive_validations", "pending_delete_not_applied"
 
 
 @dataclass(frozen=True)
 class SchemaDifference:
-    """A column (or the whole table) that is not comparable; `kind` says how."""
+    """A column (or the whole table) that differs in schema; `kind` says how. A type change
+    whose values still compare (INTEGER -> BIGINT) is listed with `values_compare` and does not
+    by itself make the table differ."""
 
-    kind: str  # missing_in_new | missing_in_old | incompatible_type | table_missing_in_new | history_table_missing_in_new
+    kind: str  # missing_in_new | missing_in_old | type_changed | incompatible_type | table_missing_in_new | history_table_missing_in_new
     column: str | None = None
     old_type: str | None = None
     new_type: str | None = None
+    values_compare: bool = False
 
     @property
     def description(self) -> str:
-        if self.kind == "incompatible_type":
-            return f"column {self.column!r}: {self.old_type} in old, {self.new_type} in new"
+        if self.kind in ("incompatible_type", "type_changed"):
+            compare = "values still compare" if self.values_compare else "values do not compare"
+            return (
+                f"column {self.column!r}: {self.old_type} in old, {self.new_type} in new "
+                f"({compare})"
+            )
         if self.kind in ("missing_in_new", "missing_in_old"):
             return f"column {self.column!r} {self.kind.replace('_', ' ')}"
         return self.kind.replace("_", " ")
@@ -65,19 +77,47 @@ class DuplicateKey:
 
 
 @dataclass(frozen=True)
+class Confirmation:
+    """A confirmed mismatched key and the rule that confirmed it."""
+
+    key: Key
+    rule: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The counts a verdict rests on; a key is in exactly one of the four counts."""
+
+    confirmed: int = 0
+    unconfirmed: int = 0  # mismatched keys seen in this validation only
+    pending_deletes: int = 0  # on one side only, absent from the side that is ahead
+    in_flight: int = 0  # changed after the watermark on either side
+    new_behind_old_seconds: float | None = None  # < 0: the old side is behind
+    in_flight_age_seconds: float | None = None
+
+    def __add__(self, other: Summary) -> Summary:
+        lags = [x for x in (self.new_behind_old_seconds, other.new_behind_old_seconds)
+                if x is not None]  # fmt: skip
+        ages = [x for x in (self.in_flight_age_seconds, other.in_flight_age_seconds)
+                if x is not None]  # fmt: skip
+        return Summary(
+            self.confirmed + other.confirmed,
+            self.unconfirmed + other.unconfirmed,
+            self.pending_deletes + other.pending_deletes,
+            self.in_flight + other.in_flight,
+            max(lags, key=abs) if lags else None,
+            max(ages) if ages else None,
+        )
+
+
+@dataclass(frozen=True)
 class Freshness:
-    """Latest Artie write time on each side and how far new trails old (seconds; < 0: ahead)."""
+    """Latest Artie write time on each side (the comparison's watermark is the older one)."""
 
     column: str | None = None
     old_max: datetime | None = None
     new_max: datetime | None = None
     watermark: datetime | None = None
-
-    @property
-    def lag_seconds(self) -> float | None:
-        if self.old_max is None or self.new_max is None:
-            return None
-        return (self.old_max - self.new_max).total_seconds()
 
     @property
     def leading(self) -> str | None:
@@ -115,8 +155,23 @@ class TableReport:
     buckets: int = 0
     differing_buckets: int = 0
     seconds: float = 0.0
-    confirmed: KeyList | None = None  # set when an earlier validation could confirm
+    oldest_in_flight: datetime | None = None  # the earliest write time among keys in flight
+    confirmations: tuple[Confirmation, ...] = ()
     previous_mismatched_rows: int | None = None  # the earlier validation's figure: convergence
+    limits: Limits = Limits()
+
+    @property
+    def judgement(self) -> Verdict:
+        """The verdict this table alone gets (the report's verdict covers every table)."""
+        return judge(self.summary, self.limits, (self.table,) if self.schema_blocks else ())
+
+    @property
+    def verdict(self) -> str:
+        return self.judgement.kind
+
+    @property
+    def clean(self) -> bool:
+        return self.verdict == "clean"
 
     @property
     def mismatched_rows(self) -> int:
@@ -137,14 +192,52 @@ class TableReport:
         )
 
     @property
-    def verdict(self) -> str:
-        if self.schema_differences or (self.confirmed is not None and self.confirmed.total):
-            return MISMATCH
-        return UNCONFIRMED if self.mismatched_rows else MATCH
+    def confirmed(self) -> KeyList:
+        keys = tuple(c.key for c in self.confirmations)
+        return KeyList(keys, len(keys))
 
     @property
-    def matches(self) -> bool:
-        return self.verdict == MATCH
+    def schema_blocks(self) -> bool:
+        """A schema difference stops values from comparing: the table differs."""
+        return any(not d.values_compare for d in self.schema_differences)
+
+    @property
+    def new_behind_old_seconds(self) -> float | None:
+        """How far the new side trails the old one by Artie's write times (< 0: the old side
+        trails). 0 when no key is in flight or pending: whatever the latest write times say
+        (backfill snapshot times, say), nothing is behind."""
+        f = self.freshness
+        if f.old_max is None or f.new_max is None:
+            return None
+        if not (self.in_flight.total or self.pending_deletes.total):
+            return 0.0
+        return (f.old_max - f.new_max).total_seconds()
+
+    @property
+    def in_flight_age_seconds(self) -> float | None:
+        """How much older than the leading side's latest write the oldest change in flight is."""
+        leading = self.freshness.leading
+        latest = self.freshness.latest(leading) if leading else None
+        if latest is None or self.oldest_in_flight is None or not self.in_flight.total:
+            return None
+        return max(0.0, (latest - self.oldest_in_flight).total_seconds())
+
+    @property
+    def summary(self) -> Summary:
+        confirmed = {c.key for c in self.confirmations}
+
+        def open_(keys: KeyList) -> int:
+            return keys.total - sum(1 for k in keys.keys if k in confirmed)
+
+        listed = sum(1 for k in self.listed_keys() if k in confirmed)
+        return Summary(
+            confirmed=len(confirmed),
+            unconfirmed=self.mismatched_rows - listed,
+            pending_deletes=open_(self.pending_deletes),
+            in_flight=open_(self.in_flight),
+            new_behind_old_seconds=self.new_behind_old_seconds,
+            in_flight_age_seconds=self.in_flight_age_seconds,
+        )
 
     def one_sided_keys(self) -> dict[Key, str]:
         """Keys present on one side only (listed or pending deletes) -> the side lacking them."""
@@ -155,36 +248,37 @@ class TableReport:
             sides.update((key, leading) for key in self.pending_deletes.keys)
         return sides
 
+    def suspect_keys(self) -> tuple[Key, ...]:
+        """Every key this report holds as differing: listed, pending deletes and in flight."""
+        return self.listed_keys() + self.pending_deletes.keys + self.in_flight.keys
+
     def with_confirmation(
-        self,
-        previous_keys: set[Key],
-        previous_mismatched_rows: int | None = None,
-        unapplied_deletes: frozenset[Key] = frozenset(),
+        self, confirmations: dict[Key, str], previous_mismatched_rows: int | None = None
     ) -> TableReport:
-        """Keys also listed by the previous validation are confirmed mismatches, and so are
-        `unapplied_deletes`: keys set aside as pending deletes earlier that are still on one
-        side only after the lagging side has passed the point the leading side had reached."""
-        table = self._settle(unapplied_deletes)
-        persisting = tuple(
-            key for key in table.listed_keys() if key in previous_keys or key in unapplied_deletes
+        """Mark `confirmations` (key -> rule) confirmed; confirmed pending deletes move to the
+        missing / extra lists, since they are no longer waiting for anything."""
+        table = self.settle(frozenset(k for k in self.pending_deletes.keys if k in confirmations))
+        kept = tuple(
+            Confirmation(key, confirmations[key])
+            for key in table.suspect_keys()
+            if key in confirmations
         )
         return replace(
-            table,
-            confirmed=KeyList(persisting, len(persisting)),
-            previous_mismatched_rows=previous_mismatched_rows,
+            table, confirmations=kept, previous_mismatched_rows=previous_mismatched_rows
         )
 
-    def _settle(self, unapplied: frozenset[Key]) -> TableReport:
-        """Move unapplied deletes still set aside as pending into the missing / extra lists."""
-        moving = tuple(key for key in self.pending_deletes.keys if key in unapplied)
-        if not moving:
+    def settle(self, keys: frozenset[Key], resolved: frozenset[Key] = frozenset()) -> TableReport:
+        """Pending deletes in `keys` move to the missing / extra lists; those in `resolved`
+        (no longer on one side only) are dropped."""
+        moving = tuple(key for key in self.pending_deletes.keys if key in keys)
+        gone = tuple(key for key in self.pending_deletes.keys if key in resolved)
+        if not moving and not gone:
             return self
         target = "extra_in_new" if self.freshness.leading == "old" else "missing_in_new"
         listed: KeyList = getattr(self, target)
         return replace(
             self,
-            pending_deletes=_without(self.pending_deletes, moving),
-            in_flight=_without(self.in_flight, moving),
+            pending_deletes=_without(self.pending_deletes, moving + gone),
             **{target: KeyList(_in_key_order(listed.keys + moving), listed.total + len(moving))},
         )
 
@@ -214,14 +308,30 @@ class ValidationReport:
     # Names the validation everywhere: its history row, its Dagster event, an approval of it.
     id: str = field(default_factory=lambda: uuid.uuid4().hex, compare=False)
 
-    @property
-    def verdict(self) -> str:
-        verdicts = {table.verdict for table in self.tables}
-        for verdict in (MISMATCH, UNCONFIRMED):
-            if verdict in verdicts:
-                return verdict
-        return MATCH
+    limits: Limits = Limits()
 
     @property
-    def matches(self) -> bool:
-        return self.verdict == MATCH
+    def summary(self) -> Summary:
+        total = Summary()
+        for table in self.tables:
+            total = total + table.summary
+        return total
+
+    @property
+    def judgement(self) -> Verdict:
+        blocking = tuple(t.table for t in self.tables if t.schema_blocks)
+        return judge(self.summary, self.limits, blocking, self.old, self.new)
+
+    @property
+    def verdict(self) -> str:
+        """clean | inconclusive | mismatch (`verdict.py`)."""
+        return self.judgement.kind
+
+    @property
+    def clean(self) -> bool:
+        return self.verdict == "clean"
+
+    def table_verdict(self, table: TableReport) -> Verdict:
+        """The verdict `table` alone gets, its reasons naming this report's destinations."""
+        return judge(replace(self, tables=(table,)).summary, self.limits,
+                     (table.table,) if table.schema_blocks else (), self.old, self.new)

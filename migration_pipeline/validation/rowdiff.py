@@ -70,7 +70,7 @@ def _classify(con: duckdb.DuckDBPyConnection, key_count: int, freshness: Freshne
     con.execute(
         compose(
             "CREATE OR REPLACE TEMP TABLE {t} AS SELECT {keys}, coalesce(o.c, 0) AS oc, "
-            "coalesce(n.c, 0) AS nc, CASE "
+            "coalesce(n.c, 0) AS nc, greatest(o.wt, n.wt) AS wt, CASE "
             "WHEN greatest(o.wt, n.wt) > $watermark THEN 'in_flight' "
             "WHEN coalesce(o.c, 0) > 1 OR coalesce(n.c, 0) > 1 THEN 'duplicate' "
             "WHEN (o.p IS NULL AND $leading = 'old') OR (n.p IS NULL AND $leading = 'new') "
@@ -231,10 +231,13 @@ def diff_rows(
         report,
         missing_in_new=_key_list(con, "missing_in_new", count, max_keys),
         extra_in_new=_key_list(con, "extra_in_new", count, max_keys),
-        in_flight=_key_list(con, "in_flight", count, max_keys, "pending_delete"),
+        in_flight=_key_list(con, "in_flight", count, max_keys),
         pending_deletes=_key_list(con, "pending_delete", count, max_keys),
         changed=changed,
         changed_total=changed_total,
         duplicate_keys=duplicates,
         duplicate_total=duplicate_total,
+        oldest_in_flight=con.execute(
+            compose("SELECT min(wt) FROM {t} WHERE kind = 'in_flight'", t=temp("keydiff", "all"))
+        ).fetchone()[0],
     )

@@ -12,9 +12,11 @@ from uuid import UUID
 from migration_pipeline.validation.report import (
     Key,
     KeyList,
+    Summary,
     TableReport,
     ValidationReport,
 )
+from migration_pipeline.validation.verdict import Verdict
 
 
 def json_value(value: Any) -> Any:
@@ -50,10 +52,31 @@ def _keys(keys: KeyList) -> list[Any]:
     return [json_key(k) for k in keys.keys]
 
 
-def table_json(table: TableReport) -> dict[str, Any]:
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def summary_json(summary: Summary, verdict: Verdict) -> dict[str, Any]:
+    """The verdict and the counts it rests on (a key is in exactly one count)."""
+    return {
+        "verdict": verdict.kind,
+        "reasons": list(verdict.reasons),
+        "counts": {
+            "confirmed": summary.confirmed,
+            "unconfirmed": summary.unconfirmed,
+            "pending_deletes": summary.pending_deletes,
+            "in_flight": summary.in_flight,
+        },
+        "new_behind_old_seconds": _seconds(summary.new_behind_old_seconds),
+        "in_flight_age_seconds": _seconds(summary.in_flight_age_seconds),
+    }
+
+
+def table_json(table: TableReport, verdict: Verdict) -> dict[str, Any]:
     freshness = table.freshness
     return {
         "table": table.table,
+        "summary": summary_json(table.summary, verdict),
         "new_table": table.new_table,
         "old_rows": table.old_rows,
         "new_rows": table.new_rows,
@@ -79,12 +102,11 @@ def table_json(table: TableReport) -> dict[str, Any]:
                 "column": d.column,
                 "old_type": d.old_type,
                 "new_type": d.new_type,
+                "values_compare": d.values_compare,
                 "message": d.description,
             }
             for d in table.schema_differences
         ],
-        "matches": table.matches,
-        "verdict": table.verdict,
         "counts": {
             "missing_in_new": table.missing_in_new.total,
             "extra_in_new": table.extra_in_new.total,
@@ -99,7 +121,7 @@ def table_json(table: TableReport) -> dict[str, Any]:
         ],
         "in_flight": _keys(table.in_flight),
         "pending_deletes": _keys(table.pending_deletes),
-        "confirmed": None if table.confirmed is None else _keys(table.confirmed),
+        "confirmed": [{"key": json_key(c.key), "rule": c.rule} for c in table.confirmations],
         "previous_mismatched_rows": table.previous_mismatched_rows,
         "key_columns": list(table.key_columns),
         "compared_columns": list(table.compared_columns),
@@ -107,7 +129,6 @@ def table_json(table: TableReport) -> dict[str, Any]:
             "column": freshness.column,
             "old_max": json_value(freshness.old_max),
             "new_max": json_value(freshness.new_max),
-            "lag_seconds": freshness.lag_seconds,
             "watermark": json_value(freshness.watermark),
         },
         "seconds": round(table.seconds, 3),
@@ -115,13 +136,25 @@ def table_json(table: TableReport) -> dict[str, Any]:
 
 
 def report_json(report: ValidationReport) -> dict[str, Any]:
+    """The CLI's `--json` (the JSON contract in the README)."""
+    limits = report.limits
+    summary = summary_json(report.summary, report.judgement)
+    summary["confirmed"] = [
+        {"table": t.table, "key": json_key(c.key), "rule": c.rule}
+        for t in report.tables
+        for c in t.confirmations
+    ]
+    summary["limits"] = {
+        "max_lag_seconds": limits.max_lag_seconds,
+        "max_in_flight_keys": limits.max_in_flight_keys,
+        "max_in_flight_age_seconds": limits.max_in_flight_age_seconds,
+    }
     return {
-        "matches": report.matches,
-        "verdict": report.verdict,
+        "summary": summary,
         "old": report.old,
         "new": report.new,
         "started_at": report.started_at.isoformat(),
         "finished_at": report.finished_at.isoformat(),
-        "tables": [table_json(t) for t in report.tables],
+        "tables": [table_json(t, report.table_verdict(t)) for t in report.tables],
         "skipped": [{"table": s.table, "reason": s.reason} for s in report.skipped],
     }

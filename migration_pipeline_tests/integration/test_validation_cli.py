@@ -48,12 +48,25 @@ def test_json_lists_every_mismatch_and_exits_1(pair, capsys):
     code, out, err = _run(capsys, "--old", old, "--new", new, "--json")
     assert (code, err) == (1, "")
     document = json.loads(out)
-    assert document["matches"] is False
-    orders, items = sorted(document["tables"], key=lambda t: t["table"], reverse=True)
-    assert {k: orders[k] for k in ("table", "new_table", "old_rows", "new_rows", "missing_in_new", "extra_in_new", "matches")} == {
-        "table": "orders", "new_table": "orders", "old_rows": 4, "new_rows": 4,
-        "missing_in_new": [BIG], "extra_in_new": [5], "matches": False,
+    assert list(document)[0] == "summary"
+    assert document["summary"] == {
+        "verdict": "inconclusive",
+        "reasons": ["5 mismatched keys seen in this validation only (confirmed if the next one "
+                    "sees them too)"],
+        "counts": {"confirmed": 0, "unconfirmed": 5, "pending_deletes": 0, "in_flight": 0},
+        "new_behind_old_seconds": None,
+        "in_flight_age_seconds": None,
+        "confirmed": [],
+        "limits": {"max_lag_seconds": 10.0, "max_in_flight_keys": 1000,
+                   "max_in_flight_age_seconds": 30.0},
     }  # fmt: skip
+    orders, items = sorted(document["tables"], key=lambda t: t["table"], reverse=True)
+    assert {k: orders[k] for k in ("table", "new_table", "old_rows", "new_rows", "missing_in_new", "extra_in_new")} == {
+        "table": "orders", "new_table": "orders", "old_rows": 4, "new_rows": 4,
+        "missing_in_new": [BIG], "extra_in_new": [5],
+    }  # fmt: skip
+    assert orders["summary"]["verdict"] == "inconclusive"
+    assert orders["summary"]["counts"]["unconfirmed"] == 3
     assert f"[\n        {BIG}\n      ]" in out
     assert orders["changed"] == [{"key": 2, "columns": [{"column": "n", "old": None, "new": 0}]}]
     assert orders["schema_differences"] == []
@@ -67,10 +80,10 @@ def test_matching_tables_exit_0(pair, capsys):
     )
     assert (code, err) == (0, "")
     document = json.loads(out)
-    assert document["matches"] is True
-    assert [(t["table"], t["matches"]) for t in document["tables"]] == [
-        ("orders", True),
-        ("items", True),
+    assert document["summary"]["verdict"] == "clean"
+    assert [(t["table"], t["summary"]["verdict"]) for t in document["tables"]] == [
+        ("orders", "clean"),
+        ("items", "clean"),
     ]
 
 
@@ -129,18 +142,33 @@ def test_human_output_and_history_only_in_the_state_dir(pair, capsys, tmp_path):
     before = sorted(p.name for p in tmp_path.iterdir())
     code, out, _ = _run(capsys, "--old", old, "--new", new, "--state-dir", str(tmp_path / "state"))
     assert code == 1
+    assert out.startswith(
+        "INCONCLUSIVE: 2 tables compared\n"
+        "  because 5 mismatched keys seen in this validation only (confirmed if the next one "
+        "sees them too)\n"
+        "  confirmed 0, unconfirmed 5, pending deletes 0, in flight 0; new_behind_old_seconds: "
+        "unknown (no write-time column)\n"
+    )
     assert (
-        "orders -> orders: MISMATCH (not confirmed yet: seen in this run only)  old 4 rows, new 4 rows"
-        in out
+        "orders -> orders: INCONCLUSIVE  old 4 rows, new 4 rows; confirmed 0, unconfirmed 3, "
+        "pending deletes 0, in flight 0" in out
     )
     assert "    2: n: null -> 0" in out
     assert f"  missing in new (1): {BIG}" in out
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*before, "state"])
     assert [p.name for p in (tmp_path / "state").iterdir()] == ["validation_history.duckdb"]
     code, out, _ = _run(capsys, "--old", old, "--new", new, "--state-dir", str(tmp_path / "state"))
-    assert "orders -> orders: MISMATCH (confirmed)" in out
-    assert "  previous run: 2 mismatched rows, now 2" in out
-    assert out.endswith("MISMATCH (confirmed): 0 of 2 tables match\n")
+    assert code == 1
+    assert out.startswith("MISMATCH: 2 tables compared\n  because 5 mismatched keys confirmed\n")
+    assert "orders -> orders: MISMATCH" in out
+    assert "  confirmed 2: seen in consecutive validations" in out
+    assert "  previous run: 3 mismatched rows, now 3" in out
+    code, out, _ = _run(
+        capsys, "--old", old, "--new", new, "--state-dir", str(tmp_path / "state"), "--json"
+    )
+    assert {"table": "items", "key": [1, 2], "rule": "seen_in_consecutive_validations"} in (
+        json.loads(out)["summary"]["confirmed"]
+    )
 
 
 def test_the_installed_command_prints_only_json(pair):
@@ -152,3 +180,63 @@ def test_the_installed_command_prints_only_json(pair):
     )  # fmt: skip
     assert (result.returncode, result.stderr) == (1, "")
     assert json.loads(result.stdout)["tables"][0]["extra_in_new"] == [[1, 3]]
+
+
+STREAMED = "CREATE TABLE t (id INTEGER PRIMARY KEY, v VARCHAR, __artie_db_updated_at TIMESTAMP)"
+
+
+def test_lag_beyond_the_limit_is_inconclusive_and_exits_1(tmp_path, capsys):
+    old = _db(
+        tmp_path / "analytics_v1.duckdb", STREAMED,
+        "INSERT INTO t VALUES (1, 'a', '2024-01-01 00:00:00'), (2, 'b', '2024-01-01 00:00:22')",
+    )  # fmt: skip
+    new = _db(
+        tmp_path / "analytics_v2.duckdb", STREAMED,
+        "INSERT INTO t VALUES (1, 'a', '2024-01-01 00:00:00')",
+    )  # fmt: skip
+    code, out, _ = _run(capsys, "--old", old, "--new", new, "--json", "--max-lag", "5")
+    summary = json.loads(out)["summary"]
+    assert (code, summary["verdict"], summary["new_behind_old_seconds"]) == (1, "inconclusive", 22.0)
+    assert summary["reasons"] == ["analytics_v2 is 22.0 s behind (limit 5 s); 1 keys in flight"]
+    assert summary["counts"] == {"confirmed": 0, "unconfirmed": 0, "pending_deletes": 0, "in_flight": 1}
+    code, out, _ = _run(capsys, "--old", old, "--new", new, "--json", "--max-lag", "30")
+    assert (code, json.loads(out)["summary"]["verdict"]) == (0, "clean")
+
+
+def test_backfill_snapshot_times_are_not_lag(tmp_path, capsys):
+    old = _db(tmp_path / "old.duckdb", STREAMED, "INSERT INTO t VALUES (1, 'a', '2024-01-01 00:00')")
+    new = _db(tmp_path / "new.duckdb", STREAMED, "INSERT INTO t VALUES (1, 'a', '2024-01-01 03:00')")
+    code, out, _ = _run(capsys, "--old", old, "--new", new, "--json")
+    summary = json.loads(out)["summary"]
+    assert (code, summary["verdict"], summary["new_behind_old_seconds"]) == (0, "clean", 0.0)
+
+
+@pytest.mark.parametrize(
+    ("old_types", "new_types", "verdict", "differences"),
+    [
+        (("INTEGER", "INTEGER"), ("INTEGER", "BIGINT"), "clean",
+         [{"kind": "type_changed", "column": "v", "old_type": "INTEGER", "new_type": "BIGINT",
+           "values_compare": True, "message": "column 'v': INTEGER in old, BIGINT in new (values still compare)"}]),
+        (("INTEGER", "INTEGER"), ("BIGINT", "INTEGER"), "clean",
+         [{"kind": "type_changed", "column": "id", "old_type": "INTEGER", "new_type": "BIGINT",
+           "values_compare": True, "message": "column 'id': INTEGER in old, BIGINT in new (values still compare)"}]),
+        (("INTEGER", "INTEGER"), ("INTEGER", "DATE"), "mismatch",
+         [{"kind": "incompatible_type", "column": "v", "old_type": "INTEGER", "new_type": "DATE",
+           "values_compare": False, "message": "column 'v': INTEGER in old, DATE in new (values do not compare)"}]),
+    ],
+    ids=["widened-value", "widened-key", "incompatible"],
+)  # fmt: skip
+def test_type_changes_are_listed_and_only_an_incompatible_one_makes_the_table_differ(
+    tmp_path, capsys, old_types, new_types, verdict, differences
+):
+    def table(path, types):
+        return _db(path, f"CREATE TABLE t (id {types[0]} PRIMARY KEY, v {types[1]})",
+                   "INSERT INTO t VALUES (1, 1), (2, 2)" if types[1] != "DATE"
+                   else "INSERT INTO t VALUES (1, '2024-01-01'), (2, '2024-01-02')")  # fmt: skip
+
+    old, new = table(tmp_path / "old.duckdb", old_types), table(tmp_path / "new.duckdb", new_types)
+    code, out, _ = _run(capsys, "--old", old, "--new", new, "--json")
+    document = json.loads(out)
+    (t,) = document["tables"]
+    assert (document["summary"]["verdict"], t["schema_differences"]) == (verdict, differences)
+    assert code == (0 if verdict == "clean" else 1)

@@ -3,9 +3,11 @@
 import duckdb
 import pytest
 
-from migration_pipeline.validation import record, validate
+from migration_pipeline.validation import ValidationOptions, recheck, record, validate
 from migration_pipeline.validation.history import history_path
-from migration_pipeline.validation.report import KeyList
+from migration_pipeline.validation.report import Confirmation, KeyList
+
+QUICK = ValidationOptions(pending_recheck_seconds=0)  # nothing changes these files meanwhile
 
 CREATE = "CREATE TABLE t (id INTEGER PRIMARY KEY, v VARCHAR, __artie_db_updated_at TIMESTAMP)"
 SETTLED = "INSERT INTO t VALUES (1, 'a', '2024-01-01 00:00'), (2, 'b', '2024-01-01 00:00')"
@@ -54,32 +56,38 @@ def old_deleted_3(tmp_path):
     return old, new
 
 
-def test_a_delete_the_lagging_side_has_not_applied_is_in_flight(old_deleted_3):
+def test_a_delete_the_lagging_side_has_not_applied_is_pending_and_inconclusive(old_deleted_3):
     old, new = old_deleted_3
-    (table,) = validate(old, new).tables
+    report = validate(old, new, None, QUICK)
+    (table,) = report.tables
     assert table.pending_deletes == KeyList(((3,),), 1)
-    assert table.in_flight == KeyList(((3,),), 1)
+    assert table.in_flight == KeyList()
     assert table.extra_in_new.total == 0 and table.mismatched_rows == 0
-    assert table.verdict == "match"
+    assert (report.summary.pending_deletes, report.summary.in_flight) == (1, 0)
+    assert table.verdict == "inconclusive"
+    assert report.judgement.reasons[-1] == (
+        "1 keys on one side only, absent from the side that is ahead: a delete not applied "
+        "yet, or lost (re-checked every validation)"
+    )
 
 
 def test_a_delete_old_has_not_applied_is_in_flight_too(tmp_path):
     old, new = _three_only_in_old(tmp_path)
     _write(new, "00:05")
-    (table,) = validate(old, new).tables
+    (table,) = validate(old, new, None, QUICK).tables
     assert (table.pending_deletes, table.missing_in_new.total, table.verdict) == (
-        KeyList(((3,),), 1), 0, "match",
+        KeyList(((3,),), 1), 0, "inconclusive",
     )  # fmt: skip
 
 
 def test_an_applied_delete_leaves_nothing_to_confirm(tmp_path, old_deleted_3):
     state = tmp_path / "state"
     old, new = old_deleted_3
-    assert record(state, validate(old, new)).matches
+    assert record(state, validate(old, new, None, QUICK)).verdict == "inconclusive"
     _db(new, "DELETE FROM t WHERE id = 3")
     _write(new, "00:06")
-    after = record(state, validate(old, new))
-    assert after.matches and after.tables[0].confirmed == KeyList((), 0)
+    after = record(state, validate(old, new, None, QUICK))
+    assert after.clean and after.tables[0].confirmed == KeyList((), 0)
 
 
 def test_a_row_still_there_after_the_lagging_side_caught_up_is_a_confirmed_mismatch(
@@ -87,12 +95,12 @@ def test_a_row_still_there_after_the_lagging_side_caught_up_is_a_confirmed_misma
 ):
     state = tmp_path / "state"
     old, new = old_deleted_3
-    first = record(state, validate(old, new))
-    assert first.matches and first.tables[0].pending_deletes.keys == ((3,),)
+    first = record(state, validate(old, new, None, QUICK))
+    assert first.verdict == "inconclusive" and first.tables[0].pending_deletes.keys == ((3,),)
     _write(new, "00:06")  # new is past 00:05, where old stood when 3 was set aside
-    (table,) = record(state, validate(old, new)).tables
+    (table,) = record(state, validate(old, new, None, QUICK)).tables
     assert table.extra_in_new == KeyList(((3,),), 1)
-    assert table.confirmed == KeyList(((3,),), 1)
+    assert table.confirmations == (Confirmation((3,), "pending_delete_not_applied"),)
     assert table.verdict == "mismatch"
     with duckdb.connect(str(history_path(state)), read_only=True) as con:
         rows = con.execute(
@@ -100,7 +108,7 @@ def test_a_row_still_there_after_the_lagging_side_caught_up_is_a_confirmed_misma
             "FROM validation_tables t JOIN validation_runs r USING (run_id) ORDER BY r.finished_at"
         ).fetchall()
     assert rows == [
-        ("match", 0, 1, 0, '[[3, "old", "2024-01-01T00:05:00+00:00"]]'),
+        ("inconclusive", 0, 0, 0, '[[3, "old", "2024-01-01T00:05:00+00:00"]]'),
         ("mismatch", 1, 0, 1, "[]"),
     ]
 
@@ -110,13 +118,13 @@ def test_a_confirmed_delete_is_a_mismatch_even_while_the_other_side_has_moved_on
 ):
     state = tmp_path / "state"
     old, new = old_deleted_3
-    record(state, validate(old, new))
-    _write(new, "00:04")  # not yet past 00:05: still in flight
-    (waiting,) = record(state, validate(old, new)).tables
-    assert (waiting.verdict, waiting.pending_deletes.keys) == ("match", ((3,),))
+    record(state, validate(old, new, None, QUICK))
+    _write(new, "00:04")  # not yet past 00:05: still pending
+    (waiting,) = record(state, validate(old, new, None, QUICK)).tables
+    assert (waiting.verdict, waiting.pending_deletes.keys) == ("inconclusive", ((3,),))
     _write(new, "00:07")
     _write(old, "00:09")  # old is ahead again, but new has passed the 00:05 of the first run
-    (table,) = record(state, validate(old, new)).tables
+    (table,) = record(state, validate(old, new, None, QUICK)).tables
     assert table.extra_in_new == KeyList(((3,),), 1)
     assert table.confirmed == KeyList(((3,),), 1)
     assert (table.in_flight, table.pending_deletes) == (KeyList(), KeyList())
@@ -130,7 +138,7 @@ def test_a_row_missing_while_the_side_lacking_it_is_behind_is_a_mismatch(tmp_pat
     first = record(state, validate(old, new))
     (table,) = first.tables
     assert (table.missing_in_new, table.in_flight, first.verdict) == (
-        KeyList(((3,),), 1), KeyList(), "unconfirmed",
+        KeyList(((3,),), 1), KeyList(), "inconclusive",
     )  # fmt: skip
     assert record(state, validate(old, new)).tables[0].confirmed == KeyList(((3,),), 1)
 
@@ -218,3 +226,32 @@ def test_a_history_written_before_pending_deletes_were_kept_still_confirms(tmp_p
         "1, 0, 0, 0, 0, 0, 0, '[2]')",
     )
     assert record(state, validate(old, new)).tables[0].confirmed == KeyList(((2,),), 1)
+
+
+def test_a_pending_delete_is_reread_within_the_validation_while_the_files_are_released(
+    tmp_path, old_deleted_3, monkeypatch
+):
+    old, new = old_deleted_3
+    applied = []
+
+    def writer_applies_the_delete(seconds):
+        if not applied:  # opening the file read-write fails unless the validator released it
+            _db(new, "DELETE FROM t WHERE id = 3")
+            applied.append(seconds)
+
+    monkeypatch.setattr(recheck.time, "sleep", writer_applies_the_delete)
+    report = validate(old, new, None, ValidationOptions(pending_recheck_seconds=5))
+    assert applied and report.verdict == "clean"
+    assert report.tables[0].pending_deletes == KeyList()
+
+
+def test_a_lost_delete_is_confirmed_within_the_validation_once_the_lagging_side_passes(
+    tmp_path, old_deleted_3, monkeypatch
+):
+    old, new = old_deleted_3
+    monkeypatch.setattr(recheck.time, "sleep", lambda seconds: _write(new, "00:06"))
+    report = validate(old, new, None, ValidationOptions(pending_recheck_seconds=5))
+    (table,) = report.tables
+    assert table.extra_in_new == KeyList(((3,),), 1) and table.pending_deletes == KeyList()
+    assert table.confirmations == (Confirmation((3,), "pending_delete_not_applied"),)
+    assert (report.verdict, report.summary.confirmed) == ("mismatch", 1)

@@ -37,7 +37,7 @@ def test_identical_tables_match(tmp_path):
     create = "CREATE TABLE t AS SELECT range AS id, range % 7 AS v FROM range(1000)"
     old, new = _pair(tmp_path, [create], [create])
     table = _one(old, new, keys=("id",))
-    assert (table.matches, table.old_rows, table.new_rows, table.mismatched_rows) == (
+    assert (table.clean, table.old_rows, table.new_rows, table.mismatched_rows) == (
         True,
         1000,
         1000,
@@ -99,7 +99,13 @@ def test_timestamp_precision_decimal_scale_and_json_spacing_compare_by_value(tmp
         ],
     )
     table = _one(old, new)
-    assert table.schema_differences == ()
+    assert table.schema_differences == (
+        SchemaDifference("type_changed", "id", "INTEGER", "BIGINT", values_compare=True),
+        SchemaDifference("type_changed", "ts", "TIMESTAMP_MS", "TIMESTAMP", values_compare=True),
+        SchemaDifference("type_changed", "d", "DECIMAL(10,2)", "DECIMAL(18,4)", values_compare=True),
+        SchemaDifference("type_changed", "j", "JSON", "VARCHAR", values_compare=True),
+    )
+    assert not table.schema_blocks
     assert _changed(table) == {
         (2,): (
             ColumnDiff("ns", "2024-01-01 00:00:00", "2024-01-01 00:00:00.000000002"),
@@ -122,7 +128,7 @@ def test_soft_deleted_rows_count_as_absent_and_metadata_is_not_compared(tmp_path
         ],
     )
     table = _one(old, new)
-    assert (table.matches, table.old_rows, table.new_rows) == (True, 2, 2)
+    assert (table.clean, table.old_rows, table.new_rows) == (True, 2, 2)
     assert table.compared_columns == ("v",)
 
 
@@ -146,7 +152,7 @@ def test_duplicate_keys_are_reported_never_merged(tmp_path):
     )
     table = _one(old, new, keys=("id",))
     assert table.duplicate_keys == (DuplicateKey((1,), 1, 2), DuplicateKey((3,), 2, 1))
-    assert table.duplicate_total == 2 and not table.matches
+    assert table.duplicate_total == 2 and not table.clean
 
 
 def test_composite_keys_in_the_given_order(tmp_path):
@@ -210,7 +216,7 @@ def test_a_table_missing_in_new_is_a_mismatch_listing_every_key(tmp_path):
     t, u = report.tables
     assert t.schema_differences == (SchemaDifference("table_missing_in_new"),)
     assert t.missing_in_new == KeyList(((1,), (2,)), 2) and t.new_table == "t"
-    assert u.matches and not report.matches
+    assert u.clean and not report.clean
 
 
 def test_unknown_tables_and_files_are_input_errors(tmp_path):
@@ -237,7 +243,7 @@ def test_inputs_are_left_untouched_and_nothing_is_written_beside_them(tmp_path, 
     )
     before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in tmp_path.iterdir()}
     monkeypatch.chdir(tmp_path)
-    assert not validate(old, new, None, ValidationOptions(keys=("id",))).matches
+    assert not validate(old, new, None, ValidationOptions(keys=("id",))).clean
     assert {
         p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in tmp_path.iterdir()
     } == before

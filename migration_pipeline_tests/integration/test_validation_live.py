@@ -39,11 +39,11 @@ def test_keys_touched_after_the_watermark_are_set_aside_as_in_flight(tmp_path):
         SETTLED,
         "INSERT INTO t VALUES (4, 'y', '2024-01-01 00:00'), (6, 'only here', '2024-01-01 00:00')",
     )
-    (table,) = validate(old, new).tables
+    (table,) = validate(old, new, None, ValidationOptions(pending_recheck_seconds=0)).tables
     assert table.freshness.watermark == datetime(2024, 1, 1, 0, 1, tzinfo=UTC)
-    assert table.freshness.lag_seconds == 240.0
+    assert table.new_behind_old_seconds == 240.0
     # 6 is not in old, which is ahead: old may have applied a delete that new has not yet
-    assert table.in_flight == KeyList(((5,), (6,)), 2)
+    assert table.in_flight == KeyList(((5,),), 1)
     assert table.pending_deletes == KeyList(((6,),), 1)
     assert [row.key for row in table.changed] == [(4,)]
     # 7 is not in new, which is behind: no delete can explain it
@@ -56,7 +56,7 @@ def test_an_explicit_watermark_overrides_the_automatic_one(tmp_path):
     new = _db(tmp_path / "new.duckdb", CREATE, SETTLED.replace("'c'", "'C'"))
     early = ValidationOptions(watermark=datetime(2024, 1, 1, 0, 0, tzinfo=UTC))
     (table,) = validate(old, new, None, early).tables
-    assert table.matches and table.in_flight.keys == ((3,),)
+    assert table.clean and table.in_flight.keys == ((3,),)
 
 
 def test_a_mismatch_is_confirmed_only_when_the_next_run_sees_it_again(tmp_path):
@@ -64,14 +64,14 @@ def test_a_mismatch_is_confirmed_only_when_the_next_run_sees_it_again(tmp_path):
     old = _db(tmp_path / "old.duckdb", CREATE, SETTLED)
     new = _db(tmp_path / "new.duckdb", CREATE, SETTLED.replace("'b'", "'B'"))
     first = record(state, validate(old, new))
-    assert first.verdict == "unconfirmed" and first.tables[0].confirmed is None
+    assert first.verdict == "inconclusive" and first.tables[0].confirmed == KeyList()
     second = record(state, validate(old, new))
     assert second.verdict == "mismatch" and second.tables[0].confirmed == KeyList(((2,),), 1)
     assert (first.tables[0].previous_mismatched_rows, second.tables[0].previous_mismatched_rows) == (None, 1)
     with duckdb.connect(new) as con:
         con.execute("UPDATE t SET v = 'b' WHERE id = 2")
     converged = record(state, validate(old, new))
-    assert converged.verdict == "match" and converged.tables[0].previous_mismatched_rows == 1
+    assert converged.verdict == "clean" and converged.tables[0].previous_mismatched_rows == 1
     latest = record(state, validate(old, new))
     with duckdb.connect(str(history_path(state)), read_only=True) as con:
         rows = con.execute(
@@ -80,7 +80,7 @@ def test_a_mismatch_is_confirmed_only_when_the_next_run_sees_it_again(tmp_path):
         ).fetchall()
         newest = con.execute(
             "SELECT run_id FROM validation_runs ORDER BY finished_at DESC LIMIT 1").fetchone()
-    assert rows == [("unconfirmed", 1, 0), ("mismatch", 1, 1), ("match", 0, 0), ("match", 0, 0)]
+    assert rows == [("inconclusive", 1, 0), ("mismatch", 1, 1), ("clean", 0, 0), ("clean", 0, 0)]
     assert newest == (latest.id,)  # the history keys a validation by the report's own id
 
 
@@ -91,7 +91,7 @@ def test_a_difference_that_moves_to_another_key_is_not_confirmed(tmp_path):
     record(state, validate(old, new))
     with duckdb.connect(new) as con:
         con.execute("UPDATE t SET v = CASE id WHEN 2 THEN 'b' ELSE 'A' END WHERE id IN (1, 2)")
-    assert record(state, validate(old, new)).verdict == "unconfirmed"
+    assert record(state, validate(old, new)).verdict == "inconclusive"
 
 
 HOLD_LOCK = textwrap.dedent(
@@ -117,7 +117,7 @@ def test_a_briefly_locked_destination_is_retried(tmp_path):
     new = _db(tmp_path / "new.duckdb", CREATE, SETTLED)
     holder = _hold(new, 0.5)
     try:
-        assert validate(old, new, None, ValidationOptions(lock_timeout_s=20)).matches
+        assert validate(old, new, None, ValidationOptions(lock_timeout_s=20)).clean
     finally:
         holder.wait(timeout=20)
 

@@ -96,5 +96,5 @@ def test_exactly_the_injected_keys_are_reported(tmp_path_factory, scenario):
     }
     assert {d.key: (d.old_rows, d.new_rows) for d in table.duplicate_keys} == expected["duplicate"]
     assert table.in_flight.total == 0
-    assert table.matches == (not any(expected.values()))
+    assert table.clean == (not any(expected.values()))
     assert (table.old_rows, table.new_rows) == (len(old_rows), len(new_rows))

@@ -49,7 +49,7 @@ def test_an_aliased_table_with_an_excluded_column_matches(tmp_path):
         "orders_v2",
         ("s", "n"),
     )
-    assert report.matches
+    assert report.clean
 
 
 def test_without_the_exclusion_the_missing_column_is_a_schema_difference(tmp_path):
@@ -79,7 +79,7 @@ def test_soft_delete_on_the_old_pipeline_and_hard_delete_on_the_new_one_match(tm
         PipelineSettings((TableSettings("t"),), soft_delete=True),
         PipelineSettings((TableSettings("t"),)),
     )
-    assert report.matches and report.tables[0].old_rows == 2
+    assert report.clean and report.tables[0].old_rows == 2
 
 
 def test_history_tables_are_not_compared_but_must_exist_where_history_mode_is_on(tmp_path):
@@ -99,7 +99,7 @@ def test_history_tables_are_not_compared_but_must_exist_where_history_mode_is_on
     off = PipelineSettings((TableSettings("t"),))
     assert validate(
         str(tmp_path / "old.duckdb"), str(tmp_path / "new.duckdb"), map_pipelines(on, off)
-    ).matches
+    ).clean
     everything = validate(str(tmp_path / "old.duckdb"), str(tmp_path / "new.duckdb"))
     assert [t.table for t in everything.tables] == ["t"]
     assert [s.table for s in everything.skipped] == ["t__history"]
@@ -122,7 +122,7 @@ def test_a_table_the_new_pipeline_does_not_replicate_is_a_mismatch(tmp_path):
         PipelineSettings((TableSettings("a"),)),
     )
     a, b = report.tables
-    assert a.matches
+    assert a.clean
     assert (b.new_table, b.missing_in_new, b.verdict) == ("", KeyList(((7,),), 1), "mismatch")
 
 
@@ -156,7 +156,7 @@ def test_artie_bookkeeping_schemas_are_skipped_when_every_table_is_compared(tmp_
     old = _db(tmp_path / "old.duckdb", *bookkeeping, "INSERT INTO _artie.pipeline VALUES ('a', 1)")
     new = _db(tmp_path / "new.duckdb", *bookkeeping, "INSERT INTO _artie.pipeline VALUES ('b', 9)")
     report = validate(old, new)
-    assert report.matches
+    assert report.clean
     assert [t.table for t in report.tables] == ["t"]
     assert [(s.table, s.reason) for s in report.skipped] == [
         ("_artie.pipeline", "Artie's bookkeeping, not replicated data")

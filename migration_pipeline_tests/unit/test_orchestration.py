@@ -32,7 +32,8 @@ from migration_pipeline.phases import (
 from migration_pipeline.spec import load_specs
 from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.validation import TableReport, ValidationReport
-from migration_pipeline.validation.report import KeyList
+from migration_pipeline.validation.report import SEEN_TWICE, ChangedRow, Confirmation, KeyList
+from migration_pipeline.validation.verdict import Limits
 
 SPEC_YAML = """
 migrations:
@@ -111,7 +112,9 @@ def test_mappings_carry_aliases_exclusions_and_soft_delete(spec):
 
 def report_validation(instance, spec, validation_id: str, matches: bool, at: float) -> None:
     """A validation recorded the way the job records one (through the metadata codec)."""
-    tables = () if matches else (TableReport("orders", "orders", changed_total=1),)
+    confirmed = TableReport("orders", "orders", changed=(ChangedRow((1,), ()),), changed_total=1,
+                            confirmations=(Confirmation((1,), SEEN_TWICE),))
+    tables = () if matches else (confirmed,)
     finished = datetime.fromtimestamp(at, UTC)
     report = ValidationReport("old", "new", finished, finished, tables, id=validation_id)
     instance.report_runless_asset_event(dg.AssetMaterialization(
@@ -142,7 +145,7 @@ def _snapshot(assessment: Assessment, streaming: bool = True) -> Snapshot:
         TableStatus("orders", "", "streaming" if streaming else "backfilling"),))
     module = ModuleFacts(True, (), True, True, None)
     facts = MigrationFacts(module, "r", "o", "n", status,
-                           (ValidationRecord("v", True, datetime.now(UTC)),))
+                           (ValidationRecord("v", "clean", datetime.now(UTC)),))
     return Snapshot(facts, TerraformState(), assessment)
 
 
@@ -160,14 +163,18 @@ def test_the_sensor_launches_only_when_a_run_could_advance(assessment, streaming
     assert launch_reason(_snapshot(assessment, streaming)) == launch
 
 
-@pytest.mark.parametrize(("in_flight", "passed"), [(1, True), (0, False)])
-def test_row_counts_may_differ_only_by_rows_in_flight(in_flight, passed):
+@pytest.mark.parametrize(("in_flight", "limit", "passed"), [(1, 1000, True), (1, 0, False),
+                                                       (0, 1000, False)])
+def test_row_counts_may_differ_only_when_the_verdict_is_clean(in_flight, limit, passed):
     table = TableReport("orders", "orders", old_rows=10, new_rows=9,
-                        in_flight=KeyList(((1,),) * in_flight, in_flight))
+                        in_flight=KeyList(((1,),) * in_flight, in_flight),
+                        missing_in_new=KeyList(((1,),) * (1 - in_flight), 1 - in_flight))
     now = datetime.now(UTC)
-    outcome = checks(ValidationReport("old", "new", now, now, (table,)))[0]
-    assert (outcome.name, outcome.passed, outcome.metadata["in_flight"]) == (
-        "row_counts_match", passed, in_flight)
+    report = ValidationReport("old", "new", now, now, (table,), limits=Limits(max_in_flight_keys=limit))
+    outcomes = {o.name: o for o in checks(report)}
+    assert (outcomes["row_counts_match"].passed, outcomes["row_counts_match"].metadata["in_flight"],
+            outcomes["content_matches"].passed) == (passed, in_flight, report.clean)
+    assert report.clean == passed
 
 
 def test_the_approval_asset_records_a_ui_decision_and_refuses_a_failed_validation(spec, tmp_path):
@@ -180,7 +187,7 @@ def test_the_approval_asset_records_a_ui_decision_and_refuses_a_failed_validatio
                                  raise_on_error=False)
         assert not refused.success
         failure = next(e for e in refused.all_events if e.is_step_failure)
-        assert "nothing to approve: the latest validation (v-1) did not pass" in (
+        assert "nothing to approve: the latest validation (v-1) was mismatch" in (
             failure.step_failure_data.error.message)
         report_validation(instance, spec, "v-2", True, 1.1e9)
         assert dg.materialize([approval_asset], instance=instance, run_config=config).success

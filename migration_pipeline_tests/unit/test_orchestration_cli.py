@@ -46,8 +46,8 @@ def test_approving_a_failed_validation_exits_1(config, capsys):
     code = main(["approve", "--config", str(config), "--migration", "shop_move", "--who", "ana"])
     assert code == 1
     assert capsys.readouterr().err == (
-        "migration-pipeline approve: error: nothing to approve: the latest validation (2026-01-01T00:00:00+00:00) did not "
-        "pass. Let the job validate again, then approve.\n")
+        "migration-pipeline approve: error: nothing to approve: the latest validation (2026-01-01T00:00:00+00:00) was "
+        "mismatch. Let the job validate again, then approve.\n")
 
 
 def test_a_rejection_needs_no_passing_validation(config):

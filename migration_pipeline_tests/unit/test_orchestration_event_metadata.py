@@ -57,6 +57,7 @@ def test_a_validation_reads_back_as_the_record_the_gates_were_given(spec, tmp_pa
     assert read == validation_record(report)
     assert (read.id, read.finished_at) == (report.id, FINISHED)
     assert read.mismatched_rows == (10 if tables else 0)
+    assert (read.verdict, read.reason) == (report.verdict, report.judgement.reason)
     metadata = stored.asset_materialization.metadata
     assert isinstance(metadata["finished_at"], dg.TimestampMetadataValue)
     assert metadata["mismatched_rows"].value == read.mismatched_rows
@@ -74,12 +75,12 @@ def test_an_approval_reads_back_with_the_events_time(spec, tmp_path):
     decided = Approval("ana", "approve", "v-7", "counts agree")
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         instance.report_runless_asset_event(dg.AssetMaterialization(
-            approval_key(spec), metadata=approval_metadata(decided, validation_matches=True)))
+            approval_key(spec), metadata=approval_metadata(decided, validation_verdict="clean")))
         read = latest_approval(instance, spec)
         stored = instance.fetch_materializations(approval_key(spec), limit=1).records[0]
     assert read == Approval("ana", "approve", "v-7", "counts agree",
                             datetime.fromtimestamp(stored.timestamp, UTC))
-    assert stored.asset_materialization.metadata["validation_matches"].value is True
+    assert stored.asset_materialization.metadata["validation_verdict"].value == "clean"
 
 
 def test_an_event_without_a_validation_id_is_not_a_validation():

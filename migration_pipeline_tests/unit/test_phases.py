@@ -19,8 +19,10 @@ from migration_pipeline.phases import (
     Phase,
     Step,
     ValidationRecord,
+    approval_gate,
     assess,
     done_in,
+    freshness_gate,
 )
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -41,7 +43,7 @@ def status(*tables: tuple[str, str], backfilling: bool = False) -> PipelineDetai
 
 
 def clean(n: int, newest_age: timedelta = timedelta(minutes=1)) -> tuple[ValidationRecord, ...]:
-    return tuple(ValidationRecord(f"v{n - i}", True, NOW - newest_age - timedelta(minutes=i))
+    return tuple(ValidationRecord(f"v{n - i}", "clean", NOW - newest_age - timedelta(minutes=i))
                  for i in range(n))
 
 
@@ -122,14 +124,43 @@ def test_streaming_without_enough_clean_validations_is_caught_up_but_waits():
     result = assess(facts(new_status=STREAMING, validations=clean(1)))
     assert (result.phase, result.next_step) == ("caught_up", None)
     assert result.reason == ("1 of 2 consecutive clean validations so far (the latest "
-                             "validation matched).")
+                             "validation was clean).")
 
 
 def test_a_mismatch_resets_the_streak():
-    bad = ValidationRecord("v9", False, NOW, mismatched_rows=3)
+    bad = ValidationRecord("v9", "mismatch", NOW, 3, "3 mismatched keys confirmed")
     result = assess(facts(new_status=STREAMING, validations=(bad, *clean(3))))
     assert result.reason == ("0 of 2 consecutive clean validations so far (the latest "
-                             "validation found 3 mismatched rows).")
+                             "validation was mismatch: 3 mismatched keys confirmed).")
+
+
+STALLED = ("analytics_v2 is 22.0 s behind (limit 10 s); 3,051 keys in flight")
+
+
+def test_an_inconclusive_validation_resets_the_streak_too():
+    stalled = ValidationRecord("v9", "inconclusive", NOW, 0, STALLED)
+    result = assess(facts(new_status=STREAMING, validations=(stalled, *clean(3))))
+    assert (result.phase, result.next_step) == ("caught_up", None)
+    assert result.reason == ("0 of 2 consecutive clean validations so far (the latest "
+                             f"validation was inconclusive: {STALLED}).")
+
+
+def test_an_inconclusive_validation_keeps_an_approval_but_holds_the_cutover():
+    approval = Approval("ana", "approve", "v1")
+    stalled = ValidationRecord("v9", "inconclusive", NOW, 0, STALLED)
+    validations = (stalled, *clean(3))
+    result = assess(facts(new_status=STREAMING, validations=validations, approval=approval),
+                    )
+    assert result.gate("catch_up").open is False
+    assert (result.phase, result.next_step) == ("caught_up", None)
+    assert approval_gate(facts(validations=validations, approval=approval)).open
+    fresh = freshness_gate(facts(validations=validations, approval=approval, now=NOW),
+                           GateSettings())
+    assert (fresh.open, fresh.reason) == (False, f"The latest validation was inconclusive: {STALLED}.")
+    cleaned = (*clean(2), stalled, *clean(3))
+    cleaned = tuple(replace(r, id=f"c{i}") for i, r in enumerate(cleaned[:2])) + cleaned[2:]
+    result = assess(facts(new_status=STREAMING, validations=cleaned, approval=approval))
+    assert (result.phase, result.next_step) == ("approved", "cutover")
 
 
 def test_enough_clean_validations_wait_for_approval():
@@ -148,12 +179,15 @@ def test_an_approval_of_a_validation_in_the_clean_streak_allows_cutover():
 
 def test_an_approval_before_a_mismatch_no_longer_counts():
     approval = Approval("ana", "approve", "v1")
-    later = (*clean(2), ValidationRecord("v0", False, NOW - timedelta(hours=1)))
+    later = (*clean(2), ValidationRecord("v0", "mismatch", NOW - timedelta(hours=1), 1,
+                                         "1 mismatched keys confirmed"))
     old_streak = tuple(replace(r, id=f"new-{r.id}") for r in later[:2])
     result = assess(facts(new_status=STREAMING, validations=(*old_streak, later[2], *clean(1)),
                           approval=approval))
     assert (result.phase, result.next_step) == ("caught_up", None)
-    assert "which is not part of the current run of clean validations" in result.reason
+    assert result.reason == ("ana's approval of validation v1 is void: validation v0 confirmed "
+                             "a mismatch (1 mismatched keys confirmed); approve a later clean "
+                             "validation.")
 
 
 def test_a_rejection_keeps_the_gate_closed_with_the_comment():

@@ -6,14 +6,19 @@ from decimal import Decimal
 from uuid import UUID
 
 from migration_pipeline.validation.report import (
+    DELETE_NOT_APPLIED,
+    SEEN_TWICE,
     ChangedRow,
     ColumnDiff,
+    Confirmation,
     Freshness,
     KeyList,
     SchemaDifference,
+    Summary,
     TableReport,
     ValidationReport,
 )
+from migration_pipeline.validation.verdict import Limits
 from migration_pipeline.validation.wire import json_key, json_value, report_json
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -41,28 +46,53 @@ def _table(**fields):
 
 
 def test_verdicts():
-    assert _table().verdict == "match"
-    assert _table(in_flight=KeyList(((1,),), 1)).verdict == "match"
+    assert _table().verdict == "clean"
+    assert _table(in_flight=KeyList(((1,),), 1)).verdict == "clean"
+    assert _table(in_flight=KeyList(((1,),), 1), limits=Limits(max_in_flight_keys=0)).verdict == (
+        "inconclusive")
     mismatch = _table(missing_in_new=KeyList(((1,), (2,)), 2))
-    assert mismatch.verdict == "unconfirmed" and not mismatch.matches
-    assert mismatch.with_confirmation({(2,), (3,)}).confirmed == KeyList(((2,),), 1)
-    assert mismatch.with_confirmation({(2,)}).verdict == "mismatch"
-    assert mismatch.with_confirmation({(3,)}).verdict == "unconfirmed"
-    assert (
-        _table(schema_differences=(SchemaDifference("missing_in_new", "a"),)).verdict == "mismatch"
-    )
+    assert mismatch.verdict == "inconclusive" and not mismatch.clean
+    assert mismatch.with_confirmation({(2,): SEEN_TWICE, (3,): SEEN_TWICE}).confirmations == (
+        Confirmation((2,), SEEN_TWICE),)
+    assert mismatch.with_confirmation({(2,): SEEN_TWICE}).verdict == "mismatch"
+    assert mismatch.with_confirmation({(3,): SEEN_TWICE}).verdict == "inconclusive"
+    assert _table(schema_differences=(SchemaDifference("missing_in_new", "a"),)).verdict == (
+        "mismatch")
+    widened = SchemaDifference("type_changed", "a", "INTEGER", "BIGINT", values_compare=True)
+    assert _table(schema_differences=(widened,)).verdict == "clean"
 
 
 def test_the_overall_verdict_is_the_worst_table_verdict():
     tables = (_table(), _table(changed_total=1, changed=(ChangedRow((1,), ()),)))
     report = ValidationReport("a", "b", NOW, NOW, tables)
-    assert report.verdict == "unconfirmed" and not report.matches
-    assert ValidationReport("a", "b", NOW, NOW, tables[:1]).matches
+    assert report.verdict == "inconclusive" and not report.clean
+    assert ValidationReport("a", "b", NOW, NOW, tables[:1]).clean
 
 
-def test_freshness_lag_is_old_minus_new():
-    assert Freshness("c", NOW, NOW - timedelta(seconds=90)).lag_seconds == 90.0
-    assert Freshness("c", NOW, None).lag_seconds is None
+def test_each_key_is_in_exactly_one_count_and_a_confirmed_key_in_flight_stays_confirmed():
+    table = _table(
+        changed=(ChangedRow((1,), ()), ChangedRow((2,), ())), changed_total=2,
+        in_flight=KeyList(((5,), (6,)), 2), pending_deletes=KeyList(((7,),), 1),
+    ).with_confirmation({(1,): SEEN_TWICE, (5,): SEEN_TWICE})  # fmt: skip
+    assert table.summary == Summary(confirmed=2, unconfirmed=1, pending_deletes=1, in_flight=1)
+
+
+def test_lag_is_zero_when_nothing_is_in_flight_and_signed_otherwise():
+    backfilled = Freshness("c", NOW - timedelta(hours=3), NOW, NOW - timedelta(hours=3))
+    assert _table(freshness=backfilled).new_behind_old_seconds == 0.0
+    behind = Freshness("c", NOW, NOW - timedelta(seconds=22), NOW - timedelta(seconds=22))
+    stalled = _table(freshness=behind, in_flight=KeyList(((1,),), 3051),
+                     oldest_in_flight=NOW - timedelta(seconds=21))
+    assert (stalled.new_behind_old_seconds, stalled.in_flight_age_seconds) == (22.0, 21.0)
+    report = ValidationReport("/w/analytics_v1.duckdb", "/w/analytics_v2.duckdb", NOW, NOW,
+                              (stalled,))
+    assert report.judgement.reasons == (
+        "analytics_v2 is 22.0 s behind (limit 10 s); 3,051 keys in flight",
+        "3,051 keys in flight (limit 1,000)",
+    )
+    old_behind = _table(freshness=Freshness("c", NOW - timedelta(seconds=4), NOW, NOW),
+                        in_flight=KeyList(((1,),), 1))
+    assert old_behind.new_behind_old_seconds == -4.0
 
 
 def test_report_json_has_the_contract_fields():
@@ -74,11 +104,13 @@ def test_report_json_has_the_contract_fields():
         changed_total=1,
     )
     document = report_json(ValidationReport("old.duckdb", "new.duckdb", NOW, NOW, (table,)))
-    assert document["matches"] is False
+    assert document["summary"]["verdict"] == "inconclusive"
+    assert document["summary"]["counts"]["unconfirmed"] == 2
     (entry,) = document["tables"]
-    assert {k: entry[k] for k in ("table", "new_table", "old_rows", "new_rows", "matches")} == {
-        "table": "t", "new_table": "t", "old_rows": 3, "new_rows": 2, "matches": False,
+    assert {k: entry[k] for k in ("table", "new_table", "old_rows", "new_rows")} == {
+        "table": "t", "new_table": "t", "old_rows": 3, "new_rows": 2,
     }  # fmt: skip
+    assert entry["summary"]["verdict"] == "inconclusive"
     assert entry["missing_in_new"] == [[1, "a"]]
     assert entry["extra_in_new"] == []
     assert entry["changed"] == [
@@ -95,12 +127,12 @@ def test_report_json_has_the_contract_fields():
     }
 
 
-def test_an_unapplied_delete_moves_from_in_flight_to_the_side_lacking_it():
+def test_a_confirmed_pending_delete_moves_to_the_side_lacking_it():
     ahead = Freshness("c", NOW, NOW - timedelta(seconds=5), NOW - timedelta(seconds=5))
     table = _table(
         freshness=ahead,
         extra_in_new=KeyList(((1,),), 1),
-        in_flight=KeyList(((None,), (3,), (4,)), 3),
+        in_flight=KeyList(((4,),), 1),
         pending_deletes=KeyList(((None,), (3,)), 2),
     )
     assert ahead.leading == "old" and table.one_sided_keys() == {
@@ -108,11 +140,12 @@ def test_an_unapplied_delete_moves_from_in_flight_to_the_side_lacking_it():
         (None,): "old",
         (3,): "old",
     }
-    settled = table.with_confirmation(set(), 0, frozenset({(None,), (7,)}))
+    settled = table.with_confirmation({(None,): DELETE_NOT_APPLIED, (7,): DELETE_NOT_APPLIED}, 0)
     assert settled.extra_in_new == KeyList(((1,), (None,)), 2)
     assert (settled.in_flight, settled.pending_deletes) == (
-        KeyList(((3,), (4,)), 2), KeyList(((3,),), 1),
+        KeyList(((4,),), 1), KeyList(((3,),), 1),
     )  # fmt: skip
-    assert settled.confirmed == KeyList(((None,),), 1) and settled.verdict == "mismatch"
+    assert settled.confirmations == (Confirmation((None,), DELETE_NOT_APPLIED),)
+    assert settled.verdict == "mismatch"
     assert Freshness("c", NOW, NOW, NOW).leading is None
     assert Freshness("c", NOW, NOW - timedelta(seconds=5)).leading is None  # not live
