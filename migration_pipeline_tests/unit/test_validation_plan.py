@@ -53,7 +53,9 @@ def test_columns_pair_by_name_and_metadata_is_left_out():
     assert [k.name for k in plan.keys] == ["id"]
     assert [c.name for c in plan.columns] == ["a", "b"]
     assert plan.columns[1].new_sql == 'CAST("B" AS HUGEINT)'
-    assert plan.schema_differences == ()
+    assert plan.schema_differences == (  # listed, yet values compare: not a difference by itself
+        SchemaDifference("type_changed", "b", "INTEGER", "BIGINT", values_compare=True),
+    )
     assert plan.freshness == ("__artie_updated_at", "__artie_updated_at", "__artie_updated_at")
 
 
