@@ -152,7 +152,7 @@ def validate(
                 )
             reports.append(replace(report, limits=options.limits))
     return ValidationReport(
-        old, new, started, datetime.now(UTC), tuple(reports), tuple(skipped), options.limits
+        old, new, started, datetime.now(UTC), tuple(reports), tuple(skipped), limits=options.limits
     )
 
 

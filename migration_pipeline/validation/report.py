@@ -307,7 +307,6 @@ class ValidationReport:
     skipped: tuple[SkippedTable, ...] = field(default=())
     # Names the validation everywhere: its history row, its Dagster event, an approval of it.
     id: str = field(default_factory=lambda: uuid.uuid4().hex, compare=False)
-
     limits: Limits = Limits()
 
     @property
