@@ -63,6 +63,16 @@ def done_in(step: str, phase: str) -> bool:
 
 
 @dataclass(frozen=True)
+class ReaderGap:
+    """A table an attached pipeline replicates that the shared reader does not capture; `since`
+    when Artie's running reader already leaves it out (its last update), else None."""
+
+    table: str
+    used_by: str
+    since: datetime | None = None
+
+
+@dataclass(frozen=True)
 class ModuleFacts:
     """The migration's resources as the module declares them and the state holds them (`uuids`
     maps the reader / old / new pipeline address to its uuid; empty without the state)."""
@@ -73,6 +83,7 @@ class ModuleFacts:
     new_pipeline_declared: bool
     pending_step: str | None
     uuids: dict[str, str] = field(default_factory=dict)
+    reader_gaps: tuple[ReaderGap, ...] = ()  # a shared reader is promoted only when empty
 
 
 @dataclass(frozen=True)
@@ -260,6 +271,8 @@ def assess(facts: MigrationFacts, settings: GateSettings = GateSettings()) -> As
         return _cutover_gated(facts, settings, REMOVED_OUTSIDE_CUTOVER, "The old pipeline's "
                               "block is removed but it still exists in the state; approved, and "
                               "the latest validation is fresh and clean: the cutover can finish.")
+    if m.reader_shared and m.reader_gaps:
+        return Assessment(Phase.PLANNED, Step.PROMOTE, reader_gaps_reason(m.reader_gaps))
     if not (m.reader_shared and m.uuids.get(facts.reader)):
         return Assessment(Phase.PLANNED, Step.PROMOTE, "The reader is not shared yet.")
     if facts.new_pipeline not in m.uuids:
@@ -277,6 +290,16 @@ def assess(facts: MigrationFacts, settings: GateSettings = GateSettings()) -> As
         return Assessment(Phase.APPROVED, None, fresh.reason, gates)
     return Assessment(Phase.APPROVED, Step.CUTOVER, "Approved, and the latest validation is fresh and "
                       "clean: the old pipeline can be deleted.", gates)
+
+
+def reader_gaps_reason(gaps: tuple[ReaderGap, ...]) -> str:
+    """`reader shared but missing payments (used by ...): promote will add it`."""
+    shown = ", ".join(
+        f"{g.table} (used by {g.used_by}"
+        + (f"; not captured since {g.since.isoformat(timespec='seconds')}" if g.since else "")
+        + ")" for g in gaps)
+    return (f"The reader is shared but missing {shown}: promote will add "
+            + ("it." if len(gaps) == 1 else "them."))
 
 
 def _cutover_gated(facts: MigrationFacts, settings: GateSettings, why: str,

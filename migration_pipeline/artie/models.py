@@ -4,6 +4,7 @@ camelCase JSON."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -78,10 +79,12 @@ class SourceReaderDetail:
     is_shared: bool
     status: str | None
     tables: tuple[ReaderTableDetail, ...]
+    updated_at: datetime | None = None  # the last change Artie recorded
 
     @classmethod
     def from_wire(cls, data: dict) -> SourceReaderDetail:
         tables = data.get("tablesConfig") or {}
+        stamp = data.get("updatedAt")
         return cls(
             uuid=data["uuid"], name=data.get("name", ""),
             connector_uuid=data.get("connectorUUID", ""),
@@ -91,4 +94,5 @@ class SourceReaderDetail:
                             t.get("schema") or key.rpartition(".")[0])
                 for key, t in sorted(tables.items())
             ),
+            updated_at=datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None,
         )

@@ -47,7 +47,7 @@ def gather(spec: MigrationSpec, runner: TerraformRunner, artie: ArtieClient,
     """Read everything the phase depends on (the state pulled once); nothing is changed."""
     runner.init()
     state = runner.state()
-    module = module_facts(spec, state)
+    module = module_facts(spec, state, artie)
     new_uuid = module.uuids.get(spec.new_pipeline.address)
     status = None
     if new_uuid:

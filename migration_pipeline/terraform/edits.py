@@ -95,21 +95,7 @@ def promote(module: hcl.Module, spec: MigrationSpec, attached: list[AttachedPipe
     """Reader: `is_shared = true` and `tables` covering every table of every attached pipeline."""
     reader = resource(module, spec.reader)
     _require_old_pipeline(module, spec, "promote")
-    needed: dict[TableId, str] = {}
-    for pipeline in attached:
-        for table in pipeline.tables:
-            needed.setdefault(table, pipeline.label)
-    for key, settings in spec.new_pipeline.tables.items():
-        needed.setdefault(TableId.from_entry(key, settings), spec.new_pipeline.address)
-    if spec.reader_tables is not None:
-        declared = {TableId.parse(t) for t in spec.reader_tables}
-        dropped = uncovered(declared, needed)
-        if dropped:
-            raise StepRefused("reader_tables leaves out " + "; ".join(
-                f"{t} (used by {needed[t]})" for t in dropped
-            ) + ": the reader would stop capturing them and those pipelines would go stale. "
-                "Add them to reader_tables or remove reader_tables to use the union.")
-        needed.update({t: "reader_tables" for t in declared})
+    needed = needed_tables(spec, attached)
     text = module.files[reader.path]
     splices = []
     if literal_attr(module, reader, "is_shared", False) is not True:
@@ -129,6 +115,27 @@ def promote(module: hcl.Module, spec: MigrationSpec, attached: list[AttachedPipe
                                          hcl.render(_reader_table(table), indent)))
     notes = tuple(f"reader tables: added {t} (used by {needed[t]})" for t in missing)
     return StepEdit("promote", hcl.apply_splices(module.files, splices, (reader,)), notes)
+
+
+def needed_tables(spec: MigrationSpec, attached: list[AttachedPipeline]) -> dict[TableId, str]:
+    """Every table the shared reader must capture, each with who needs it: the attached
+    pipelines', the new pipeline's added tables and the spec's `reader_tables`."""
+    needed: dict[TableId, str] = {}
+    for pipeline in attached:
+        for table in pipeline.tables:
+            needed.setdefault(table, pipeline.label)
+    for key, settings in spec.new_pipeline.tables.items():
+        needed.setdefault(TableId.from_entry(key, settings), spec.new_pipeline.address)
+    if spec.reader_tables is not None:
+        declared = {TableId.parse(t) for t in spec.reader_tables}
+        dropped = uncovered(declared, needed)
+        if dropped:
+            raise StepRefused("reader_tables leaves out " + "; ".join(
+                f"{t} (used by {needed[t]})" for t in dropped
+            ) + ": the reader would stop capturing them and those pipelines would go stale. "
+                "Add them to reader_tables or remove reader_tables to use the union.")
+        needed.update({t: "reader_tables" for t in declared})
+    return needed
 
 
 def _require_old_pipeline(module: hcl.Module, spec: MigrationSpec, step: str) -> None:

@@ -7,11 +7,15 @@ from pathlib import Path
 from migration_pipeline.phases import ModuleFacts
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import edits, hcl, workdir
+from migration_pipeline.terraform.coverage import reader_gaps
 from migration_pipeline.terraform.state import TerraformState
+from migration_pipeline.terraform.steps import PipelineSource
 
 
-def module_facts(spec: MigrationSpec, state: TerraformState | None = None) -> ModuleFacts:
-    """Read the module's files (and, given the pulled state, the migration's uuids)."""
+def module_facts(spec: MigrationSpec, state: TerraformState | None = None,
+                 artie: PipelineSource | None = None) -> ModuleFacts:
+    """Read the module's files (and, given the pulled state, the migration's uuids; given Artie's
+    API, the pipelines it attaches to the reader and the tables the reader really captures)."""
     directory = Path(spec.terraform.dir)
     module = hcl.load_module(directory)
     reader = edits.resource(module, spec.reader)
@@ -28,4 +32,5 @@ def module_facts(spec: MigrationSpec, state: TerraformState | None = None) -> Mo
         pending_step=workdir.Journal(directory).pending_step()
         if (directory / ".terraform").exists() else None,
         uuids=uuids,
+        reader_gaps=reader_gaps(module, spec, state, artie),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,10 @@ import pytest
 from migration_pipeline.artie.client import ArtieClient
 from migration_pipeline.cli import rehearse as rehearse_command
 from migration_pipeline.errors import PlanGuardRefusal, TerraformCommandError
+from migration_pipeline.phases import GateSettings, MigrationFacts, assess
 from migration_pipeline.spec import MigrationSpec
+from migration_pipeline.terraform.facts import module_facts
+from migration_pipeline.terraform.rehearse import rehearse
 from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline.terraform.steps import run_step
 from migration_pipeline_tests.unit.test_tf_modules import PIPELINES_TF, spec_for, write_module
@@ -316,3 +320,77 @@ def module_hash(directory: Path) -> str:
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(directory)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def next_step(spec: MigrationSpec, runner: TerraformRunner, api: ArtieClient):
+    facts = MigrationFacts(module_facts(spec, runner.state(), api), spec.reader,
+                           spec.old_pipeline, spec.new_pipeline.address)
+    return assess(facts, GateSettings())
+
+
+def shared_reader_missing_products(tf_sandbox, tmp_path) -> tuple[Path, TerraformRunner]:
+    """The example with a shared reader whose `tables` lost products, applied: Artie accepts it
+    and the old pipeline silently stops capturing products (the runbook's classic mistake)."""
+    directory = example_module(tmp_path)
+    main = directory / "main.tf"
+    reader_end = "  database_name  = var.source_database_name\n"
+    tables = "".join(f"    {t} = {{ name = \"{t}\" }}\n"
+                     for t in ("customers", "order_items", "orders", "products"))
+    main.write_text(main.read_text().replace(
+        reader_end, reader_end + f"  is_shared      = true\n  tables = {{\n{tables}  }}\n"))
+    runner = tf_sandbox.deploy(directory)
+    main.write_text(main.read_text().replace('    products = { name = "products" }\n', ""))
+    tf_sandbox.deploy(directory)
+    return directory, runner
+
+
+def test_a_shared_reader_missing_a_table_is_not_promoted_and_job_and_rehearsal_agree(
+        tf_sandbox, tmp_path):
+    directory, runner = shared_reader_missing_products(tf_sandbox, tmp_path)
+    spec = example_spec(directory)
+    with tf_sandbox.api() as api:
+        first = next_step(spec, runner, api)
+        rehearsal = rehearse(spec, lambda d: tf_sandbox.runner(d), api)
+        taken = []
+        while (a := next_step(spec, runner, api)).next_step is not None:
+            taken.append(a.next_step)
+            assert run_step(a.next_step, spec, runner, api).status == "applied"
+        reader = api.get_source_reader(state_uuid(runner, spec.reader))
+    assert (first.phase, first.next_step) == ("planned", "promote")
+    assert first.reason.startswith("The reader is shared but missing products (used by "
+                                   "artie_pipeline.analytics_v1; not captured since 20")
+    assert first.reason.endswith("): promote will add it.")
+    assert [r.status for r in rehearsal.results] == ["planned"] * 4
+    assert rehearsal.results[0].notes[0] == (
+        "reader tables: added products (used by artie_pipeline.analytics_v1)")
+    assert taken == ["promote", "create"]  # then the catch-up gate waits for validations
+    assert [r.step for r in rehearsal.results][: len(taken)] == taken
+    assert "products" in {t.name for t in reader.tables}
+
+
+def test_a_table_dropped_from_the_shared_reader_mid_migration_stops_and_promote_repairs_it(
+        tf_sandbox, tmp_path):
+    directory = example_module(tmp_path)
+    runner = tf_sandbox.deploy(directory)
+    spec = example_spec(directory)
+    main = directory / "main.tf"
+    with tf_sandbox.api() as api:
+        for step in ("promote", "create"):
+            run_step(step, spec, runner, api)
+        assert next_step(spec, runner, api).phase == "backfilling"
+        edited = main.read_text()
+        dropped = re.sub(r'\n    "?products"? = \{\n      name = "products"\n    \}', "", edited,
+                         count=1)
+        assert dropped != edited
+        main.write_text(dropped)  # a hand edit, not applied
+        stopped = next_step(spec, runner, api)
+        rehearsal = rehearse(spec, lambda d: tf_sandbox.runner(d), api)
+        repaired = run_step("promote", spec, runner, api)
+        after = next_step(spec, runner, api)
+    assert (stopped.phase, stopped.next_step, stopped.reason) == (
+        "planned", "promote", "The reader is shared but missing products (used by "
+        "artie_pipeline.analytics_v1): promote will add it.")
+    assert [r.status for r in rehearsal.results][:2] == ["planned", "planned"]
+    assert rehearsal.results[0].notes[0].startswith("reader tables: added products")
+    assert repaired.notes[0].startswith("reader tables: added products")
+    assert after.phase == "backfilling" and after.next_step is None
