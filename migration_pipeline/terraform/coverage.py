@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from migration_pipeline.artie.models import SourceReader
+from migration_pipeline.artie.models import SourceReaderDetail
 from migration_pipeline.errors import ArtieApiError
 from migration_pipeline.phases import ReaderGap
 from migration_pipeline.spec import MigrationSpec
@@ -18,7 +18,7 @@ from migration_pipeline.terraform.tables import TableId, uncovered
 class ReaderSource(PipelineSource, Protocol):
     """What coverage asks Artie: the attached pipelines and the reader (ArtieClient)."""
 
-    def get_source_reader(self, uuid: str) -> SourceReader: ...
+    def get_source_reader(self, uuid: str) -> SourceReaderDetail: ...
 
 
 def reader_gaps(module: hcl.Module, spec: MigrationSpec, state: TerraformState | None,
