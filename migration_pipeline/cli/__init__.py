@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("migration_pipeline.cli.status", "show a migration's phase, gates and next step"),
     "approve": ("migration_pipeline.cli.approve",
                 "approve (or reject, or abort) a migration's cutover"),
+    "abort": ("migration_pipeline.cli.abort",
+              "abort a migration before cutover and roll it back"),
 }
 MOVED = {"demo": "the demo is not part of the product: run `make demo` "
                  "(python -m sandbox_demo --state DIR) from a clone of the repository"}

@@ -12,6 +12,7 @@ from migration_pipeline.orchestration.resources import (
     TerraformResource,
     ValidationResource,
 )
+from migration_pipeline.orchestration.rollback import build_abort_job
 from migration_pipeline.orchestration.sensors import build_sensor
 from migration_pipeline.spec import MigrationSpec
 
@@ -33,7 +34,7 @@ def build_definitions(specs: dict[str, MigrationSpec]) -> dg.Definitions:
     jobs, sensors, assets = [], [], []
     for spec in specs.values():
         job = build_job(spec)
-        jobs.append(job)
+        jobs += [job, build_abort_job(spec)]
         sensors.append(build_sensor(spec, job))
         assets += build_assets(spec)
     return dg.Definitions(jobs=jobs, sensors=sensors, assets=assets, resources=resources(specs))

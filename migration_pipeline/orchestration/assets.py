@@ -15,7 +15,12 @@ from migration_pipeline.orchestration.event_metadata import (
     validation_metadata,
     validation_records,
 )
-from migration_pipeline.orchestration.resources import TerraformResource, ValidationResource
+from migration_pipeline.orchestration.resources import (
+    ArtieApiResource,
+    TerraformResource,
+    ValidationResource,
+)
+from migration_pipeline.orchestration.rollback import abort_and_roll_back, summary
 from migration_pipeline.spec import MigrationSpec
 
 
@@ -51,13 +56,21 @@ def build_assets(spec: MigrationSpec) -> list[dg.AssetsDefinition]:
     @dg.asset(key=approval_key(spec), group_name=spec.name, description=(
         f"A person's decision on the cutover of {spec.name}: materialize with config who / "
         "decision (approve, reject, abort) / comment. An approval holds for the latest "
-        "validation it saw, as long as no later validation fails."))
-    def approval(context: dg.AssetExecutionContext, config: ApprovalConfig) -> dg.MaterializeResult:
+        "validation it saw, as long as no later validation fails. Abort (before cutover only) "
+        "rolls the migration back: the new pipeline deleted, the reader as it was before."))
+    def approval(context: dg.AssetExecutionContext, config: ApprovalConfig,
+                 terraform: TerraformResource, artie: ArtieApiResource) -> dg.MaterializeResult:
         try:
             metadata = decide(validation_records(context.instance, spec), config.who,
                               config.decision, config.comment, config.validation_id)
         except ApprovalError as e:
             raise dg.Failure(str(e)) from e
+        if config.decision == "abort":
+            # Recorded before the rollback starts (so nothing advances again), then rolled back.
+            with artie.client() as client:
+                results = abort_and_roll_back(context.instance, spec, config.who,
+                                              config.comment, terraform.runner(spec), client)
+            metadata = {**metadata, "rollback": dg.MetadataValue.md(summary(results))}
         context.log.info(f"{metadata['who']} decided {metadata['decision']} on validation "
                          f"{metadata['validation_id'] or '(none)'}")
         return dg.MaterializeResult(metadata=metadata)

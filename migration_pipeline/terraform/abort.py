@@ -47,6 +47,11 @@ def forget_before(directory: Path) -> None:
     _before_path(directory).unlink(missing_ok=True)
 
 
+def check_before_cutover(spec: MigrationSpec) -> None:
+    """Refuse (StepRefused) once the cutover has started: nothing is rolled back any more."""
+    _refuse_after_cutover(hcl.load_module(Path(spec.terraform.dir)), spec)
+
+
 def _refuse_after_cutover(module: hcl.Module, spec: MigrationSpec) -> None:
     if spec.old_pipeline not in module.resources:
         raise StepRefused(AFTER_CUTOVER.format(old=spec.old_pipeline))

@@ -177,7 +177,9 @@ def test_row_counts_may_differ_only_when_the_verdict_is_clean(in_flight, limit, 
     assert report.clean == passed
 
 
-def test_the_approval_asset_records_a_ui_decision_and_refuses_a_failed_validation(spec, tmp_path):
+def test_the_approval_asset_records_a_ui_decision_and_refuses_a_failed_validation(
+        spec, tmp_path, monkeypatch):
+    monkeypatch.setenv("TEST_ARTIE_KEY", "unused")  # only an abort talks to Artie
     defs = build_definitions({spec.name: spec})
     approval_asset = defs.resolve_assets_def(approval_key(spec))
     config = {"ops": {"shop_move__approval": {"config": {"who": "ana", "comment": "ok"}}}}

@@ -1,0 +1,64 @@
+"""Abort before cutover: record the decision, then roll back with the guarded abort steps.
+
+One path for the three ways a person aborts: the approval asset's `abort` decision, the launchable
+`<migration>_abort_job`, and `migration-pipeline abort`. The decision is recorded before any
+step runs, so an interrupted rollback never lets the migration advance again; running the
+abort again finishes the rollback (each step is idempotent).
+"""
+
+# No `from __future__ import annotations`: Dagster reads the context and resource annotations.
+import dagster as dg
+
+from migration_pipeline.artie.client import ArtieClient
+from migration_pipeline.orchestration.approvals import record_approval
+from migration_pipeline.orchestration.resources import ArtieApiResource, TerraformResource
+from migration_pipeline.spec import MigrationSpec
+from migration_pipeline.terraform import abort
+from migration_pipeline.terraform.results import StepResult
+from migration_pipeline.terraform.runner import TerraformRunner
+from migration_pipeline.terraform.steps import abort_migration
+
+
+def abort_and_roll_back(instance: dg.DagsterInstance, spec: MigrationSpec, who: str,
+                        comment: str, runner: TerraformRunner,
+                        artie: ArtieClient) -> tuple[StepResult, ...]:
+    """Refuse after cutover; otherwise record `who`'s abort and run the rollback steps."""
+    abort.check_before_cutover(spec)
+    record_approval(instance, spec, who, "abort", comment)
+    return abort_migration(spec, runner, artie)
+
+
+def summary(results: tuple[StepResult, ...]) -> str:
+    return "\n\n".join(r.to_markdown() for r in results)
+
+
+class AbortConfig(dg.Config):
+    """Who aborts the migration, and why."""
+
+    who: str
+    comment: str = ""
+
+
+def build_abort_job(spec: MigrationSpec) -> dg.JobDefinition:
+    """`<migration>_abort_job`: abort and roll back (before cutover only)."""
+
+    @dg.op(name="roll_back", description=(
+        f"Abort {spec.name} and roll it back: delete the new pipeline (the plan may only destroy "
+        "it), then put the reader's is_shared / tables back as they were before the migration "
+        "(the plan may only update those). Refused once the cutover has started."))
+    def roll_back(context: dg.OpExecutionContext, config: AbortConfig,
+                  terraform: TerraformResource, artie: ArtieApiResource) -> None:
+        with artie.client() as client:
+            results = abort_and_roll_back(context.instance, spec, config.who, config.comment,
+                                          terraform.runner(spec), client)
+        context.log.info(f"{spec.name} aborted by {config.who} and rolled back.")
+        context.add_output_metadata({"rollback": dg.MetadataValue.md(summary(results))})
+
+    @dg.job(name=f"{spec.name}_abort_job", executor_def=dg.in_process_executor,
+            tags={"migration": spec.name}, description=(
+                f"Abort the migration {spec.name} before cutover and roll it back (launch with "
+                "config: who, comment)."))
+    def abort_job():
+        roll_back()
+
+    return abort_job

@@ -1,0 +1,85 @@
+"""A person's abort rolls the migration back whichever way it comes: `migration-pipeline abort`
+or the approval asset materialized with `decision: abort`, through real Dagster and terraform."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+import yaml
+
+from migration_pipeline.artie.client import ArtieClient
+from migration_pipeline.cli import main
+from migration_pipeline.orchestration import build_definitions
+from migration_pipeline.orchestration.event_metadata import approval_key, latest_approval
+from migration_pipeline.spec import load_spec
+from migration_pipeline.terraform.steps import run_step
+from migration_pipeline_tests.support.sandbox_module import (
+    deployed_module,
+    runner_for,
+    spec_for,
+    tf_bytes,
+)
+
+
+@pytest.fixture
+def created(sandbox, tmp_path, monkeypatch):
+    """The example migration after promote and create, its migrations file and instance home."""
+    directory = deployed_module(sandbox, tmp_path)
+    before = tf_bytes(directory)
+    spec = spec_for(directory)
+    with ArtieClient(sandbox.endpoint, sandbox.api_key) as api:
+        for step in ("promote", "create"):
+            run_step(step, spec, runner_for(sandbox, directory), api)
+    config = tmp_path / "migrations.yaml"
+    config.write_text(yaml.safe_dump({"migrations": {spec.name: {
+        **spec.model_dump(mode="json", include={"reader", "old_pipeline", "new_pipeline"}),
+        "terraform": {"dir": str(directory), "cli_config_file": str(sandbox.tf_cli_config)},
+        "artie": {"api_url": sandbox.endpoint, "api_key_env": "ARTIE_API_KEY"}}}}))
+    home = tmp_path / "dagster"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    for name, value in (("DAGSTER_HOME", str(home)), ("ARTIE_API_KEY", sandbox.api_key),
+                        ("ARTIE_ENDPOINT", sandbox.endpoint)):
+        monkeypatch.setenv(name, value)
+    return load_spec(config, spec.name), config, before
+
+
+def rolled_back(sandbox, spec, before: dict) -> None:
+    directory = spec.terraform.dir
+    assert tf_bytes(directory) == before
+    reader_uuid = runner_for(sandbox, directory).state().uuids()[spec.reader]
+    with ArtieClient(sandbox.endpoint, sandbox.api_key) as api:
+        assert [p.name for p in api.pipelines_on_reader(reader_uuid)] == ["analytics_v1"]
+        assert api.get_source_reader(reader_uuid).is_shared is False
+
+
+@pytest.mark.timeout(300)
+def test_the_abort_command_records_the_decision_and_rolls_back(sandbox, created, capsys):
+    spec, config, before = created
+    argv = ["abort", "--config", str(config), "--migration", spec.name, "--who", "ana",
+            "--comment", "wrong warehouse"]
+    assert main(argv) == 0
+    rolled_back(sandbox, spec, before)
+    assert main(argv) == 0  # again: every step already done
+    out = capsys.readouterr().out
+    assert out.count(f"{spec.name} aborted by ana and rolled back.") == 2
+    assert sandbox.api_key not in out
+    with dg.DagsterInstance.get() as instance:
+        approval = latest_approval(instance, spec)
+    assert (approval.who, approval.decision, approval.comment) == ("ana", "abort",
+                                                                  "wrong warehouse")
+
+
+@pytest.mark.timeout(300)
+def test_the_approval_assets_abort_decision_rolls_back(sandbox, created):
+    spec, _, before = created
+    defs = build_definitions({spec.name: spec})
+    asset = defs.resolve_assets_def(approval_key(spec))
+    config = {"ops": {f"{spec.name}__approval": {"config": {"who": "bo", "decision": "abort"}}}}
+    with dg.DagsterInstance.get() as instance:
+        result = dg.materialize([asset], instance=instance, run_config=config)
+        assert result.success
+        assert latest_approval(instance, spec).decision == "abort"
+        (materialization,) = result.asset_materializations_for_node(f"{spec.name}__approval")
+    assert "abort_pipeline" in materialization.metadata["rollback"].value
+    rolled_back(sandbox, spec, before)
