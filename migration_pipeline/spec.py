@@ -56,10 +56,37 @@ from migration_pipeline.validation.verdict import Limits
 _LIMITS = Limits()
 
 _ADDRESS = re.compile(r"^(artie_[a-z_]+)\.([A-Za-z_][A-Za-z0-9_-]*)$")
+_INSTANCE = re.compile(r'^(artie_[a-z_]+)\.([A-Za-z_][A-Za-z0-9_-]*)\[(?:"([^"]*)"|(\d+))\]$')
+
+
+def moved_block(source: str, target: str) -> str:
+    """The `moved` block that gives one instance of a `for_each` / `count` resource its own
+    address without destroying it (removing `for_each` alone would recreate the pipeline)."""
+    return f"moved {{\n  from = {source}\n  to   = {target}\n}}"
+
+
+def own_address(instance: str) -> str:
+    """The address an instance could move to: `artie_pipeline.x["a b"]` -> `artie_pipeline.a_b`."""
+    match = _INSTANCE.match(instance)
+    key = match[3] if match[3] is not None else f"{match[2]}_{match[4]}"
+    return f"{match[1]}.{re.sub(r'[^A-Za-z0-9_]', '_', key) or match[2]}"
+
+
+def instance_refusal(instance: str) -> str:
+    """What to do with an instance address (`["key"]` / `[0]`): give it its own block."""
+    target = own_address(instance)
+    return (f"{instance} is one instance of a resource declared with for_each or count; a "
+            f"migration step edits one resource block. Give it its own block: declare {target} "
+            f"with that instance's settings (without for_each / count), remove the instance "
+            f"from the for_each / count, add this block so Terraform moves it instead of "
+            f"destroying it, check that `terraform plan` shows no change, then name {target} "
+            f"in the spec:\n{moved_block(instance, target)}")
 
 
 def _address_of(kind: str):
     def check(value: str) -> str:
+        if _INSTANCE.match(value) and value.startswith(f"{kind}."):
+            raise ValueError(instance_refusal(value))
         if value.startswith("module."):
             raise ValueError(
                 f"{value} is declared inside a module; migration steps edit resources of the "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from migration_pipeline.errors import ModuleEditError, StepRefused
 from migration_pipeline.phases import STEPS
-from migration_pipeline.spec import MigrationSpec
+from migration_pipeline.spec import MigrationSpec, moved_block, own_address
 from migration_pipeline.terraform import hcl
 from migration_pipeline.terraform.tables import AttachedPipeline, TableId, uncovered
 
@@ -38,12 +38,33 @@ def resource(module: hcl.Module, address: str) -> hcl.ResourceBlock:
                     " steps edit resources of the root module only.")
         raise ModuleEditError(f"{address} is not declared in {module.directory}/*.tf.{hint}")
     for meta in ("count", "for_each"):
-        if block.body.get(meta):
+        entry = block.body.get(meta)
+        if entry:
+            keys = _instance_keys(module.files[block.path][entry.value_start:entry.value_end],
+                                  meta)
+            moves = "\n".join(moved_block(f"{address}[{k}]", own_address(f"{address}[{k}]"))
+                               for k in keys)
             raise ModuleEditError(
                 f"{address} uses {meta}, so one block declares several {block.type} resources; "
-                f"a step edits exactly one. Declare it without {meta} before migrating."
+                f"a step edits exactly one. Give the instance you migrate its own block "
+                f"(declared without {meta}, the instance removed from {meta}) and move it "
+                f"with a `moved` block, so Terraform keeps it instead of destroying and "
+                f"recreating it; check that `terraform plan` shows no change, then name the "
+                f"new address in the spec:\n{moves}"
             )
     return block
+
+
+def _instance_keys(source: str, meta: str) -> list[str]:
+    """The instance keys of a literal `for_each` / `count` (`["KEY"]` when not literal)."""
+    try:
+        value = hcl.literal(source)
+    except hcl.NotLiteral:
+        return ['"KEY"' if meta == "for_each" else "0"]
+    if meta == "count" and isinstance(value, int):
+        return [str(i) for i in range(value)] or ["0"]
+    keys = value if isinstance(value, list) else list(value) if isinstance(value, dict) else []
+    return [f'"{k}"' for k in keys] or ['"KEY"']
 
 
 def literal_attr(module: hcl.Module, block: hcl.ResourceBlock, key: str, default=None):
@@ -311,7 +332,9 @@ def unshare(module: hcl.Module, spec: MigrationSpec, attached: list[AttachedPipe
         raise StepRefused(
             f"{spec.reader} still has {len(attached)} pipelines attached "
             f"({', '.join(p.label for p in attached)}); Artie only unshares a reader with at "
-            "most one pipeline. Cut the others over first."
+            "most one pipeline. If the others are meant to stay on this reader, set "
+            "`unshare: false` for this migration (the reader stays shared); otherwise cut them "
+            "over first."
         )
     text = module.files[reader.path]
     splices = []

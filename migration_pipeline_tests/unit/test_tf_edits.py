@@ -274,7 +274,9 @@ def test_unshare_refuses_with_two_pipelines_attached(tmp_path):
     assert str(refused.value) == (
         "artie_source_reader.mysql still has 2 pipelines attached (artie_pipeline.orders_duckdb, "
         "Artie pipeline 'audit' (u-1, not in this module)); Artie only unshares a reader with "
-        "at most one pipeline. Cut the others over first."
+        "at most one pipeline. If the others are meant to stay on this reader, set "
+        "`unshare: false` for this migration (the reader stays shared); otherwise cut them over "
+        "first."
     )
 
 
@@ -288,8 +290,12 @@ def test_unshare_refuses_before_cutover(tmp_path):
     )
 
 
-@pytest.mark.parametrize("meta", ["count = 1", 'for_each = toset(["a"])'])
-def test_resources_with_count_or_for_each_are_refused(tmp_path, meta):
+@pytest.mark.parametrize(("meta", "instance", "target"), [
+    ("count = 1", "[0]", "orders_snowflake_0"),
+    ('for_each = { analytics_v1 = "a" }', '["analytics_v1"]', "analytics_v1"),
+])
+def test_resources_with_count_or_for_each_are_refused_with_the_moved_block(
+        tmp_path, meta, instance, target):
     text = PIPELINES_TF.replace('resource "artie_pipeline" "orders_snowflake" {\n',
                                 f'resource "artie_pipeline" "orders_snowflake" {{\n  {meta}\n')
     directory = write_module(tmp_path / "m", {"pipelines.tf": text})
@@ -298,8 +304,12 @@ def test_resources_with_count_or_for_each_are_refused(tmp_path, meta):
         promote(directory, spec_for(directory))
     assert str(refused.value) == (
         f"artie_pipeline.orders_snowflake uses {word}, so one block declares several "
-        f"artie_pipeline resources; a step edits exactly one. Declare it without {word} "
-        "before migrating."
+        "artie_pipeline resources; a step edits exactly one. Give the instance you migrate "
+        f"its own block (declared without {word}, the instance removed from {word}) and move "
+        "it with a `moved` block, so Terraform keeps it instead of destroying and recreating "
+        "it; check that `terraform plan` shows no change, then name the new address in the "
+        f"spec:\nmoved {{\n  from = artie_pipeline.orders_snowflake{instance}\n"
+        f"  to   = artie_pipeline.{target}\n}}"
     )
 
 

@@ -71,6 +71,26 @@ def test_a_valid_spec_resolves_paths_against_the_file(tmp_path):
      "migrations.orders_to_v2.old_pipeline",
      "expected a resource address like artie_pipeline.NAME in the root module, got "
      "'artie_connector.x'"),
+    (("old_pipeline: artie_pipeline.orders_snowflake",
+      """old_pipeline: 'artie_pipeline.by_destination["analytics_v1"]'"""),
+     "migrations.orders_to_v2.old_pipeline",
+     'artie_pipeline.by_destination["analytics_v1"] is one instance of a resource declared '
+     "with for_each or count; a migration step edits one resource block. Give it its own "
+     "block: declare artie_pipeline.analytics_v1 with that instance's settings (without "
+     "for_each / count), remove the instance from the for_each / count, add this block so "
+     "Terraform moves it instead of destroying it, check that `terraform plan` shows no "
+     "change, then name artie_pipeline.analytics_v1 in the spec:\nmoved {\n"
+     '  from = artie_pipeline.by_destination["analytics_v1"]\n'
+     "  to   = artie_pipeline.analytics_v1\n}"),
+    (("reader: artie_source_reader.mysql", "reader: artie_source_reader.mysql[0]"),
+     "migrations.orders_to_v2.reader",
+     "artie_source_reader.mysql[0] is one instance of a resource declared with for_each or "
+     "count; a migration step edits one resource block. Give it its own block: declare "
+     "artie_source_reader.mysql_0 with that instance's settings (without for_each / count), "
+     "remove the instance from the for_each / count, add this block so Terraform moves it "
+     "instead of destroying it, check that `terraform plan` shows no change, then name "
+     "artie_source_reader.mysql_0 in the spec:\nmoved {\n"
+     "  from = artie_source_reader.mysql[0]\n  to   = artie_source_reader.mysql_0\n}"),
     (("      destination_connector:", "      destination_conector:"),
      "migrations.orders_to_v2.new_pipeline.destination_conector",
      "unknown field; check its spelling against the spec reference"),
