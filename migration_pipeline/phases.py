@@ -255,7 +255,8 @@ def assess(facts: MigrationFacts, settings: GateSettings = GateSettings()) -> As
                           + (" and the reader is dedicated again." if settings.unshare else "."))
     if facts.approval is not None and facts.approval.decision == "abort":
         return Assessment(Phase.ABORTED, None, f"{facts.approval.who} aborted the migration"
-                          + (f": {facts.approval.comment}" if facts.approval.comment else "."))
+                          + (f": {facts.approval.comment}." if facts.approval.comment else ".")
+                          + _rollback_state(facts))
     if m.pending_step == Step.CUTOVER and facts.old_pipeline in m.uuids:
         return _cutover_gated(facts, settings, PENDING_CUTOVER, "A cutover step stopped before "
                               "it finished; approved, and the latest validation is fresh and "
@@ -300,6 +301,15 @@ def reader_gaps_reason(gaps: tuple[ReaderGap, ...]) -> str:
         + ")" for g in gaps)
     return (f"The reader is shared but missing {shown}: promote will add "
             + ("it." if len(gaps) == 1 else "them."))
+
+
+def _rollback_state(facts: MigrationFacts) -> str:
+    """Whether the abort's rollback still has the new pipeline to delete."""
+    m = facts.module
+    if m.new_pipeline_declared or facts.new_pipeline in m.uuids:
+        return (f" The rollback has not finished: {facts.new_pipeline} still exists. Run "
+                "`migration-pipeline abort` again (or launch the abort job) to finish it.")
+    return f" Rolled back: {facts.new_pipeline} is deleted."
 
 
 def _cutover_gated(facts: MigrationFacts, settings: GateSettings, why: str,

@@ -81,5 +81,7 @@ def test_the_approval_assets_abort_decision_rolls_back(sandbox, created):
         assert result.success
         assert latest_approval(instance, spec).decision == "abort"
         (materialization,) = result.asset_materializations_for_node(f"{spec.name}__approval")
-    assert "abort_pipeline" in materialization.metadata["rollback"].value
+    shown = materialization.metadata["rollback"].value
+    assert "artie_pipeline.analytics_v2 would be destroyed" in shown
+    assert "artie_source_reader.shop would be updated in place (changes is_shared, tables)" in shown
     rolled_back(sandbox, spec, before)

@@ -208,7 +208,17 @@ def test_a_stale_validation_blocks_cutover_after_approval():
 def test_an_abort_decision_stops_the_migration():
     result = assess(facts(approval=Approval("ana", "abort", "v1", "wrong warehouse")))
     assert (result.phase, result.next_step) == ("aborted", None)
-    assert result.reason == "ana aborted the migration: wrong warehouse"
+    assert result.reason == (
+        "ana aborted the migration: wrong warehouse. The rollback has not finished: "
+        f"{NEW} still exists. Run `migration-pipeline abort` again (or launch the abort job) "
+        "to finish it.")
+
+
+def test_an_abort_whose_rollback_deleted_the_new_pipeline_says_so():
+    rolled_back = module(reader_shared=False, uuids={k: v for k, v in UUIDS.items() if k != NEW})
+    result = assess(facts(rolled_back, approval=Approval("ana", "abort", "v1")))
+    assert (result.phase, result.reason) == (
+        "aborted", f"ana aborted the migration. Rolled back: {NEW} is deleted.")
 
 
 @pytest.mark.parametrize(("shared", "unshare", "expected"), [
