@@ -10,6 +10,7 @@ from migration_pipeline.artie.client import ArtieClient
 from migration_pipeline.cli.common import add_spec_arguments, api_key, config_path
 from migration_pipeline.orchestration.approvals import open_instance
 from migration_pipeline.orchestration.facts import Snapshot, gather
+from migration_pipeline.orchestration.refusals import latest_refusal
 from migration_pipeline.spec import MigrationSpec, load_spec
 from migration_pipeline.terraform.runner import TerraformRunner
 
@@ -34,11 +35,12 @@ def snapshot_of(spec: MigrationSpec, instance: dg.DagsterInstance) -> Snapshot:
         return gather(spec, TerraformRunner.for_spec(spec.terraform), client, instance)
 
 
-def status_json(spec: MigrationSpec, snapshot: Snapshot) -> dict:
+def status_json(spec: MigrationSpec, snapshot: Snapshot, refused: str | None = None) -> dict:
     a, f = snapshot.assessment, snapshot.facts
     latest = f.validations[0] if f.validations else None
     return {
         "migration": spec.name, "phase": a.phase, "next_step": a.next_step, "reason": a.reason,
+        "refused": refused,
         "gates": [{"name": g.name, "open": g.open, "reason": g.reason} for g in a.gates],
         "latest_validation": None if latest is None else {
             "id": latest.id, "verdict": latest.verdict, "finished_at": latest.finished_at.isoformat()},
@@ -52,6 +54,8 @@ def render(status: dict) -> str:
     lines = [f"{status['migration']}: {status['phase']}",
              f"  next step: {status['next_step'] or '(none: waiting or done)'}",
              f"  why: {status['reason']}"]
+    if status.get("refused"):
+        lines.append(f"  latest run refused: {status['refused']}")
     lines += [f"  gate {g['name']}: {'open' if g['open'] else 'closed'} - {g['reason']}"
               for g in status["gates"]]
     v, ap = status["latest_validation"], status["approval"]
@@ -65,6 +69,7 @@ def render(status: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     spec = load_spec(config_path(args), args.migration)
     with open_instance() as instance:
-        status = status_json(spec, snapshot_of(spec, instance))
+        status = status_json(spec, snapshot_of(spec, instance),
+                             latest_refusal(instance, f"{spec.name}_job"))
     print(json.dumps(status, indent=2) if args.json else render(status))
     return 1 if status["phase"] == "aborted" else 0

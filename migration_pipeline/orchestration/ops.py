@@ -20,6 +20,7 @@ from migration_pipeline.orchestration.event_metadata import (
     validation_record,
 )
 from migration_pipeline.orchestration.facts import Snapshot, gate_settings, gather
+from migration_pipeline.orchestration.refusals import REFUSALS, refuse
 from migration_pipeline.orchestration.resources import (
     ArtieApiResource,
     TerraformResource,
@@ -61,10 +62,15 @@ def _step_op(spec: MigrationSpec, name: str, step: Step, description: str):
                 artie: ArtieApiResource):
         runner = terraform.runner(spec)
         with artie.client() as client:
-            snapshot = gather(spec, runner, client, context.instance)
-            a = snapshot.assessment
-            if a.next_step == step:
-                result = run_step(step, spec, runner, client)
+            a = snapshot = None
+            try:
+                snapshot = gather(spec, runner, client, context.instance)
+                a = snapshot.assessment
+                result = run_step(step, spec, runner, client) if a.next_step == step else None
+            except REFUSALS as e:
+                yield from refuse(context, step, e, a.phase if a else None)
+                return
+            if result is not None:
                 yield from proceed(context, snapshot, result.message,
                                    step_result=dg.MetadataValue.md(result.to_markdown()))
             elif done_in(step, a.phase):

@@ -4,6 +4,7 @@
 import dagster as dg
 
 from migration_pipeline.orchestration.facts import Snapshot, gather
+from migration_pipeline.orchestration.refusals import latest_refusal
 from migration_pipeline.orchestration.resources import ArtieApiResource, TerraformResource
 from migration_pipeline.phases import Assessment, Phase, is_streaming
 from migration_pipeline.spec import MigrationSpec
@@ -38,6 +39,10 @@ def run_blocker(instance: dg.DagsterInstance, job_name: str) -> str | None:
     if active:
         return f"run {active[0].run_id} of {job_name} is still in progress"
     latest = instance.get_runs(dg.RunsFilter(job_name=job_name), limit=1)
+    refused = latest_refusal(instance, job_name)
+    if refused:
+        return (f"the latest run {latest[0].run_id} of {job_name} was refused: {refused} "
+                "Fix that, then launch the job again.")
     if latest and latest[0].status == dg.DagsterRunStatus.FAILURE:
         # A closed gate ends a run successfully; a failure needs a person, not a retry loop.
         return (f"the latest run {latest[0].run_id} of {job_name} failed: read its logs, fix "
