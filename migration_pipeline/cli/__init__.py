@@ -66,7 +66,3 @@ def main(argv: list[str] | None = None) -> int:
     except MigrationError as e:
         print(f"{PROG} {args.command}: error: {e}", file=sys.stderr)
         return exit_code(e)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

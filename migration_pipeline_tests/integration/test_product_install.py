@@ -36,7 +36,8 @@ class Refuse(importlib.abc.MetaPathFinder):
 
 sys.meta_path.insert(0, Refuse())
 import migration_pipeline
-modules = [m.name for m in pkgutil.walk_packages(migration_pipeline.__path__, "migration_pipeline.")]
+modules = [m.name for m in pkgutil.walk_packages(migration_pipeline.__path__, "migration_pipeline.")
+           if not m.name.endswith(".__main__")]  # a command's entry point, run below
 for name in modules:
     importlib.import_module(name)
 from migration_pipeline.cli import main
