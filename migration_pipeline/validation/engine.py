@@ -57,7 +57,7 @@ class ValidationOptions:
     rows_per_bucket: int = ROWS_PER_BUCKET  # finer buckets: less to re-read per difference
     limits: Limits = Limits()
     # How long pending deletes are re-read within one validation (files released meanwhile).
-    pending_recheck_seconds: float = 2.0
+    pending_recheck_seconds: float = 5.0
 
     def compare(self) -> CompareOptions:
         return CompareOptions(
