@@ -65,19 +65,22 @@ def attached_pipelines(module: hcl.Module, spec: MigrationSpec, state: Terraform
     return attached
 
 
+# Which edit each step makes: those of the module alone, and those of the reader, which need
+# every pipeline attached to it.
+_MODULE_EDITS = {Step.CREATE: edits.create, Step.CUTOVER: edits.cutover,
+                 "abort_pipeline": abort.abort_pipeline, "abort_reader": abort.abort_reader,
+                 "abort_tidy": abort.abort_tidy}
+_READER_EDITS = {Step.PROMOTE: edits.promote, Step.UNSHARE: edits.unshare}
+
+
 def make_edit(step: str, spec: MigrationSpec, module: hcl.Module, state: TerraformState,
               artie: PipelineSource | None) -> edits.StepEdit:
     """The file edit `step` needs now (empty when already in place)."""
-    if step == Step.CREATE:
-        return edits.create(module, spec)
-    if step == Step.CUTOVER:
-        return edits.cutover(module, spec)
-    if step in abort.STEPS:
-        return getattr(abort, step)(module, spec)
-    reader_edits = {Step.PROMOTE: edits.promote, Step.UNSHARE: edits.unshare}
-    if step not in reader_edits:
+    if step in _MODULE_EDITS:
+        return _MODULE_EDITS[step](module, spec)
+    if step not in _READER_EDITS:
         raise ValueError(f"unknown step {step!r}; steps are {', '.join((*STEPS, *abort.STEPS))}")
-    edit = reader_edits[step](module, spec, attached_pipelines(module, spec, state, artie))
+    edit = _READER_EDITS[step](module, spec, attached_pipelines(module, spec, state, artie))
     if artie is None:
         edit = replace(edit, notes=(*edit.notes, NO_API_NOTE))
     return edit

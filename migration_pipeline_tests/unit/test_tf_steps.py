@@ -6,14 +6,16 @@ import pytest
 
 from migration_pipeline.artie.models import PipelineDetail, TableStatus
 from migration_pipeline.errors import StepLockedError, StepRefused
-from migration_pipeline.phases import ModuleFacts
-from migration_pipeline.terraform import edits, hcl, workdir
+from migration_pipeline.phases import STEPS, ModuleFacts
+from migration_pipeline.terraform import abort, edits, hcl, workdir
 from migration_pipeline.terraform.facts import module_facts
 from migration_pipeline.terraform.plan import AttributeChange, Plan, ResourceChange
 from migration_pipeline.terraform.results import FileDiff, StepResult
 from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.terraform.steps import (
+    _MODULE_EDITS,
+    _READER_EDITS,
     NO_API_NOTE,
     attached_pipelines,
     make_edit,
@@ -213,3 +215,8 @@ def test_anything_raised_before_the_apply_restores_the_files_and_clears_the_jour
     assert runner.seen_at_plan is not None and runner.seen_at_plan != before  # it was edited
     assert files_of(directory) == before
     assert workdir.Journal(directory).pending_step() is None
+
+
+def test_every_step_has_exactly_one_edit():
+    assert set(_MODULE_EDITS) | set(_READER_EDITS) == {*STEPS, *abort.STEPS}
+    assert not set(_MODULE_EDITS) & set(_READER_EDITS)
