@@ -58,6 +58,8 @@ class SourceReader:
     status: str = "running"
     created_at: str = ""
     updated_at: str = ""
+    # settings.backfillBatchSize: rows per backfill read (Artie's default 5,000, at most 50,000).
+    backfill_batch_size: int = 5_000
 
     def captures(self, table: PipelineTable) -> bool:
         """Whether a pipeline table is captured: a dedicated reader captures its pipeline's

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from artie_sandbox.api import extensions, wire
+from artie_sandbox.api import extensions, spec, wire
 from artie_sandbox.backend import Backend
 from artie_sandbox.errors import BadRequest, SandboxError
 from artie_sandbox.paths import api_key_path, store_path
@@ -54,6 +54,38 @@ async def json_body(request: Request) -> dict:
     return body
 
 
+def typed(shape: spec.Shape, optional: bool = False):
+    """A body dependency: the JSON object, checked against the spec's types and formats."""
+
+    async def decode(request: Request) -> dict:
+        body = await (optional_json_body if optional else json_body)(request)
+        spec.check(shape, body, "the request body")
+        return body
+
+    return decode
+
+
+def _route(request: Request) -> str:
+    route = request.scope.get("route")
+    return getattr(route, "path", request.url.path)
+
+
+def _install_not_served(app: FastAPI) -> None:
+    """Operations of Artie's API the sandbox does not implement answer 501, saying so (before
+    routing, so `POST /connectors/ping` is not taken for an update of connector "ping")."""
+
+    @app.middleware("http")
+    async def refuse_not_served(request: Request, call_next):
+        operation = spec.not_served(request.method, request.url.path)
+        if operation is not None:
+            return error(501, (
+                f"{operation} is part of Artie's API but not of the sandbox, which implements only "
+                "the connectors, source-readers and pipelines operations the Terraform provider "
+                "uses; rehearse this call against Artie itself"
+            ))
+        return await call_next(request)
+
+
 def _install_auth(app: FastAPI, api_key: str, state_dir: Path) -> None:
     expected = f"Bearer {api_key}".encode()
     hint = (
@@ -73,26 +105,24 @@ def _install_auth(app: FastAPI, api_key: str, state_dir: Path) -> None:
 
 def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(SandboxError)
-    async def sandbox_error(_request: Request, exc: SandboxError):
-        return error(exc.status, exc.message)
+    async def sandbox_error(request: Request, exc: SandboxError):
+        return error(spec.status_for(request.method, _route(request), exc.status), exc.message)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, exc: RequestValidationError):
+    async def invalid_request(request: Request, exc: RequestValidationError):
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
         )
-        return error(400, f"invalid request: {problems}")
+        return error(spec.status_for(request.method, _route(request), 400), f"invalid request: {problems}")
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
         where = f"{request.method} {request.url.path}"
-        if exc.status_code == 404:
-            return error(404, (
-                f"{where} is not part of the sandbox API (it serves the connectors, "
-                "source-readers and pipelines endpoints the Terraform provider uses)"
+        if exc.status_code in (404, 405):
+            return error(exc.status_code, (
+                f"{where} is not an operation of Artie's API (the sandbox serves the connectors, "
+                "source-readers and pipelines operations the Terraform provider uses)"
             ))
-        if exc.status_code == 405:
-            return error(405, f"{where}: method not allowed on this path")
         return error(exc.status_code, str(exc.detail))
 
     @app.exception_handler(Exception)
@@ -102,13 +132,14 @@ def _install_errors(app: FastAPI) -> None:
                           "see the sandbox API log")
 
 
-def _write_routes(app: FastAPI, prefix: str, parse, render, create, update, delete) -> None:
+def _write_routes(app: FastAPI, prefix: str, shapes, parse, render, create, update, delete) -> None:
     """POST `prefix` (create), POST `prefix/{uuid}` (update), DELETE `prefix/{uuid}`."""
+    create_shape, update_shape = shapes
 
-    def create_route(body: dict = Depends(json_body)):  # noqa: B008 - FastAPI's idiom
+    def create_route(body: dict = Depends(typed(create_shape))):  # noqa: B008 - FastAPI's idiom
         return render(create(parse(body)))
 
-    def update_route(uuid: str, body: dict = Depends(json_body)):  # noqa: B008
+    def update_route(uuid: str, body: dict = Depends(typed(update_shape))):  # noqa: B008
         return render(update(uuid, parse(body)))
 
     def delete_route(uuid: str):
@@ -130,7 +161,7 @@ def _connector_routes(app: FastAPI, backend: Backend) -> None:
     def get_connector(uuid: str):
         return wire.full_connector(backend.get_connector(uuid))
 
-    _write_routes(app, "/connectors", wire.parse_connector, wire.full_connector,
+    _write_routes(app, "/connectors", (spec.CONNECTOR, spec.CONNECTOR), wire.parse_connector, wire.full_connector,
                   backend.create_connector, backend.update_connector, backend.delete_connector)
 
 
@@ -140,14 +171,14 @@ def _reader_routes(app: FastAPI, backend: Backend) -> None:
         return [wire.reader_json(r) for r in backend.list_readers()]
 
     @app.post("/source-readers/validate-unsaved")
-    def validate_reader(body: dict = Depends(json_body)):  # noqa: B008
+    def validate_reader(body: dict = Depends(typed(spec.READER_VALIDATE))):  # noqa: B008
         return _validation(backend.validate_reader(wire.parse_reader_validation(body)))
 
     @app.get("/source-readers/{uuid}")
     def get_reader(uuid: str):
         return wire.reader_json(backend.get_reader(uuid))
 
-    _write_routes(app, "/source-readers", wire.parse_reader, wire.reader_json,
+    _write_routes(app, "/source-readers", (spec.READER_CREATE, spec.SOURCE_READER), wire.parse_reader, wire.reader_json,
                   backend.create_reader, backend.update_reader, backend.delete_reader)
 
     @app.post("/source-readers/{uuid}/deploy", status_code=204)
@@ -156,7 +187,7 @@ def _reader_routes(app: FastAPI, backend: Backend) -> None:
         return Response(status_code=204)
 
     @app.post("/source-readers/{uuid}/status")
-    def set_reader_status(uuid: str, body: dict = Depends(json_body)):  # noqa: B008
+    def set_reader_status(uuid: str, body: dict = Depends(typed(spec.READER_STATUS))):  # noqa: B008
         status = wire.parse_status(body, "source reader")
         return wire.reader_json(backend.set_reader_status(uuid, status))
 
@@ -169,13 +200,13 @@ def _pipeline_routes(app: FastAPI, backend: Backend) -> None:
     # Artie's current provider calls validate-unsaved-*; older releases call validate-*.
     @app.post("/pipelines/validate-unsaved-source")
     @app.post("/pipelines/validate-source")
-    def validate_source(body: dict = Depends(json_body)):  # noqa: B008
+    def validate_source(body: dict = Depends(typed(spec.VALIDATE_SOURCE))):  # noqa: B008
         reader_uuid, tables = wire.parse_source_validation(body)
         return _validation(backend.validate_source(reader_uuid, tables))
 
     @app.post("/pipelines/validate-unsaved-destination")
     @app.post("/pipelines/validate-destination")
-    def validate_destination(body: dict = Depends(json_body)):  # noqa: B008
+    def validate_destination(body: dict = Depends(typed(spec.VALIDATE_DESTINATION))):  # noqa: B008
         destination_uuid, database = wire.parse_destination_validation(body)
         return _validation(backend.validate_destination(destination_uuid, database))
 
@@ -189,16 +220,16 @@ def _pipeline_routes(app: FastAPI, backend: Backend) -> None:
         destination = backend.get_connector(view.pipeline.destination_uuid)
         return wire.pipeline_detail(view, reader, source, destination)
 
-    _write_routes(app, "/pipelines", wire.parse_pipeline, wire.full_pipeline,
+    _write_routes(app, "/pipelines", (spec.PIPELINE_SAVE, spec.PIPELINE_SAVE), wire.parse_pipeline, wire.full_pipeline,
                   backend.create_pipeline, backend.update_pipeline, backend.delete_pipeline)
 
     @app.post("/pipelines/{uuid}/start", status_code=204)
-    def start_pipeline(uuid: str, body: dict = Depends(optional_json_body)):  # noqa: B008
+    def start_pipeline(uuid: str, body: dict = Depends(typed(spec.PIPELINE_START, optional=True))):  # noqa: B008
         backend.start_pipeline(uuid, keep_paused=wire.parse_keep_paused(body))
         return Response(status_code=204)
 
     @app.post("/pipelines/{uuid}/status")
-    def set_pipeline_status(uuid: str, body: dict = Depends(json_body)):  # noqa: B008
+    def set_pipeline_status(uuid: str, body: dict = Depends(typed(spec.PIPELINE_STATUS))):  # noqa: B008
         view = backend.set_pipeline_status(uuid, wire.parse_status(body, "pipeline"))
         return {"pipeline": wire.full_pipeline(view)}
 
@@ -216,6 +247,7 @@ def create_app(state_dir: str | Path, api_key: str) -> FastAPI:
     app.state.store = store
     app.state.backend = backend
     _install_errors(app)
+    _install_not_served(app)
     _install_auth(app, api_key, state_dir)
     _connector_routes(app, backend)
     _reader_routes(app, backend)

@@ -75,7 +75,20 @@ def parse_reader(body: dict) -> SourceReader:
         database=_field(body, "database", str, "", where),
         is_shared=_field(body, "isShared", bool, False, where),
         tables=tables or None,
+        backfill_batch_size=_backfill_batch_size(_field(body, "settings", dict, {}, where), where),
     )
+
+
+DEFAULT_BACKFILL_BATCH_SIZE, MAX_BACKFILL_BATCH_SIZE = 5_000, 50_000
+
+
+def _backfill_batch_size(settings: dict, where: str) -> int:
+    """`settings.backfillBatchSize`: unset or 0 means Artie's default (5,000); at most 50,000."""
+    size = settings.get("backfillBatchSize") or DEFAULT_BACKFILL_BATCH_SIZE
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= MAX_BACKFILL_BATCH_SIZE:
+        raise BadRequest(f"{where}: settings.backfillBatchSize must be an integer from 1 to "
+                         f"{MAX_BACKFILL_BATCH_SIZE:,}, not {size!r}")
+    return size
 
 
 def parse_reader_validation(body: dict) -> SourceReader:
@@ -173,7 +186,7 @@ def reader_json(view: ReaderView) -> dict:
         "isValid": not view.uncaptured,
         "database": reader.database,
         "containerName": "",
-        "settings": {},
+        "settings": {"backfillBatchSize": reader.backfill_batch_size},
         "isShared": reader.is_shared,
         "tablesConfig": tables,
         "createdAt": reader.created_at,

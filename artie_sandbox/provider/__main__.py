@@ -108,8 +108,13 @@ def main(argv: list[str] | None = None) -> None:
     generate = runner._self_signed_cert
     runner._self_signed_cert = lambda: fast_self_signed_cert(cache_dir, generate)
 
+    from tf import provider as tf_provider
+
+    from artie_sandbox.provider.planning import PlanningServicer
     from artie_sandbox.provider.provider import ArtieProvider
 
+    # run_provider imports the servicer class when it starts: plans see the configuration.
+    tf_provider.ProviderServicer = PlanningServicer
     runner.run_provider(ArtieProvider(), argv or sys.argv)
     # Terraform waits for the process to exit after Shutdown; skip grpc's slow finalization.
     logging.shutdown()

@@ -10,9 +10,11 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from tf import schema, types
-from tf.iface import ImportContext, ReadContext, Resource, UpgradeContext
+from tf.iface import ImportContext, PlanContext, ReadContext, Resource, UpgradeContext
+from tf.types import Unknown
 
-from artie_sandbox.provider.client import ApiError, ArtieError, AuthError, Client, UnreachableError
+from artie_sandbox.provider.client import ArtieError, AuthError, Client, UnreachableError
+from artie_sandbox.provider.planning import CONFIG
 
 FAILED = object()
 
@@ -26,6 +28,11 @@ class ArtieResource(Resource):
     path: ClassVar[str]  # API collection: "connectors", "source-readers", "pipelines"
     # (words in an API error message, attribute the diagnostic points at), first match wins
     error_paths: ClassVar[tuple[tuple[tuple[str, ...], str], ...]] = ()
+    # Optional + Computed attributes without a plan modifier in Artie's provider: left out of
+    # the configuration, they become "known after apply" when the resource changes.
+    unknown_when_unset: ClassVar[tuple[str, ...]] = ()
+    # Attributes with a framework `Default`: left out of the configuration, they take it.
+    defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, provider):
         self.provider = provider
@@ -73,21 +80,27 @@ class ArtieResource(Resource):
         return FAILED
 
     def read(self, ctx: ReadContext, current: dict) -> dict | None:
-        def fetch():
-            try:
-                return self.client.get(f"{self.path}/{current['uuid']}")
-            except ApiError as e:
-                if e.status == 404:
-                    return None  # gone outside Terraform: drop from state, plan a create
-                raise
-
-        api = self.call(ctx, "read", fetch)
-        if api is FAILED:
-            return current
-        return None if api is None else self.to_state(api, current)
+        # As Artie's provider: any error, a 404 included, is an error (the object is not
+        # silently dropped from state; `terraform state rm` is the operator's call).
+        api = self.call(ctx, "read", lambda: self.client.get(f"{self.path}/{current['uuid']}"))
+        return current if api is FAILED else self.to_state(api, current)
 
     def to_state(self, api: dict, prior: dict) -> dict:
         raise NotImplementedError
+
+    def plan(self, ctx: PlanContext, current: dict | None, planned: dict) -> dict:
+        """An update's plan as terraform-plugin-framework makes it for Artie's provider."""
+        config = CONFIG.get()
+        if current is None or config is None:
+            return planned
+        for name, default in self.defaults.items():
+            if config.get(name) is None:
+                planned[name] = default
+        if any(planned.get(k) != v for k, v in current.items()):
+            for name in self.unknown_when_unset:
+                if config.get(name) is None:
+                    planned[name] = Unknown
+        return planned
 
     def import_(self, ctx: ImportContext, id: str) -> dict | None:
         """`terraform import <address> <uuid>`, as Artie's provider supports."""
@@ -95,15 +108,11 @@ class ArtieResource(Resource):
         return None if api is FAILED else self.to_state(api, {})
 
     def delete(self, ctx, current: dict):
-        def remove():
-            try:
-                self.client.delete(f"{self.path}/{current['uuid']}")
-            except ApiError as e:
-                if e.status != 404:
-                    raise
-
-        # A refused delete keeps the resource in state; a null state would make Terraform forget it.
-        return current if self.call(ctx, "delete", remove) is FAILED else None
+        # As Artie's provider: every error refuses the delete, whatever its code (a delete of an
+        # object already gone fails, as it does against Artie). A refused delete keeps the
+        # resource in state; a null state would make Terraform forget it.
+        removed = self.call(ctx, "delete", lambda: self.client.delete(f"{self.path}/{current['uuid']}"))
+        return current if removed is FAILED else None
 
     def upgrade(self, ctx: UpgradeContext, version: int, old: dict) -> dict:
         return old  # schema version 0 only; tf's default adds a warning on every refresh

@@ -16,6 +16,8 @@ from artie_sandbox.provider import wire
 from artie_sandbox.provider.base import FAILED, ArtieResource, optional, required, uuid_attribute
 from artie_sandbox.provider.nested import NestedAttribute
 
+MAX_BACKFILL_BATCH_SIZE = 50_000
+
 
 def check_table_keys(diags: Diagnostics, tables: object) -> None:
     """Artie's rule for every `tables` map: the key is `schema.name`, or `name` without schema."""
@@ -52,7 +54,12 @@ class SourceReaderResource(ArtieResource):
         (("unshared", "is_shared = false"), "is_shared"),
         (("table",), "tables"),
         (("shared",), "is_shared"),
+        (("backfillbatchsize",), "backfill_batch_size"),
     )
+    # As in Artie's provider: `tables` is Optional + Computed with no plan modifier, `is_shared`
+    # and `backfill_batch_size` keep the state's value when left out, `database_name` defaults "".
+    unknown_when_unset = ("tables",)
+    defaults = {"database_name": ""}
 
     @classmethod
     def attributes(cls) -> list[schema.Attribute]:
@@ -98,13 +105,20 @@ class SourceReaderResource(ArtieResource):
                 types.Bool(),
                 "If set to true, this source reader can be used by multiple pipelines.",
                 computed=True,
-                default=False,
+            ),
+            optional(
+                "backfill_batch_size",
+                types.Number(),
+                "The number of rows to read from the source database in each batch while "
+                "backfilling. Maximum allowed value is 50,000. Default is 5,000.",
+                computed=True,
             ),
             NestedAttribute(
                 "tables",
                 table,
                 "map",
                 optional=True,
+                computed=True,
                 description="The tables this source reader captures. Required if (and only if) "
                 "`is_shared` is true; it must include every table of every pipeline using this "
                 "reader. Keys are `schema_name.table_name`, or `table_name` without schemas.",
@@ -113,6 +127,13 @@ class SourceReaderResource(ArtieResource):
 
     def validate(self, diags: Diagnostics, type_name: str, config: dict):
         super().validate(diags, type_name, config)
+        batch = config.get("backfill_batch_size")
+        if isinstance(batch, int | float) and batch > MAX_BACKFILL_BATCH_SIZE:
+            diags.add_error(
+                "Invalid backfill batch size",
+                "The maximum allowed value for `backfill_batch_size` is 50,000.",
+                path=["backfill_batch_size"],
+            )
         is_shared, tables = config.get("is_shared"), config.get("tables")
         if is_shared is True:
             if tables is None:

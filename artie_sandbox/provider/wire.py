@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tf.types import Unknown
+
 _EMPTY = (None, "", False)
 
 
@@ -22,6 +24,11 @@ def settle(api_value: Any, prior: Any) -> Any:
     if _is_empty(api_value) and _is_empty(prior):
         return prior
     return api_value
+
+
+def known(value: Any) -> Any:
+    """A planned value, None while it is "known after apply"."""
+    return None if value is Unknown else value
 
 
 def table_key(name: str, schema: str | None) -> str:
@@ -85,15 +92,17 @@ READER_TABLE_FIELDS = {
 
 def reader_payload(state: dict) -> dict:
     """A PayloadsSourceReader body (create, update and `validate-unsaved` all send this shape)."""
-    tables = state.get("tables")
+    tables = known(state.get("tables"))
+    batch = known(state.get("backfill_batch_size"))
     body = {
         "connectorUUID": state["connector_uuid"],
         "name": state.get("name") or "",
         "dataPlaneName": "",
         "database": state.get("database_name") or "",
         "containerName": "",
-        "isShared": bool(state.get("is_shared")),
-        "settings": {},
+        "isShared": state.get("is_shared") is True,
+        # As Artie's provider: an unset size is sent as 0, which the API takes as its default.
+        "settings": {"backfillBatchSize": int(batch or 0)},
         "tablesConfig": None
         if tables is None
         else {
@@ -122,7 +131,8 @@ def reader_state(api: dict, prior: dict) -> dict:
         "name": settle(api.get("name"), prior.get("name")),
         "database_name": settle(api.get("database"), prior.get("database_name")),
         "is_shared": bool(api.get("isShared")),
-        "tables": _settle_map(tables, prior.get("tables"), READER_TABLE_FIELDS),
+        "backfill_batch_size": (api.get("settings") or {}).get("backfillBatchSize"),
+        "tables": _settle_map(tables, known(prior.get("tables")), READER_TABLE_FIELDS),
     }
 
 

@@ -292,8 +292,8 @@ def test_status_endpoints(client, world):
     assert reader["status"] == "paused"
     gone = send(client, "POST", f"/pipelines/{v1['uuid']}/status", {"status": "gone"},
                 extensions=OFF_SPEC)
-    assert refused(gone) == (
-        'pipeline status "gone" is not one of "draft", "paused", "transfer paused", "running"')
+    assert refused(gone) == ('the request body: field "status" must be one of \'draft\', \'paused\', '
+                             "'transfer paused', 'running', not 'gone'")
 
 
 @contextmanager
@@ -346,9 +346,92 @@ def test_bodies_that_are_not_json_objects_are_refused(client):
     not_object = client.post("/connectors", content=b"[1, 2]", extensions=OFF_SPEC)
     assert refused(not_object) == "the request body must be a JSON object"
     assert refused(client.get("/deployments", extensions=OFF_SPEC), 404) == (
-        "GET /deployments is not part of the sandbox API (it serves the connectors, "
-        "source-readers and pipelines endpoints the Terraform provider uses)"
+        "GET /deployments is not an operation of Artie's API (the sandbox serves the connectors, "
+        "source-readers and pipelines operations the Terraform provider uses)"
     )
+
+
+UNKNOWN = "4b1f0b0e-0000-4000-8000-000000000000"
+NOT_JSON = b"{not json"
+
+
+def bad_requests(world) -> list[tuple[str, str, object, int, str]]:
+    """(method, path, body, status, message start) for every served operation: a malformed
+    body, a missing field, a wrong type or format, an unknown uuid. Each status is one the spec
+    lists for the operation (400 where it lists one; else 500, or 200 for a validate call)."""
+    reader = reader_payload(world["source"]["uuid"])
+    pipeline = pipeline_payload("p", world["reader"]["uuid"], world["dest"]["uuid"])
+    connector = {"type": "sqlite", "label": "x", "sharedConfig": {"path": "/x.db"}}
+    body = "the request body"
+    return [
+        ("GET", "/connectors?includeSourceConnectors=maybe", None, 500, "invalid request: query.includeSourceConnectors"),
+        ("POST", "/connectors", NOT_JSON, 400, f"{body} is not valid JSON"),
+        ("POST", "/connectors", {**connector, "dataPlaneName": 12345}, 400, f'{body}: field "dataPlaneName" must be a string, not 12345'),
+        ("POST", "/connectors", {**connector, "sshTunnelUUID": "not-a-uuid"}, 400, f'{body}: field "sshTunnelUUID" must be a UUID string'),
+        ("POST", "/connectors", {"label": "no type"}, 400, "connector"),
+        ("GET", f"/connectors/{UNKNOWN}", None, 404, f'connector "{UNKNOWN}" does not exist'),
+        ("POST", f"/connectors/{UNKNOWN}", connector, 400, f'connector "{UNKNOWN}" does not exist'),
+        ("POST", f"/connectors/{world['source']['uuid']}", NOT_JSON, 400, f"{body} is not valid JSON"),
+        ("POST", f"/connectors/{world['source']['uuid']}", {**connector, "label": ["x"]}, 400, f'{body}: field "label" must be a string'),
+        ("DELETE", f"/connectors/{UNKNOWN}", None, 400, f'connector "{UNKNOWN}" does not exist'),
+        ("POST", "/source-readers", NOT_JSON, 400, f"{body} is not valid JSON"),
+        ("POST", "/source-readers", {"name": "r"}, 400, f'{body} needs the field "connectorUUID"'),
+        ("POST", "/source-readers", {"connectorUUID": world["source"]["uuid"], "isShared": "yes"}, 400, f'{body}: field "isShared" must be true or false'),
+        ("POST", "/source-readers/validate-unsaved", NOT_JSON, 200, f"{body} is not valid JSON"),
+        ("POST", "/source-readers/validate-unsaved", {"reader": reader}, 200, f'{body} needs the field "sourceReader"'),
+        ("POST", "/source-readers/validate-unsaved", {"sourceReader": {**reader, "isValid": "true"}}, 200, f'{body}: field "sourceReader".isValid must be true or false'),
+        ("GET", f"/source-readers/{UNKNOWN}", None, 404, f'source reader "{UNKNOWN}" does not exist'),
+        ("POST", f"/source-readers/{UNKNOWN}", reader, 400, f'source reader "{UNKNOWN}" does not exist'),
+        ("POST", f"/source-readers/{world['reader']['uuid']}", NOT_JSON, 400, f"{body} is not valid JSON"),
+        ("POST", f"/source-readers/{world['reader']['uuid']}", {**reader, "settings": {"backfillBatchSize": "5000"}}, 400, f'{body}: field "settings".backfillBatchSize must be an integer'),
+        ("DELETE", f"/source-readers/{UNKNOWN}", None, 400, f'source reader "{UNKNOWN}" does not exist'),
+        ("POST", f"/source-readers/{UNKNOWN}/deploy", None, 400, f'source reader "{UNKNOWN}" does not exist'),
+        ("POST", f"/source-readers/{UNKNOWN}/status", {"status": "paused"}, 400, f'source reader "{UNKNOWN}" does not exist'),
+        ("POST", f"/source-readers/{world['reader']['uuid']}/status", NOT_JSON, 400, f"{body} is not valid JSON"),
+        ("POST", f"/source-readers/{world['reader']['uuid']}/status", {"state": "paused"}, 400, f'{body} needs the field "status"'),
+        ("POST", "/pipelines", NOT_JSON, 400, f"{body} is not valid JSON"),
+        ("POST", "/pipelines", {"deployPipeline": True}, 400, f'{body} needs the field "pipeline"'),
+        ("POST", "/pipelines", {"pipeline": {**pipeline, "tables": "orders"}}, 400, f'{body}: field "pipeline".tables must be a JSON array'),
+        ("POST", "/pipelines/validate-unsaved-source", NOT_JSON, 400, f"{body} is not valid JSON"),
+        ("POST", "/pipelines/validate-unsaved-source", {"validateTables": True}, 400, f'{body} needs the field "tables"'),
+        ("POST", "/pipelines/validate-unsaved-source", {"validateTables": "true", "tables": []}, 400, f'{body}: field "validateTables" must be true or false'),
+        ("POST", "/pipelines/validate-unsaved-destination", NOT_JSON, 400, f"{body} is not valid JSON"),
+        ("POST", "/pipelines/validate-unsaved-destination", {"tables": []}, 400, f'{body} needs the field "specificCfg"'),
+        ("POST", "/pipelines/validate-unsaved-destination", {"specificCfg": {}, "destinationUUID": "dw"}, 400, f'{body}: field "destinationUUID" must be a UUID string'),
+        ("GET", f"/pipelines/{UNKNOWN}", None, 404, f'pipeline "{UNKNOWN}" does not exist'),
+        ("GET", f"/pipelines/{UNKNOWN}?includeRelatedObjects=maybe", None, 500, "invalid request: query.includeRelatedObjects"),
+        ("POST", f"/pipelines/{UNKNOWN}", {"pipeline": pipeline}, 400, f'pipeline "{UNKNOWN}" does not exist'),
+        ("POST", f"/pipelines/{world['v1']['uuid']}", NOT_JSON, 400, f"{body} is not valid JSON"),
+        ("POST", f"/pipelines/{world['v1']['uuid']}", {"pipeline": {**pipeline, "sourceReaderUUID": 7}}, 400, f'{body}: field "pipeline".sourceReaderUUID must be a UUID string'),
+        ("DELETE", f"/pipelines/{UNKNOWN}", None, 500, f'pipeline "{UNKNOWN}" does not exist'),
+        ("POST", f"/pipelines/{UNKNOWN}/start", None, 400, f'pipeline "{UNKNOWN}" does not exist'),
+        ("POST", f"/pipelines/{world['v1']['uuid']}/start", NOT_JSON, 400, f"{body} is not valid JSON"),
+        ("POST", f"/pipelines/{world['v1']['uuid']}/start", {"keepPaused": "yes"}, 400, f'{body}: field "keepPaused" must be true or false'),
+        ("POST", f"/pipelines/{UNKNOWN}/status", {"status": "paused"}, 400, f'pipeline "{UNKNOWN}" does not exist'),
+        ("POST", f"/pipelines/{world['v1']['uuid']}/status", NOT_JSON, 400, f"{body} is not valid JSON"),
+        ("POST", f"/pipelines/{world['v1']['uuid']}/status", {"state": "paused"}, 400, f'{body} needs the field "status"'),
+    ]
+
+
+def test_bad_requests_get_a_status_the_spec_lists_with_what_was_wrong(client, world):
+    for method, path, body, status, message in bad_requests(world):
+        content = body if isinstance(body, bytes) else None if body is None else json.dumps(body)
+        response = client.request(method, path, content=content, extensions=OFF_SPEC)
+        assert response.status_code == status, (method, path, response.text)
+        assert list(response.json()) == ["error"], (method, path, response.text)
+        assert response.json()["error"].startswith(message), (method, path, response.text)
+
+
+def test_operations_the_sandbox_does_not_serve_say_so(client):
+    ping = client.post("/connectors/ping", content=json.dumps({"type": "mysql"}), extensions=OFF_SPEC)
+    assert refused(ping, 501) == (
+        "POST /connectors/ping is part of Artie's API but not of the sandbox, which implements "
+        "only the connectors, source-readers and pipelines operations the Terraform provider "
+        "uses; rehearse this call against Artie itself")
+    backfill = client.post(f"/pipelines/{UNKNOWN}/backfill", extensions=OFF_SPEC)
+    assert refused(backfill, 501).startswith("POST /pipelines/{uuid}/backfill is part of Artie's API")
+    assert refused(client.put("/connectors", extensions=OFF_SPEC), 405).startswith(
+        "PUT /connectors is not an operation of Artie's API")
 
 
 
