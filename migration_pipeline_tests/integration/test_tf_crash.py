@@ -22,7 +22,13 @@ from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import hcl
 from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.terraform.steps import make_edit, run_step
-from migration_pipeline_tests.support.crash import HoldingProxy, alive, children, files_holding
+from migration_pipeline_tests.support.crash import (
+    HoldingProxy,
+    alive,
+    assert_nothing_secret_left,
+    children,
+    temp_entries,
+)
 from migration_pipeline_tests.support.sandbox_module import (
     deployed_module,
     runner_for,
@@ -60,17 +66,6 @@ def kill_terraform_when_accepted(proxy: HoldingProxy) -> None:
     proxy.release.set()
 
 
-def assert_nothing_secret_left(directory: Path, key: str, temp_before: set[str]) -> None:
-    plans = directory / ".terraform" / "migration-pipeline" / "plans"
-    assert list(plans.iterdir()) == []
-    assert files_holding(directory, key) == []
-    temp = Path(tempfile.gettempdir())
-    for name in set(os.listdir(temp)) - temp_before:
-        if (temp / name).is_dir():
-            assert files_holding(temp / name, key) == [], name
-            assert not list((temp / name).rglob("*.tfplan")), name
-
-
 def one_new_pipeline(sandbox, directory: Path, spec: MigrationSpec) -> None:
     uuids = runner_for(sandbox, directory).state().uuids()
     with ArtieClient(sandbox.endpoint, sandbox.api_key) as api:
@@ -83,7 +78,7 @@ def one_new_pipeline(sandbox, directory: Path, spec: MigrationSpec) -> None:
 
 @pytest.mark.timeout(600)
 def test_terraform_killed_right_after_artie_accepted_each_step_converges(sandbox, tmp_path):
-    temp_before = set(os.listdir(tempfile.gettempdir()))
+    temp_before = temp_entries()
     directory = deployed_module(sandbox, tmp_path)
     spec = spec_for(directory)
     runner = runner_for(sandbox, directory)
@@ -126,7 +121,7 @@ with ArtieClient(args["env"]["ARTIE_ENDPOINT"], args["env"]["ARTIE_API_KEY"]) as
 @pytest.mark.timeout(300)
 def test_a_run_worker_killed_mid_step_takes_terraform_with_it_and_the_next_run_converges(
         sandbox, tmp_path):
-    temp_before = set(os.listdir(tempfile.gettempdir()))
+    temp_before = temp_entries()
     directory = deployed_module(sandbox, tmp_path)
     spec = spec_for(directory)
     runner = runner_for(sandbox, directory)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -113,3 +114,23 @@ def files_holding(root: Path, secret: str) -> list[Path]:
             if path.is_file() and not path.is_symlink() and needle in path.read_bytes():
                 found.append(path)
     return found
+
+
+def temp_entries() -> set[str]:
+    """What the temporary folder holds now (to tell what a test left there afterwards)."""
+    return set(os.listdir(tempfile.gettempdir()))
+
+
+def assert_nothing_secret_left(directory: str | Path, key: str,
+                               temp_before: set[str] | None = None) -> None:
+    """No saved plan and no copy of `key` under the module, nor in what appeared in the
+    temporary folder since `temp_before`."""
+    directory = Path(directory)
+    plans = directory / ".terraform" / "migration-pipeline" / "plans"
+    assert not plans.exists() or list(plans.iterdir()) == []
+    assert files_holding(directory, key) == []
+    temp = Path(tempfile.gettempdir())
+    for name in set(os.listdir(temp)) - (temp_before or set(os.listdir(temp))):
+        if (temp / name).is_dir():
+            assert files_holding(temp / name, key) == [], name
+            assert not list((temp / name).rglob("*.tfplan")), name
