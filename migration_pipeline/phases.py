@@ -39,7 +39,6 @@ class Step(StrEnum):
     UNSHARE = "unshare"
 
 
-PHASES = tuple(Phase)
 STEPS = tuple(Step)
 STREAMING = "streaming"
 # The phase a step starts from (where it stands while pending), and the first phase in which

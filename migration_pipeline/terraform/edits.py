@@ -11,12 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migration_pipeline.errors import ModuleEditError, StepRefused
-from migration_pipeline.phases import STEPS
 from migration_pipeline.spec import MigrationSpec, moved_block, own_address
 from migration_pipeline.terraform import hcl
 from migration_pipeline.terraform.tables import AttachedPipeline, TableId, uncovered
-
-__all__ = ["STEPS"]  # the step order lives in phases; edits re-exports it for its callers
 
 
 @dataclass(frozen=True)

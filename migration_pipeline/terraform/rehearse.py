@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from migration_pipeline.errors import MigrationError
-from migration_pipeline.phases import GateSettings, MigrationFacts, assess, done_in
+from migration_pipeline.phases import STEPS, GateSettings, MigrationFacts, assess, done_in
 from migration_pipeline.spec import MigrationSpec
-from migration_pipeline.terraform import edits, guard, hcl, workdir
+from migration_pipeline.terraform import guard, hcl, workdir
 from migration_pipeline.terraform.facts import module_facts
 from migration_pipeline.terraform.plan import Plan, Redactor
 from migration_pipeline.terraform.results import StepResult, file_diffs, results_markdown
@@ -48,7 +48,7 @@ class Rehearsal:
 
 
 def steps_of(spec: MigrationSpec) -> tuple[str, ...]:
-    return edits.STEPS if spec.unshare else edits.STEPS[:-1]
+    return STEPS if spec.unshare else STEPS[:-1]
 
 
 _PARENT_SOURCE = re.compile(r'^\s*source\s*=\s*"\.\./', re.MULTILINE)

@@ -11,6 +11,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from migration_pipeline.phases import STEPS
 from migration_pipeline.terraform import edits, hcl
 from migration_pipeline.terraform.binary import find_terraform
 from migration_pipeline_tests.unit.test_tf_modules import spec_for
@@ -87,7 +88,7 @@ def outside_unchanged(before: str, after: str, block: hcl.ResourceBlock) -> None
 def migrate(directory: Path, record: Path) -> None:
     """Every step in turn; each result copied under `record` for one batched fmt check."""
     spec = spec_for(directory)
-    for step in edits.STEPS:
+    for step in STEPS:
         module = hcl.load_module(directory)
         args = (edits.module_pipelines(module, spec.reader),) if step in (
             "promote", "unshare") else ()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 
+from migration_pipeline.phases import STEPS
 from migration_pipeline.terraform import edits, hcl
 from migration_pipeline.terraform.binary import find_terraform
 from migration_pipeline_tests.unit.test_tf_layouts import modules, run
@@ -31,7 +32,7 @@ def terraform_parses(text: str) -> str:
 
 
 def migrate_checking_syntax(directory: Path, spec) -> None:
-    for step in edits.STEPS:
+    for step in STEPS:
         loaded = hcl.load_module(directory)
         extra = (edits.module_pipelines(loaded, spec.reader),) if step in (
             "promote", "unshare") else ()

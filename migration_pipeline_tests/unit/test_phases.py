@@ -10,7 +10,6 @@ import pytest
 from migration_pipeline.artie.models import PipelineDetail, TableStatus
 from migration_pipeline.errors import SpecError
 from migration_pipeline.phases import (
-    PHASES,
     STEPS,
     Approval,
     GateSettings,
@@ -288,7 +287,7 @@ def every_situation() -> list[MigrationFacts]:
 
 
 def test_every_phase_in_the_list_is_returned_by_some_situation():
-    assert {assess(f).phase for f in every_situation()} == set(PHASES)
+    assert {assess(f).phase for f in every_situation()} == set(Phase)
 
 
 @pytest.mark.parametrize(("step", "first_done"), [
@@ -296,7 +295,7 @@ def test_every_phase_in_the_list_is_returned_by_some_situation():
     (Step.CUTOVER, Phase.CUT_OVER), (Step.UNSHARE, Phase.COMPLETE)])
 def test_a_step_is_done_from_the_phase_its_effect_shows_in_and_never_when_aborted(step,
                                                                                     first_done):
-    ordered = [p for p in PHASES if p is not Phase.ABORTED]
+    ordered = [p for p in Phase if p is not Phase.ABORTED]
     assert [p for p in ordered if done_in(step, p)] == ordered[ordered.index(first_done):]
     assert not done_in(step, Phase.ABORTED)
     assert done_in(str(step), str(first_done))  # plain strings (as Dagster metadata keeps them)
