@@ -260,6 +260,10 @@ def assess(facts: MigrationFacts, settings: GateSettings = GateSettings()) -> As
         return _cutover_gated(facts, settings, PENDING_CUTOVER, "A cutover step stopped before "
                               "it finished; approved, and the latest validation is fresh and "
                               "clean: running it again converges it.")
+    if m.pending_step and m.pending_step.startswith("abort_"):
+        return Assessment(Phase.ABORTED, None, f"An abort step ({m.pending_step}) stopped before "
+                          "it finished: run `migration-pipeline abort` again (or launch the abort "
+                          "job) to finish the rollback.")
     if m.pending_step:
         step = Step(m.pending_step)
         return Assessment(_PENDING_PHASE[step], step, f"A {step} "

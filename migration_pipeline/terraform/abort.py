@@ -78,8 +78,10 @@ def abort_reader(module: hcl.Module, spec: MigrationSpec) -> StepEdit:
     if spec.new_pipeline.address in module.resources:
         raise StepRefused(f"{spec.new_pipeline.address} is still in the module: roll it back "
                           "(abort_pipeline) before the reader.")
-    before = _load_before(module, spec)
     reader = edits.resource(module, spec.reader)
+    if not _before_path(module.directory).exists() and not _shared(module, reader):
+        return StepEdit("abort_reader", {})  # promote never ran: the reader is as it was
+    before = _load_before(module, spec)
     text = module.files[reader.path]
     splices = []
     shared, tables = reader.body.get("is_shared"), reader.body.get("tables")
@@ -111,6 +113,10 @@ def abort_tidy(module: hcl.Module, spec: MigrationSpec) -> StepEdit:
         return StepEdit("abort_tidy", {})
     return StepEdit("abort_tidy", hcl.apply_splices(
         module.files, [hcl.remove_entry(text, reader.path, shared)]))
+
+
+def _shared(module: hcl.Module, reader: hcl.ResourceBlock) -> bool:
+    return edits.literal_attr(module, reader, "is_shared", False) is True
 
 
 def _load_before(module: hcl.Module, spec: MigrationSpec) -> dict:

@@ -307,3 +307,10 @@ def test_the_next_step_is_a_step_and_the_order_is_the_runbook_order():
         result = assess(situation)
         assert isinstance(result.phase, Phase)
         assert result.next_step is None or isinstance(result.next_step, Step)
+
+
+def test_an_interrupted_abort_step_is_an_unfinished_rollback_whatever_was_decided_since():
+    result = assess(facts(module(reader_shared=True, pending_step="abort_reader"),
+                          approval=Approval("ana", "reject", "v1")))
+    assert (result.phase, result.next_step) == ("aborted", None)
+    assert result.reason.startswith("An abort step (abort_reader) stopped before it finished")

@@ -59,3 +59,9 @@ def test_abort_without_the_record_promote_keeps_names_the_file(module):
     with pytest.raises(StepRefused, match=r"^No record of artie_source_reader.shop before the "
                        r"migration \(.*before.json is missing"):
         run_edits(module, "abort_reader")
+
+
+def test_abort_before_promote_has_nothing_to_undo(module):
+    original = files(module)
+    run_edits(module, *abort.STEPS)
+    assert files(module) == original
