@@ -11,6 +11,7 @@ from migration_pipeline.cli.common import add_spec_arguments, api_key, config_pa
 from migration_pipeline.orchestration.approvals import open_instance
 from migration_pipeline.orchestration.facts import Snapshot, gather
 from migration_pipeline.orchestration.refusals import latest_refusal
+from migration_pipeline.orchestration.runs import Automation, automation, job_name
 from migration_pipeline.spec import MigrationSpec, load_spec
 from migration_pipeline.terraform.runner import TerraformRunner
 
@@ -35,7 +36,8 @@ def snapshot_of(spec: MigrationSpec, instance: dg.DagsterInstance) -> Snapshot:
         return gather(spec, TerraformRunner.for_spec(spec.terraform), client, instance)
 
 
-def status_json(spec: MigrationSpec, snapshot: Snapshot, refused: str | None = None) -> dict:
+def status_json(spec: MigrationSpec, snapshot: Snapshot, refused: str | None = None,
+                runs: Automation | None = None) -> dict:
     a, f = snapshot.assessment, snapshot.facts
     latest = f.validations[0] if f.validations else None
     return {
@@ -47,6 +49,9 @@ def status_json(spec: MigrationSpec, snapshot: Snapshot, refused: str | None = N
         "approval": None if f.approval is None else {
             "who": f.approval.who, "decision": f.approval.decision,
             "validation_id": f.approval.validation_id, "comment": f.approval.comment},
+        "sensor": None if runs is None else {
+            "may_launch": not runs.parked, "reason": runs.blocker or
+            "a person launched the job; the sensor launches it again when a gate may have opened"},
     }
 
 
@@ -63,6 +68,10 @@ def render(status: dict) -> str:
                  f"{v['id']} {v['verdict']}"))
     lines.append("  approval: " + ("none" if ap is None else
                  f"{ap['decision']} by {ap['who']} on validation {ap['validation_id']}"))
+    if status.get("sensor"):
+        sensor = status["sensor"]
+        lines.append(f"  sensor: {'may launch' if sensor['may_launch'] else 'waits'} - "
+                     f"{sensor['reason']}")
     return "\n".join(lines)
 
 
@@ -70,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     spec = load_spec(config_path(args), args.migration)
     with open_instance() as instance:
         status = status_json(spec, snapshot_of(spec, instance),
-                             latest_refusal(instance, f"{spec.name}_job"))
+                             latest_refusal(instance, job_name(spec)),
+                             automation(instance, job_name(spec)))
     print(json.dumps(status, indent=2) if args.json else render(status))
     return 1 if status["phase"] == "aborted" else 0

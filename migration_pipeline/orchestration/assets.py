@@ -21,6 +21,7 @@ from migration_pipeline.orchestration.resources import (
     ValidationResource,
 )
 from migration_pipeline.orchestration.rollback import abort_and_roll_back, summary
+from migration_pipeline.orchestration.runs import pool
 from migration_pipeline.spec import MigrationSpec
 
 
@@ -38,7 +39,7 @@ class ApprovalConfig(dg.Config):
 def build_assets(spec: MigrationSpec) -> list[dg.AssetsDefinition]:
     key = validation_key(spec)
 
-    @dg.asset(key=key, group_name=spec.name, check_specs=[
+    @dg.asset(key=key, group_name=spec.name, pool=pool(spec), check_specs=[
         dg.AssetCheckSpec(name, asset=key, description=doc) for name, doc in CHECKS.items()],
         description=(
         f"The new destination of {spec.name} compared with the old one, table by table (rows, "
@@ -53,7 +54,7 @@ def build_assets(spec: MigrationSpec) -> list[dg.AssetsDefinition]:
             dg.AssetCheckResult(check_name=o.name, passed=o.passed, metadata=o.metadata)
             for o in checks(report)])
 
-    @dg.asset(key=approval_key(spec), group_name=spec.name, description=(
+    @dg.asset(key=approval_key(spec), group_name=spec.name, pool=pool(spec), description=(
         f"A person's decision on the cutover of {spec.name}: materialize with config who / "
         "decision (approve, reject, abort) / comment. An approval holds for the latest "
         "validation it saw, as long as no later validation fails. Abort (before cutover only) "

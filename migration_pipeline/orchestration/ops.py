@@ -26,21 +26,45 @@ from migration_pipeline.orchestration.resources import (
     TerraformResource,
     ValidationResource,
 )
+from migration_pipeline.orchestration.runs import job_name, job_tags, pool, stop_tags
 from migration_pipeline.phases import Phase, Step, done_in, is_streaming
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform.steps import run_step
+from migration_pipeline.validation import ValidationReport
+
+MISMATCH_KEYS_SHOWN = 3
 
 OUTS = {"proceed": dg.Out(is_required=False, description="The gate is open: go on."),
         "gate_closed": dg.Out(is_required=False, description="Stopped here; see the reason.")}
 
 
-def stop(context, snapshot: Snapshot, reason: str | None = None) -> Iterator[dg.Output]:
+def stop(context, snapshot: Snapshot, reason: str | None = None,
+         gate: str | None = None) -> Iterator[dg.Output]:
+    """End the run here: the reason as output metadata and, for the runs list, as run tags
+    (`migration/stopped_at` = the closed gate, `migration/stop_reason`)."""
     a = snapshot.assessment
     reason = reason or a.reason
-    context.log.info(f"Stopped in phase {a.phase}: {reason}")
-    gate = a.closed_gate.name if a.closed_gate else str(a.phase)
+    gate = gate or (a.closed_gate.name if a.closed_gate else str(a.phase))
+    context.log.info(f"Stopped in phase {a.phase} at {gate}: {reason}")
+    context.instance.add_run_tags(context.run_id, stop_tags(gate, reason))
     yield dg.Output(None, "gate_closed", metadata={
         "phase": str(a.phase), "gate": gate, "reason": dg.MetadataValue.text(reason)})
+
+
+def mismatch_reason(spec: MigrationSpec, report: ValidationReport, reason: str) -> str:
+    """`reason`, then the first mismatched keys of each table and where to read them all."""
+    shown = []
+    for table in report.tables:
+        keys = table.listed_keys()[:MISMATCH_KEYS_SHOWN]
+        if keys:
+            columns = ", ".join(table.key_columns) or "key"
+            listed = "; ".join(", ".join(map(str, key)) for key in keys)
+            more = "" if table.mismatched_rows <= len(keys) else f" (of {table.mismatched_rows})"
+            shown.append(f"{table.table} ({columns}): {listed}{more}")
+    if not shown:
+        return reason
+    return (f"{reason} First mismatched keys: {' | '.join(shown)}. Every key: the "
+            f"{spec.name}/validation_mismatches asset (and validation_report's metadata).")
 
 
 def proceed(context, snapshot: Snapshot, note: str, **metadata) -> Iterator[dg.Output]:
@@ -57,7 +81,8 @@ def look(spec: MigrationSpec, context, terraform: TerraformResource,
 
 
 def _step_op(spec: MigrationSpec, name: str, step: Step, description: str):
-    @dg.op(name=name, description=description, out=OUTS, ins={"after": dg.In(dg.Nothing)})
+    @dg.op(name=name, description=description, out=OUTS, ins={"after": dg.In(dg.Nothing)},
+           pool=pool(spec))
     def step_op(context: dg.OpExecutionContext, terraform: TerraformResource,
                 artie: ArtieApiResource):
         runner = terraform.runner(spec)
@@ -82,7 +107,8 @@ def _step_op(spec: MigrationSpec, name: str, step: Step, description: str):
 
 
 def _validate_op(spec: MigrationSpec):
-    @dg.op(name="validate_destinations", out=OUTS, ins={"after": dg.In(dg.Nothing)}, description=(
+    @dg.op(name="validate_destinations", out=OUTS, ins={"after": dg.In(dg.Nothing)},
+           pool=pool(spec), description=(
         "Once the new pipeline streams every table, compare the new destination with the old one "
         "(recorded as the validation_report asset and its checks). Goes on when enough "
         "consecutive validations were clean; otherwise stops with the reason."))
@@ -107,7 +133,8 @@ def _validate_op(spec: MigrationSpec):
         snapshot = snapshot.with_validation(validation_record(report), gate_settings(spec))
         gate = snapshot.assessment.gate("catch_up")
         if gate is None or not gate.open:
-            yield from stop(context, snapshot, gate.reason if gate else None)
+            reason = gate.reason if gate else snapshot.assessment.reason
+            yield from stop(context, snapshot, mismatch_reason(spec, report, reason), "catch_up")
         else:
             yield from proceed(context, snapshot, gate.reason, **totals(report))
 
@@ -124,7 +151,8 @@ def log_validation(context, spec: MigrationSpec, report) -> None:
 
 
 def _approval_op(spec: MigrationSpec):
-    @dg.op(name="check_approval", out=OUTS, ins={"after": dg.In(dg.Nothing)}, description=(
+    @dg.op(name="check_approval", out=OUTS, ins={"after": dg.In(dg.Nothing)},
+           pool=pool(spec), description=(
         "Goes on only when a person approved a validation of the current clean streak (the "
         "approval asset, or `migration-pipeline approve`) and the latest passing validation is "
         "recent enough; otherwise stops and says what is missing."))
@@ -157,8 +185,8 @@ def build_job(spec: MigrationSpec) -> dg.JobDefinition:
     promote, create, cut, unshare = (_step_op(spec, *op) for op in STEP_OPS)
     validate, approve = _validate_op(spec), _approval_op(spec)
 
-    @dg.job(name=f"{spec.name}_job", executor_def=dg.in_process_executor, tags={
-        "migration": spec.name}, description=(
+    @dg.job(name=job_name(spec), executor_def=dg.in_process_executor, tags=job_tags(spec),
+            description=(
         f"Advance the migration {spec.name} as far as its gates allow; safe to launch at any "
         "time (every step is idempotent)."))
     def migration_job():

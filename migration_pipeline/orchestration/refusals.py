@@ -18,9 +18,10 @@ from migration_pipeline.errors import (
     PlanGuardRefusal,
     StepRefused,
 )
+from migration_pipeline.orchestration.runs import REFUSED_TAG as TAG
+from migration_pipeline.orchestration.runs import stop_tags
 
 REFUSALS = (StepRefused, PlanGuardRefusal, ModuleEditError, ConfigurationError)
-TAG = "migration/refused"
 _TAG_LIMIT = 1000  # run tags are for short values; the op's metadata holds the full reason
 
 
@@ -29,7 +30,8 @@ def refuse(context: dg.OpExecutionContext, step: str, error: Exception,
     """Stop the run here, saying why `step` was refused (no stack trace: it is expected)."""
     reason = f"{step} refused: {error}"
     context.log.error(reason)
-    context.instance.add_run_tags(context.run_id, {TAG: reason[:_TAG_LIMIT]})
+    context.instance.add_run_tags(context.run_id, {TAG: reason[:_TAG_LIMIT],
+                                                   **stop_tags(f"{step} (refused)", reason)})
     metadata = {"phase": str(phase or "unknown"), "gate": "refused",
                 "reason": dg.MetadataValue.text(reason)}
     result = getattr(error, "result", None)

@@ -12,6 +12,7 @@ import dagster as dg
 from migration_pipeline.artie.client import ArtieClient
 from migration_pipeline.orchestration.approvals import record_approval
 from migration_pipeline.orchestration.resources import ArtieApiResource, TerraformResource
+from migration_pipeline.orchestration.runs import job_tags, pool
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import abort
 from migration_pipeline.terraform.results import StepResult
@@ -42,7 +43,7 @@ class AbortConfig(dg.Config):
 def build_abort_job(spec: MigrationSpec) -> dg.JobDefinition:
     """`<migration>_abort_job`: abort and roll back (before cutover only)."""
 
-    @dg.op(name="roll_back", description=(
+    @dg.op(name="roll_back", pool=pool(spec), description=(
         f"Abort {spec.name} and roll it back: delete the new pipeline (the plan may only destroy "
         "it), then put the reader's is_shared / tables back as they were before the migration "
         "(the plan may only update those). Refused once the cutover has started."))
@@ -55,7 +56,7 @@ def build_abort_job(spec: MigrationSpec) -> dg.JobDefinition:
         context.add_output_metadata({"rollback": dg.MetadataValue.md(summary(results))})
 
     @dg.job(name=f"{spec.name}_abort_job", executor_def=dg.in_process_executor,
-            tags={"migration": spec.name}, description=(
+            tags=job_tags(spec), description=(
                 f"Abort the migration {spec.name} before cutover and roll it back (launch with "
                 "config: who, comment)."))
     def abort_job():

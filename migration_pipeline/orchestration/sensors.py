@@ -1,19 +1,28 @@
-"""The catch-up sensor: looks at the facts and launches the job when a gate may have opened."""
+"""The catch-up sensor: carries on a migration a person launched, when a gate may have opened.
+
+It acts only after a person launched the job (a run without the sensor's tag) and stops for good
+once a person terminated a run or a run failed, until a person launches again. It launches only
+when what the gates read changed since its last launch (a new validation, a decision, Artie's
+table statuses): the cursor keeps that fingerprint, so a lasting mismatch or a closed gate costs
+a look per poll, never a run per poll.
+"""
 
 # No `from __future__ import annotations`: Dagster reads the context and resource annotations.
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
 import dagster as dg
 
 from migration_pipeline.orchestration.facts import Snapshot, gather
-from migration_pipeline.orchestration.refusals import latest_refusal
 from migration_pipeline.orchestration.resources import ArtieApiResource, TerraformResource
+from migration_pipeline.orchestration.runs import automation, sensor_tags, short
 from migration_pipeline.phases import Assessment, Phase, is_streaming
 from migration_pipeline.spec import MigrationSpec
 
-# A run in any of these may still be inside `terraform apply`.
-ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
-          dg.DagsterRunStatus.MANAGED, dg.DagsterRunStatus.STARTING,
-          dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.SUSPENDED,
-          dg.DagsterRunStatus.CANCELING]
+# Mismatches in a row (newest first) after which validating again is not a reason to launch:
+# the first may be in flight, the second confirms it.
+LASTING_MISMATCH = 2
 
 
 def launch_reason(snapshot: Snapshot) -> str | None:
@@ -27,49 +36,91 @@ def launch_reason(snapshot: Snapshot) -> str | None:
     if gate is None:
         return None
     if gate.name == "catch_up" and is_streaming(snapshot.facts.new_status):
+        if lasting_mismatch(snapshot):
+            return None
         return "the new pipeline streams every table: validate again"
     if gate.name == "fresh_validation":
         return "approved, but the latest validation is too old: validate again"
     return None
 
 
-def run_blocker(instance: dg.DagsterInstance, job_name: str) -> str | None:
-    """Why the sensor must not launch now: a run is in progress, or the latest one failed."""
-    active = instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=ACTIVE), limit=1)
-    if active:
-        return f"run {active[0].run_id} of {job_name} is still in progress"
-    latest = instance.get_runs(dg.RunsFilter(job_name=job_name), limit=1)
-    refused = latest_refusal(instance, job_name)
-    if refused:
-        return (f"the latest run {latest[0].run_id} of {job_name} was refused: {refused} "
-                "Fix that, then launch the job again.")
-    if latest and latest[0].status == dg.DagsterRunStatus.FAILURE:
-        # A closed gate ends a run successfully; a failure needs a person, not a retry loop.
-        return (f"the latest run {latest[0].run_id} of {job_name} failed: read its logs, fix "
-                "the cause, then launch the job again (the sensor resumes after it succeeds)")
-    return None
+def lasting_mismatch(snapshot: Snapshot) -> bool:
+    head = snapshot.facts.validations[:LASTING_MISMATCH]
+    return len(head) == LASTING_MISMATCH and not any(r.matches for r in head)
+
+
+def fingerprint(snapshot: Snapshot) -> str:
+    """What the gates read, in short: the phase and next step, Artie's table statuses, the latest
+    decision and the latest validation (a lasting mismatch counts as one state, however many
+    validations repeat it)."""
+    f, a = snapshot.facts, snapshot.assessment
+    status = f.new_status
+    approval = f.approval
+    latest = f.validations[0] if f.validations else None
+    facts = {
+        "phase": str(a.phase), "next_step": str(a.next_step or ""),
+        "artie": None if status is None else [status.status, sorted(
+            (t.schema, t.name, t.status or "") for t in status.tables)],
+        "approval": None if approval is None else [
+            approval.decision, approval.validation_id, approval.who,
+            approval.at.isoformat() if approval.at else ""],
+        "validation": "lasting mismatch" if lasting_mismatch(snapshot) else (
+            None if latest is None else [latest.id, latest.matches]),
+    }
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """The sensor's memory between ticks: the newest person's launch seen and the fingerprint of
+    the facts its last launch acted on."""
+
+    person_run: str | None = None
+    launched: str | None = None
+
+    @classmethod
+    def load(cls, text: str | None) -> "Cursor":
+        try:
+            data = json.loads(text or "{}")
+        except ValueError:
+            return cls()  # a cursor from an older version: start afresh (launches are guarded)
+        return cls(data.get("person_run"), data.get("launched"))
+
+    def dump(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
 
 
 def build_sensor(spec: MigrationSpec, job: dg.JobDefinition) -> dg.SensorDefinition:
     @dg.sensor(name=f"{spec.name}_catch_up_sensor", job=job,
                minimum_interval_seconds=spec.gates.poll_seconds,
                default_status=dg.DefaultSensorStatus.RUNNING, description=(
-                   f"Polls {spec.name}'s pipeline status, validations and approvals; once a "
-                   "person has launched the migration job, launches it again when the new "
-                   "pipeline has caught up, when a validation is due, or when an approval opens "
-                   "the cutover. Skips while a run is active, and after a failed run until a person "
-                   "launches the job again."))
+                   f"Carries on {spec.name} after a person launched its job: launches it again "
+                   "when the new pipeline has caught up, when a validation is due, or when an "
+                   "approval opens the cutover, and only when one of those changed since its last "
+                   "launch. Launches nothing before a person's first launch, while a run is "
+                   "active, and after a run a person terminated or one that failed, until a "
+                   "person launches the job again. Its runs carry the tag "
+                   "migration/launched_by=sensor."))
     def catch_up_sensor(context: dg.SensorEvaluationContext, terraform: TerraformResource,
                         artie: ArtieApiResource):
-        blocker = run_blocker(context.instance, job.name)
-        if blocker:
-            return dg.SkipReason(blocker)
+        cursor = Cursor.load(context.cursor)
+        standing = automation(context.instance, job.name, cursor.person_run)
+        if standing.person_run != cursor.person_run:
+            cursor = Cursor(standing.person_run, cursor.launched)
+            context.update_cursor(cursor.dump())
+        if standing.blocker:
+            return dg.SkipReason(standing.blocker)
         with artie.client() as client:
             snapshot = gather(spec, terraform.runner(spec), client, context.instance)
+        a = snapshot.assessment
         reason = launch_reason(snapshot)
         if reason is None:
-            return dg.SkipReason(f"{snapshot.assessment.phase}: {snapshot.assessment.reason}")
-        return dg.RunRequest(tags={"migration/phase": str(snapshot.assessment.phase),
-                                   "migration/reason": reason[:200]})
+            return dg.SkipReason(f"{a.phase}: {a.reason}")
+        seen = fingerprint(snapshot)
+        if seen == cursor.launched:
+            return dg.SkipReason(f"{a.phase}: {a.reason} (nothing changed since the last launch)")
+        context.update_cursor(Cursor(cursor.person_run, seen).dump())
+        return dg.RunRequest(run_key=f"{cursor.person_run}:{seen}", tags={
+            **sensor_tags(), "migration/phase": str(a.phase), "migration/reason": short(reason)})
 
     return catch_up_sensor

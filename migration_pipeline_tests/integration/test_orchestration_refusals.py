@@ -12,7 +12,7 @@ import yaml
 
 from migration_pipeline.cli import main
 from migration_pipeline.orchestration import build_definitions
-from migration_pipeline.orchestration.sensors import run_blocker
+from migration_pipeline.orchestration.runs import automation
 from migration_pipeline.spec import load_spec
 from migration_pipeline_tests.support.sandbox_module import (
     deployed_module,
@@ -71,7 +71,7 @@ def test_a_refusal_stops_cleanly_and_reaches_the_person(sandbox, tmp_path, monke
         line = driver.launch(instance)  # a clean stop: the run succeeds
         run = instance.get_runs(limit=1)[0]
         records = instance.all_logs(run.run_id)
-        blocker = run_blocker(instance, f"{spec.name}_job")
+        blocker = automation(instance, f"{spec.name}_job").blocker
     assert line.startswith(f"run {run.run_id[:8]}: promote_reader stopped: {reason}")
     output = next(r.dagster_event for r in records if r.dagster_event
                   and r.dagster_event.event_type_value == "STEP_OUTPUT")

@@ -21,7 +21,7 @@ from migration_pipeline.orchestration.event_metadata import (
 )
 from migration_pipeline.orchestration.facts import Snapshot
 from migration_pipeline.orchestration.resources import ArtieApiResource
-from migration_pipeline.orchestration.sensors import launch_reason, run_blocker
+from migration_pipeline.orchestration.sensors import launch_reason
 from migration_pipeline.phases import (
     Assessment,
     Gate,
@@ -195,29 +195,6 @@ def test_the_approval_asset_records_a_ui_decision_and_refuses_a_failed_validatio
         assert dg.materialize([approval_asset], instance=instance, run_config=config).success
         approval = latest_approval(instance, spec)
     assert (approval.who, approval.decision, approval.validation_id) == ("ana", "approve", "v-2")
-
-
-def test_the_sensor_waits_for_a_person_after_a_failed_run_and_resumes_after_a_success():
-    outcome = {"fail": True}
-
-    @dg.op
-    def step():
-        if outcome["fail"]:
-            raise RuntimeError("terraform said no")
-
-    @dg.job(name="shop_move_job")
-    def job():
-        step()
-
-    with dg.DagsterInstance.ephemeral() as instance:
-        assert run_blocker(instance, "shop_move_job") is None
-        failed = job.execute_in_process(instance=instance, raise_on_error=False)
-        assert run_blocker(instance, "shop_move_job") == (
-            f"the latest run {failed.run_id} of shop_move_job failed: read its logs, fix the "
-            "cause, then launch the job again (the sensor resumes after it succeeds)")
-        outcome["fail"] = False
-        job.execute_in_process(instance=instance)
-        assert run_blocker(instance, "shop_move_job") is None
 
 
 def test_the_artie_key_never_shows_in_the_resource_repr(monkeypatch):

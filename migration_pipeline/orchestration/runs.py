@@ -1,0 +1,110 @@
+"""Who launched a migration's runs and how they ended: the run tags, the pool, and whether the
+catch-up sensor may act (only after a person's launch that no one has withdrawn since)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dagster as dg
+
+from migration_pipeline.spec import MigrationSpec
+
+MIGRATION_TAG = "migration"
+LAUNCHED_BY_TAG = "migration/launched_by"
+SENSOR = "sensor"
+STOPPED_AT_TAG = "migration/stopped_at"
+STOP_REASON_TAG = "migration/stop_reason"
+REFUSED_TAG = "migration/refused"  # set by orchestration.refusals on a refused step
+# Enough of a reason to read in the runs list; the full one is in the run's event log.
+TAG_TEXT_LIMIT = 200
+
+# A run in any of these may still be inside `terraform apply`.
+ACTIVE = (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
+          dg.DagsterRunStatus.MANAGED, dg.DagsterRunStatus.STARTING,
+          dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.SUSPENDED,
+          dg.DagsterRunStatus.CANCELING)
+# A person terminated it, or it failed (or, tagged, a step was refused): each withdraws the launch it came from.
+WITHDRAWN = (dg.DagsterRunStatus.CANCELED, dg.DagsterRunStatus.FAILURE)
+# How many recent runs are searched for a person's launch (older ones: the sensor's cursor).
+RECENT_RUNS = 50
+
+
+def pool(spec: MigrationSpec) -> str:
+    """The Dagster pool of every op and asset that runs terraform or validates for `spec`: with
+    the shipped dagster.yaml (`pools: default_limit: 1`, run granularity) one run at a time per
+    migration, whatever launched it (the job, the sensor, a UI materialization, a schedule)."""
+    return f"migration-{spec.name}"
+
+
+def job_name(spec: MigrationSpec) -> str:
+    return f"{spec.name}_job"
+
+
+def job_tags(spec: MigrationSpec) -> dict[str, str]:
+    return {MIGRATION_TAG: spec.name}
+
+
+def sensor_tags() -> dict[str, str]:
+    """What marks a run the catch-up sensor launched; a run of the job without it is a person's."""
+    return {LAUNCHED_BY_TAG: SENSOR}
+
+
+def stop_tags(gate: str, reason: str) -> dict[str, str]:
+    """Where a run stopped and why, for the runs list."""
+    return {STOPPED_AT_TAG: gate, STOP_REASON_TAG: short(reason)}
+
+
+def short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= TAG_TEXT_LIMIT else text[:TAG_TEXT_LIMIT - 1] + "…"
+
+
+def launched_by_person(run: dg.DagsterRun) -> bool:
+    return run.tags.get(LAUNCHED_BY_TAG) != SENSOR
+
+
+@dataclass(frozen=True)
+class Automation:
+    """Whether the catch-up sensor may launch `job` now. `person_run` is the newest run a person
+    launched (None: never, as far as the sensor knows); `blocker` says why it may not (None: it
+    may, when a gate may have changed)."""
+
+    job: str
+    person_run: str | None
+    blocker: str | None
+
+    @property
+    def parked(self) -> bool:
+        return self.blocker is not None
+
+
+def automation(instance: dg.DagsterInstance, job: str,
+               known_person_run: str | None = None) -> Automation:
+    """The sensor's standing from the job's recent runs: it waits while a run is active, for a
+    person's first launch, and after a run a person terminated or one that failed."""
+    runs = instance.get_runs(dg.RunsFilter(job_name=job), limit=RECENT_RUNS)
+    person = next((r.run_id for r in runs if launched_by_person(r)), known_person_run)
+    active = next((r for r in runs if r.status in ACTIVE), None)
+    if active is not None:
+        return Automation(job, person, f"run {active.run_id} of {job} is still in progress")
+    if person is None:
+        return Automation(job, None, (
+            f"no person has launched {job} yet: the sensor only carries on a migration a person "
+            "started. Launch the job (Dagster UI, Launchpad) to start it."))
+    # Runs since the person's launch, newest first (all recent ones if it is older than those).
+    since = runs[:next((i + 1 for i, r in enumerate(runs) if r.run_id == person), len(runs))]
+    ended = next((r for r in since if r.status in WITHDRAWN or REFUSED_TAG in r.tags), None)
+    if ended is None:
+        return Automation(job, person, None)
+    who = "a person's" if launched_by_person(ended) else "the sensor's"
+    if REFUSED_TAG in ended.tags:
+        return Automation(job, person, (
+            f"the latest run {ended.run_id} of {job} was refused: {ended.tags[REFUSED_TAG]} "
+            "Fix that, then launch the job again."))
+    if ended.status == dg.DagsterRunStatus.CANCELED:
+        return Automation(job, person, (
+            f"a person stopped the migration: {who} run {ended.run_id} of {job} was terminated. "
+            "The sensor launches nothing until a person launches the job again."))
+    return Automation(job, person, (
+        f"{who} run {ended.run_id} of {job} failed: read its logs, fix the cause, then "
+        "launch the job again (the sensor waits until a person does)."))

@@ -1,0 +1,165 @@
+"""Only a person starts or resumes a migration: the sensor's standing from the job's runs, its
+cursor (no launch while nothing changed, none for a lasting mismatch) and the stop tags."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import pytest
+
+from migration_pipeline.artie.models import PipelineDetail, TableStatus
+from migration_pipeline.orchestration.facts import Snapshot
+from migration_pipeline.orchestration.ops import stop
+from migration_pipeline.orchestration.runs import (
+    LAUNCHED_BY_TAG,
+    STOP_REASON_TAG,
+    STOPPED_AT_TAG,
+    automation,
+    sensor_tags,
+)
+from migration_pipeline.orchestration.sensors import Cursor, fingerprint, launch_reason
+from migration_pipeline.phases import (
+    Approval,
+    Assessment,
+    Gate,
+    MigrationFacts,
+    ModuleFacts,
+    ValidationRecord,
+)
+from migration_pipeline.terraform.state import TerraformState
+
+JOB = "shop_move_job"
+
+
+def make_job(outcome: dict) -> dg.JobDefinition:
+    @dg.op
+    def step():
+        if outcome.get("fail"):
+            raise RuntimeError("terraform said no")
+
+    @dg.job(name=JOB)
+    def job():
+        step()
+
+    return job
+
+
+def cancel(instance: dg.DagsterInstance, job: dg.JobDefinition, tags: dict | None = None) -> str:
+    """A run of `job` ended as a person's terminate ends it (CANCELED)."""
+    run = instance.create_run_for_job(job, tags=tags)
+    instance.report_run_canceling(run)
+    instance.report_run_canceled(run)
+    return run.run_id
+
+
+def test_the_sensor_waits_for_a_persons_first_launch():
+    outcome: dict = {}
+    job = make_job(outcome)
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert automation(instance, JOB).blocker == (
+            f"no person has launched {JOB} yet: the sensor only carries on a migration a person "
+            "started. Launch the job (Dagster UI, Launchpad) to start it.")
+        job.execute_in_process(instance=instance, tags=sensor_tags())
+        assert automation(instance, JOB).person_run is None  # its own runs do not count
+        person = job.execute_in_process(instance=instance)
+        standing = automation(instance, JOB)
+        assert (standing.person_run, standing.blocker) == (person.run_id, None)
+        job.execute_in_process(instance=instance, tags=sensor_tags())
+        assert automation(instance, JOB).person_run == person.run_id
+
+
+@pytest.mark.parametrize("by_sensor", [False, True])
+def test_a_terminated_run_parks_the_sensor_until_a_person_launches_again(by_sensor):
+    job = make_job({})
+    with dg.DagsterInstance.ephemeral() as instance:
+        job.execute_in_process(instance=instance)
+        canceled = cancel(instance, job, sensor_tags() if by_sensor else None)
+        who = "the sensor's" if by_sensor else "a person's"
+        assert automation(instance, JOB).blocker == (
+            f"a person stopped the migration: {who} run {canceled} of {JOB} was terminated. The "
+            "sensor launches nothing until a person launches the job again.")
+        job.execute_in_process(instance=instance, tags=sensor_tags())  # not a person: still parked
+        assert automation(instance, JOB).blocker.startswith("a person stopped the migration")
+        again = job.execute_in_process(instance=instance)
+        assert automation(instance, JOB) == automation(instance, JOB, again.run_id)
+        assert automation(instance, JOB).blocker is None
+
+
+def test_a_failed_run_parks_the_sensor_until_a_person_launches_again():
+    outcome = {"fail": True}
+    job = make_job(outcome)
+    with dg.DagsterInstance.ephemeral() as instance:
+        failed = job.execute_in_process(instance=instance, raise_on_error=False)
+        assert automation(instance, JOB).blocker == (
+            f"a person's run {failed.run_id} of {JOB} failed: read its logs, fix the cause, then "
+            "launch the job again (the sensor waits until a person does).")
+        outcome["fail"] = False
+        job.execute_in_process(instance=instance)
+        assert automation(instance, JOB).blocker is None
+
+
+def test_an_active_run_blocks_the_sensor():
+    job = make_job({})
+    with dg.DagsterInstance.ephemeral() as instance:
+        job.execute_in_process(instance=instance)
+        started = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)
+        assert automation(instance, JOB).blocker == (
+            f"run {started.run_id} of {JOB} is still in progress")
+
+
+def snapshot(validations: tuple[ValidationRecord, ...], approval: Approval | None = None,
+             table_status: str = "streaming", gate: str = "catch_up") -> Snapshot:
+    status = PipelineDetail("p2", "v2", "r", "c", "running",
+                            tables=(TableStatus("orders", "public", table_status),))
+    facts = MigrationFacts(ModuleFacts(True, ("orders",), True, True, None), "r", "o", "n",
+                           status, validations, approval, datetime.now(UTC))
+    return Snapshot(facts, TerraformState(), Assessment(
+        "caught_up", None, "closed", (Gate(gate, False, "closed"),)))
+
+
+def record(n: int, matches: bool) -> ValidationRecord:
+    return ValidationRecord(f"v-{n}", matches, datetime.fromtimestamp(1.0e9 + n, UTC))
+
+
+def test_only_a_change_the_gates_read_changes_the_fingerprint():
+    first = snapshot((record(1, True),))
+    assert fingerprint(first) == fingerprint(snapshot((record(1, True),)))
+    changed = [snapshot((record(2, True), record(1, True))),
+               snapshot((record(1, True),), table_status="backfilling"),
+               snapshot((record(1, True),), Approval("ana", "approve", "v-1"))]
+    assert len({fingerprint(first), *map(fingerprint, changed)}) == 4
+
+
+def test_a_lasting_mismatch_is_no_reason_to_validate_again_on_every_poll():
+    once = snapshot((record(2, False), record(1, True)))
+    assert launch_reason(once) == "the new pipeline streams every table: validate again"
+    lasting = snapshot((record(3, False), record(2, False), record(1, True)))
+    assert launch_reason(lasting) is None
+    longer = snapshot((record(4, False), record(3, False), record(2, False)))
+    assert fingerprint(lasting) == fingerprint(longer)
+
+
+def test_the_cursor_survives_a_round_trip_and_an_unreadable_one_starts_afresh():
+    cursor = Cursor("run-1", "abc")
+    assert Cursor.load(cursor.dump()) == cursor
+    assert Cursor.load(None) == Cursor() == Cursor.load("not json")
+
+
+def test_a_run_that_stops_at_a_gate_says_where_and_why_in_its_tags():
+    closed = snapshot((record(1, True),), gate="approval")
+
+    @dg.op(out={"proceed": dg.Out(is_required=False), "gate_closed": dg.Out(is_required=False)})
+    def gate(context):
+        yield from stop(context, closed, "Waiting for a person to approve the cutover.")
+
+    @dg.job
+    def job():
+        gate()
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(instance=instance)
+        tags = instance.get_run_by_id(result.run_id).tags
+    assert (tags[STOPPED_AT_TAG], tags[STOP_REASON_TAG]) == (
+        "approval", "Waiting for a person to approve the cutover.")
+    assert LAUNCHED_BY_TAG not in tags
