@@ -19,10 +19,7 @@ from migration_pipeline.orchestration.resources import ArtieApiResource, Terrafo
 from migration_pipeline.orchestration.runs import automation, sensor_tags, short
 from migration_pipeline.phases import Assessment, Phase, is_streaming
 from migration_pipeline.spec import MigrationSpec
-
-# Mismatches in a row (newest first) after which validating again is not a reason to launch:
-# the first may be in flight, the second confirms it.
-LASTING_MISMATCH = 2
+from migration_pipeline.validation.verdict import MISMATCH
 
 
 def launch_reason(snapshot: Snapshot) -> str | None:
@@ -45,8 +42,10 @@ def launch_reason(snapshot: Snapshot) -> str | None:
 
 
 def lasting_mismatch(snapshot: Snapshot) -> bool:
-    head = snapshot.facts.validations[:LASTING_MISMATCH]
-    return len(head) == LASTING_MISMATCH and not any(r.matches for r in head)
+    """The latest validation confirmed a mismatch (one seen again after its rows settled):
+    validating again at once would find it again."""
+    latest = snapshot.facts.validations[:1]
+    return bool(latest) and latest[0].verdict == MISMATCH
 
 
 def fingerprint(snapshot: Snapshot) -> str:
@@ -65,7 +64,7 @@ def fingerprint(snapshot: Snapshot) -> str:
             approval.decision, approval.validation_id, approval.who,
             approval.at.isoformat() if approval.at else ""],
         "validation": "lasting mismatch" if lasting_mismatch(snapshot) else (
-            None if latest is None else [latest.id, latest.matches]),
+            None if latest is None else [latest.id, latest.verdict]),
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -118,25 +118,25 @@ def snapshot(validations: tuple[ValidationRecord, ...], approval: Approval | Non
         "caught_up", None, "closed", (Gate(gate, False, "closed"),)))
 
 
-def record(n: int, matches: bool) -> ValidationRecord:
-    return ValidationRecord(f"v-{n}", matches, datetime.fromtimestamp(1.0e9 + n, UTC))
+def record(n: int, verdict: str) -> ValidationRecord:
+    return ValidationRecord(f"v-{n}", verdict, datetime.fromtimestamp(1.0e9 + n, UTC))
 
 
 def test_only_a_change_the_gates_read_changes_the_fingerprint():
-    first = snapshot((record(1, True),))
-    assert fingerprint(first) == fingerprint(snapshot((record(1, True),)))
-    changed = [snapshot((record(2, True), record(1, True))),
-               snapshot((record(1, True),), table_status="backfilling"),
-               snapshot((record(1, True),), Approval("ana", "approve", "v-1"))]
+    first = snapshot((record(1, "clean"),))
+    assert fingerprint(first) == fingerprint(snapshot((record(1, "clean"),)))
+    changed = [snapshot((record(2, "clean"), record(1, "clean"))),
+               snapshot((record(1, "clean"),), table_status="backfilling"),
+               snapshot((record(1, "clean"),), Approval("ana", "approve", "v-1"))]
     assert len({fingerprint(first), *map(fingerprint, changed)}) == 4
 
 
 def test_a_lasting_mismatch_is_no_reason_to_validate_again_on_every_poll():
-    once = snapshot((record(2, False), record(1, True)))
-    assert launch_reason(once) == "the new pipeline streams every table: validate again"
-    lasting = snapshot((record(3, False), record(2, False), record(1, True)))
+    unsure = snapshot((record(2, "inconclusive"), record(1, "clean")))
+    assert launch_reason(unsure) == "the new pipeline streams every table: validate again"
+    lasting = snapshot((record(3, "mismatch"), record(2, "inconclusive"), record(1, "clean")))
     assert launch_reason(lasting) is None
-    longer = snapshot((record(4, False), record(3, False), record(2, False)))
+    longer = snapshot((record(4, "mismatch"), record(3, "mismatch"), record(2, "inconclusive")))
     assert fingerprint(lasting) == fingerprint(longer)
 
 
@@ -147,7 +147,7 @@ def test_the_cursor_survives_a_round_trip_and_an_unreadable_one_starts_afresh():
 
 
 def test_a_run_that_stops_at_a_gate_says_where_and_why_in_its_tags():
-    closed = snapshot((record(1, True),), gate="approval")
+    closed = snapshot((record(1, "clean"),), gate="approval")
 
     @dg.op(out={"proceed": dg.Out(is_required=False), "gate_closed": dg.Out(is_required=False)})
     def gate(context):
