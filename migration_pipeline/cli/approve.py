@@ -13,7 +13,7 @@ DESCRIPTION = (
     "Record a decision on the approval asset of the migration in the Dagster instance "
     "($DAGSTER_HOME), exactly as materializing it from the UI does: who, the decision, a "
     "comment, and the latest validation it refers to. An approval needs a latest validation "
-    "that passed and holds while later validations keep passing. Exit 0 recorded, 1 nothing to "
+    "that was clean and holds until a later validation confirms a mismatch. Exit 0 recorded, 1 nothing to "
     "approve, 2 usage or input error."
 )
 

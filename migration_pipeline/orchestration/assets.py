@@ -56,8 +56,9 @@ def build_assets(spec: MigrationSpec) -> list[dg.AssetsDefinition]:
 
     @dg.asset(key=approval_key(spec), group_name=spec.name, pool=pool(spec), description=(
         f"A person's decision on the cutover of {spec.name}: materialize with config who / "
-        "decision (approve, reject, abort) / comment. An approval holds for the latest "
-        "validation it saw, as long as no later validation fails. Abort (before cutover only) "
+        "decision (approve, reject, abort) / comment. An approval holds for the clean "
+        "validation it saw until a later validation confirms a mismatch (an inconclusive one "
+        "does not void it). Abort (before cutover only) "
         "rolls the migration back: the new pipeline deleted, the reader as it was before."))
     def approval(context: dg.AssetExecutionContext, config: ApprovalConfig,
                  terraform: TerraformResource, artie: ArtieApiResource) -> dg.MaterializeResult:

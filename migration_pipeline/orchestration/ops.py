@@ -153,9 +153,10 @@ def log_validation(context, spec: MigrationSpec, report) -> None:
 def _approval_op(spec: MigrationSpec):
     @dg.op(name="check_approval", out=OUTS, ins={"after": dg.In(dg.Nothing)},
            pool=pool(spec), description=(
-        "Goes on only when a person approved a validation of the current clean streak (the "
-        "approval asset, or `migration-pipeline approve`) and the latest passing validation is "
-        "recent enough; otherwise stops and says what is missing."))
+        "Goes on only when a person approved a clean validation that no later validation has "
+        "voided with a confirmed mismatch (the approval asset, or `migration-pipeline approve`) "
+        "and the latest validation is clean and recent enough; otherwise stops and says what is "
+        "missing."))
     def check_approval(context: dg.OpExecutionContext, terraform: TerraformResource,
                        artie: ArtieApiResource):
         snapshot = look(spec, context, terraform, artie)
@@ -174,7 +175,7 @@ STEP_OPS: tuple[tuple[str, Step, str], ...] = (
     ("create_pipeline", Step.CREATE, "Add the new artie_pipeline (a copy of the old one with the "
      "spec's overrides) on the shared reader; the plan may only create it."),
     ("cut_over", Step.CUTOVER, "Delete the old pipeline (remove its block; the plan may only delete "
-     "it). Runs only with a valid approval and a fresh passing validation."),
+     "it). Runs only with a valid approval and a fresh clean validation."),
     ("unshare_reader", Step.UNSHARE, "Make the reader dedicated again (`is_shared = false`, `tables` "
      "removed) when the spec asks for it and one pipeline is left."),
 )
