@@ -1,4 +1,5 @@
-"""A small client for Artie's public REST API: pipelines and source readers, read only.
+"""A small client for Artie's public REST API: pipelines and source readers, read only but for
+one call: starting a pipeline whose create was interrupted before Artie's provider started it.
 
 The API key is sent as a bearer token and never appears in a repr, an error or a log line.
 """
@@ -52,10 +53,18 @@ class ArtieClient:
         return [self.get_pipeline(p.uuid) for p in self.list_pipelines()
                 if p.source_reader_uuid == reader_uuid]
 
+    def start_pipeline(self, uuid: str) -> None:
+        """`POST /pipelines/{uuid}/start`: what Artie's provider does right after a create; only
+        called to finish a create that was stopped between the two."""
+        self._call("POST", f"/pipelines/{uuid}/start", {})
+
     def _get(self, path: str) -> dict:
-        log.debug("GET %s%s", self.base_url, path)
+        return self._call("GET", path)
+
+    def _call(self, method: str, path: str, body: dict | None = None) -> dict:
+        log.debug("%s %s%s", method, self.base_url, path)
         try:
-            response = self._http.get(path)
+            response = self._http.request(method, path, json=body)
         except httpx.HTTPError as e:
             raise ArtieApiError(
                 f"Could not reach Artie's API at {self.base_url} ({type(e).__name__}). "
@@ -63,19 +72,20 @@ class ArtieClient:
             ) from e
         if response.status_code == 401 or response.status_code == 403:
             raise ArtieApiError(
-                f"Artie's API refused the key for GET {path} ({response.status_code}). "
+                f"Artie's API refused the key for {method} {path} ({response.status_code}). "
                 "Check the environment variable named by artie.api_key_env.",
                 response.status_code,
             )
         if response.status_code >= 400:
             raise ArtieApiError(
-                f"GET {path} failed with {response.status_code}: {_detail(response)}",
+                f"{method} {path} failed with {response.status_code}: {_detail(response)}",
                 response.status_code,
             )
         try:
-            return response.json()
+            return response.json() if response.content else {}
         except ValueError as e:
-            raise ArtieApiError(f"GET {path} did not return JSON", response.status_code) from e
+            raise ArtieApiError(f"{method} {path} did not return JSON",
+                                response.status_code) from e
 
 
 def _detail(response: httpx.Response) -> str:

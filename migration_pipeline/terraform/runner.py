@@ -227,7 +227,7 @@ class TerraformRunner:
 
     def forget(self, address: str) -> CommandResult:
         """`terraform state rm`: drop `address` from the state (the object itself stays)."""
-        return self.run("state", "rm", address, no_color=None, lock_timeout=LOCK_WAIT)
+        return self.run("state rm", address, no_color=None, lock_timeout=LOCK_WAIT)
 
     def show_json(self, plan_file: Path | None = None) -> dict:
         """`terraform show -json` of a saved plan, or of the current state without one."""

@@ -6,7 +6,8 @@ plan restores the edited files byte for byte from the journal.
 
 A step killed after Artie accepted its change but before Terraform recorded it converges too:
 on the next run (its journal still pending), drift that is exactly the step's own change is
-adopted with a checked refresh-only apply of that one resource; a new pipeline Artie created
+adopted with a checked refresh-only apply of that one resource (a pipeline whose delete Artie
+accepted, confirmed gone by Artie's API, is dropped from the state); a new pipeline Artie created
 but the state does not know is imported instead of created twice. Any other drift is refused.
 """
 
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from migration_pipeline.artie.models import PipelineDetail
-from migration_pipeline.errors import PlanGuardRefusal, StepRefused
+from migration_pipeline.errors import ArtieApiError, PlanGuardRefusal, StepRefused
 from migration_pipeline.phases import STEPS, Step
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import abort, edits, guard, hcl, workdir
@@ -32,9 +33,14 @@ NO_API_NOTE = ("Artie's API was not consulted: pipelines on this reader that the
 
 
 class PipelineSource(Protocol):
-    """What a step asks Artie: the pipelines attached to a reader (ArtieClient provides it)."""
+    """What a step asks Artie (ArtieClient provides it): the pipelines attached to a reader, and
+    starting a pipeline an interrupted create saved but never started."""
 
     def pipelines_on_reader(self, reader_uuid: str) -> list[PipelineDetail]: ...
+
+    def start_pipeline(self, uuid: str) -> None: ...
+
+    def get_pipeline(self, uuid: str) -> PipelineDetail: ...
 
 
 def attached_pipelines(module: hcl.Module, spec: MigrationSpec, state: TerraformState,
@@ -138,6 +144,29 @@ def adopt_partial_apply(runner: TerraformRunner, plan_file: Path, step: str,
         runner.apply(plan_file)
 
 
+def forget_deleted(runner: TerraformRunner, state: TerraformState,
+                   allowed: tuple[guard.Allowed, ...], artie: PipelineSource | None) -> tuple[str, ...]:
+    """The pipelines the step deletes that Artie no longer has (a delete it accepted before
+    the step was killed), dropped from the state: Artie's provider reports a 404 on read as an
+    error, so no plan runs until the state forgets them."""
+    if artie is None:
+        return ()
+    uuids = state.uuids()
+    forgotten = []
+    for rule in allowed:
+        uuid = uuids.get(rule.address)
+        if rule.actions != ("delete",) or not uuid or not rule.address.startswith("artie_pipeline."):
+            continue
+        try:
+            artie.get_pipeline(uuid)
+        except ArtieApiError as e:
+            if e.status_code != 404:
+                raise
+            runner.forget(rule.address)
+            forgotten.append(rule.address)
+    return tuple(forgotten)
+
+
 def run_step(step: str, spec: MigrationSpec, runner: TerraformRunner,
              artie: PipelineSource | None = None) -> StepResult:
     """Bring the module and the infrastructure to where `step` leaves them; see the module doc."""
@@ -169,11 +198,14 @@ def run_step(step: str, spec: MigrationSpec, runner: TerraformRunner,
                     imported = orphan_pipeline(spec, module, state, artie)
                     if imported is not None:
                         runner.import_resource(spec.new_pipeline.address, imported.uuid)
+                if converging:
+                    adopted = forget_deleted(runner, state, allowed, artie)
                 plan, problems = plan_and_check(runner, plan_file, step, allowed, redact)
                 if problems and converging:
-                    adopted = guard.own_partial_apply(plan, allowed)
-                    if adopted:
-                        adopt_partial_apply(runner, plan_file, step, adopted, redact)
+                    drifted = guard.own_partial_apply(plan, allowed)
+                    if drifted:
+                        adopt_partial_apply(runner, plan_file, step, drifted, redact)
+                        adopted += drifted
                         plan, problems = plan_and_check(runner, plan_file, step, allowed, redact)
                 # After the plan: the redactor then knows every sensitive value.
                 diffs = file_diffs(module.files, edit.files, directory, redact)
@@ -188,6 +220,9 @@ def run_step(step: str, spec: MigrationSpec, runner: TerraformRunner,
                 raise
             if plan.has_changes:
                 runner.apply(plan_file)
+        if imported is not None and imported.status == "draft":
+            # Saved but never started (the provider starts right after the save): finish it.
+            artie.start_pipeline(imported.uuid)
         journal.clear()
         if step == Step.CUTOVER:
             abort.forget_before(directory)
@@ -196,13 +231,14 @@ def run_step(step: str, spec: MigrationSpec, runner: TerraformRunner,
         status, message = "applied", (
             f"Artie already held the {step} change to {', '.join(adopted)} (an earlier run was "
             "stopped after Artie accepted it, before Terraform recorded it): recorded it in the "
-            "state with a checked refresh-only apply." + (" " + message if plan.has_changes
-                                                           else ""))
+            "state (a checked refresh-only apply, or `state rm` of a pipeline Artie deleted)."
+            + (" " + message if plan.has_changes else ""))
     elif imported is not None:
         status, message = "applied", (
             f"Artie already had {imported.name!r} ({imported.uuid}) on the reader, unknown to the "
             f"state (an earlier create was stopped after Artie accepted it): imported it as "
-            f"{spec.new_pipeline.address} instead of creating a second pipeline.")
+            f"{spec.new_pipeline.address} instead of creating a second pipeline"
+            + (" and started it." if imported.status == "draft" else "."))
     return StepResult(step, status, message, diffs, plan, edit.notes)
 
 

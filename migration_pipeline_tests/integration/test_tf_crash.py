@@ -71,8 +71,8 @@ def one_new_pipeline(sandbox, directory: Path, spec: MigrationSpec) -> None:
     with ArtieClient(sandbox.endpoint, sandbox.api_key) as api:
         on_reader = api.pipelines_on_reader(uuids[spec.reader])
     names = sorted(p.name for p in on_reader)
-    assert [p.uuid for p in on_reader if p.name == "analytics_v2"] == [
-        uuids[spec.new_pipeline.address]]
+    assert [(p.uuid, p.status) for p in on_reader if p.name == "analytics_v2"] == [
+        (uuids[spec.new_pipeline.address], "running")]  # started, not left a draft
     return names
 
 
@@ -151,6 +151,7 @@ def test_a_run_worker_killed_mid_step_takes_terraform_with_it_and_the_next_run_c
         assert [p.name for p in plans.iterdir()] == [f"create-{worker.pid}.tfplan"]
         result = run_step("create", spec, runner, api)
         assert result.message.startswith("Artie already had 'analytics_v2' ("), result.message
+        assert result.message.endswith("instead of creating a second pipeline and started it.")
     assert one_new_pipeline(sandbox, directory, spec) == ["analytics_v1", "analytics_v2"]
     assert tf_bytes(directory) == intended_files(original, ("promote", "create"),
                                                  tmp_path)
