@@ -21,6 +21,16 @@ class SpecError(ConfigurationError):
         self.field = field
 
 
+class InputCheckError(ConfigurationError):
+    """A check run before anything is applied failed: the spec, module, state or a destination
+    cannot work as given. Lists every problem found."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("Nothing was applied; fix these inputs first:\n"
+                         + "\n".join(f"- {p}" for p in problems))
+        self.problems = list(problems)
+
+
 class ModuleEditError(MigrationError):
     """The user's Terraform module is not in a shape a migration step can edit safely."""
 

@@ -59,6 +59,21 @@ _ADDRESS = re.compile(r"^(artie_[a-z_]+)\.([A-Za-z_][A-Za-z0-9_-]*)$")
 _INSTANCE = re.compile(r'^(artie_[a-z_]+)\.([A-Za-z_][A-Za-z0-9_-]*)\[(?:"([^"]*)"|(\d+))\]$')
 
 
+# `var.x`, `local.x`, `data.t.n.attr` or a resource attribute: written into the module as is.
+_EXPRESSION = re.compile(r"^(var|local)\.[A-Za-z_][\w-]*(\.[\w-]+)*$|"
+                         r"^data\.[a-z_]+\.[A-Za-z_][\w-]*(\.[\w-]+)+$|"
+                         r"^[a-z][a-z0-9_]*\.[A-Za-z_][\w-]*\.[\w-]+(\.[\w-]+)*$")
+
+
+def connector_expression(new: NewPipeline) -> str | None:
+    """The new pipeline's `destination_connector_uuid` as written into the module (None when
+    the spec gives a literal uuid or keeps the old pipeline's connector)."""
+    value = new.destination_connector
+    if value is None:
+        return None
+    return value if _EXPRESSION.match(value) else f"{value}.uuid"
+
+
 def moved_block(source: str, target: str) -> str:
     """The `moved` block that gives one instance of a `for_each` / `count` resource its own
     address without destroying it (removing `for_each` alone would recreate the pipeline)."""
@@ -139,7 +154,9 @@ class NewPipeline(_Model):
     @field_validator("destination_connector")
     @classmethod
     def _connector(cls, value: str | None) -> str | None:
-        return None if value is None else _address_of("artie_connector")(value)
+        if value is None or _EXPRESSION.match(value):
+            return value
+        return _address_of("artie_connector")(value)
 
     @model_validator(mode="after")
     def _one_connector(self) -> NewPipeline:

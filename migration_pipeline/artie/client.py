@@ -45,6 +45,10 @@ class ArtieClient:
     def get_pipeline(self, uuid: str) -> PipelineDetail:
         return PipelineDetail.from_wire(self._get(f"/pipelines/{uuid}"))
 
+    def get_connector(self, uuid: str) -> dict:
+        """A connector as `GET /connectors/{uuid}` reports it (`type`, `sharedConfig`)."""
+        return self._get(f"/connectors/{uuid}")
+
     def get_source_reader(self, uuid: str) -> SourceReaderDetail:
         return SourceReaderDetail.from_wire(self._get(f"/source-readers/{uuid}"))
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-from migration_pipeline.errors import SpecError
-from migration_pipeline.locations import is_motherduck, motherduck
 from migration_pipeline.spec import MigrationSpec
+from migration_pipeline.terraform.inputs import ConnectorSource, destination_location
 from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.validation import (
     PipelineSettings,
@@ -25,31 +23,15 @@ from migration_pipeline.validation import (
 from migration_pipeline.validation.verdict import Limits
 
 
-def destination_location(state: TerraformState, pipeline: str, field: str) -> str:
-    """A DuckDB pipeline's file (`<connector directory>/<database>.duckdb`), or `md:<database>`."""
-    attrs = state.attributes(pipeline)
-    if attrs is None:
-        raise SpecError(f"validation.{field}", f"{pipeline} is not in the Terraform state, so "
-                        "its destination cannot be derived; set it explicitly")
-    database = (attrs.get("destination_config") or {}).get("database")
-    if database and is_motherduck(database):
-        return database
-    connector = state.by_uuid(attrs.get("destination_connector_uuid")) or {}
-    directory = (connector.get("duckdb_config") or {}).get("directory")
-    if connector.get("type") == "motherduck" and database:
-        return motherduck(database)
-    if not directory or not database or not Path(directory).is_absolute():
-        raise SpecError(f"validation.{field}", f"the destination of {pipeline} is not a DuckDB "
-                        "connector with an absolute directory; set it explicitly")
-    return str(Path(directory) / f"{database}.duckdb")
-
-
-def destinations(spec: MigrationSpec, state: TerraformState) -> tuple[str, str]:
-    """The old and new destinations: the spec's `validation:` settings, else the state's."""
+def destinations(spec: MigrationSpec, state: TerraformState,
+                 artie: ConnectorSource | None = None) -> tuple[str, str]:
+    """The old and new destinations: the spec's `validation:` settings, else the state's (a
+    connector the module takes as a variable is looked up through Artie's API)."""
     v = spec.validation
-    old = v.old_destination or destination_location(state, spec.old_pipeline, "old_destination")
+    old = v.old_destination or destination_location(state, spec.old_pipeline, "old_destination",
+                                                    artie)
     new = v.new_destination or destination_location(
-        state, spec.new_pipeline.address, "new_destination")
+        state, spec.new_pipeline.address, "new_destination", artie)
     return old, new
 
 
@@ -76,10 +58,10 @@ def table_mappings(spec: MigrationSpec, state: TerraformState) -> tuple[TableMap
                  else m for m in mappings)
 
 
-def run_validation(spec: MigrationSpec, state: TerraformState,
-                   options: ValidationOptions) -> ValidationReport:
+def run_validation(spec: MigrationSpec, state: TerraformState, options: ValidationOptions,
+                   artie: ConnectorSource | None = None) -> ValidationReport:
     """Compare the two destinations of `spec` and append the run to its validation history."""
-    old, new = destinations(spec, state)
+    old, new = destinations(spec, state, artie)
     gates = spec.gates
     limits = Limits(gates.max_lag_seconds, gates.max_in_flight_keys,
                     gates.max_in_flight_age_seconds)

@@ -29,6 +29,7 @@ from migration_pipeline.orchestration.resources import (
 from migration_pipeline.orchestration.runs import job_name, job_tags, pool, stop_tags
 from migration_pipeline.phases import Phase, Step, done_in, is_streaming
 from migration_pipeline.spec import MigrationSpec
+from migration_pipeline.terraform.inputs import check_inputs
 from migration_pipeline.terraform.steps import run_step
 from migration_pipeline.validation import ValidationReport
 
@@ -89,6 +90,9 @@ def _step_op(spec: MigrationSpec, name: str, step: Step, description: str):
         with artie.client() as client:
             a = snapshot = None
             try:
+                if step == Step.PROMOTE:  # the job's first step: inputs checked before any apply
+                    runner.init()
+                    check_inputs(spec, runner.state(), client)
                 snapshot = gather(spec, runner, client, context.instance)
                 a = snapshot.assessment
                 result = run_step(step, spec, runner, client) if a.next_step == step else None
@@ -128,7 +132,8 @@ def _validate_op(spec: MigrationSpec):
         if not is_streaming(snapshot.facts.new_status):
             yield from stop(context, snapshot)
             return
-        report = run_validation(spec, snapshot.state, validation.options())
+        with artie.client() as client:  # a connector taken as a variable is found through it
+            report = run_validation(spec, snapshot.state, validation.options(), client)
         log_validation(context, spec, report)
         snapshot = snapshot.with_validation(validation_record(report), gate_settings(spec))
         gate = snapshot.assessment.gate("catch_up")

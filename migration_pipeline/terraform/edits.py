@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migration_pipeline.errors import ModuleEditError, StepRefused
-from migration_pipeline.spec import MigrationSpec, moved_block, own_address
+from migration_pipeline.spec import (
+    MigrationSpec,
+    connector_expression,
+    moved_block,
+    own_address,
+)
 from migration_pipeline.terraform import hcl
 from migration_pipeline.terraform.tables import AttachedPipeline, TableId, uncovered
 
@@ -216,8 +221,7 @@ def new_pipeline_text(module: hcl.Module, spec: MigrationSpec) -> str:
     if new.name is not None:
         splices.append(hcl.set_entry(text, path, block.body, "name", hcl.render(new.name)))
     if new.destination_connector or new.destination_connector_uuid:
-        value = (f"{new.destination_connector}.uuid" if new.destination_connector
-                 else hcl.render(new.destination_connector_uuid))
+        value = connector_expression(new) or hcl.render(new.destination_connector_uuid)
         splices.append(hcl.set_entry(text, path, block.body, "destination_connector_uuid", value))
     indent = hcl.entry_indent(text, block.body)
     if new.destination_config is not None:

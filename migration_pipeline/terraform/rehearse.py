@@ -18,6 +18,7 @@ from migration_pipeline.phases import STEPS, GateSettings, MigrationFacts, asses
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import guard, hcl, workdir
 from migration_pipeline.terraform.facts import module_facts
+from migration_pipeline.terraform.inputs import check_inputs
 from migration_pipeline.terraform.plan import Plan, Redactor
 from migration_pipeline.terraform.results import StepResult, file_diffs, results_markdown
 from migration_pipeline.terraform.runner import TerraformRunner
@@ -80,6 +81,7 @@ def rehearse(spec: MigrationSpec, runner_for: RunnerFactory,
             runner.redact = redact
             runner.init()
             state = runner.state()
+            check_inputs(spec, state, artie)  # the job's own checks, before its first step
             phase = starting_phase(spec, copy, state, artie)
             allowed: tuple[guard.Allowed, ...] = ()
             for step in steps_of(spec):
