@@ -28,6 +28,7 @@ from artie_sandbox.engine.reader import read_source
 from artie_sandbox.models import Connector, Pipeline, PipelineTable, SourceReader
 from artie_sandbox.source.schema import DEMO_TABLES
 from artie_sandbox.source.seed import create_source
+from artie_sandbox.sql import compose, ident, join, qualified
 from artie_sandbox.store import Store
 
 BACKFILL_TARGET, APPLY_TARGET = 100_000, 20_000
@@ -36,22 +37,26 @@ BACKFILL_TARGET, APPLY_TARGET = 100_000, 20_000
 def make_changes(source: Path, changes: int) -> int:
     """About `changes` captured changes: 70% updates, 15% deletes, 15% inserts, all four tables."""
     with sqlite3.connect(source, isolation_level=None) as conn:
-        sizes = {t.name: conn.execute(f'SELECT count(*) FROM "{t.name}"').fetchone()[0] for t in DEMO_TABLES}  # noqa: S608 - fixed names
+        sizes = {t.name: conn.execute(compose("SELECT count(*) FROM {t}", t=ident(t.name))).fetchone()[0]
+                 for t in DEMO_TABLES}
         conn.execute("BEGIN")
         for table in DEMO_TABLES:
-            first = table.primary_key[0]
-            rowids = [r[0] for r in conn.execute(f'SELECT rowid FROM "{table.name}" ORDER BY rowid')]  # noqa: S608 - fixed names
+            first, name = table.primary_key[0], ident(table.name)
+            rowids = [r[0] for r in conn.execute(compose("SELECT rowid FROM {t} ORDER BY rowid", t=name))]
             n = min(changes * sizes[table.name] // sum(sizes.values()), len(rowids))
             updates, deletes = rowids[: int(n * 0.7)], rowids[int(n * 0.7): int(n * 0.85)]
             column = next(c for c in table.columns if c.kind == "timestamp").name
-            conn.executemany(f'UPDATE "{table.name}" SET "{column}" = ? WHERE rowid = ?',  # noqa: S608
+            conn.executemany(compose("UPDATE {t} SET {c} = ? WHERE rowid = ?", t=name, c=ident(column)),
                              [("2025-01-01 00:00:00.000001", r) for r in updates])
-            conn.executemany(f'DELETE FROM "{table.name}" WHERE rowid = ?', [(r,) for r in deletes])  # noqa: S608
-            offset = conn.execute(f'SELECT max("{first}") FROM "{table.name}"').fetchone()[0]  # noqa: S608
-            cols = ", ".join(f'"{c.name}"' for c in table.columns)
-            shifted = ", ".join(f'"{c.name}" + {offset}' if c.name == first else f'"{c.name}"' for c in table.columns)
-            conn.execute(f'INSERT INTO "{table.name}" ({cols}) SELECT {shifted} FROM "{table.name}" '  # noqa: S608
-                         f"WHERE rowid IN (SELECT rowid FROM \"{table.name}\" ORDER BY rowid DESC LIMIT {n - len(updates) - len(deletes)})")
+            conn.executemany(compose("DELETE FROM {t} WHERE rowid = ?", t=name), [(r,) for r in deletes])
+            offset = conn.execute(compose("SELECT max({k}) FROM {t}", k=ident(first), t=name)).fetchone()[0]
+            cols = join(ident(c.name) for c in table.columns)
+            shifted = join(compose("{k} + ?", k=ident(c.name)) if c.name == first else ident(c.name)
+                           for c in table.columns)
+            conn.execute(compose("INSERT INTO {t} ({cols}) SELECT {shifted} FROM {t} "
+                                 "WHERE rowid IN (SELECT rowid FROM {t} ORDER BY rowid DESC LIMIT ?)",
+                                 t=name, cols=cols, shifted=shifted),
+                         (offset, n - len(updates) - len(deletes)))
         conn.execute("COMMIT")
         return conn.execute("SELECT count(*) FROM _artie_changes").fetchone()[0]
 
@@ -103,9 +108,11 @@ def run(directory: Path, pristine: Path, rows: int, changes: int) -> dict:
         runner.step(plans)
     apply_seconds, apply_cpu = time.perf_counter() - started, time.process_time() - cpu
     with duckdb.connect(str(runner.path), read_only=True) as con:
-        landed = sum(con.execute(f'SELECT count(*) FROM main."{t.name}"').fetchone()[0] for t in DEMO_TABLES)  # noqa: S608 - fixed names
+        landed = sum(con.execute(compose("SELECT count(*) FROM {t}", t=qualified("main", t.name))).fetchone()[0]
+                     for t in DEMO_TABLES)
     with sqlite3.connect(source) as conn:
-        expected = sum(conn.execute(f'SELECT count(*) FROM "{t.name}"').fetchone()[0] for t in DEMO_TABLES)  # noqa: S608 - fixed names
+        expected = sum(conn.execute(compose("SELECT count(*) FROM {t}", t=ident(t.name))).fetchone()[0]
+                       for t in DEMO_TABLES)
     engine.close()
     if landed != expected:
         raise SystemExit(f"the destination holds {landed} rows, the source {expected}: the run is invalid")
