@@ -38,6 +38,16 @@ class TableView:
     table: PipelineTable
     status: str
     backfill_stage: str
+    progress: TableProgress | None = None
+
+
+@dataclass(frozen=True)
+class Lag:
+    """How far a pipeline trails its reader's change log: changes not applied yet, and the age of
+    the oldest of them."""
+
+    changes: int = 0
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,7 @@ class PipelineView:
     pipeline: Pipeline
     source_type: str
     tables: tuple[TableView, ...]
+    lag: Lag = Lag()
 
     @property
     def has_backfilling_tables(self) -> bool:
@@ -429,5 +440,7 @@ def _pipeline_view(tx: Transaction, pipeline: Pipeline) -> PipelineView:
     for table in pipeline.tables:
         got = reported.get(table.key, TableProgress(table.key))
         status = NOT_CAPTURED if table.key in missing else got.status
-        states.append(TableView(table, status, got.backfill_stage))
-    return PipelineView(pipeline, connector.type if connector else "", tuple(states))
+        states.append(TableView(table, status, got.backfill_stage, got))
+    lag = Lag(max(0, progress.log_end - progress.offset), progress.seconds_behind) if progress \
+        else Lag()
+    return PipelineView(pipeline, connector.type if connector else "", tuple(states), lag)

@@ -112,6 +112,7 @@ class TableProgress:
     rows_backfilled: int = 0
     rows_estimated: int = 0
     detail: str = ""
+    backfill_started_at: str = ""  # when the engine first saw its backfill under way (UTC)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ The phase is never stored; it is derived again on every look.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from migration_pipeline.artie.models import PipelineDetail
+from migration_pipeline.artie.progress import summary
 from migration_pipeline.errors import SpecError
 
 
@@ -184,10 +185,8 @@ def catch_up_gate(facts: MigrationFacts, settings: GateSettings) -> Gate:
     if status is None:
         return Gate("catch_up", False, f"Artie reports no status for {facts.new_pipeline} yet.")
     if not is_streaming(status):
-        shown = ", ".join(f"{t.name} ({t.status or 'unknown'})" for t in status.tables
-                          if t.status != STREAMING) or "no tables reported"
-        return Gate("catch_up", False,
-                    f"{facts.new_pipeline} is still backfilling: {shown}.")
+        return Gate("catch_up", False, f"{facts.new_pipeline} is still backfilling: "
+                    f"{summary(status, facts.now or datetime.now(UTC))}.")
     streak = clean_streak(facts.validations)
     needed = settings.clean_validations
     if len(streak) < needed:

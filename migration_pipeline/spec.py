@@ -36,6 +36,11 @@ migrations:
       new_destination: null          #   state (a DuckDB connector's directory/<database>.duckdb)
       history_dir: null              # default: <terraform.dir>/.terraform/migration-pipeline/validation
       keys: {}                       # old table -> key columns, where the destination declares none
+      schedule:                      # the <migration>_validation_schedule
+        cron: "*/15 * * * *"         # every 15 minutes
+        timezone: UTC                # any IANA name
+        enabled: true                # running from the start (turn it off in the UI, or here)
+    owners: [team:data]              # Dagster asset owners: emails or team:NAME
 ```
 """
 
@@ -45,6 +50,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -55,6 +61,7 @@ from migration_pipeline.validation.verdict import Limits
 
 _LIMITS = Limits()
 
+_OWNER = re.compile(r"^(team:[A-Za-z0-9_-]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")
 _ADDRESS = re.compile(r"^(artie_[a-z_]+)\.([A-Za-z_][A-Za-z0-9_-]*)$")
 _INSTANCE = re.compile(r'^(artie_[a-z_]+)\.([A-Za-z_][A-Za-z0-9_-]*)\[(?:"([^"]*)"|(\d+))\]$')
 
@@ -176,14 +183,41 @@ class GateSpec(_Model):
     max_in_flight_age_seconds: float = Field(default=_LIMITS.max_in_flight_age_seconds, ge=0)
 
 
+class ScheduleSpec(_Model):
+    """When the validation schedule validates (a cron expression in `timezone`)."""
+
+    cron: str = "*/15 * * * *"
+    timezone: str = "UTC"
+    enabled: bool = True
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(f"{value!r} is not a cron expression of five fields "
+                             "(minute hour day month weekday), e.g. '*/15 * * * *'")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"{value!r} is not an IANA time zone name, e.g. UTC or "
+                             "Europe/Berlin") from e
+        return value
+
+
 class ValidationSpec(_Model):
-    """Where the old and new destinations are (default: derived from the Terraform state) and
-    where the validation history is kept."""
+    """Where the old and new destinations are (default: derived from the Terraform state),
+    where the validation history is kept, and when the schedule validates."""
 
     old_destination: str | None = None
     new_destination: str | None = None
     history_dir: Path | None = None
     keys: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
 
     def history(self, terraform_dir: Path) -> Path:
         return self.history_dir or (
@@ -203,9 +237,18 @@ class MigrationSpec(_Model):
     artie: ArtieSettings = Field(default_factory=ArtieSettings)
     gates: GateSpec = Field(default_factory=GateSpec)
     validation: ValidationSpec = Field(default_factory=ValidationSpec)
+    owners: tuple[str, ...] = ()
 
     _check_reader = field_validator("reader")(_address_of("artie_source_reader"))
     _check_old = field_validator("old_pipeline")(_address_of("artie_pipeline"))
+
+    @field_validator("owners")
+    @classmethod
+    def _owners(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for owner in value:
+            if not _OWNER.match(owner):
+                raise ValueError(f"owner {owner!r} must be an email address or team:NAME")
+        return value
 
     @model_validator(mode="after")
     def _distinct(self) -> MigrationSpec:

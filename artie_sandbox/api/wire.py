@@ -3,9 +3,10 @@
 Request parsing accepts what Artie's Terraform provider sends (current and older releases: a
 pipeline table's `alias` / `excludeColumns` / `skipDelete` nested in `advancedSettings` or at
 the top level). Responses follow the schemas of Artie's OpenAPI spec; the only deviations are
-the sandbox-only connector types (`sqlite`, `duckdb`) and one additive field on source readers,
+the sandbox-only connector types (`sqlite`, `duckdb`), one additive field on source readers,
 `uncapturedTables`, listing tables that attached pipelines replicate but the shared reader no
-longer captures.
+longer captures, and additive fields on a pipeline's tables: `rowsBackfilled`, `rowsEstimated`,
+`backfillStartedAt` and, once a table streams, `changesBehind` / `secondsBehind`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import uuid as uuidlib
 from typing import Any
 
-from artie_sandbox.backend import PipelineView, ReaderView, TableView
+from artie_sandbox.backend import Lag, PipelineView, ReaderView, TableView
 from artie_sandbox.errors import BadRequest
 from artie_sandbox.models import Connector, Pipeline, PipelineTable, ReaderTable, SourceReader
 
@@ -198,9 +199,10 @@ def reader_json(view: ReaderView) -> dict:
     }
 
 
-def _table_json(pipeline: Pipeline, state: TableView) -> dict:
+def _table_json(pipeline: Pipeline, state: TableView, lag: Lag) -> dict:
     table = state.table
     return {
+        **_table_progress(state, lag),
         "uuid": str(uuidlib.uuid5(_TABLE_NAMESPACE, f"{pipeline.uuid}/{table.key}")),
         "name": table.name,
         "schema": table.schema,
@@ -218,6 +220,20 @@ def _table_json(pipeline: Pipeline, state: TableView) -> dict:
         "createdAt": pipeline.created_at,
         "updatedAt": pipeline.updated_at,
     }
+
+
+def _table_progress(state: TableView, lag: Lag) -> dict:
+    """Sandbox additions to a pipeline table (Artie's spec gives only `status` and
+    `backfillStage`): rows backfilled of the estimate, when the backfill started, and once the
+    table streams, the pipeline's lag behind its reader (one change-log offset per pipeline, so
+    every streaming table of a pipeline reports the same lag)."""
+    got = state.progress
+    extra = {"rowsBackfilled": got.rows_backfilled if got else 0,
+             "rowsEstimated": got.rows_estimated if got else 0,
+             "backfillStartedAt": (got.backfill_started_at if got else "") or None}
+    if state.status == "streaming":
+        extra.update(changesBehind=lag.changes, secondsBehind=lag.seconds)
+    return extra
 
 
 def light_pipeline(view: PipelineView) -> dict:
@@ -250,7 +266,7 @@ def full_pipeline(view: PipelineView) -> dict:
             "includeArtieUpdatedAtColumn": pipeline.include_artie_updated_at_column,
             "includeDatabaseUpdatedAtColumn": pipeline.include_database_updated_at_column,
         },
-        "tables": [_table_json(pipeline, t) for t in view.tables],
+        "tables": [_table_json(pipeline, t, view.lag) for t in view.tables],
     }
 
 

@@ -31,7 +31,7 @@ from artie_sandbox.engine.reader import captured_tables, read_source
 from artie_sandbox.models import Connector, Pipeline, PipelineProgress, SourceReader
 from artie_sandbox.paths import change_log_path
 from artie_sandbox.source.capture import commit_time, head_position, read_schema
-from artie_sandbox.store import Store
+from artie_sandbox.store import Store, now
 
 log = logging.getLogger("artie_sandbox.engine")
 
@@ -217,7 +217,8 @@ class Engine:
             readers = {r.uuid: r for r in tx.list(SourceReader)}
             pipelines, connectors = tx.list(Pipeline), {c.uuid: c for c in tx.list(Connector)}
         self._last_report = time.monotonic()
-        reports = [self._progress(p, readers.get(p.source_reader_uuid), connectors) for p in pipelines]
+        reports = [self._started(self._progress(p, readers.get(p.source_reader_uuid), connectors))
+                   for p in pipelines]
         # Only what changed is written: a write would otherwise wake the idle engine again.
         changed = [r for r in reports if r is not None and not _same(r, self._reported.get(r.pipeline_uuid))]
         if not changed:
@@ -227,6 +228,19 @@ class Engine:
                 if tx.get(Pipeline, report.pipeline_uuid) is not None:
                     tx.put(report)
         self._reported.update((r.pipeline_uuid, r) for r in changed)
+
+    def _started(self, report: PipelineProgress | None) -> PipelineProgress | None:
+        """Each table's backfill start time carried over from the last report (the store's after
+        a restart), set now when its backfill is first seen under way."""
+        if report is None:
+            return None
+        previous = self._reported.get(report.pipeline_uuid) or self.store.read().get(
+            PipelineProgress, report.pipeline_uuid)
+        before = {t.table_key: t.backfill_started_at for t in (previous.tables if previous else ())}
+        tables = tuple(t if t.backfill_stage == "not_started" else
+                       replace(t, backfill_started_at=before.get(t.table_key) or now())
+                       for t in report.tables)
+        return replace(report, tables=tables)
 
     def _progress(self, pipeline: Pipeline, reader: SourceReader | None,
                   connectors: dict[str, Connector]) -> PipelineProgress | None:

@@ -4,7 +4,7 @@ camelCase JSON."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 
 @dataclass(frozen=True)
@@ -16,14 +16,29 @@ class TableStatus:
     status: str | None = None
     backfill_stage: str | None = None
     enable_history_mode: bool = False
+    # Row figures and lag, when the API gives them (the sandbox does; None otherwise).
+    rows_backfilled: int | None = None
+    rows_estimated: int | None = None
+    backfill_started_at: datetime | None = None
+    changes_behind: int | None = None
+    seconds_behind: float | None = None
 
     @classmethod
     def from_wire(cls, data: dict) -> TableStatus:
+        started = data.get("backfillStartedAt")
         return cls(
             name=data.get("name", ""), schema=data.get("schema") or "",
             status=data.get("status"), backfill_stage=data.get("backfillStage"),
             enable_history_mode=bool(data.get("enableHistoryMode", False)),
+            rows_backfilled=data.get("rowsBackfilled"), rows_estimated=data.get("rowsEstimated"),
+            backfill_started_at=_utc(started) if started else None,
+            changes_behind=data.get("changesBehind"), seconds_behind=data.get("secondsBehind"),
         )
+
+
+def _utc(text: str) -> datetime:
+    at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

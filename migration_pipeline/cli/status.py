@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from migration_pipeline.artie.client import ArtieClient
+from migration_pipeline.artie.progress import pipeline_progress, summary
 from migration_pipeline.cli.common import add_spec_arguments, api_key, config_path
 from migration_pipeline.orchestration.approvals import open_instance
 from migration_pipeline.orchestration.facts import Snapshot, gather
@@ -40,9 +43,13 @@ def status_json(spec: MigrationSpec, snapshot: Snapshot, refused: str | None = N
                 runs: Automation | None = None) -> dict:
     a, f = snapshot.assessment, snapshot.facts
     latest = f.validations[0] if f.validations else None
+    now = f.now or datetime.now(UTC)
     return {
         "migration": spec.name, "phase": a.phase, "next_step": a.next_step, "reason": a.reason,
         "refused": refused,
+        "progress": None if f.new_status is None else {
+            "summary": summary(f.new_status, now),
+            "tables": [asdict(p) for p in pipeline_progress(f.new_status, now)]},
         "gates": [{"name": g.name, "open": g.open, "reason": g.reason} for g in a.gates],
         "latest_validation": None if latest is None else {
             "id": latest.id, "verdict": latest.verdict, "finished_at": latest.finished_at.isoformat()},
@@ -61,6 +68,8 @@ def render(status: dict) -> str:
              f"  why: {status['reason']}"]
     if status.get("refused"):
         lines.append(f"  latest run refused: {status['refused']}")
+    if status["progress"] is not None:
+        lines.append(f"  new pipeline: {status['progress']['summary']}")
     lines += [f"  gate {g['name']}: {'open' if g['open'] else 'closed'} - {g['reason']}"
               for g in status["gates"]]
     v, ap = status["latest_validation"], status["approval"]

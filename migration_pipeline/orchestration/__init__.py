@@ -1,4 +1,5 @@
-"""The Dagster layer: per migration a job, a catch-up sensor, validation and approval assets."""
+"""The Dagster layer: per migration a job, a catch-up sensor, a validation schedule and the asset
+graph from the source reader to the approval."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from migration_pipeline.orchestration.resources import (
     ValidationResource,
 )
 from migration_pipeline.orchestration.rollback import build_abort_job
+from migration_pipeline.orchestration.schedules import build_schedule, build_validation_job
 from migration_pipeline.orchestration.sensors import build_sensor
 from migration_pipeline.spec import MigrationSpec
 
@@ -31,10 +33,12 @@ def resources(specs: dict[str, MigrationSpec]) -> dict[str, dg.ConfigurableResou
 
 def build_definitions(specs: dict[str, MigrationSpec]) -> dg.Definitions:
     """Everything Dagster shows for the migrations of one migrations file."""
-    jobs, sensors, assets = [], [], []
+    jobs, sensors, schedules, assets = [], [], [], []
     for spec in specs.values():
-        job = build_job(spec)
-        jobs += [job, build_abort_job(spec)]
+        job, validation_job = build_job(spec), build_validation_job(spec)
+        jobs += [job, build_abort_job(spec), validation_job]
         sensors.append(build_sensor(spec, job))
+        schedules.append(build_schedule(spec, validation_job))
         assets += build_assets(spec)
-    return dg.Definitions(jobs=jobs, sensors=sensors, assets=assets, resources=resources(specs))
+    return dg.Definitions(jobs=jobs, sensors=sensors, schedules=schedules, assets=assets,
+                          resources=resources(specs))

@@ -1,19 +1,29 @@
-"""Per migration: the validation_report asset (with its checks) and the approval asset."""
+"""Per migration: the asset graph from the source reader to the approval. The reader, pipelines
+and destinations are external (Terraform and Artie change them); validation_report (with its
+checks) and validation_mismatches are one validation; approval is a person's decision."""
 
 # No `from __future__ import annotations`: Dagster reads the context and resource annotations.
 from typing import Literal
 
 import dagster as dg
+from pydantic import Field
 
 from migration_pipeline.errors import ApprovalError
 from migration_pipeline.orchestration.approvals import decide
-from migration_pipeline.orchestration.checks import CHECKS, checks
-from migration_pipeline.orchestration.destinations import run_validation
+from migration_pipeline.orchestration.checks import CHECKS, SEVERITIES
 from migration_pipeline.orchestration.event_metadata import (
     approval_key,
     validation_key,
-    validation_metadata,
     validation_records,
+)
+from migration_pipeline.orchestration.evidence import gather_evidence
+from migration_pipeline.orchestration.facts import gather
+from migration_pipeline.orchestration.graph import (
+    code_references,
+    destination_key,
+    external_assets,
+    mismatches_key,
+    step_event,
 )
 from migration_pipeline.orchestration.resources import (
     ArtieApiResource,
@@ -23,43 +33,67 @@ from migration_pipeline.orchestration.resources import (
 from migration_pipeline.orchestration.rollback import abort_and_roll_back, summary
 from migration_pipeline.orchestration.runs import pool
 from migration_pipeline.spec import MigrationSpec
+from migration_pipeline.terraform.steps import run_step
 
 
 class ApprovalConfig(dg.Config):
     """Your decision on the latest validation: approve, reject, or abort the migration."""
 
-    who: str
-    decision: Literal["approve", "reject", "abort"] = "approve"
-    comment: str = ""
-    # The validation you reviewed (validation_id in the validation_report's metadata): when
-    # given, the decision is refused if a newer validation exists.
-    validation_id: str = ""
+    who: str = Field(description="Your name or handle, recorded with the decision.")
+    decision: Literal["approve", "reject", "abort"] = Field(default="approve", description=(
+        "approve: the cutover may delete the old pipeline; reject: it may not; abort (before "
+        "the cutover only): roll the migration back, the new pipeline deleted and the reader "
+        "as it was."))
+    comment: str = Field(default="", description="Why; shown with the decision.")
+    validation_id: str = Field(default="", description=(
+        "The validation you reviewed (validation_id in the validation_report's metadata): when "
+        "given, the decision is refused if a newer validation exists."))
 
 
-def build_assets(spec: MigrationSpec) -> list[dg.AssetsDefinition]:
-    key = validation_key(spec)
+def validation_assets(spec: MigrationSpec) -> dg.AssetsDefinition:
+    """validation_report (depends on both destinations, with its checks) and
+    validation_mismatches (depends on the report), made by one comparison."""
+    report, mismatches = validation_key(spec), mismatches_key(spec)
+    owners = list(spec.owners)
 
-    @dg.asset(key=key, group_name=spec.name, pool=pool(spec), check_specs=[
-        dg.AssetCheckSpec(name, asset=key, description=doc) for name, doc in CHECKS.items()],
-        description=(
-        f"The new destination of {spec.name} compared with the old one, table by table (rows, "
-        "missing / extra / changed keys, lag). The migration job materializes it on every "
-        "validation; materialize it here to validate now."))
-    def validation_report(context: dg.AssetExecutionContext, terraform: TerraformResource,
-                          validation: ValidationResource) -> dg.MaterializeResult:
-        runner = terraform.runner(spec)
-        runner.init()
-        report = run_validation(spec, runner.state(), validation.options())
-        return dg.MaterializeResult(metadata=validation_metadata(report), check_results=[
-            dg.AssetCheckResult(check_name=o.name, passed=o.passed, metadata=o.metadata)
-            for o in checks(report)])
+    @dg.multi_asset(name=f"{spec.name}_validation", group_name=spec.name, pool=pool(spec), specs=[
+        dg.AssetSpec(report, deps=[destination_key(spec, "old"), destination_key(spec, "new")],
+                     kinds={"duckdb"}, owners=owners, description=(
+                         f"The new destination of {spec.name} compared with the old one, table "
+                         "by table (rows, missing / extra / changed keys, lag). The migration "
+                         "job and the validation schedule materialize it; materialize it here "
+                         "to validate now.")),
+        dg.AssetSpec(mismatches, deps=[report], kinds={"duckdb", "pandas"}, owners=owners,
+                     description=(
+                         "Every mismatched key of the latest validation (table, kind, key, "
+                         "column, old and new value, first seen, confirmed), as the table "
+                         "validation_mismatches in the validation history database (see its "
+                         "`database` metadata); query it with duckdb."))],
+        check_specs=[dg.AssetCheckSpec(name, asset=report, description=doc,
+                                       blocking=SEVERITIES[name] == dg.AssetCheckSeverity.ERROR)
+                     for name, doc in CHECKS.items()])
+    def validation(context: dg.AssetExecutionContext, terraform: TerraformResource,
+                   artie: ArtieApiResource, validation: ValidationResource):
+        with artie.client() as client:
+            snapshot = gather(spec, terraform.runner(spec), client, context.instance)
+            evidence = gather_evidence(spec, snapshot, validation, client)
+        yield dg.MaterializeResult(asset_key=report, metadata=evidence.report_metadata)
+        for o in evidence.checks:
+            yield dg.AssetCheckResult(asset_key=report, check_name=o.name, passed=o.passed,
+                                      metadata=o.metadata, severity=o.severity)
+        yield dg.MaterializeResult(asset_key=mismatches, metadata=evidence.mismatches_metadata)
 
-    @dg.asset(key=approval_key(spec), group_name=spec.name, pool=pool(spec), description=(
-        f"A person's decision on the cutover of {spec.name}: materialize with config who / "
-        "decision (approve, reject, abort) / comment. An approval holds for the clean "
-        "validation it saw until a later validation confirms a mismatch (an inconclusive one "
-        "does not void it). Abort (before cutover only) "
-        "rolls the migration back: the new pipeline deleted, the reader as it was before."))
+    return validation
+
+
+def approval_asset(spec: MigrationSpec) -> dg.AssetsDefinition:
+    @dg.asset(key=approval_key(spec), group_name=spec.name, pool=pool(spec),
+              deps=[validation_key(spec)], owners=list(spec.owners), description=(
+                  f"A person's decision on the cutover of {spec.name}: materialize with config "
+                  "who / decision (approve, reject, abort) / comment. An approval holds for the "
+                  "clean validation it saw until a later validation confirms a mismatch (an "
+                  "inconclusive one does not void it). Abort (before cutover only) rolls the "
+                  "migration back: the new pipeline deleted, the reader as it was before."))
     def approval(context: dg.AssetExecutionContext, config: ApprovalConfig,
                  terraform: TerraformResource, artie: ArtieApiResource) -> dg.MaterializeResult:
         try:
@@ -77,4 +111,11 @@ def build_assets(spec: MigrationSpec) -> list[dg.AssetsDefinition]:
                          f"{metadata['validation_id'] or '(none)'}")
         return dg.MaterializeResult(metadata=metadata)
 
-    return [validation_report, approval]
+    return approval
+
+
+def build_assets(spec: MigrationSpec) -> list:
+    """Everything the migration shows in the asset graph; the reader, pipelines and destinations
+    link to the code of the Terraform steps that change them."""
+    return [*external_assets(spec, code_references(run_step, step_event)),
+            *dg.with_source_code_references([validation_assets(spec), approval_asset(spec)])]

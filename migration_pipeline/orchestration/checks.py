@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import dagster as dg
+
 from migration_pipeline.orchestration.event_metadata import totals
 from migration_pipeline.validation import ValidationReport
 from migration_pipeline.validation.verdict import CLEAN
@@ -17,6 +19,11 @@ CHECKS = {
     "schemas_match": "Every compared column exists in both destinations and its values compare "
                      "(a widened type such as INTEGER -> BIGINT is listed, not failed).",
 }
+# A count difference beyond the rows in flight warns (the content check names the keys); a
+# content or schema mismatch blocks the cutover.
+SEVERITIES = {"row_counts_match": dg.AssetCheckSeverity.WARN,
+              "content_matches": dg.AssetCheckSeverity.ERROR,
+              "schemas_match": dg.AssetCheckSeverity.ERROR}
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,10 @@ class CheckOutcome:
     name: str
     passed: bool
     metadata: dict[str, float | int | str]
+
+    @property
+    def severity(self) -> dg.AssetCheckSeverity:
+        return SEVERITIES[self.name]
 
 
 def checks(report: ValidationReport) -> list[CheckOutcome]:

@@ -1,5 +1,5 @@
 """Which destinations a migration compares and how each pipeline writes them (from the
-Terraform state), and one validation of them appended to the validation history."""
+Terraform state), and one comparison of them."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from migration_pipeline.validation import (
     ValidationOptions,
     ValidationReport,
     map_pipelines,
-    record,
     validate,
 )
 from migration_pipeline.validation.verdict import Limits
@@ -60,10 +59,10 @@ def table_mappings(spec: MigrationSpec, state: TerraformState) -> tuple[TableMap
 
 def run_validation(spec: MigrationSpec, state: TerraformState, options: ValidationOptions,
                    artie: ConnectorSource | None = None) -> ValidationReport:
-    """Compare the two destinations of `spec` and append the run to its validation history."""
+    """Compare the two destinations of `spec` (not recorded yet: see evidence.record_evidence);
+    `artie` finds a destination connector the module takes as a variable."""
     old, new = destinations(spec, state, artie)
     gates = spec.gates
     limits = Limits(gates.max_lag_seconds, gates.max_in_flight_keys,
                     gates.max_in_flight_age_seconds)
-    report = validate(old, new, table_mappings(spec, state), replace(options, limits=limits))
-    return record(spec.validation.history(spec.terraform.dir), report)
+    return validate(old, new, table_mappings(spec, state), replace(options, limits=limits))

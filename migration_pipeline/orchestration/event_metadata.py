@@ -15,6 +15,8 @@ from typing import Any
 
 import dagster as dg
 
+from migration_pipeline.artie.models import PipelineDetail
+from migration_pipeline.artie.progress import pipeline_progress, summary
 from migration_pipeline.phases import Approval, ValidationRecord
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.validation import ValidationReport
@@ -62,7 +64,21 @@ def validation_metadata(report: ValidationReport) -> dict[str, Any]:
     return {"validation_id": record.id, "verdict": record.verdict, "reason": record.reason,
             "finished_at": dg.MetadataValue.timestamp(record.finished_at),
             "mismatched_rows": record.mismatched_rows, **totals(report),
-            "tables": dg.MetadataValue.md(report_markdown(report))}
+            "dagster/row_count": sum(t.new_rows for t in report.tables),
+            "tables": report_table(report)}
+
+
+def progress_metadata(status: PipelineDetail | None, now: datetime) -> dict[str, Any]:
+    """Where the new pipeline stood when it was validated: per table in one line, and its lag
+    as numbers (only what Artie reported)."""
+    if status is None:
+        return {}
+    tables = pipeline_progress(status, now)
+    changes = [t.changes_behind for t in tables if t.changes_behind is not None]
+    seconds = [t.seconds_behind for t in tables if t.seconds_behind is not None]
+    return {"new_pipeline_progress": dg.MetadataValue.text(summary(status, now)),
+            **({"changes_behind": max(changes)} if changes else {}),
+            **({"seconds_behind": float(max(seconds))} if seconds else {})}
 
 
 def read_validation(metadata: Mapping[str, Any]) -> ValidationRecord | None:
@@ -105,16 +121,32 @@ def latest_approval(instance: dg.DagsterInstance, spec: MigrationSpec) -> Approv
                          datetime.fromtimestamp(found[0].timestamp, UTC))
 
 
-def report_markdown(report: ValidationReport) -> str:
-    lines = ["| table | verdict | old rows | new rows | missing | extra | changed | lag s |",
-             "|---|---|---|---|---|---|---|---|"]
-    for t in report.tables:
-        lag = t.new_behind_old_seconds
-        lines.append(f"| {t.table} -> {t.new_table or '(none)'} | {t.verdict} | {t.old_rows} | "
-                     f"{t.new_rows} | {t.missing_in_new.total} | {t.extra_in_new.total} | "
-                     f"{t.changed_total} | {'' if lag is None else f'{lag:.1f}'} |")
-    lines += [f"\n{s.table}: skipped ({s.reason})" for s in report.skipped]
-    return "\n".join(lines)
+TABLE_SCHEMA = dg.TableSchema(columns=[
+    dg.TableColumn("table", "string", description="old table -> new table"),
+    dg.TableColumn("verdict", "string"),
+    dg.TableColumn("old_rows", "int"), dg.TableColumn("new_rows", "int"),
+    dg.TableColumn("missing", "int", description="keys in old, not in new"),
+    dg.TableColumn("extra", "int", description="keys in new, not in old"),
+    dg.TableColumn("changed", "int"), dg.TableColumn("duplicates", "int"),
+    dg.TableColumn("in_flight", "int", description="differences explained by rows still in "
+                   "flight under live replication"),
+    dg.TableColumn("new_behind_old_seconds", "float", description="how far new trails old"),
+    dg.TableColumn("note", "string", description="why a table was skipped"),
+])
+
+
+def report_table(report: ValidationReport) -> dg.TableMetadataValue:
+    """Per-table results as a table Dagster renders (and skipped tables with their reason)."""
+    rows = [dg.TableRecord({
+        "table": f"{t.table} -> {t.new_table or '(none)'}", "verdict": t.verdict,
+        "old_rows": t.old_rows, "new_rows": t.new_rows, "missing": t.missing_in_new.total,
+        "extra": t.extra_in_new.total, "changed": t.changed_total,
+        "duplicates": t.duplicate_total, "in_flight": t.in_flight.total,
+        "new_behind_old_seconds": t.new_behind_old_seconds, "note": ""}) for t in report.tables]
+    blank = dict.fromkeys((c.name for c in TABLE_SCHEMA.columns), None)
+    rows += [dg.TableRecord({**blank, "table": s.table, "verdict": "skipped", "note": s.reason})
+             for s in report.skipped]
+    return dg.MetadataValue.table(rows, schema=TABLE_SCHEMA)
 
 
 def _values(metadata: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,15 +11,10 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from migration_pipeline.orchestration.checks import checks
-from migration_pipeline.orchestration.destinations import run_validation
-from migration_pipeline.orchestration.event_metadata import (
-    totals,
-    validation_key,
-    validation_metadata,
-    validation_record,
-)
+from migration_pipeline.orchestration.event_metadata import totals, validation_record
+from migration_pipeline.orchestration.evidence import gather_evidence
 from migration_pipeline.orchestration.facts import Snapshot, gate_settings, gather
+from migration_pipeline.orchestration.graph import step_event
 from migration_pipeline.orchestration.refusals import REFUSALS, refuse
 from migration_pipeline.orchestration.resources import (
     ArtieApiResource,
@@ -100,6 +95,8 @@ def _step_op(spec: MigrationSpec, name: str, step: Step, description: str):
                 yield from refuse(context, step, e, a.phase if a else None)
                 return
             if result is not None:
+                if result.status == "applied":
+                    context.log_event(step_event(spec, step, result))
                 yield from proceed(context, snapshot, result.message,
                                    step_result=dg.MetadataValue.md(result.to_markdown()))
             elif done_in(step, a.phase):
@@ -133,8 +130,10 @@ def _validate_op(spec: MigrationSpec):
             yield from stop(context, snapshot)
             return
         with artie.client() as client:  # a connector taken as a variable is found through it
-            report = run_validation(spec, snapshot.state, validation.options(), client)
-        log_validation(context, spec, report)
+            evidence = gather_evidence(spec, snapshot, validation, client)
+        for event in evidence.events(spec):
+            context.log_event(event)
+        report = evidence.report
         snapshot = snapshot.with_validation(validation_record(report), gate_settings(spec))
         gate = snapshot.assessment.gate("catch_up")
         if gate is None or not gate.open:
@@ -144,15 +143,6 @@ def _validate_op(spec: MigrationSpec):
             yield from proceed(context, snapshot, gate.reason, **totals(report))
 
     return validate_destinations
-
-
-def log_validation(context, spec: MigrationSpec, report) -> None:
-    """The validation as a materialization of validation_report plus its asset checks."""
-    context.log_event(dg.AssetMaterialization(validation_key(spec), metadata=validation_metadata(report)))
-    for outcome in checks(report):
-        context.log_event(dg.AssetCheckEvaluation(
-            asset_key=validation_key(spec), check_name=outcome.name, passed=outcome.passed,
-            metadata=outcome.metadata))
 
 
 def _approval_op(spec: MigrationSpec):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dagster as dg
+from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from migration_pipeline.artie.client import ArtieClient
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline.validation import ValidationOptions
+from migration_pipeline.validation.history import history_path
 
 
 class TerraformResource(dg.ConfigurableResource):
@@ -38,11 +40,20 @@ class ArtieApiResource(dg.ConfigurableResource):
 class ValidationResource(dg.ConfigurableResource):
     """How validations compare: DuckDB memory, threads, keys listed per kind, lock wait."""
 
-    memory_limit: str = "2GB"
-    threads: int | None = None
-    max_keys: int = 100
-    lock_timeout_seconds: float = 10.0
-    float_tolerance: float = 0.0
+    memory_limit: str = Field(default="2GB", description="DuckDB memory limit of a validation.")
+    threads: int | None = Field(default=None, description="DuckDB threads (default: all cores).")
+    max_keys: int = Field(default=100, description="Mismatched keys listed per table and kind.")
+    lock_timeout_seconds: float = Field(default=10.0, description=(
+        "How long to wait for a destination file a pipeline is writing."))
+    float_tolerance: float = Field(default=0.0, description=(
+        "Largest difference between two floating-point values still counted equal."))
+
+    def history(self, spec: MigrationSpec) -> DuckDBResource:
+        """The migration's validation history database (validation_mismatches lives there too),
+        opened through dagster-duckdb: it retries while another process holds the file."""
+        path = history_path(spec.validation.history(spec.terraform.dir))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return DuckDBResource(database=str(path))
 
     def options(self) -> ValidationOptions:
         return ValidationOptions(max_keys=self.max_keys, float_tolerance=self.float_tolerance,

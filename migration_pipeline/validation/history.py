@@ -181,30 +181,36 @@ def _table_row(run_id: str, table: TableReport, verdict: str, pending: Pending) 
 
 
 def record(state_dir: Path, report: ValidationReport) -> ValidationReport:
-    """Confirm mismatches against the previous run of the same pair, then append this run."""
+    """Confirm mismatches against the previous run of the same pair, then append this run (the
+    CLI's way in; Dagster opens the history through its DuckDB resource and calls `append`)."""
     Path(state_dir).mkdir(parents=True, exist_ok=True)
     con = _connect(history_path(state_dir))
     try:
-        con.execute(_SCHEMA)
-        report, pending = _confirm(con, report)
-        run_id = report.id
-        con.execute("BEGIN")
-        con.execute(
-            "INSERT INTO validation_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                run_id, report.started_at, report.finished_at, report.old, report.new,
-                report.verdict, report.clean, len(report.tables),
-                sum(report.table_verdict(t).kind != "clean" for t in report.tables),
-            ],
-        )  # fmt: skip
-        con.executemany(
-            _INSERT_TABLE,
-            [
-                _table_row(run_id, t, report.table_verdict(t).kind, pending.get(t.table, {}))
-                for t in report.tables
-            ],
-        )
-        con.execute("COMMIT")
+        return append(con, report)
     finally:
         con.close()
+
+
+def append(con: duckdb.DuckDBPyConnection, report: ValidationReport) -> ValidationReport:
+    """`record` on an open connection to the history database."""
+    con.execute(_SCHEMA)
+    report, pending = _confirm(con, report)
+    run_id = report.id
+    con.execute("BEGIN")
+    con.execute(
+        "INSERT INTO validation_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            run_id, report.started_at, report.finished_at, report.old, report.new,
+            report.verdict, report.clean, len(report.tables),
+            sum(report.table_verdict(t).kind != "clean" for t in report.tables),
+        ],
+    )  # fmt: skip
+    con.executemany(
+        _INSERT_TABLE,
+        [
+            _table_row(run_id, t, report.table_verdict(t).kind, pending.get(t.table, {}))
+            for t in report.tables
+        ],
+    )
+    con.execute("COMMIT")
     return report

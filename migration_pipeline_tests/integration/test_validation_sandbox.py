@@ -1,6 +1,8 @@
 """Validation on the sandbox while v1 and v2 stream: nothing confirmed without faults; with faults
 on v2 every round reports each wrong key as a mismatch (never only in flight) and none is clean;
 with v2 stalled every round is inconclusive and the catch-up gate stays closed.
+Issue 10: the stored validation_mismatches table then holds exactly the wrong keys,
+queryable with duckdb.
 
 The engine runs as a real subprocess with a workload on the source. Which keys are wrong is
 this module's own reference query of the source against v2, never the validation engine's.
@@ -8,6 +10,7 @@ this module's own reference query of the source against v2, never the validation
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -16,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dagster_duckdb import DuckDBResource
 
 from artie_sandbox.engine.faults import Faults
 from artie_sandbox.models import Connector, Pipeline, PipelineTable, ReaderTable, SourceReader
@@ -26,9 +30,12 @@ from artie_sandbox.sql import compose, ident, join
 from artie_sandbox.store import Store
 from migration_pipeline.artie.models import PipelineDetail, TableStatus
 from migration_pipeline.orchestration.event_metadata import validation_record
+from migration_pipeline.orchestration.evidence import record_evidence
 from migration_pipeline.phases import Gate, GateSettings, MigrationFacts, ModuleFacts, catch_up_gate
 from migration_pipeline.validation import ValidationOptions, ValidationReport, record, validate
+from migration_pipeline.validation.history import history_path
 from migration_pipeline.validation.verdict import Limits
+from migration_pipeline.validation.wire import json_key
 from migration_pipeline_tests.integration.test_engine_migration import (
     KINDS,
     EngineProcess,
@@ -203,13 +210,22 @@ def test_every_round_after_faults_reports_each_wrong_key_and_none_is_clean_until
         assert all(not expected[n] & set_aside[n] for n in KINDS)
         assert report.verdict != "clean"
     first = record(history, validate(v1, v2))
-    second = record(history, validate(v1, v2))
+    evidence = record_evidence(DuckDBResource(database=str(history_path(history))),
+                               validate(v1, v2))
+    second = evidence.report
     assert listed_keys(first) == expected
     assert listed_keys(second) == expected
     assert confirmed_keys(second) == expected
     assert all(t.in_flight.total == 0 for t in second.tables)
     assert (second.verdict, second.summary.confirmed) == (
         "mismatch", sum(map(len, expected.values())))
+    with duckdb.connect(str(history_path(history)), read_only=True) as con:
+        stored = con.execute("SELECT DISTINCT table_name, key, confirmed FROM "
+                             "validation_mismatches").fetchall()
+    assert sorted(stored) == sorted((table, json.dumps(json_key(key)), True)
+                                    for table, keys in expected.items() for key in keys)
+    assert evidence.mismatches_metadata["dagster/row_count"] == len(evidence.mismatches)
+    assert set(evidence.mismatches["validation_id"]) == {second.id}
 
     _repair(v1, v2, expected)
     repaired = record(history, validate(v1, v2))

@@ -110,7 +110,8 @@ def test_backfilling_tables_close_the_catch_up_gate_and_name_the_tables():
                                              backfilling=True)))
     assert (result.phase, result.next_step) == ("backfilling", None)
     assert result.closed_gate.name == "catch_up"
-    assert result.reason == "artie_pipeline.v2 is still backfilling: customers (backfilling)."
+    assert result.reason == ("artie_pipeline.v2 is still backfilling: orders streaming; "
+                             "customers backfilling.")
 
 
 def test_no_status_from_artie_keeps_the_gate_closed():

@@ -1,0 +1,139 @@
+"""The asset graph, the validation schedule and the Launchpad as a Dagster user meets them, read
+from the Definitions the code location builds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import pytest
+
+from migration_pipeline.artie.models import PipelineDetail, TableStatus
+from migration_pipeline.errors import SpecError
+from migration_pipeline.orchestration import build_definitions
+from migration_pipeline.orchestration.assets import ApprovalConfig
+from migration_pipeline.orchestration.facts import Snapshot
+from migration_pipeline.orchestration.schedules import skip_reason
+from migration_pipeline.phases import Assessment, MigrationFacts, ModuleFacts
+from migration_pipeline.spec import load_specs
+from migration_pipeline.terraform.state import TerraformState
+
+SPEC_YAML = """
+migrations:
+  shop_move:
+    terraform: {dir: tf}
+    reader: artie_source_reader.shop
+    old_pipeline: artie_pipeline.v1
+    new_pipeline: {address: artie_pipeline.v2, destination_config: {database: v2}}
+    artie: {api_url: "http://127.0.0.1:9", api_key_env: TEST_ARTIE_KEY}
+    owners: [team:data, ana@example.com]
+    validation:
+      schedule: {cron: "*/5 * * * *", timezone: Europe/Berlin}
+"""
+
+
+def _specs(tmp_path, text: str = SPEC_YAML):
+    (tmp_path / "migrations.yaml").write_text(text)
+    return load_specs(tmp_path / "migrations.yaml")
+
+
+@pytest.fixture
+def defs(tmp_path) -> dg.Definitions:
+    return build_definitions(_specs(tmp_path))
+
+
+def key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["shop_move", name])
+
+
+def test_the_graph_runs_from_the_reader_to_the_approval_with_kinds_and_owners(defs):
+    graph = defs.resolve_asset_graph()
+    edges = {(p.path[-1], k.path[-1]) for k in graph.get_all_asset_keys()
+             for p in graph.get(k).parent_keys}
+    assert edges == {
+        ("source_reader", "old_pipeline"), ("source_reader", "new_pipeline"),
+        ("old_pipeline", "old_destination"), ("new_pipeline", "new_destination"),
+        ("old_destination", "validation_report"), ("new_destination", "validation_report"),
+        ("validation_report", "validation_mismatches"), ("validation_report", "approval")}
+    kinds = {k.path[-1]: graph.get(k).kinds for k in graph.get_all_asset_keys()}
+    assert kinds["source_reader"] == kinds["new_pipeline"] == {"artie", "terraform"}
+    assert kinds["old_destination"] == kinds["validation_report"] == {"duckdb"}
+    assert kinds["validation_mismatches"] == {"duckdb", "pandas"}
+    assert all(graph.get(k).owners == ["team:data", "ana@example.com"]
+               for k in graph.get_all_asset_keys())
+    assert all("dagster/code_references" in graph.get(k).metadata
+               for k in graph.get_all_asset_keys())
+    assert not graph.get(key("new_pipeline")).is_materializable  # Terraform changes it
+
+
+def test_checks_say_what_they_assert_and_how_severe_a_failure_is(defs):
+    checks = {c.name: c for c in defs.resolve_assets_def(key("validation_report")).check_specs}
+    assert checks["content_matches"].description.startswith("No key is missing")
+    assert checks["content_matches"].blocking and not checks["row_counts_match"].blocking
+
+
+def test_the_validation_schedule_materializes_both_validation_assets(defs):
+    schedule = defs.resolve_schedule_def("shop_move_validation_schedule")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("*/5 * * * *",
+                                                                     "Europe/Berlin")
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    job = defs.resolve_job_def(schedule.job_name)
+    assert job.tags["migration"] == "shop_move"
+    assert set(job.asset_layer.selected_asset_keys) == {key("validation_report"),
+                                                        key("validation_mismatches")}
+
+
+def test_the_schedule_defaults_to_every_15_minutes_in_utc_and_can_start_stopped(tmp_path):
+    text = SPEC_YAML.replace('schedule: {cron: "*/5 * * * *", timezone: Europe/Berlin}',
+                             "schedule: {enabled: false}")
+    schedule = build_definitions(_specs(tmp_path, text)).resolve_schedule_def(
+        "shop_move_validation_schedule")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("*/15 * * * *", "UTC")
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("cron", "every 5 minutes", "is not a cron expression of five fields"),
+    ("timezone", "Mars/Olympus", "'Mars/Olympus' is not an IANA time zone name"),
+])
+def test_a_bad_schedule_says_what_to_write(tmp_path, field, value, message):
+    text = SPEC_YAML.replace('schedule: {cron: "*/5 * * * *", timezone: Europe/Berlin}',
+                             f'schedule: {{{field}: "{value}"}}')
+    with pytest.raises(SpecError, match=message) as e:
+        _specs(tmp_path, text)
+    assert f"migrations.shop_move.validation.schedule.{field}" in str(e.value)
+
+
+def test_an_owner_must_be_an_email_or_a_team(tmp_path):
+    with pytest.raises(SpecError, match="owner 'data' must be an email address or team:NAME"):
+        _specs(tmp_path, SPEC_YAML.replace("team:data", "data"))
+
+
+def _snapshot(phase: str, streaming: bool, pending: str | None = None) -> Snapshot:
+    status = PipelineDetail("p2", "v2", "r", "c", "running", tables=(
+        TableStatus("orders", "", "streaming" if streaming else "backfilling"),))
+    facts = MigrationFacts(ModuleFacts(True, (), True, True, pending), "r", "o", "n", status,
+                           now=datetime.now(UTC))
+    return Snapshot(facts, TerraformState(), Assessment(phase, None, "why"))
+
+
+@pytest.mark.parametrize(("phase", "streaming", "pending", "reason"), [
+    ("reader_shared", False, None, "reader_shared: the new pipeline does not exist yet"),
+    ("backfilling", False, None, "backfilling: the new pipeline does not stream every table"),
+    ("caught_up", True, None, None),
+    ("approved", True, None, None),
+    ("approved", True, "cutover", "approved: the cutover is under way or done"),
+    ("cut_over", True, None, "cut_over: the cutover is under way or done"),
+    ("complete", True, None, "complete: the cutover is under way or done"),
+    ("aborted", True, None, "aborted: why"),
+])
+def test_the_schedule_validates_only_between_streaming_and_cutover(phase, streaming, pending,
+                                                                   reason):
+    got = skip_reason(_snapshot(phase, streaming, pending))
+    assert got == reason or (reason is not None and got.startswith(reason))
+
+
+def test_the_launchpad_explains_every_approval_field():
+    fields = ApprovalConfig.model_json_schema()["properties"]
+    assert all(f.get("description") for f in fields.values())
+    assert fields["decision"]["default"] == "approve"
