@@ -96,7 +96,7 @@ def abort_reader(module: hcl.Module, spec: MigrationSpec) -> StepEdit:
     elif before["tables"] is not None and (
             tables is None or text[tables.value_start:tables.value_end] != before["tables"]):
         splices.append(hcl.set_entry(text, reader.path, reader.body, "tables", before["tables"]))
-    return StepEdit("abort_reader", hcl.apply_splices(module.files, splices))
+    return StepEdit("abort_reader", hcl.apply_splices(module.files, splices, (reader,)))
 
 
 def abort_tidy(module: hcl.Module, spec: MigrationSpec) -> StepEdit:
@@ -112,7 +112,7 @@ def abort_tidy(module: hcl.Module, spec: MigrationSpec) -> StepEdit:
             or text[shared.value_start:shared.value_end].strip() != "false"):
         return StepEdit("abort_tidy", {})
     return StepEdit("abort_tidy", hcl.apply_splices(
-        module.files, [hcl.remove_entry(text, reader.path, shared)]))
+        module.files, [hcl.remove_entry(text, reader.path, shared)], (reader,)))
 
 
 def _shared(module: hcl.Module, reader: hcl.ResourceBlock) -> bool:

@@ -1,9 +1,10 @@
-"""A `terraform fmt`-clean module stays clean after every step, and bytes outside the edited
-block never change (teams run `terraform fmt -check` in CI on the migration's own commits)."""
+"""A `terraform fmt`-clean module stays clean after every step (abort's too), and bytes outside
+the edited block never change (teams run `terraform fmt -check` in CI on the migration's own commits)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -12,7 +13,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from migration_pipeline.phases import STEPS
-from migration_pipeline.terraform import edits, hcl
+from migration_pipeline.terraform import abort, edits, hcl
 from migration_pipeline.terraform.binary import find_terraform
 from migration_pipeline_tests.unit.test_tf_modules import spec_for
 
@@ -85,9 +86,27 @@ def outside_unchanged(before: str, after: str, block: hcl.ResourceBlock) -> None
     assert after.startswith(before[:start]) and after.endswith(before[end:]), (before, after)
 
 
+def abort_after_create(directory: Path, record: Path, spec) -> None:
+    """The abort edits on a copy of the module as create left it, each result recorded."""
+    copy = record / "abort-module"
+    shutil.copytree(directory, copy)
+    spec = spec.model_copy(update={"terraform": spec.terraform.model_copy(update={"dir": copy})})
+    for step in abort.STEPS:
+        module = hcl.load_module(copy)
+        edit = getattr(abort, step)(module, spec)
+        for path, after in edit.files.items():
+            if step != "abort_pipeline":
+                outside_unchanged(module.files[path], after, module.resources[spec.reader])
+            path.write_bytes(after.encode())
+            (record / step).mkdir(parents=True)
+            (record / step / "main.tf").write_bytes(after.encode())
+    shutil.rmtree(copy)
+
+
 def migrate(directory: Path, record: Path) -> None:
     """Every step in turn; each result copied under `record` for one batched fmt check."""
     spec = spec_for(directory)
+    abort.record_before(hcl.load_module(directory), spec)
     for step in STEPS:
         module = hcl.load_module(directory)
         args = (edits.module_pipelines(module, spec.reader),) if step in (
@@ -111,6 +130,8 @@ def migrate(directory: Path, record: Path) -> None:
         path.write_bytes(after.encode())
         (record / step).mkdir(parents=True)
         (record / step / "main.tf").write_bytes(after.encode())
+        if step == "create":
+            abort_after_create(directory, record, spec)
 
 
 # No shrinking: one example holds twelve modules, and the failure output shows them all.
