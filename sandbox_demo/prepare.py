@@ -111,9 +111,10 @@ def run_terraform(terraform: str, workdir: Path, env: dict[str, str], *args: str
 
 
 def prepare(state: Path, terraform: str, rows: int = DEMO_ROWS,
-            say: Callable[[str], None] = print) -> Prepared:
+            say: Callable[[str], None] = print, poll_seconds: int = 5) -> Prepared:
     """Sandbox up, source seeded, example module applied with `terraform` (the binary's path),
-    migrations file and Dagster instance written under `state`. Safe to repeat."""
+    migrations file (the sensor polling every `poll_seconds`) and Dagster instance written under
+    `state`. Safe to repeat."""
     sandbox = Sandbox(state / "sandbox")
     sandbox.up()
     say(f"Sandbox up at {sandbox.endpoint()} (state {sandbox.state_dir})")
@@ -133,16 +134,19 @@ def prepare(state: Path, terraform: str, rows: int = DEMO_ROWS,
     shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
     config = state / "migrations.yaml"
     config.write_text(f"# Written by sandbox_demo for the sandbox under {sandbox.state_dir}.\n"
-                      + migrations_text(module, sandbox.cli_config, sandbox.endpoint()))
+                      + migrations_text(module, sandbox.cli_config, sandbox.endpoint(),
+                                        poll_seconds=poll_seconds))
     env.update(DAGSTER_HOME=str(home), MIGRATIONS_FILE=str(config))
     return Prepared(sandbox, module, config, env)
 
 
-def prepare_or_explain(state: Path, rows: int = DEMO_ROWS) -> Prepared | None:
+def prepare_or_explain(state: Path, rows: int = DEMO_ROWS,
+                       poll_seconds: int = 5) -> Prepared | None:
     """`prepare` with the terraform binary found as the product finds it; None (the reason
     printed) when the sandbox, terraform or a file could not be set up."""
     try:
-        return prepare(state.expanduser().absolute(), find_terraform(), rows)
+        return prepare(state.expanduser().absolute(), find_terraform(), rows,
+                       poll_seconds=poll_seconds)
     except (LifecycleError, PrepareError, MigrationError) as e:
         print(f"error: could not prepare the sandbox: {e}", file=sys.stderr)
     except OSError as e:

@@ -19,19 +19,32 @@ from urllib.parse import urlsplit
 
 
 class HoldingProxy:
-    """Forwards every request to `upstream`; holds the answer to the first `method path_regex`."""
+    """Forwards every request to `upstream`; holds the answer to the first `method path_regex`
+    once `armed` is set (at once unless `armed=False`). With `before=True` the trapped request
+    itself is held and never reaches `upstream` (answered 503 once released): Artie never saw it.
+    """
 
-    def __init__(self, upstream: str, method: str, path_regex: str):
+    def __init__(self, upstream: str, method: str, path_regex: str, before: bool = False,
+                 armed: bool = True):
         self.upstream = urlsplit(upstream)
         self.trap = (method, re.compile(path_regex))
         self.accepted = threading.Event()
         self.release = threading.Event()
+        self.armed = threading.Event()
+        if armed:
+            self.armed.set()
         self.trapped: tuple[str, str, int] | None = None
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
             def _forward(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if before and self._trap(urlsplit(self.path).path, 0):
+                    try:
+                        self.send_error(503, "held by the test and never forwarded")
+                    except OSError:
+                        pass  # the client was killed while its request was held
+                    return
                 conn = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port,
                                                   timeout=60)
                 headers = {k: v for k, v in self.headers.items()
@@ -40,12 +53,8 @@ class HoldingProxy:
                 answer = conn.getresponse()
                 payload = answer.read()
                 conn.close()
-                path = urlsplit(self.path).path
-                if (not proxy.accepted.is_set() and self.command == proxy.trap[0]
-                        and proxy.trap[1].search(path)):
-                    proxy.trapped = (self.command, path, answer.status)
-                    proxy.accepted.set()
-                    proxy.release.wait(120)
+                if not before:
+                    self._trap(urlsplit(self.path).path, answer.status)
                 try:
                     self.send_response(answer.status)
                     for key, value in answer.getheaders():
@@ -57,6 +66,16 @@ class HoldingProxy:
                     self.wfile.write(payload)
                 except OSError:
                     pass  # the client was killed while its answer was held
+
+            def _trap(self, path: str, status: int) -> bool:
+                """Hold here if this is the trapped request; whether it was."""
+                if not (proxy.armed.is_set() and not proxy.accepted.is_set()
+                        and self.command == proxy.trap[0] and proxy.trap[1].search(path)):
+                    return False
+                proxy.trapped = (self.command, path, status)
+                proxy.accepted.set()
+                proxy.release.wait(120)
+                return True
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
 

@@ -10,7 +10,7 @@ import pytest
 
 from migration_pipeline.artie.models import PipelineDetail, TableStatus
 from migration_pipeline.orchestration.facts import Snapshot
-from migration_pipeline.orchestration.ops import stop
+from migration_pipeline.orchestration.ops import mismatch_reason, stop
 from migration_pipeline.orchestration.runs import (
     LAUNCHED_BY_TAG,
     STOP_REASON_TAG,
@@ -27,7 +27,10 @@ from migration_pipeline.phases import (
     ModuleFacts,
     ValidationRecord,
 )
+from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform.state import TerraformState
+from migration_pipeline.validation import TableReport, ValidationReport
+from migration_pipeline.validation.report import KeyList
 
 JOB = "shop_move_job"
 
@@ -163,3 +166,17 @@ def test_a_run_that_stops_at_a_gate_says_where_and_why_in_its_tags():
     assert (tags[STOPPED_AT_TAG], tags[STOP_REASON_TAG]) == (
         "approval", "Waiting for a person to approve the cutover.")
     assert LAUNCHED_BY_TAG not in tags
+
+
+def test_a_mismatch_stop_names_the_first_keys_and_where_to_read_them_all(tmp_path):
+    spec = MigrationSpec.model_validate({
+        "name": "shop_move", "terraform": {"dir": str(tmp_path)},
+        "reader": "artie_source_reader.shop", "old_pipeline": "artie_pipeline.v1",
+        "new_pipeline": {"address": "artie_pipeline.v2", "destination_config": {"database": "v2"}}})
+    now = datetime.now(UTC)
+    table = TableReport("orders", "orders", key_columns=("id",),
+                        missing_in_new=KeyList(((4,), (9,), (12,), (15,)), 7))
+    report = ValidationReport("old", "new", now, now, (table, TableReport("items", "items")))
+    assert mismatch_reason(spec, report, "0 of 2 clean.") == (
+        "0 of 2 clean. First mismatched keys: orders (id): 4; 9; 12 (of 7). Every key: the "
+        "shop_move/validation_mismatches asset (and validation_report's metadata).")

@@ -1,0 +1,187 @@
+"""The migration through the real Dagster path (dagster dev: web server, daemon, run queue, pools,
+the daemon's sensor ticks, the shipped dagster.yaml), driven over GraphQL as the UI drives it: a
+reader shared before anyone launched starts nothing; one launch and one approval carry it to the
+cutover; a person terminating the cutover run parks everything (the old pipeline kept, `status`
+says who stopped it) until that person launches again, which completes it."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import shutil
+import statistics
+import threading
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from artie_sandbox.lifecycle import SERVICES, Sandbox
+from artie_sandbox.source.workload import Workload
+from migration_pipeline.artie.client import ArtieClient
+from migration_pipeline.cli import main
+from migration_pipeline.orchestration.event_metadata import validation_key
+from migration_pipeline.orchestration.runs import (
+    LAUNCHED_BY_TAG,
+    STOP_REASON_TAG,
+    STOPPED_AT_TAG,
+    job_name,
+)
+from migration_pipeline.phases import Step
+from migration_pipeline.spec import load_spec
+from migration_pipeline.terraform.binary import find_terraform
+from migration_pipeline.terraform.runner import TerraformRunner
+from migration_pipeline.terraform.steps import run_step
+from migration_pipeline_tests.support.crash import HoldingProxy, files_holding
+from sandbox_demo.deployment import ASSET_JOB, Deployment
+from sandbox_demo.prepare import EXAMPLE_MODULE, MIGRATION, prepare
+from sandbox_demo.watch import Watch
+
+SENSOR = f"{MIGRATION}_catch_up_sensor"
+EXPECTED_DIFF = Path(__file__).with_name("expected_module.diff")
+ROWS = 2000
+
+
+@pytest.fixture
+def prepared(tmp_path, monkeypatch):
+    ready = prepare(tmp_path / "state", find_terraform(), ROWS, say=lambda line: None,
+                    poll_seconds=1)
+    for key, value in ready.env.items():
+        monkeypatch.setenv(key, value)
+    yield ready
+    sandbox = Sandbox(ready.sandbox.state_dir)
+    sandbox.down()
+    assert all(sandbox.running(s) is None for s in SERVICES)
+
+
+class RunningWorkload(threading.Thread):
+    """Inserts, updates and deletes on the source at a steady rate until stopped."""
+
+    def __init__(self, source: Path, rate: float):
+        super().__init__(daemon=True)
+        self.source, self.rate, self.stop = source, rate, threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        workload = Workload(self.source, seed=3)
+        try:
+            workload.run(self.rate, stop=self.stop)
+        except BaseException as e:  # surfaced by the test
+            self.error = e
+        finally:
+            workload.close()
+
+
+def module_diff(before: Path, after: Path) -> str:
+    return "".join(
+        "".join(difflib.unified_diff(
+            (before / name).read_text().splitlines(True) if (before / name).exists() else [],
+            (after / name).read_text().splitlines(True), f"a/{name}", f"b/{name}"))
+        for name in sorted(p.name for p in after.glob("*.tf")))
+
+
+def wait_for(what: str, check, timeout: float, every: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(every)
+
+
+def pipelines(prepared) -> list[str]:
+    with ArtieClient(prepared.sandbox.endpoint(), prepared.env["ARTIE_API_KEY"]) as client:
+        return sorted(p.name for p in client.list_pipelines())
+
+
+@pytest.mark.timeout(420)
+def test_only_a_person_starts_or_resumes_the_migration_through_the_daemon(prepared, tmp_path,
+                                                                           capsys):
+    spec = load_spec(prepared.config, MIGRATION)
+    job = job_name(spec)
+    with ArtieClient(spec.artie.api_url, prepared.env["ARTIE_API_KEY"]) as client:
+        run_step(Step.PROMOTE, spec, TerraformRunner.for_spec(spec.terraform), client)
+    workload = RunningWorkload(prepared.source_db, rate=10)
+    workload.start()
+    # Terraform reaches Artie through a proxy that holds the cutover's DELETE once armed (it never
+    # reaches the sandbox); the sensor and the ops' API client go straight to the sandbox.
+    proxy = HoldingProxy(prepared.sandbox.endpoint(), "DELETE", r"^/pipelines/[^/]+$",
+                         before=True, armed=False)
+    started = time.monotonic()
+    with proxy, Deployment({**prepared.env, "ARTIE_ENDPOINT": proxy.url},
+                           tmp_path / "dagster-dev.log") as deployment, \
+            dg.DagsterInstance.get() as instance:
+        up = time.monotonic() - started
+        watch = Watch(deployment, spec, instance)
+        # The reader is already shared: the sensor still launches nothing before a person does.
+        idle = deployment.wait_for_ticks(SENSOR, 3, 0, timeout=60)
+        assert deployment.runs() == []
+        assert {t.status for t in idle} == {"SKIPPED"}, idle
+        assert all(t.skip_reason.startswith(f"no person has launched {job} yet") for t in idle)
+
+        first = deployment.launch_job(job)
+        while not proxy.accepted.is_set():
+            assert time.monotonic() - started < 240, f"no cutover; {watch.progress()}"
+            status = watch.status()
+            assert status["phase"] not in ("complete", "aborted"), status
+            if watch.approve_when_asked(status, "e2e", "clean validations in a row"):
+                proxy.armed.set()
+            time.sleep(1)
+        to_cutover = time.monotonic() - started
+        # The sensor's cutover run is inside `terraform apply`; Artie has not seen the DELETE.
+        (cutover,) = [r for r in deployment.runs(job) if r.status == "STARTED"]
+        assert cutover.tags[LAUNCHED_BY_TAG] == "sensor"
+        deployment.terminate(cutover.run_id)
+        wait_for("the terminated run", lambda: deployment.runs(job)[0].status == "CANCELED", 60)
+        proxy.release.set()
+        canceled_at = time.time()
+        parked = deployment.wait_for_ticks(SENSOR, 3, canceled_at, timeout=60)
+        assert [r.run_id for r in deployment.runs(job)][0] == cutover.run_id  # nothing since
+        assert all("a person stopped the migration" in t.skip_reason for t in parked), parked
+        assert pipelines(prepared) == ["analytics_v1", "analytics_v2"]
+        capsys.readouterr()
+        assert main(["status", "--config", str(prepared.config), "--migration", MIGRATION,
+                     "--json"]) == 0
+        status = json.loads(capsys.readouterr().out)
+        assert not status["sensor"]["may_launch"]
+        assert status["sensor"]["reason"] == (
+            f"a person stopped the migration: the sensor's run {cutover.run_id} of {job} was "
+            "terminated. The sensor launches nothing until a person launches the job again.")
+
+        resumed = deployment.launch_job(job)
+        wait_for("complete", lambda: watch.status()["phase"] == "complete", 120, every=2)
+        ticks = deployment.ticks(SENSOR)
+        runs = deployment.runs()
+    total = time.monotonic() - started
+    workload.stop.set()
+    workload.join(10)
+    assert workload.error is None
+
+    by_person = [r.run_id for r in runs if r.job == job and LAUNCHED_BY_TAG not in r.tags]
+    assert sorted(by_person) == sorted([first, resumed])
+    assert {r.run_id for r in runs if r.job == ASSET_JOB} == set(watch.approval_runs)
+    assert all(r.status == "SUCCESS" for r in runs if r.run_id != cutover.run_id), runs
+    stops = {r.tags.get(STOPPED_AT_TAG) for r in runs if r.job == job}
+    assert {"catch_up", "approval"} <= stops, runs
+    assert all(r.tags[STOP_REASON_TAG] for r in runs if STOPPED_AT_TAG in r.tags)
+    for check in ("row_counts_match", "content_matches", "schemas_match"):
+        record = instance_check(prepared, spec, check)
+        assert record.event.asset_check_evaluation.passed, check
+    assert pipelines(prepared) == ["analytics_v2"]
+    original = tmp_path / "original"
+    shutil.copytree(EXAMPLE_MODULE, original, ignore=shutil.ignore_patterns(".terraform*"))
+    assert module_diff(original, prepared.module) == EXPECTED_DIFF.read_text()
+    assert not files_holding(prepared.module, prepared.env["ARTIE_API_KEY"])
+    durations = [t.ended - t.started for t in ticks if t.ended and t.status == "SKIPPED"]
+    print(f"\ndagster dev up in {up:.0f} s; launch to cutover {to_cutover - up:.0f} s; whole "
+          f"test {total:.0f} s; {len(ticks)} sensor ticks, median "
+          f"{statistics.median(durations):.2f} s, max {max(durations):.2f} s")
+    assert statistics.median(durations) < 5
+
+
+def instance_check(prepared, spec, check: str):
+    with dg.DagsterInstance.get() as instance:
+        return instance.get_latest_asset_check_evaluation_record(
+            dg.AssetCheckKey(validation_key(spec), check))
