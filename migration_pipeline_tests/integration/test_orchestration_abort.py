@@ -13,7 +13,7 @@ from migration_pipeline.orchestration import build_definitions
 from migration_pipeline.orchestration.event_metadata import approval_key, latest_approval
 from migration_pipeline.spec import load_spec
 from migration_pipeline.terraform.steps import run_step
-from migration_pipeline_tests.support.crash import assert_nothing_secret_left, temp_entries
+from migration_pipeline_tests.support.crash import assert_nothing_secret_left, private_temp
 from migration_pipeline_tests.support.sandbox_module import (
     deployed_module,
     runner_for,
@@ -55,9 +55,10 @@ def rolled_back(sandbox, spec, before: dict) -> None:
 
 
 @pytest.mark.timeout(300)
-def test_the_abort_command_records_the_decision_and_rolls_back(sandbox, created, capsys):
+def test_the_abort_command_records_the_decision_and_rolls_back(
+        sandbox, created, capsys, tmp_path, monkeypatch):
     spec, config, before = created
-    temp_before = temp_entries()
+    temp = private_temp(monkeypatch, tmp_path)
     argv = ["abort", "--config", str(config), "--migration", spec.name, "--who", "ana",
             "--comment", "wrong warehouse"]
     assert main(argv) == 0
@@ -76,13 +77,13 @@ def test_the_abort_command_records_the_decision_and_rolls_back(sandbox, created,
         assert result.success
         assert latest_approval(instance, spec).who == "bo"
     rolled_back(sandbox, spec, before)
-    assert_nothing_secret_left(spec.terraform.dir, sandbox.api_key, temp_before)
+    assert_nothing_secret_left(spec.terraform.dir, sandbox.api_key, temp)
 
 
 @pytest.mark.timeout(300)
-def test_the_approval_assets_abort_decision_rolls_back(sandbox, created):
+def test_the_approval_assets_abort_decision_rolls_back(sandbox, created, tmp_path, monkeypatch):
     spec, _, before = created
-    temp_before = temp_entries()
+    temp = private_temp(monkeypatch, tmp_path)
     defs = build_definitions({spec.name: spec})
     asset = defs.resolve_assets_def(approval_key(spec))
     config = {"ops": {f"{spec.name}__approval": {"config": {"who": "bo", "decision": "abort"}}}}
@@ -97,4 +98,4 @@ def test_the_approval_assets_abort_decision_rolls_back(sandbox, created):
     # provider): the plan summary lists the attribute the step sets.
     assert "artie_source_reader.shop would be updated in place (changes is_shared)" in shown
     rolled_back(sandbox, spec, before)
-    assert_nothing_secret_left(spec.terraform.dir, sandbox.api_key, temp_before)
+    assert_nothing_secret_left(spec.terraform.dir, sandbox.api_key, temp)

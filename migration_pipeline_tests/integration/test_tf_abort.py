@@ -8,7 +8,7 @@ import pytest
 from migration_pipeline.artie.client import ArtieClient
 from migration_pipeline.errors import StepRefused
 from migration_pipeline.terraform.steps import abort_migration, run_step
-from migration_pipeline_tests.support.crash import assert_nothing_secret_left, temp_entries
+from migration_pipeline_tests.support.crash import assert_nothing_secret_left, private_temp
 from migration_pipeline_tests.support.sandbox_module import (
     deployed_module,
     runner_for,
@@ -41,8 +41,8 @@ def reader_in_artie(api: ArtieClient, uuid: str) -> tuple:
 # (test_orchestration_abort.py); here, a reader that was shared already, and each step's plan.
 @pytest.mark.timeout(300)
 def test_abort_after_create_deletes_the_new_pipeline_and_leaves_a_reader_shared_before_as_it_was(
-        sandbox, tmp_path):
-    temp_before = temp_entries()
+        sandbox, tmp_path, monkeypatch):
+    temp = private_temp(monkeypatch, tmp_path)
     directory = deployed_module(sandbox, tmp_path, share_reader)
     spec = spec_for(directory)
     runner = runner_for(sandbox, directory)
@@ -67,7 +67,7 @@ def test_abort_after_create_deletes_the_new_pipeline_and_leaves_a_reader_shared_
     assert set(runner.state().uuids()) == {
         "artie_connector.shop", "artie_connector.analytics_v1", "artie_connector.analytics_v2",
         spec.reader, spec.old_pipeline}
-    assert_nothing_secret_left(directory, sandbox.api_key, temp_before)
+    assert_nothing_secret_left(directory, sandbox.api_key, temp)
 
 
 @pytest.mark.timeout(300)

@@ -27,7 +27,7 @@ from migration_pipeline_tests.support.crash import (
     alive,
     assert_nothing_secret_left,
     children,
-    temp_entries,
+    private_temp,
 )
 from migration_pipeline_tests.support.sandbox_module import (
     deployed_module,
@@ -77,8 +77,9 @@ def one_new_pipeline(sandbox, directory: Path, spec: MigrationSpec) -> None:
 
 
 @pytest.mark.timeout(600)
-def test_terraform_killed_right_after_artie_accepted_each_step_converges(sandbox, tmp_path):
-    temp_before = temp_entries()
+def test_terraform_killed_right_after_artie_accepted_each_step_converges(
+        sandbox, tmp_path, monkeypatch):
+    temp = private_temp(monkeypatch, tmp_path)
     directory = deployed_module(sandbox, tmp_path)
     spec = spec_for(directory)
     runner = runner_for(sandbox, directory)
@@ -101,7 +102,7 @@ def test_terraform_killed_right_after_artie_accepted_each_step_converges(sandbox
                 assert one_new_pipeline(sandbox, directory, spec) == ["analytics_v1",
                                                                       "analytics_v2"]
     assert one_new_pipeline(sandbox, directory, spec) == ["analytics_v2"]
-    assert_nothing_secret_left(directory, sandbox.api_key, temp_before)
+    assert_nothing_secret_left(directory, sandbox.api_key, temp)
 
 
 WORKER = """
@@ -120,8 +121,8 @@ with ArtieClient(args["env"]["ARTIE_ENDPOINT"], args["env"]["ARTIE_API_KEY"]) as
 
 @pytest.mark.timeout(300)
 def test_a_run_worker_killed_mid_step_takes_terraform_with_it_and_the_next_run_converges(
-        sandbox, tmp_path):
-    temp_before = temp_entries()
+        sandbox, tmp_path, monkeypatch):
+    temp = private_temp(monkeypatch, tmp_path)
     directory = deployed_module(sandbox, tmp_path)
     spec = spec_for(directory)
     runner = runner_for(sandbox, directory)
@@ -155,4 +156,4 @@ def test_a_run_worker_killed_mid_step_takes_terraform_with_it_and_the_next_run_c
     assert one_new_pipeline(sandbox, directory, spec) == ["analytics_v1", "analytics_v2"]
     assert tf_bytes(directory) == intended_files(original, ("promote", "create"),
                                                  tmp_path)
-    assert_nothing_secret_left(directory, sandbox.api_key, temp_before)
+    assert_nothing_secret_left(directory, sandbox.api_key, temp)

@@ -135,21 +135,18 @@ def files_holding(root: Path, secret: str) -> list[Path]:
     return found
 
 
-def temp_entries() -> set[str]:
-    """What the temporary folder holds now (to tell what a test left there afterwards)."""
-    return set(os.listdir(tempfile.gettempdir()))
+def private_temp(monkeypatch, tmp_path: Path) -> Path:
+    """A temporary folder of the test's own (TMPDIR for it and every process it starts), so what
+    other programs on the machine put in /tmp meanwhile is never mistaken for a leftover."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setenv("TMPDIR", str(folder))
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
 
 
-def assert_nothing_secret_left(directory: str | Path, key: str,
-                               temp_before: set[str] | None = None) -> None:
-    """No saved plan and no copy of `key` under the module, nor in what appeared in the
-    temporary folder since `temp_before`."""
-    directory = Path(directory)
-    plans = directory / ".terraform" / "migration-pipeline" / "plans"
-    assert not plans.exists() or list(plans.iterdir()) == []
-    assert files_holding(directory, key) == []
-    temp = Path(tempfile.gettempdir())
-    for name in set(os.listdir(temp)) - (temp_before or set(os.listdir(temp))):
-        if (temp / name).is_dir():
-            assert files_holding(temp / name, key) == [], name
-            assert not list((temp / name).rglob("*.tfplan")), name
+def assert_nothing_secret_left(directory: str | Path, key: str, temp: Path) -> None:
+    """No saved plan and no copy of `key` under the module or in the test's temporary folder."""
+    for root in (Path(directory), temp):
+        assert files_holding(root, key) == [], root
+        assert not list(root.rglob("*.tfplan")), root
