@@ -5,7 +5,8 @@
 - `GET /sandbox/faults`, `POST /sandbox/faults` (`{"kind", "pipeline", "count", "seconds", ...}`),
   `DELETE /sandbox/faults?pipeline=&kind=`: the same faults as `artie-sandbox fault`.
 - While an `api_errors` fault is in force, every call outside /sandbox answers its status (503 by
-  default) in Artie's error shape, so clients can rehearse retries.
+  default) in Artie's error shape, with `Retry-After` when the fault sets `retry_after`
+  seconds, so clients can rehearse retries and rate limits.
 """
 
 from __future__ import annotations
@@ -58,9 +59,11 @@ def install(app: FastAPI) -> None:
         fault = None if request.url.path.startswith("/sandbox") else api_error_fault()
         if fault is not None:
             status = int(fault.params.get("status", 503))
+            retry_after = fault.params.get("retry_after")
+            headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
             return JSONResponse({"error": f"injected fault: the sandbox API answers {status} "
                                           "(clear it with `artie-sandbox fault clear`)"},
-                                status_code=status)
+                                status_code=status, headers=headers)
         return await call_next(request)
 
     @app.get("/sandbox/progress")

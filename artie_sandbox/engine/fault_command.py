@@ -47,6 +47,7 @@ def register(subparsers) -> None:
                                 help="how long the fault lasts" + ("" if kind == "api_errors" else " (default: until cleared)"))
         if kind == "api_errors":
             parser.add_argument("--status", type=int, default=503, help="HTTP status to answer with (default 503)")
+            parser.add_argument("--retry-after", type=int, help="seconds sent as Retry-After (default: no header)")
         if kind == "slow_backfill":
             parser.add_argument("--rows-per-second", type=float, required=True, help="backfill rate cap")
         parser.set_defaults(func=_add, kind=kind)
@@ -77,7 +78,7 @@ def resolve_pipeline(store: Store, ref: str | None) -> str:
 
 def _add(args: argparse.Namespace) -> int:
     store, faults = _open(args)
-    params = {k: getattr(args, k) for k in ("table", "status", "rows_per_second") if getattr(args, k, None) not in (None, "")}
+    params = {k: getattr(args, k) for k in ("table", "status", "retry_after", "rows_per_second") if getattr(args, k, None) not in (None, "")}
     try:
         fault = faults.add(args.kind, resolve_pipeline(store, args.pipeline), count=getattr(args, "count", None),
                            seconds=getattr(args, "seconds", None), **params)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import email.utils
 import logging
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from migration_pipeline.artie.client import ArtieClient
+from migration_pipeline.artie.client import ArtieClient, RetryPolicy
 from migration_pipeline.artie.models import (
     PipelineDetail,
     PipelineSummary,
@@ -91,20 +93,100 @@ def test_a_refused_key_says_where_to_look_and_never_shows_the_key(caplog):
         assert "arsk_wrong_secret_value" not in text
 
 
-def test_a_server_error_reports_status_and_message():
+def test_a_server_error_after_the_last_try_names_the_call_and_what_to_do():
+    waits: list[float] = []
+    fake = FakeArtie(status=500)
+    api = ArtieClient("https://api.artie.test/", KEY, transport=httpx.MockTransport(fake),
+                      sleep=waits.append)
     with pytest.raises(ArtieApiError) as error:
-        client(FakeArtie(status=500)).get_pipeline("p-old")
-    assert str(error.value) == "GET /pipelines/p-old failed with 500: boom"
+        api.get_pipeline("p-old")
+    assert str(error.value) == (
+        "GET /pipelines/p-old failed with 500: boom (5 tries in 0 s). Artie's API is down or "
+        "rate-limiting: check Artie's status page, then launch again (the migration resumes "
+        "where it stopped).")
+    assert error.value.status_code == 500
+    assert len(fake.requests) == 5
+    assert waits == [0.5, 1.0, 2.0, 4.0]
 
 
 def test_an_unreachable_api_names_the_url():
     def unreachable(request):
         raise httpx.ConnectError("connection refused", request=request)
 
-    api = ArtieClient("http://127.0.0.1:9", KEY, transport=httpx.MockTransport(unreachable))
+    api = ArtieClient("http://127.0.0.1:9", KEY, transport=httpx.MockTransport(unreachable),
+                      retry=RetryPolicy(attempts=2), sleep=lambda _: None)
     with pytest.raises(ArtieApiError) as error:
         api.list_pipelines()
     assert str(error.value) == (
-        "Could not reach Artie's API at http://127.0.0.1:9 (ConnectError). Check artie.api_url "
-        "and that the service (or `artie-sandbox up`) is running."
+        "Could not reach Artie's API at http://127.0.0.1:9 (ConnectError) after 2 tries in 0 s. "
+        "Check artie.api_url and that the service (or `artie-sandbox up`) is running."
     )
+
+
+class Flaky(FakeArtie):
+    """Answers the first `failures` calls with `status` (and its Retry-After), then as Artie."""
+
+    def __init__(self, failures: int, status: int, retry_after: str | None = None):
+        super().__init__()
+        self.failures, self.fail_status, self.retry_after = failures, status, retry_after
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.failures:
+            self.failures -= 1
+            self.requests.append(request)
+            headers = {"Retry-After": self.retry_after} if self.retry_after else {}
+            return httpx.Response(self.fail_status, json={"error": "slow down"}, headers=headers)
+        return super().__call__(request)
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_a_passing_fault_is_retried_with_backoff(status, caplog):
+    waits: list[float] = []
+    fake = Flaky(failures=3, status=status)
+    api = ArtieClient("https://api.artie.test/", KEY, transport=httpx.MockTransport(fake),
+                      sleep=waits.append)
+    assert api.get_source_reader(READER).is_shared is True
+    assert waits == [0.5, 1.0, 2.0]
+    assert f"answered {status}: slow down; try 2 of 5 in 0.5 s" in caplog.text
+    assert KEY not in caplog.text
+
+
+@pytest.mark.parametrize(("header", "expected"), [("7", 7.0), ("120", 30.0), ("soon", 0.5)])
+def test_retry_after_is_honoured_up_to_the_longest_wait(header, expected):
+    waits: list[float] = []
+    api = ArtieClient("https://api.artie.test/", KEY, sleep=waits.append,
+                      transport=httpx.MockTransport(Flaky(1, 429, retry_after=header)))
+    api.list_pipelines()
+    assert waits == [expected]
+
+
+def test_retry_after_as_an_http_date():
+    waits: list[float] = []
+    when = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=10), usegmt=True)
+    api = ArtieClient("https://api.artie.test/", KEY, sleep=waits.append,
+                      transport=httpx.MockTransport(Flaky(1, 429, retry_after=when)))
+    api.list_pipelines()
+    assert 8 <= waits[0] <= 10
+
+
+def test_a_client_error_is_not_retried():
+    fake = FakeArtie()
+    waits: list[float] = []
+    api = ArtieClient("https://api.artie.test/", KEY, transport=httpx.MockTransport(fake),
+                      sleep=waits.append)
+    with pytest.raises(ArtieApiError, match="failed with 404: not found"):
+        api.get_pipeline("missing")
+    assert (len(fake.requests), waits) == (1, [])
+
+
+def test_every_request_has_a_timeout():
+    seen = []
+
+    def record(request):
+        seen.append(request.extensions["timeout"])
+        return httpx.Response(200, json={"items": []})
+
+    api = ArtieClient("https://api.artie.test/", KEY, transport=httpx.MockTransport(record),
+                      retry=RetryPolicy(timeout=12, connect_timeout=3))
+    api.list_pipelines()
+    assert seen == [{"connect": 3, "read": 12, "write": 12, "pool": 12}]
