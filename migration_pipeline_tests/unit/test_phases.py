@@ -16,6 +16,7 @@ from migration_pipeline.phases import (
     MigrationFacts,
     ModuleFacts,
     Phase,
+    ReaderGap,
     Step,
     ValidationRecord,
     approval_gate,
@@ -315,3 +316,16 @@ def test_an_interrupted_abort_step_is_an_unfinished_rollback_whatever_was_decide
                           approval=Approval("ana", "reject", "v1")))
     assert (result.phase, result.next_step) == ("aborted", None)
     assert result.reason.startswith("An abort step (abort_reader) stopped before it finished")
+
+
+@pytest.mark.parametrize("base", [module(reader_shared=True), CREATED], ids=["before-create",
+                                                                          "mid-migration"])
+def test_a_shared_reader_missing_a_table_is_not_promoted_whatever_the_phase(base):
+    gaps = (ReaderGap("payments", OLD), ReaderGap("refunds", NEW, NOW - timedelta(hours=1)))
+    result = assess(facts(replace(base, reader_gaps=gaps), new_status=STREAMING,
+                          validations=clean(2)))
+    assert (result.phase, result.next_step, result.reason) == (
+        "planned", "promote", "The reader is shared but missing payments (used by "
+        "artie_pipeline.v1), refunds (used by artie_pipeline.v2; not captured since "
+        "2026-01-01T11:00:00+00:00): promote will add them.")
+    assert not done_in("promote", result.phase)
