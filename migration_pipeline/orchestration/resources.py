@@ -16,8 +16,10 @@ from migration_pipeline.validation.history import history_path
 class TerraformResource(dg.ConfigurableResource):
     """Runs terraform on a migration's root module; `binary` overrides the spec's and PATH."""
 
-    binary: str | None = None
-    timeout_seconds: float | None = None
+    binary: str | None = Field(default=None, description=(
+        "A terraform binary to use instead of the spec's terraform.binary and PATH."))
+    timeout_seconds: float | None = Field(default=None, description=(
+        "Per terraform command, instead of the spec's terraform.timeout_seconds."))
 
     def runner(self, spec: MigrationSpec) -> TerraformRunner:
         settings = spec.terraform
@@ -30,8 +32,10 @@ class ArtieApiResource(dg.ConfigurableResource):
     """Artie's REST API. Give `api_key` as `dg.EnvVar(...)`: Dagster then shows the variable's
     name, never the key."""
 
-    api_url: str
-    api_key: str = Field(repr=False)  # resolved from dg.EnvVar; never in a repr or log
+    api_url: str = Field(description="Artie's API, e.g. https://api.artie.com.")
+    # Resolved from dg.EnvVar; never in a repr or log.
+    api_key: str = Field(repr=False, description="The API key (give it as an environment "
+                         "variable; Dagster then shows only the variable's name).")
 
     def client(self) -> ArtieClient:
         return ArtieClient(self.api_url, self.api_key)

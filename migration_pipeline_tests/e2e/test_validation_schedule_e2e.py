@@ -121,8 +121,21 @@ def test_scheduled_validations_keep_an_approval_fresh_until_the_cutover(tmp_path
 
         outputs = deployment.launch()
         assert outputs["cut_over"] == outputs["unshare_reader"] == "proceed"
+        # The job's validate step (latest) and the scheduled materialization record alike.
+        for key in (validation_key(spec), mismatches_key(spec)):
+            by_job, by_schedule = (r.asset_materialization.metadata for r in
+                                   instance.fetch_materializations(key, limit=2).records)
+            assert set(by_job) == set(by_schedule)
+        assert by_job["dagster/row_count"].value == 0  # no mismatched key
+        report = instance.fetch_materializations(validation_key(spec), limit=1).records[0]
+        assert "streaming" in report.asset_materialization.metadata["new_pipeline_progress"].value
         after = deployment.tick()
         assert not after.run_requests
         assert after.skip_message == "complete: the cutover is under way or done, nothing left " \
                                      "to validate"
-        assert instance.fetch_materializations(validation_key(spec), limit=1).records
+        # Each applied Terraform step recorded what it did on the asset it changed (newest first).
+        changes = {name: [r.asset_materialization.metadata["change"].value for r in
+                          instance.fetch_materializations(dg.AssetKey([NAME, name]), 10).records]
+                   for name in ("source_reader", "new_pipeline", "old_pipeline")}
+        assert changes == {"source_reader": ["unshared", "shared"], "new_pipeline": ["created"],
+                           "old_pipeline": ["deleted"]}

@@ -3,8 +3,9 @@
 import pytest
 
 from artie_sandbox.api import wire
-from artie_sandbox.backend import BadRequest
-from artie_sandbox.models import PipelineTable, ReaderTable
+from artie_sandbox.backend import BadRequest, Lag, PipelineView, TableView
+from artie_sandbox.models import Pipeline, PipelineTable, ReaderTable, TableProgress
+from migration_pipeline.artie.models import PipelineDetail
 
 
 def test_pipeline_body_of_the_current_provider_with_nulls():
@@ -59,3 +60,18 @@ def test_malformed_pipeline_bodies_say_which_field(body, message):
     with pytest.raises(BadRequest) as info:
         wire.parse_pipeline(body)
     assert info.value.message == message
+
+
+def test_a_pipeline_table_reports_the_sandbox_progress_artie_reads_as_rows_eta_and_lag():
+    orders, items = PipelineTable("orders"), PipelineTable("items")
+    view = PipelineView(Pipeline("p-1", "v2", "r-1", "d-1", "v2", tables=(orders, items)),
+                        "sqlite", (
+        TableView(orders, "backfilling", "in_progress", TableProgress(
+            "orders", "backfilling", "in_progress", 120, 190,
+            backfill_started_at="2026-11-29T08:00:00.000000Z")),
+        TableView(items, "streaming", "complete", TableProgress("items", "streaming", "complete",
+                                                                5, 5))), Lag(1240, 3.2))
+    tables = PipelineDetail.from_wire(wire.full_pipeline(view)).tables
+    assert [(t.rows_backfilled, t.rows_estimated, t.changes_behind, t.seconds_behind)
+            for t in tables] == [(120, 190, None, None), (5, 5, 1240, 3.2)]
+    assert tables[0].backfill_started_at.isoformat() == "2026-11-29T08:00:00+00:00"
