@@ -19,7 +19,8 @@ from artie_sandbox.provider.source_reader import check_table_keys
 
 
 def _flag(name: str, description: str) -> schema.Attribute:
-    return optional(name, types.Bool(), description, computed=True, default=False)
+    """Optional + Computed with no default, as in Artie's provider: "known after apply" on create."""
+    return optional(name, types.Bool(), description, computed=True)
 
 
 _TABLE = [

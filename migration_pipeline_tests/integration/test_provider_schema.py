@@ -35,8 +35,13 @@ def test_reader_attributes_plan_as_artie_providers_schema_implies(sandbox, tmp_p
 
     # Create: is_shared, tables and backfill_batch_size are Optional + Computed without a
     # default, so Artie's provider plans them "known after apply"; database_name defaults "".
-    created = reader_change(plan(sandbox, workdir))
+    planned = plan(sandbox, workdir)
+    created = reader_change(planned)
     assert created["actions"] == ["create"]
+    pipeline = next(c["change"] for c in planned["resource_changes"]
+                    if c["address"] == "artie_pipeline.analytics_v1")
+    # The example leaves soft_delete_rows out; Optional + Computed without a default there too.
+    assert pipeline["after_unknown"].get("soft_delete_rows") is True
     assert {k for k, v in created["after_unknown"].items() if v is True} == {
         "uuid", "connector_uuid", "is_shared", "tables", "backfill_batch_size"}  # the connector is new too
     apply(sandbox, workdir)
