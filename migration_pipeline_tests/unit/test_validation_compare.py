@@ -1,0 +1,160 @@
+"""The comparison's two passes on in-memory DuckDB: the value, delete and bucket rules that a
+validation stands on, caught by `make unit` rather than only by the integration tier.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from migration_pipeline.validation.catalog import list_tables
+from migration_pipeline.validation.compare import CompareOptions, bucket_count, compare_table
+from migration_pipeline.validation.mapping import plain_mapping
+from migration_pipeline.validation.plan import plan_table
+from migration_pipeline.validation.report import (
+    ChangedRow,
+    ColumnDiff,
+    DuplicateKey,
+    KeyList,
+    TableReport,
+)
+from migration_pipeline.validation.sql import Sql, compose, ident, qualified
+
+
+def compare(schema: str, old_rows: str, new_rows: str, keys: tuple[str, ...] = (),
+            **options) -> TableReport:
+    """Table `t` (columns `schema`) in two in-memory catalogs, given rows written as SQL
+    literals by these tests, compared."""
+    con = duckdb.connect()
+    try:
+        for catalog, rows in (("old", old_rows), ("new", new_rows)):
+            con.execute(compose("ATTACH ':memory:' AS {c}", c=ident(catalog)))
+            table = qualified(catalog, "main", "t")
+            con.execute(compose("CREATE TABLE {t} ({s})", t=table, s=Sql(schema)))
+            if rows:
+                con.execute(compose("INSERT INTO {t} VALUES {r}", t=table, r=Sql(rows)))
+        (old,), (new,) = list_tables(con, "old"), list_tables(con, "new")
+        plan = plan_table(plain_mapping("t"), old, new, keys)
+        return compare_table(con, plan, old, new, TableReport("t", "t"), CompareOptions(**options))
+    finally:
+        con.close()
+
+
+TEXT = "id INTEGER PRIMARY KEY, s VARCHAR, n INTEGER, b BOOLEAN"
+SOFT = "id INTEGER PRIMARY KEY, s VARCHAR, __artie_delete BOOLEAN"
+
+
+def test_identical_tables_have_no_differing_bucket():
+    rows = "(1, 'a', 1, true), (2, NULL, NULL, NULL)"
+    report = compare(TEXT, rows, rows)
+    assert (report.old_rows, report.new_rows, report.differing_buckets, report.changed) == (
+        2, 2, 0, ())
+    assert report.clean
+
+
+def test_null_differs_from_empty_zero_and_false_both_ways():
+    report = compare(TEXT, "(1, NULL, NULL, NULL), (2, '', 0, false), (3, NULL, NULL, NULL)",
+                     "(1, NULL, NULL, NULL), (2, NULL, NULL, NULL), (3, '', 0, false)")
+    assert report.changed == (
+        ChangedRow((2,), (ColumnDiff("s", "", None), ColumnDiff("n", 0, None),
+                          ColumnDiff("b", False, None))),
+        ChangedRow((3,), (ColumnDiff("s", None, ""), ColumnDiff("n", None, 0),
+                          ColumnDiff("b", None, False))),
+    )
+    assert report.changed_total == 2 and not report.clean
+
+
+def test_only_the_column_that_is_null_on_one_side_is_listed():
+    report = compare(TEXT, "(1, 'a', NULL, true)", "(1, 'a', 5, true)")
+    assert report.changed == (ChangedRow((1,), (ColumnDiff("n", None, 5),)),)
+
+
+def test_a_bucket_with_equal_counts_and_different_values_is_compared():
+    report = compare(TEXT, "(1, 'a', 1, true)", "(1, 'b', 1, true)")
+    assert (report.old_rows, report.new_rows, report.differing_buckets) == (1, 1, 1)
+    assert report.changed == (ChangedRow((1,), (ColumnDiff("s", "a", "b"),)),)
+
+
+def test_among_many_buckets_only_the_one_holding_the_changed_row_differs():
+    rows = ", ".join(f"({i}, 'v{i}', {i}, true)" for i in range(64))
+    changed = rows.replace("(17, 'v17',", "(17, 'w17',")
+    report = compare(TEXT, rows, changed, rows_per_bucket=4)
+    assert (report.buckets, report.differing_buckets, report.changed_total) == (16, 1, 1)
+    assert report.changed == (ChangedRow((17,), (ColumnDiff("s", "v17", "w17"),)),)
+
+
+def test_swapped_values_between_keys_are_two_changed_rows():
+    report = compare(TEXT, "(1, 'a', 1, true), (2, 'b', 1, true)",
+                     "(1, 'b', 1, true), (2, 'a', 1, true)")
+    assert [r.key for r in report.changed] == [(1,), (2,)]
+
+
+def test_a_row_soft_deleted_on_the_old_side_and_absent_in_new_is_not_missing():
+    report = compare(SOFT, "(1, 'a', true), (2, 'x', false)", "(2, 'x', false)")
+    assert (report.old_rows, report.new_rows, report.differing_buckets) == (1, 1, 0)
+    assert report.clean
+
+
+def test_soft_deleted_rows_stay_out_of_the_second_pass():
+    # Key 2 differs, so the bucket is read row by row: key 1, deleted in old and absent in new,
+    # must not be counted live there.
+    report = compare(SOFT, "(1, 'a', true), (2, 'x', false), (3, 'z', true)",
+                     "(2, 'y', false), (3, 'other', true)")
+    assert report.missing_in_new == KeyList()
+    assert report.extra_in_new == KeyList()
+    assert report.duplicate_keys == ()
+    assert report.changed == (ChangedRow((2,), (ColumnDiff("s", "x", "y"),)),)
+    assert (report.old_rows, report.new_rows) == (1, 1)
+
+
+def test_a_row_soft_deleted_on_one_side_only_is_missing_or_extra():
+    report = compare(SOFT, "(1, 'a', false), (2, 'b', true)", "(1, 'a', true), (2, 'b', false)")
+    assert report.missing_in_new == KeyList(((1,),), 1)
+    assert report.extra_in_new == KeyList(((2,),), 1)
+    assert report.changed == ()
+
+
+def test_a_null_delete_flag_is_a_live_row():
+    report = compare(SOFT, "(1, 'a', NULL)", "(1, 'a', false)")
+    assert (report.old_rows, report.new_rows, report.differing_buckets) == (1, 1, 0)
+
+
+def test_a_duplicated_soft_deleted_row_is_no_duplicate():
+    no_pk = "id INTEGER, s VARCHAR, __artie_delete BOOLEAN"
+    report = compare(no_pk, "(1, 'a', false), (1, 'a', true), (2, 'b', false)",
+                     "(1, 'a', false), (2, 'c', false)", keys=("id",))
+    assert report.duplicate_keys == ()
+    assert [r.key for r in report.changed] == [(2,)]
+
+
+def test_duplicated_live_rows_are_reported_with_their_counts():
+    no_pk = "id INTEGER, s VARCHAR"
+    report = compare(no_pk, "(1, 'a'), (1, 'a'), (2, 'b')", "(1, 'a'), (2, 'b')", keys=("id",))
+    assert report.duplicate_keys == (DuplicateKey((1,), 2, 1),)
+    assert (report.old_rows, report.new_rows, report.changed) == (3, 2, ())
+
+
+def test_missing_and_extra_keys_are_told_apart():
+    report = compare(TEXT, "(1, 'a', 1, true), (2, 'b', 2, true)",
+                     "(2, 'b', 2, true), (3, 'c', 3, true)")
+    assert (report.missing_in_new, report.extra_in_new) == (KeyList(((1,),), 1),
+                                                             KeyList(((3,),), 1))
+
+
+def test_a_null_key_joins_a_null_key():
+    no_pk = "id INTEGER, s VARCHAR"
+    report = compare(no_pk, "(NULL, 'a'), (1, 'b')", "(NULL, 'z'), (1, 'b')", keys=("id",))
+    assert report.changed == (ChangedRow((None,), (ColumnDiff("s", "a", "z"),)),)
+    assert report.missing_in_new == report.extra_in_new == KeyList()
+
+
+def test_max_keys_truncates_lists_but_not_totals():
+    report = compare(TEXT, "", "(1, 'a', 1, true), (2, 'b', 2, true), (3, 'c', 3, true)",
+                     max_keys=2)
+    assert report.extra_in_new == KeyList(((1,), (2,)), 3)
+
+
+@pytest.mark.parametrize("rows, buckets", ((0, 1), (256, 1), (257, 2), (512, 2), (513, 4),
+                                           (10_000_000, 65536), (10**12, 1 << 20)))
+def test_bucket_count_is_a_power_of_two_near_256_rows_each_up_to_a_cap(rows, buckets):
+    assert bucket_count(rows) == buckets
