@@ -10,7 +10,7 @@ from pydantic import Field
 
 from migration_pipeline.errors import ApprovalError
 from migration_pipeline.orchestration.approvals import decide
-from migration_pipeline.orchestration.checks import CHECKS, SEVERITIES
+from migration_pipeline.orchestration.checks import CHECKS
 from migration_pipeline.orchestration.event_metadata import (
     approval_key,
     validation_key,
@@ -69,8 +69,9 @@ def validation_assets(spec: MigrationSpec) -> dg.AssetsDefinition:
                          "column, old and new value, first seen, confirmed), as the table "
                          "validation_mismatches in the validation history database (see its "
                          "`database` metadata); query it with duckdb."))],
-        check_specs=[dg.AssetCheckSpec(name, asset=report, description=doc,
-                                       blocking=SEVERITIES[name] == dg.AssetCheckSeverity.ERROR)
+        # Not blocking: a mismatch is evidence to record (and list in validation_mismatches),
+        # not a failed run; the gates read the verdict.
+        check_specs=[dg.AssetCheckSpec(name, asset=report, description=doc)
                      for name, doc in CHECKS.items()])
     def validation(context: dg.AssetExecutionContext, terraform: TerraformResource,
                    artie: ArtieApiResource, validation: ValidationResource):

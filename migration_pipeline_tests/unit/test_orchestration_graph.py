@@ -7,17 +7,21 @@ from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
+from dagster_duckdb import DuckDBResource
 
 from migration_pipeline.artie.models import PipelineDetail, TableStatus
 from migration_pipeline.errors import SpecError
 from migration_pipeline.orchestration import build_definitions
 from migration_pipeline.orchestration.assets import ApprovalConfig
 from migration_pipeline.orchestration.checks import CHECKS
+from migration_pipeline.orchestration.evidence import record_evidence
 from migration_pipeline.orchestration.facts import Snapshot
 from migration_pipeline.orchestration.schedules import skip_reason
 from migration_pipeline.phases import Assessment, MigrationFacts, ModuleFacts
 from migration_pipeline.spec import load_specs
 from migration_pipeline.terraform.state import TerraformState
+from migration_pipeline.validation import TableReport, ValidationReport
+from migration_pipeline.validation.report import KeyList
 
 SPEC_YAML = """
 migrations:
@@ -70,7 +74,26 @@ def test_the_graph_runs_from_the_reader_to_the_approval_with_kinds_and_owners(de
 def test_checks_say_what_they_assert_and_how_severe_a_failure_is(defs):
     checks = {c.name: c for c in defs.resolve_assets_def(key("validation_report")).check_specs}
     assert {n: c.description for n, c in checks.items()} == CHECKS
-    assert checks["content_matches"].blocking and not checks["row_counts_match"].blocking
+    assert not any(c.blocking for c in checks.values())  # a mismatch is recorded, not a failure
+
+
+def test_a_mismatch_is_recorded_with_each_checks_severity_and_its_keys(defs, tmp_path):
+    spec = load_specs(tmp_path / "migrations.yaml")["shop_move"]
+    now = datetime.now(UTC)
+    table = TableReport("orders", "orders", ("id",), old_rows=3, new_rows=2,
+                        missing_in_new=KeyList(((7,),), 1))
+    evidence = record_evidence(DuckDBResource(database=str(tmp_path / "history.duckdb")),
+                               ValidationReport("old", "new", now, now, (table,)))
+    events = evidence.events(spec)
+    checks = {e.check_name: (e.passed, e.severity) for e in events
+              if isinstance(e, dg.AssetCheckEvaluation)}
+    assert checks == {"row_counts_match": (False, dg.AssetCheckSeverity.WARN),
+                      "content_matches": (False, dg.AssetCheckSeverity.ERROR),
+                      "schemas_match": (True, dg.AssetCheckSeverity.ERROR)}
+    materialized = [e.asset_key for e in events if isinstance(e, dg.AssetMaterialization)]
+    assert materialized == [key("validation_report"), key("validation_mismatches")]
+    assert evidence.mismatches[["table_name", "kind", "key"]].values.tolist() == [
+        ["orders", "missing_in_new", "7"]]
 
 
 def test_the_validation_schedule_materializes_both_validation_assets(defs):
