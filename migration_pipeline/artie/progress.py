@@ -20,6 +20,7 @@ class TableProgress:
 
     table: str
     status: str
+    backfill_stage: str | None = None
     percent: float | None = None
     rows_backfilled: int | None = None
     rows_estimated: int | None = None
@@ -38,8 +39,8 @@ def table_progress(table: TableStatus, now: datetime) -> TableProgress:
         elapsed = (now - started).total_seconds() if started else 0.0
         if done and elapsed > 0 and done < total:
             eta = (total - done) / (done / elapsed)
-    return TableProgress(table.name, table.status or "unknown", percent, done, total, eta,
-                         table.changes_behind, table.seconds_behind)
+    return TableProgress(table.name, table.status or "unknown", table.backfill_stage, percent,
+                         done, total, eta, table.changes_behind, table.seconds_behind)
 
 
 def pipeline_progress(status: PipelineDetail, now: datetime) -> tuple[TableProgress, ...]:
@@ -55,6 +56,9 @@ def describe(progress: TableProgress) -> str:
                f"{_duration(p.seconds_behind)} behind" if p.seconds_behind is not None else ""]
         shown = " / ".join(x for x in lag if x)
         return f"{p.table} streaming" + (f", {shown}" if shown else "")
+    if p.backfill_stage == "complete" and p.status == "backfilling":
+        rows = f" ({_rows(p.rows_backfilled)} rows)" if p.rows_backfilled is not None else ""
+        return f"{p.table} backfilled{rows}, waiting to stream"
     if p.percent is None or p.status not in ("backfilling", "queued") or not p.rows_backfilled:
         return f"{p.table} {p.status}"
     eta = f", ETA {_duration(p.eta_seconds)}" if p.eta_seconds is not None else ""
@@ -79,6 +83,8 @@ def _rows(n: int | None) -> str:
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "?"
+    if seconds < 1:
+        return "< 1 s"
     if seconds < 60:
         return f"{seconds:.0f} s"
     if seconds < 3600:
