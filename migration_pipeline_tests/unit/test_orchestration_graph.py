@@ -1,5 +1,5 @@
-"""The asset graph, the validation schedule and the Launchpad as a Dagster user meets them, read
-from the Definitions the code location builds."""
+"""The asset graph, the validation schedule, the checks, the Launchpad and the progress a waiting
+migration reports, as a Dagster user meets them (the graph read from the Definitions)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from migration_pipeline.artie.models import PipelineDetail, TableStatus
+from migration_pipeline.cli.status import render, status_json
 from migration_pipeline.errors import SpecError
 from migration_pipeline.orchestration import build_definitions
 from migration_pipeline.orchestration.assets import ApprovalConfig
@@ -161,3 +162,19 @@ def test_the_launchpad_explains_every_approval_field():
     fields = ApprovalConfig.model_json_schema()["properties"]
     assert all(f.get("description") for f in fields.values())
     assert fields["decision"]["default"] == "approve"
+
+
+def test_status_shows_each_tables_progress_while_the_new_pipeline_backfills(tmp_path):
+    spec = _specs(tmp_path)["shop_move"]
+    status = PipelineDetail.from_wire({"uuid": "p2", "tables": [
+        {"name": "orders", "status": "backfilling", "backfillStage": "in_progress",
+         "rowsBackfilled": 500, "rowsEstimated": 2000},
+        {"name": "customers", "status": "streaming", "backfillStage": "complete",
+         "changesBehind": 12, "secondsBehind": 2.0}]})
+    facts = MigrationFacts(ModuleFacts(True, (), True, True, None), "r", "o", "n", status,
+                           now=datetime.now(UTC))
+    shown = status_json(spec, Snapshot(facts, TerraformState(), Assessment("backfilling", None,
+                                                                           "why")))
+    assert "  new pipeline: orders 25% (500 of 2.0k rows); customers streaming, 12 changes / " \
+           "2 s behind" in render(shown).splitlines()
+    assert shown["progress"]["tables"][0]["percent"] == 25.0
