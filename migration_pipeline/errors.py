@@ -31,6 +31,15 @@ class InputCheckError(ConfigurationError):
         self.problems = list(problems)
 
 
+class PreflightFailed(ConfigurationError):
+    """A preflight check failed before the migration's first step; nothing was applied."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__("Preflight failed; nothing was applied. Fix these, then launch again "
+                         "(`migration-pipeline preflight` shows every check):\n" + "\n".join(lines))
+        self.lines = list(lines)
+
+
 class ModuleEditError(MigrationError):
     """The user's Terraform module is not in a shape a migration step can edit safely."""
 

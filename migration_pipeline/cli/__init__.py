@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "compare the new destination with the old one, key by key"),
     "rehearse": ("migration_pipeline.cli.rehearse",
                  "plan every step of a migration on a copy of the module; apply nothing"),
+    "preflight": ("migration_pipeline.cli.preflight",
+                  "check a migration's setup before its first step; change nothing"),
     "status": ("migration_pipeline.cli.status", "show a migration's phase, gates and next step"),
     "approve": ("migration_pipeline.cli.approve",
                 "approve (or reject, or abort) a migration's cutover"),

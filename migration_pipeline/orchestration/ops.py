@@ -15,6 +15,7 @@ from migration_pipeline.orchestration.event_metadata import totals, validation_r
 from migration_pipeline.orchestration.evidence import gather_evidence
 from migration_pipeline.orchestration.facts import Snapshot, gate_settings, gather
 from migration_pipeline.orchestration.graph import step_event
+from migration_pipeline.orchestration.instance_checks import instance_checks
 from migration_pipeline.orchestration.refusals import REFUSALS, refuse
 from migration_pipeline.orchestration.resources import (
     ArtieApiResource,
@@ -23,6 +24,7 @@ from migration_pipeline.orchestration.resources import (
 )
 from migration_pipeline.orchestration.runs import job_name, job_tags, pool, stop_tags
 from migration_pipeline.phases import Phase, Step, done_in, is_streaming
+from migration_pipeline.preflight import preflight, require
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform.inputs import check_inputs
 from migration_pipeline.terraform.steps import run_step
@@ -76,6 +78,18 @@ def look(spec: MigrationSpec, context, terraform: TerraformResource,
         return gather(spec, terraform.runner(spec), client, context.instance)
 
 
+def before_first_step(context, spec: MigrationSpec, artie: ArtieApiResource) -> None:
+    """Preflight before anything is applied: a failed check stops the run with every failed
+    line; the instance's lines are warnings here (rehearsals and tests run on temporary
+    instances without the shipped limits; `migration-pipeline preflight` fails on them)."""
+    results = preflight(spec, artie.api_key, job=True)
+    for result in instance_checks(context.instance, spec):
+        if not result.passed:
+            context.log.warning(result.line())
+    require(results)
+    context.log.info("Preflight passed: " + ", ".join(r.name for r in results))
+
+
 def _step_op(spec: MigrationSpec, name: str, step: Step, description: str):
     @dg.op(name=name, description=description, out=OUTS, ins={"after": dg.In(dg.Nothing)},
            pool=pool(spec))
@@ -90,6 +104,8 @@ def _step_op(spec: MigrationSpec, name: str, step: Step, description: str):
                     check_inputs(spec, runner.state(), client)
                 snapshot = gather(spec, runner, client, context.instance)
                 a = snapshot.assessment
+                if step == Step.PROMOTE and a.next_step == Step.PROMOTE:
+                    before_first_step(context, spec, artie)
                 result = run_step(step, spec, runner, client) if a.next_step == step else None
             except REFUSALS as e:
                 yield from refuse(context, step, e, a.phase if a else None)

@@ -177,3 +177,14 @@ def list_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[Table]:
 
 def table_sql(table: Table) -> Sql:
     return qualified(table.catalog, table.schema, table.name)
+
+
+def readable_tables(location: str, settings: ConnectionSettings = ConnectionSettings()) -> list[Table]:
+    """The tables of one destination, opened read-only as a validation would (preflight)."""
+    _check_exists(OLD, location)
+    with workspace(settings) as con:
+        _attach(con, OLD, location, settings.lock_timeout_s)
+        try:
+            return list_tables(con, OLD)
+        finally:
+            con.execute(compose("DETACH {alias}", alias=ident(OLD)))
