@@ -36,6 +36,9 @@ migrations:
       new_destination: null          #   state (a DuckDB connector's directory/<database>.duckdb)
       history_dir: null              # default: <terraform.dir>/.terraform/migration-pipeline/validation
       keys: {}                       # old table -> key columns, where the destination declares none
+      change_time_columns: {}        # old table -> a column every change moves (default __artie_updated_at)
+      full_every: 12                 # repeated validations are incremental; one in this many is full
+      full_every_hours: 6            # ... and one at least this often
       schedule:                      # the <migration>_validation_schedule
         cron: "*/15 * * * *"         # every 15 minutes
         timezone: UTC                # any IANA name
@@ -57,6 +60,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from migration_pipeline.errors import SpecError
 from migration_pipeline.locations import is_motherduck
+from migration_pipeline.validation.schedule import DEFAULT_FULL_EVERY, DEFAULT_FULL_EVERY_HOURS
 from migration_pipeline.validation.verdict import Limits
 
 _LIMITS = Limits()
@@ -211,13 +215,17 @@ class ScheduleSpec(_Model):
 
 class ValidationSpec(_Model):
     """Where the old and new destinations are (default: derived from the Terraform state),
-    where the validation history is kept, and when the schedule validates."""
+    where the validation history is kept, when the schedule validates, and how often a repeated
+    validation is full rather than incremental (only the keys changed since the last clean one)."""
 
     old_destination: str | None = None
     new_destination: str | None = None
     history_dir: Path | None = None
     keys: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
+    change_time_columns: dict[str, str] = Field(default_factory=dict)
+    full_every: int = Field(default=DEFAULT_FULL_EVERY, ge=1)
+    full_every_hours: float = Field(default=DEFAULT_FULL_EVERY_HOURS, gt=0)
 
     def history(self, terraform_dir: Path) -> Path:
         return self.history_dir or (

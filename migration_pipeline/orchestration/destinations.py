@@ -19,6 +19,8 @@ from migration_pipeline.validation import (
     map_pipelines,
     validate,
 )
+from migration_pipeline.validation.history import baselines
+from migration_pipeline.validation.schedule import IncrementalPolicy
 from migration_pipeline.validation.verdict import Limits
 
 
@@ -59,10 +61,16 @@ def table_mappings(spec: MigrationSpec, state: TerraformState) -> tuple[TableMap
 
 def run_validation(spec: MigrationSpec, state: TerraformState, options: ValidationOptions,
                    artie: ConnectorSource | None = None) -> ValidationReport:
-    """Compare the two destinations of `spec` (not recorded yet: see evidence.record_evidence);
-    `artie` finds a destination connector the module takes as a variable."""
+    """Compare the two destinations of `spec` (incremental where its validation history
+    allows; not recorded yet: see evidence.record_evidence); `artie` finds a destination
+    connector the module takes as a variable."""
     old, new = destinations(spec, state, artie)
     gates = spec.gates
     limits = Limits(gates.max_lag_seconds, gates.max_in_flight_keys,
                     gates.max_in_flight_age_seconds)
-    return validate(old, new, table_mappings(spec, state), replace(options, limits=limits))
+    v = spec.validation
+    policy = IncrementalPolicy(baselines(v.history(spec.terraform.dir), old, new),
+                               v.change_time_columns, full_every=v.full_every,
+                               full_every_hours=v.full_every_hours)
+    return validate(old, new, table_mappings(spec, state),
+                    replace(options, limits=limits, incremental=policy))

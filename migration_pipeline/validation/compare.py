@@ -85,7 +85,7 @@ def _latest(con: duckdb.DuckDBPyConnection, side: Side) -> datetime | None:
     ).fetchone()[0]
 
 
-def _freshness(
+def freshness_of(
     con: duckdb.DuckDBPyConnection,
     plan: ComparisonPlan,
     old: Side,
@@ -111,7 +111,7 @@ def compare_table(
     """Fill `report` (names, schema differences) with counts and every differing key."""
     started = time.perf_counter()
     old_side, new_side = side_of("old", old, plan), side_of("new", new, plan)
-    freshness = _freshness(con, plan, old_side, new_side, options.watermark)
+    freshness = freshness_of(con, plan, old_side, new_side, options.watermark)
     if not plan.keys:  # a key column is missing or incompatible: counts only
         return replace(
             report,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -24,6 +25,13 @@ from migration_pipeline.validation.compare import (
     compare_table,
     missing_table_keys,
 )
+from migration_pipeline.validation.incremental import (
+    Start,
+    change_columns,
+    compare_changed,
+    latest_change,
+    start,
+)
 from migration_pipeline.validation.mapping import (
     ARTIE_SCHEMA_PREFIX,
     HISTORY_SUFFIX,
@@ -31,14 +39,17 @@ from migration_pipeline.validation.mapping import (
     TableRef,
     TableSide,
 )
-from migration_pipeline.validation.plan import DELETE_COLUMN, plan_table
+from migration_pipeline.validation.plan import DELETE_COLUMN, ComparisonPlan, plan_table
 from migration_pipeline.validation.recheck import recheck_pending
 from migration_pipeline.validation.report import (
+    FULL,
+    Coverage,
     SchemaDifference,
     SkippedTable,
     TableReport,
     ValidationReport,
 )
+from migration_pipeline.validation.schedule import IncrementalPolicy
 from migration_pipeline.validation.sides import side_of
 from migration_pipeline.validation.verdict import Limits
 
@@ -58,6 +69,8 @@ class ValidationOptions:
     limits: Limits = Limits()
     # How long pending deletes are re-read within one validation (files released meanwhile).
     pending_recheck_seconds: float = 5.0
+    # None: every table compared in full (no history to continue from).
+    incremental: IncrementalPolicy | None = None
 
     def compare(self) -> CompareOptions:
         return CompareOptions(
@@ -197,7 +210,41 @@ def _compare(
         compared_columns=tuple(c.name for c in plan.columns),
         schema_differences=differences,
     )
-    return compare_table(con, plan, old, new, report, options.compare())
+    started = time.perf_counter()
+    begin = start(options.incremental, plan, old, new, datetime.now(UTC))
+    if isinstance(begin, Start):
+        result = compare_changed(con, plan, old, new, report, options.compare(), begin)
+        if isinstance(result, TableReport):
+            return replace(result, seconds=time.perf_counter() - started)
+        reason = f"the row counts differ by {result:+,} beyond the changed keys"
+    else:
+        reason = begin
+    full = compare_table(con, plan, old, new, report, options.compare())
+    columns = change_columns(options.incremental or IncrementalPolicy(), plan, old, new)
+    return replace(
+        full,
+        seconds=time.perf_counter() - started,
+        coverage=Coverage(
+            FULL, reason, columns[0] if columns else None, reached=_reached(con, plan, full, old, new, columns)
+        ),
+    )
+
+
+def _reached(
+    con: duckdb.DuckDBPyConnection,
+    plan: ComparisonPlan,
+    report: TableReport,
+    old: Table,
+    new: Table,
+    columns: tuple[str, str] | None,
+) -> datetime | None:
+    """The older of the two sides' latest change time (read again only for a named column)."""
+    if columns is None:
+        return None
+    if plan.freshness and columns == plan.freshness[1:]:
+        f = report.freshness
+        return min(f.old_max, f.new_max) if f.old_max and f.new_max else None
+    return latest_change(con, old, new, columns)
 
 
 def _missing_table(

@@ -1,7 +1,9 @@
 """The validation history: every run appended to a DuckDB file in the migration's state dir.
 
 "N consecutive clean runs, the latest younger than T", trends and the confirmation of a
-mismatch by the next run are queries over it. Per table it keeps the keys listed as mismatched,
+mismatch by the next run are queries over it. Per table it keeps the mode (full or
+incremental) and the change time it reached, where the next incremental validation starts; the
+keys listed as mismatched,
 the keys set aside as pending deletes (re-checked every run: one still on one side only once
 the lagging side has passed the point the leading side had reached is confirmed) and the
 confirmed keys with the rule that confirmed each: a confirmed key stays confirmed for as long
@@ -26,6 +28,7 @@ from migration_pipeline.validation.report import (
     TableReport,
     ValidationReport,
 )
+from migration_pipeline.validation.schedule import Baseline
 from migration_pipeline.validation.wire import json_key
 
 HISTORY_FILE = "validation_history.duckdb"
@@ -43,12 +46,17 @@ CREATE TABLE IF NOT EXISTS validation_tables (
     confirmed BIGINT, lag_seconds DOUBLE, seconds DOUBLE, mismatched_keys VARCHAR);
 ALTER TABLE validation_tables ADD COLUMN IF NOT EXISTS pending_deletes VARCHAR;
 ALTER TABLE validation_tables ADD COLUMN IF NOT EXISTS confirmed_keys VARCHAR;
+ALTER TABLE validation_tables ADD COLUMN IF NOT EXISTS mode VARCHAR;
+ALTER TABLE validation_tables ADD COLUMN IF NOT EXISTS since TIMESTAMPTZ;
+ALTER TABLE validation_tables ADD COLUMN IF NOT EXISTS watermark TIMESTAMPTZ;
+ALTER TABLE validation_tables ADD COLUMN IF NOT EXISTS changed_keys BIGINT;
 """
 _INSERT_TABLE = (
     "INSERT INTO validation_tables (run_id, table_name, new_table, verdict, matches, old_rows, "
     "new_rows, missing_in_new, extra_in_new, changed, duplicate_keys, in_flight, "
     "schema_differences, confirmed, lag_seconds, seconds, mismatched_keys, pending_deletes, "
-    "confirmed_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "confirmed_keys, mode, since, watermark, changed_keys) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -177,7 +185,45 @@ def _table_row(run_id: str, table: TableReport, verdict: str, pending: Pending) 
         table.seconds, json.dumps(keys),
         json.dumps([[json.loads(k), side, since.isoformat()] for k, (side, since) in pending.items()]),
         json.dumps([[json_key(c.key), c.rule] for c in table.confirmations[:KEPT_KEYS]]),
+        table.coverage.mode, table.coverage.since, table.coverage.reached,
+        table.coverage.changed_keys,
     ]  # fmt: skip
+
+
+# Per table: the latest full validation; if it was clean, the change time reached by the latest
+# clean validation since (full or incremental), and how many validations ran after it.
+_BASELINES = """
+WITH runs AS (
+    SELECT t.table_name, r.finished_at, coalesce(t.mode, 'full') AS mode, t.verdict, t.watermark
+    FROM validation_tables t JOIN validation_runs r USING (run_id)
+    WHERE r.old_destination = ? AND r.new_destination = ?),
+fulls AS (
+    SELECT table_name, arg_max(verdict, finished_at) AS verdict, max(finished_at) AS at
+    FROM runs WHERE mode = 'full' GROUP BY table_name)
+SELECT f.table_name, f.verdict, f.at,
+    (SELECT count(*) FROM runs x WHERE x.table_name = f.table_name AND x.finished_at > f.at),
+    (SELECT arg_max(x.watermark, x.finished_at) FROM runs x WHERE x.table_name = f.table_name
+        AND x.finished_at >= f.at AND x.verdict = 'clean' AND x.watermark IS NOT NULL)
+FROM fulls f
+"""
+
+
+def baselines(state_dir: Path, old: str, new: str) -> dict[str, Baseline]:
+    """Where each table of this pair may start an incremental validation (empty: no history).
+    A table whose latest full validation was not clean has no starting point: full again."""
+    path = history_path(state_dir)
+    if not path.exists():
+        return {}
+    con = _connect(path)
+    try:
+        con.execute(_SCHEMA)
+        rows = con.execute(_BASELINES, [old, new]).fetchall()
+    finally:
+        con.close()
+    return {
+        table: Baseline(since if verdict == "clean" else None, at, int(after))
+        for table, verdict, at, after, since in rows
+    }
 
 
 def record(state_dir: Path, report: ValidationReport) -> ValidationReport:

@@ -132,6 +132,36 @@ class Freshness:
         return self.old_max if side == "old" else self.new_max
 
 
+FULL, INCREMENTAL = "full", "incremental"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What a table's comparison covered: every row (full), or only the keys whose rows changed
+    on either side after `since` (incremental), plus why a full one ran and the change time both
+    sides had reached (where the next incremental validation may start once this one is clean)."""
+
+    mode: str = FULL
+    reason: str = ""  # why full (empty for incremental)
+    column: str | None = None  # the change-time column read for incremental
+    since: datetime | None = None
+    changed_keys: int = 0
+    count_difference: int = 0  # old rows - new rows, all among the changed keys when incremental
+    reached: datetime | None = None  # the older of the two sides' latest change time
+
+    @property
+    def description(self) -> str:
+        if self.mode == FULL:
+            return f"full ({self.reason})" if self.reason else "full"
+        since = self.since.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if self.since else "?"
+        counts = (
+            "counts equal"
+            if not self.count_difference
+            else f"counts differ by {self.count_difference:+,}, all among the changed keys"
+        )
+        return f"incremental since {since}: {self.changed_keys:,} changed keys checked, {counts}"
+
+
 @dataclass(frozen=True)
 class TableReport:
     table: str
@@ -159,6 +189,7 @@ class TableReport:
     confirmations: tuple[Confirmation, ...] = ()
     previous_mismatched_rows: int | None = None  # the earlier validation's figure: convergence
     limits: Limits = Limits()
+    coverage: Coverage = Coverage()
 
     @property
     def judgement(self) -> Verdict:
@@ -329,6 +360,12 @@ class ValidationReport:
     @property
     def clean(self) -> bool:
         return self.verdict == "clean"
+
+    @property
+    def mode(self) -> str:
+        """full | incremental | mixed: how the tables were compared."""
+        modes = {t.coverage.mode for t in self.tables}
+        return modes.pop() if len(modes) == 1 else "mixed" if modes else FULL
 
     def table_verdict(self, table: TableReport) -> Verdict:
         """The verdict `table` alone gets, its reasons naming this report's destinations."""

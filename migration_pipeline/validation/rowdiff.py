@@ -1,4 +1,4 @@
-"""Pass 2: read only the rows of differing buckets and classify every differing key.
+"""Pass 2: read only the rows of differing buckets (or of changed keys) and classify every differing key.
 
 Temporary tables hold positional column names (k0.., c0..), never a user's identifier.
 """
@@ -22,27 +22,36 @@ from migration_pipeline.validation.sides import Side, key_join, names, positiona
 from migration_pipeline.validation.sql import Sql, compose, ident, join, literal
 
 
-def _read_rows(con: duckdb.DuckDBPyConnection, side: Side, buckets: int) -> None:
-    """The rows of differing buckets, deleted ones too (their write time marks keys in flight)."""
+def read_rows(con: duckdb.DuckDBPyConnection, side: Side, where: Sql) -> None:
+    """The rows of `side` matching `where`, deleted ones too (their write time marks keys in flight)."""
+    con.execute(
+        compose(
+            "CREATE OR REPLACE TEMP TABLE {t} AS {rows}",
+            t=temp("rows", side.name),
+            rows=side_rows(side, where),
+        )
+    )
+
+
+def side_rows(side: Side, where: Sql) -> Sql:
+    """SELECT the positional rows (k0.., c0.., h, live, wt) of `side` matching `where`."""
     write_time = (
         compose("{w}::TIMESTAMPTZ", w=side.write_time)
         if side.write_time
         else Sql("NULL::TIMESTAMPTZ")
     )
-    con.execute(
-        compose(
-            "CREATE OR REPLACE TEMP TABLE {t} AS SELECT {v}, {h} AS h, {l} AS live, {w} AS wt "
-            "FROM {table} WHERE {b} IN (SELECT b FROM {d})",
-            t=temp("rows", side.name),
-            v=join(positional("k", side.keys) + positional("c", side.columns)),
-            h=side.row_hash,
-            l=side.live,
-            w=write_time,
-            table=side.table,
-            b=side.bucket(buckets),
-            d=temp("diff", "buckets"),
-        )
+    return compose(
+        "SELECT {v}, {h} AS h, {l} AS live, {w} AS wt FROM {table} WHERE {where}",
+        v=join(positional("k", side.keys) + positional("c", side.columns)),
+        h=side.row_hash,
+        l=side.live,
+        w=write_time,
+        table=side.table,
+        where=where,
     )
+
+
+def _key_counts(con: duckdb.DuckDBPyConnection, side: Side) -> None:
     keys = join(names("k", len(side.keys)))
     con.execute(
         compose(
@@ -221,7 +230,24 @@ def diff_rows(
 ) -> TableReport:
     """Fill `report` with every differing key of the buckets whose fingerprints differ."""
     for side in (old, new):
-        _read_rows(con, side, buckets)
+        where = compose(
+            "{b} IN (SELECT b FROM {d})", b=side.bucket(buckets), d=temp("diff", "buckets")
+        )
+        read_rows(con, side, where)
+    return classify_rows(con, plan, (old, new), report, max_keys, tolerance)
+
+
+def classify_rows(
+    con: duckdb.DuckDBPyConnection,
+    plan: ComparisonPlan,
+    sides: tuple[Side, Side],
+    report: TableReport,
+    max_keys: int | None,
+    tolerance: float,
+) -> TableReport:
+    """Fill `report` with every differing key among the rows read into the `rows` tables."""
+    for side in sides:
+        _key_counts(con, side)
     count = len(plan.keys)
     _classify(con, count, report.freshness)
     _changed(con, plan, tolerance)

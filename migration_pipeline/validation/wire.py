@@ -10,6 +10,8 @@ from typing import Any
 from uuid import UUID
 
 from migration_pipeline.validation.report import (
+    INCREMENTAL,
+    Coverage,
     Key,
     KeyList,
     Summary,
@@ -131,7 +133,22 @@ def table_json(table: TableReport, verdict: Verdict) -> dict[str, Any]:
             "new_max": json_value(freshness.new_max),
             "watermark": json_value(freshness.watermark),
         },
+        "coverage": coverage_json(table.coverage),
         "seconds": round(table.seconds, 3),
+    }
+
+
+def coverage_json(coverage: Coverage) -> dict[str, Any]:
+    """Which mode ran on a table and what it covered."""
+    return {
+        "mode": coverage.mode,
+        "description": coverage.description,
+        "reason": coverage.reason or None,
+        "column": coverage.column,
+        "since": json_value(coverage.since),
+        "changed_keys": coverage.changed_keys if coverage.mode == INCREMENTAL else None,
+        "count_difference": coverage.count_difference,
+        "reached": json_value(coverage.reached),
     }
 
 
@@ -149,6 +166,7 @@ def report_json(report: ValidationReport) -> dict[str, Any]:
         "max_in_flight_keys": limits.max_in_flight_keys,
         "max_in_flight_age_seconds": limits.max_in_flight_age_seconds,
     }
+    summary["mode"] = report.mode
     return {
         "summary": summary,
         "old": report.old,
