@@ -59,6 +59,7 @@ def test_json_lists_every_mismatch_and_exits_1(pair, capsys):
         "confirmed": [],
         "limits": {"max_lag_seconds": 10.0, "max_in_flight_keys": 1000,
                    "max_in_flight_age_seconds": 30.0},
+        "mode": "full",
     }  # fmt: skip
     orders, items = sorted(document["tables"], key=lambda t: t["table"], reverse=True)
     assert {k: orders[k] for k in ("table", "new_table", "old_rows", "new_rows", "missing_in_new", "extra_in_new")} == {
@@ -143,7 +144,7 @@ def test_human_output_and_history_only_in_the_state_dir(pair, capsys, tmp_path):
     code, out, _ = _run(capsys, "--old", old, "--new", new, "--state-dir", str(tmp_path / "state"))
     assert code == 1
     assert out.startswith(
-        "INCONCLUSIVE: 2 tables compared\n"
+        "INCONCLUSIVE: 2 tables compared (full)\n"
         "  because 5 mismatched keys seen in this validation only (confirmed if the next one "
         "sees them too)\n"
         "  confirmed 0, unconfirmed 5, pending deletes 0, in flight 0; new_behind_old_seconds: "
