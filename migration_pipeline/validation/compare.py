@@ -91,10 +91,12 @@ def freshness_of(
     old: Side,
     new: Side,
     watermark: datetime | None,
+    latest: tuple[datetime | None, datetime | None] | None = None,
 ) -> Freshness:
+    """Each side's latest write time (`latest` when the caller has read them already)."""
     if plan.freshness is None:
         return Freshness()
-    old_max, new_max = _latest(con, old), _latest(con, new)
+    old_max, new_max = latest or (_latest(con, old), _latest(con, new))
     if watermark is None and plan.live and old_max is not None and new_max is not None:
         watermark = min(old_max, new_max)
     return Freshness(plan.freshness[0], old_max, new_max, watermark if plan.live else None)

@@ -182,7 +182,9 @@ def compare_changed(
     old_side, new_side = side_of("old", old, plan), side_of("new", new, plan)
     old_rows, old_latest = _count_and_latest(con, old_side, begin.old_column)
     new_rows, new_latest = _count_and_latest(con, new_side, begin.new_column)
-    freshness = freshness_of(con, plan, old_side, new_side, options.watermark)
+    same = plan.freshness is not None and (begin.old_column, begin.new_column) == plan.freshness[1:]
+    freshness = freshness_of(con, plan, old_side, new_side, options.watermark,
+                             (old_latest, new_latest) if same else None)  # fmt: skip
     for side, column in ((old_side, begin.old_column), (new_side, begin.new_column)):
         read_rows(con, side, _changed(column, begin.since))
     _add_counterparts(con, old_side, new_side, begin.old_column, begin.since)

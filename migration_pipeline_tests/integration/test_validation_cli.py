@@ -160,7 +160,7 @@ def test_human_output_and_history_only_in_the_state_dir(pair, capsys, tmp_path):
     assert [p.name for p in (tmp_path / "state").iterdir()] == ["validation_history.duckdb"]
     code, out, _ = _run(capsys, "--old", old, "--new", new, "--state-dir", str(tmp_path / "state"))
     assert code == 1
-    assert out.startswith("MISMATCH: 2 tables compared\n  because 5 mismatched keys confirmed\n")
+    assert out.startswith("MISMATCH: 2 tables compared (full)\n  because 5 mismatched keys confirmed\n")
     assert "orders -> orders: MISMATCH" in out
     assert "  confirmed 2: seen in consecutive validations" in out
     assert "  previous run: 3 mismatched rows, now 3" in out

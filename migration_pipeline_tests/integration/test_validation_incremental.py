@@ -9,7 +9,6 @@ import pytest
 
 from migration_pipeline.cli import main
 
-T0, T1 = "2026-01-01 12:03:04.118", "2026-01-01 13:00:00"
 CREATE = "CREATE TABLE t (id BIGINT PRIMARY KEY, v VARCHAR, __artie_updated_at TIMESTAMP)"
 
 
@@ -22,7 +21,7 @@ def _db(path, *statements):
 
 @pytest.fixture
 def pair(tmp_path):
-    rows = f"INSERT INTO t SELECT i, 'v' || i, TIMESTAMP '{T0}' FROM range(100) r(i)"
+    rows = "INSERT INTO t SELECT i, 'v' || i, TIMESTAMP '2026-01-01 12:03:04.118' FROM range(100) r(i)"
     return _db(tmp_path / "old.duckdb", CREATE, rows), _db(tmp_path / "new.duckdb", CREATE, rows)
 
 
@@ -50,8 +49,8 @@ def test_after_a_clean_full_run_only_changed_keys_are_checked(pair, tmp_path, ca
     assert (code, document["summary"]["mode"], table["coverage"]["reason"]) == (
         0, "full", "no clean full validation to continue from")
     assert table["coverage"]["reached"] == "2026-01-01T12:03:04.118000+00:00"
-    _both(pair, f"UPDATE t SET v = 'x', __artie_updated_at = TIMESTAMP '{T1}' WHERE id < 3",
-          f"INSERT INTO t VALUES (500, 'n', TIMESTAMP '{T1}')", "DELETE FROM t WHERE id = 50")
+    _both(pair, "UPDATE t SET v = 'x', __artie_updated_at = TIMESTAMP '2026-01-01 13:00:00' WHERE id < 3",
+          "INSERT INTO t VALUES (500, 'n', TIMESTAMP '2026-01-01 13:00:00')", "DELETE FROM t WHERE id = 50")
     code, document, table = _validate(capsys, pair, tmp_path)
     assert (code, document["summary"]["mode"]) == (0, "incremental")
     assert table["coverage"]["description"] == (
@@ -64,10 +63,10 @@ def test_after_a_clean_full_run_only_changed_keys_are_checked(pair, tmp_path, ca
 
 def test_a_change_lost_on_new_is_listed_by_the_incremental_run(pair, tmp_path, capsys):
     _validate(capsys, pair, tmp_path)
-    _db(pair[0], f"UPDATE t SET v = 'x', __artie_updated_at = TIMESTAMP '{T1}' WHERE id IN (1, 2)",
-        f"INSERT INTO t VALUES (500, 'n', TIMESTAMP '{T1}')")
-    _db(pair[1], f"UPDATE t SET v = 'y', __artie_updated_at = TIMESTAMP '{T1}' WHERE id = 1",
-        f"INSERT INTO t VALUES (600, 'n', TIMESTAMP '{T1}')")
+    _db(pair[0], "UPDATE t SET v = 'x', __artie_updated_at = TIMESTAMP '2026-01-01 13:00:00' WHERE id IN (1, 2)",
+        "INSERT INTO t VALUES (500, 'n', TIMESTAMP '2026-01-01 13:00:00')")
+    _db(pair[1], "UPDATE t SET v = 'y', __artie_updated_at = TIMESTAMP '2026-01-01 13:00:00' WHERE id = 1",
+        "INSERT INTO t VALUES (600, 'n', TIMESTAMP '2026-01-01 13:00:00')")
     code, document, table = _validate(capsys, pair, tmp_path, "--max-lag", "1e9")
     assert (code, document["summary"]["mode"], _keys(table)) == (1, "incremental", [1, 2, 500, 600])
     assert table["coverage"]["changed_keys"] == 4
