@@ -19,7 +19,7 @@ from migration_pipeline.orchestration.facts import gather
 from migration_pipeline.orchestration.graph import mismatches_key
 from migration_pipeline.phases import Phase, Step
 from migration_pipeline.spec import load_specs
-from migration_pipeline_tests.integration.conftest import (
+from migration_pipeline_tests.support.sandbox import (
     example_module,
     start_sandbox,
     stop_sandbox,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from artie_sandbox.lifecycle import Sandbox, is_alive
-from migration_pipeline_tests.integration.conftest import example_module, one_line
+from migration_pipeline_tests.support.sandbox import example_module, one_line
 
 APPLY = ("apply", "-auto-approve", "-input=false", "-no-color")
 PLAN = ("plan", "-input=false", "-no-color")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from migration_pipeline_tests.integration.conftest import (
+from migration_pipeline_tests.support.sandbox import (
     add_pipeline,
     example_module,
     one_line,

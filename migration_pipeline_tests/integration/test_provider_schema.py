@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from migration_pipeline_tests.integration.conftest import example_module, promote, unshare
+from migration_pipeline_tests.support.sandbox import example_module, promote, unshare
 
 READER = "artie_source_reader.shop"
 TABLES = ["customers", "orders", "order_items"]

@@ -1,4 +1,5 @@
-"""The sandbox API over real HTTP must behave like Artie's for every call its Terraform provider makes."""
+"""The sandbox API over real HTTP must behave like Artie's for every call its Terraform provider
+makes, each exchange as Artie's published OpenAPI spec describes it."""
 
 import json
 import sqlite3
@@ -11,7 +12,14 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
+from artie_sandbox.api import spec as sandbox_spec
 from artie_sandbox.api.server import running_in_thread
+from migration_pipeline_tests.support.openapi import (
+    check_exchange,
+    load_openapi,
+    load_spec,
+    require_spec,
+)
 
 API_KEY = "arsk_sandbox_test_key"
 
@@ -28,7 +36,7 @@ def base_url(state_dir):
         yield url
 
 
-# Marks a request that breaks Artie's spec on purpose (the conformance tests skip checking it).
+# Marks a request that breaks Artie's spec on purpose (the spec-checked runs skip checking it).
 OFF_SPEC = {"off_spec": True}
 
 
@@ -38,14 +46,37 @@ def send(http: httpx.Client, method: str, path: str, body=None, **kwargs) -> htt
     return http.request(method, path, content=content, **kwargs)
 
 
-@pytest.fixture
-def make_client():
-    """Opens API clients; the conformance tests override it to check every exchange."""
+@pytest.fixture(scope="module")
+def spec() -> dict:
+    return load_spec()
+
+
+@pytest.fixture(scope="module")
+def openapi(spec):
+    return load_openapi(spec)
+
+
+# Every test runs twice: as is, and with each exchange checked against Artie's published OpenAPI
+# spec as it happens (or the sandbox drifts from Artie). Without the spec the checked runs skip,
+# or fail in CI (`require_spec`).
+@pytest.fixture(params=["as-is", pytest.param("spec-checked", marks=require_spec())])
+def make_client(request):
+    """Opens API clients; in the spec-checked runs every exchange is checked against the spec."""
     opened = []
+    hooks = {}
+    if request.param == "spec-checked":
+        spec, openapi = request.getfixturevalue("spec"), request.getfixturevalue("openapi")
+
+        def check(response: httpx.Response) -> None:
+            response.read()
+            check_exchange(openapi, spec, response)
+
+        hooks = {"response": [check]}
 
     def make(base_url: str, api_key: str | None = API_KEY) -> httpx.Client:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        opened.append(httpx.Client(base_url=base_url, headers=headers, timeout=10))
+        opened.append(httpx.Client(base_url=base_url, headers=headers, timeout=10,
+                                   event_hooks=hooks))
         return opened[-1]
 
     yield make
@@ -529,3 +560,33 @@ def test_a_missing_api_key_file_stops_the_server_with_what_to_run(tmp_path):
         f"artie-sandbox api: no API key in {tmp_path}/api-key; run `artie-sandbox init` for this "
         "state directory first (it writes the key and prints it once)"
     )
+
+
+@require_spec()
+@pytest.mark.parametrize("make_client", ["spec-checked"], indirect=True)
+def test_the_checker_rejects_a_response_artie_would_not_send(client, openapi, spec):
+    response = client.get("/connectors")
+    broken = httpx.Response(200, json={"items": [{"label": "x"}]}, request=response.request)
+    with pytest.raises(Exception, match="uuid|required"):
+        check_exchange(openapi, spec, broken)
+
+
+@require_spec()
+@pytest.mark.parametrize("make_client", ["spec-checked"], indirect=True)
+def test_legacy_validate_paths_follow_the_current_schemas(client, world):
+    body = {"sourceReaderUUID": world["reader"]["uuid"], "validateTables": True, "tables": []}
+    assert client.post("/pipelines/validate-source", content=json.dumps(body)).status_code == 204
+    destination = {"destinationUUID": world["dest"]["uuid"],
+                   "specificCfg": {"database": "analytics_v1"}}
+    response = client.post("/pipelines/validate-destination", content=json.dumps(destination))
+    assert response.status_code == 204
+
+
+@require_spec()
+def test_the_sandbox_knows_every_operation_of_the_spec(spec):
+    """`artie_sandbox.api.spec` is written from the spec: the same codes, no operation forgotten."""
+    listed = {(m.upper(), p): frozenset(int(c) for c in op["responses"])
+              for p, ops in spec["paths"].items() for m, op in ops.items()}
+    served = {op: codes for op, codes in listed.items() if op in sandbox_spec.SERVED}
+    assert served == sandbox_spec.SERVED
+    assert {f"{m} {p}" for m, p in listed if (m, p) not in served} == set(sandbox_spec.NOT_SERVED)

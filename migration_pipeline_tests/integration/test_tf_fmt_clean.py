@@ -14,10 +14,9 @@ from hypothesis import strategies as st
 
 from migration_pipeline.phases import STEPS
 from migration_pipeline.terraform import abort, edits, hcl
-from migration_pipeline.terraform.binary import find_terraform
-from migration_pipeline_tests.unit.test_tf_modules import spec_for
+from migration_pipeline_tests.support.terraform_bin import terraform
+from migration_pipeline_tests.support.tf_modules import spec_for
 
-TERRAFORM = find_terraform()
 ENV = {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1"}
 KEYS = st.from_regex(r"[a-z][a-z0-9_]{0,22}", fullmatch=True)
 LITERALS = st.one_of(st.integers(-5, 10**6).map(str), st.sampled_from(["true", "false", "null"]),
@@ -76,7 +75,7 @@ def module(draw) -> str:
 
 
 def fmt(directory: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([TERRAFORM, "fmt", "-recursive", "-no-color", *args, str(directory)],
+    return subprocess.run([terraform(), "fmt", "-recursive", "-no-color", *args, str(directory)],
                           env=ENV, capture_output=True, text=True, timeout=120)
 
 

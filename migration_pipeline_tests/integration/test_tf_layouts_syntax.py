@@ -11,21 +11,20 @@ from hypothesis import HealthCheck, given, settings
 
 from migration_pipeline.phases import STEPS
 from migration_pipeline.terraform import edits, hcl
-from migration_pipeline.terraform.binary import find_terraform
-from migration_pipeline_tests.unit.test_tf_layouts import modules, run
-from migration_pipeline_tests.unit.test_tf_modules import (
+from migration_pipeline_tests.support.terraform_bin import terraform
+from migration_pipeline_tests.support.tf_layouts import modules, run
+from migration_pipeline_tests.support.tf_modules import (
     SINGLE_FILE_TF,
     single_file_spec,
     spec_for,
     write_module,
 )
 
-TERRAFORM = find_terraform()
 ENV = {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1"}
 
 
 def terraform_parses(text: str) -> str:
-    result = subprocess.run([TERRAFORM, "fmt", "-no-color", "-"], input=text, env=ENV,
+    result = subprocess.run([terraform(), "fmt", "-no-color", "-"], input=text, env=ENV,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr + text
     return result.stdout

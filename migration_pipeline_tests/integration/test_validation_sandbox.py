@@ -36,7 +36,7 @@ from migration_pipeline.validation import ValidationOptions, ValidationReport, r
 from migration_pipeline.validation.history import history_path
 from migration_pipeline.validation.verdict import Limits
 from migration_pipeline.validation.wire import json_key
-from migration_pipeline_tests.integration.test_engine_migration import (
+from migration_pipeline_tests.support.engine import (
     KINDS,
     EngineProcess,
     canon,

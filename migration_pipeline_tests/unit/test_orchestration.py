@@ -17,7 +17,6 @@ from migration_pipeline.orchestration.event_metadata import (
     approval_key,
     latest_approval,
     validation_key,
-    validation_metadata,
 )
 from migration_pipeline.orchestration.facts import Snapshot
 from migration_pipeline.orchestration.resources import ArtieApiResource
@@ -32,18 +31,9 @@ from migration_pipeline.phases import (
 from migration_pipeline.spec import load_specs
 from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.validation import TableReport, ValidationReport
-from migration_pipeline.validation.report import SEEN_TWICE, ChangedRow, Confirmation, KeyList
+from migration_pipeline.validation.report import KeyList
 from migration_pipeline.validation.verdict import Limits
-
-SPEC_YAML = """
-migrations:
-  shop_move:
-    terraform: {dir: tf}
-    reader: artie_source_reader.shop
-    old_pipeline: artie_pipeline.v1
-    new_pipeline: {address: artie_pipeline.v2, destination_config: {database: v2}}
-    artie: {api_url: "http://127.0.0.1:9", api_key_env: TEST_ARTIE_KEY}
-"""
+from migration_pipeline_tests.support.orchestration import SPEC_YAML, report_validation
 
 
 @pytest.fixture
@@ -108,17 +98,6 @@ def test_mappings_carry_aliases_exclusions_and_soft_delete(spec):
     orders = by_table["o"]
     assert orders.new.ref.name == "orders" and orders.new.soft_delete
     assert not orders.comparable("note") and orders.comparable("total")
-
-
-def report_validation(instance, spec, validation_id: str, matches: bool, at: float) -> None:
-    """A validation recorded the way the job records one (through the metadata codec)."""
-    confirmed = TableReport("orders", "orders", changed=(ChangedRow((1,), ()),), changed_total=1,
-                            confirmations=(Confirmation((1,), SEEN_TWICE),))
-    tables = () if matches else (confirmed,)
-    finished = datetime.fromtimestamp(at, UTC)
-    report = ValidationReport("old", "new", finished, finished, tables, id=validation_id)
-    instance.report_runless_asset_event(dg.AssetMaterialization(
-        validation_key(spec), metadata=validation_metadata(report)))
 
 
 def test_an_approval_records_the_latest_validation_and_is_read_back(spec, tmp_path):

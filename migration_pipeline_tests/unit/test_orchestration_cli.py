@@ -11,7 +11,7 @@ import pytest
 from migration_pipeline.cli import main
 from migration_pipeline.orchestration.event_metadata import latest_approval
 from migration_pipeline.spec import load_specs
-from migration_pipeline_tests.unit.test_orchestration import SPEC_YAML, report_validation
+from migration_pipeline_tests.support.orchestration import SPEC_YAML, report_validation
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from migration_pipeline.errors import ModuleEditError, StepRefused
 from migration_pipeline.terraform import edits, hcl
 from migration_pipeline.terraform.tables import AttachedPipeline, TableId
-from migration_pipeline_tests.unit.test_tf_modules import (
+from migration_pipeline_tests.support.tf_modules import (
     CONNECTORS_TF,
     PIPELINES_TF,
     PROVIDERS_TF,

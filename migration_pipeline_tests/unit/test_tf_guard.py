@@ -14,7 +14,7 @@ import pytest
 from migration_pipeline.terraform.guard import Allowed, contract, unexpected_changes
 from migration_pipeline.terraform.plan import MASK, parse_plan, secrets_of
 from migration_pipeline.terraform.results import StepResult
-from migration_pipeline_tests.unit.test_tf_modules import spec_for
+from migration_pipeline_tests.support.tf_modules import spec_for
 
 RECORDED = Path(__file__).parent / "test_tf_recorded"
 SECRET = "hunter22-not-for-logs"

@@ -22,7 +22,7 @@ from migration_pipeline.terraform.steps import (
     run_step,
 )
 from migration_pipeline.terraform.tables import AttachedPipeline, TableId
-from migration_pipeline_tests.unit.test_tf_modules import spec_for, write_module
+from migration_pipeline_tests.support.tf_modules import spec_for, write_module
 
 READER_UUID = "r-1"
 
