@@ -19,7 +19,7 @@ from migration_pipeline.orchestration.instance_checks import instance_checks
 from migration_pipeline.preflight import preflight
 from migration_pipeline.spec import load_spec
 from migration_pipeline.terraform import workdir
-from migration_pipeline_tests.integration.conftest import example_module
+from migration_pipeline_tests.support.sandbox import example_module
 from sandbox_demo.driver import Driver
 from sandbox_demo.prepare import MIGRATION, ROOT, migrations_text
 
