@@ -549,6 +549,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--out", type=Path)
     run.add_argument("--repeats", type=int, default=5)
     run.add_argument("--others", type=int, default=1, help="runs of reladiff and datacompy (0: skip)")
+    run.add_argument("--reuse-others", action="store_true",
+                     help="keep reladiff's and datacompy's results from the last run's results.json")
     again = sub.add_parser(
         "render", help="write the Markdown again from the last run's results.json"
     )
@@ -566,9 +568,15 @@ def main(argv: list[str] | None = None) -> int:
     else:
         saved = args.dir / "results.json"
         if args.step == "run":
-            results = benchmark(args.dir, args.repeats, args.others)
-            saved.write_text(json.dumps(
-                {"others": args.others, "results": [[t, v, r] for (t, v), r in results.items()]}))
+            others = args.others
+            kept = []
+            if args.reuse_others:
+                earlier = json.loads(saved.read_text())
+                kept = [row for row in earlier["results"] if row[0] in ("reladiff", "datacompy")]
+                others = earlier["others"]
+            results = benchmark(args.dir, args.repeats, 0 if args.reuse_others else args.others)
+            rows = [[t, v, r] for (t, v), r in results.items()] + kept
+            saved.write_text(json.dumps({"others": others, "results": rows}))
         document = json.loads(saved.read_text())
         results = {(tool, variant): r for tool, variant, r in document["results"]}
         text = render(results, len(results[("engine", "clean")]["runs"]), document["others"])

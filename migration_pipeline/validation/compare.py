@@ -41,24 +41,32 @@ def bucket_count(estimated_rows: int, rows_per_bucket: int = ROWS_PER_BUCKET) ->
     return buckets
 
 
-def _fingerprint(con: duckdb.DuckDBPyConnection, side: Side, buckets: int) -> int:
+def _fingerprint(
+    con: duckdb.DuckDBPyConnection, side: Side, buckets: int
+) -> tuple[int, datetime | None]:
+    """Live rows and the latest write time (deleted rows too), in the same scan."""
     only_live = compose(" FILTER (WHERE {l})", l=side.live) if side.delete else Sql("")
+    latest = (
+        compose("max({w})::TIMESTAMPTZ", w=side.write_time)
+        if side.write_time
+        else Sql("NULL::TIMESTAMPTZ")
+    )
     con.execute(
         compose(
             "CREATE OR REPLACE TEMP TABLE {t} AS SELECT {b} AS b, count(*){f} AS c, "
-            "sum({h}){f} AS h FROM {table} GROUP BY 1",  # by position: the table may have a column b
+            "sum({h}){f} AS h, {w} AS w FROM {table} GROUP BY 1",  # by position: the table may have a column b
             t=temp("fp", side.name),
             b=side.bucket(buckets),
             f=only_live,
             h=side.row_hash,
+            w=latest,
             table=side.table,
         )
     )
-    return int(
-        con.execute(
-            compose("SELECT coalesce(sum(c), 0) FROM {t}", t=temp("fp", side.name))
-        ).fetchone()[0]
-    )
+    rows, latest_time = con.execute(
+        compose("SELECT coalesce(sum(c), 0), max(w) FROM {t}", t=temp("fp", side.name))
+    ).fetchone()
+    return int(rows), latest_time
 
 
 def _differing_buckets(con: duckdb.DuckDBPyConnection) -> int:
@@ -113,18 +121,20 @@ def compare_table(
     """Fill `report` (names, schema differences) with counts and every differing key."""
     started = time.perf_counter()
     old_side, new_side = side_of("old", old, plan), side_of("new", new, plan)
-    freshness = freshness_of(con, plan, old_side, new_side, options.watermark)
     if not plan.keys:  # a key column is missing or incompatible: counts only
         return replace(
             report,
             old_rows=_count(con, old_side),
             new_rows=_count(con, new_side),
-            freshness=freshness,
+            freshness=freshness_of(con, plan, old_side, new_side, options.watermark),
         )
     buckets = bucket_count(max(old.estimated_rows, new.estimated_rows), options.rows_per_bucket)
-    old_rows, new_rows = (
+    (old_rows, old_latest), (new_rows, new_latest) = (
         _fingerprint(con, old_side, buckets),
         _fingerprint(con, new_side, buckets),
+    )
+    freshness = freshness_of(
+        con, plan, old_side, new_side, options.watermark, (old_latest, new_latest)
     )
     differing = _differing_buckets(con)
     report = replace(
