@@ -9,7 +9,7 @@ export CHECKPOINT_DISABLE := 1
 export DAGSTER_HOME := $(STATE)/dagster
 export ARTIE_SANDBOX_HOME := $(STATE)/sandbox
 
-.PHONY: venv terraform test unit integration e2e lint demo sandbox ui down clean bench-validation bench-engine bench-terraform
+.PHONY: venv terraform test unit integration e2e lint demo sandbox ui down clean bench-validation bench-engine bench-terraform mutation
 
 venv: $(STAMP)
 
@@ -68,3 +68,10 @@ bench-engine: $(STAMP)
 
 bench-terraform: terraform
 	$(PY) benchmarks/terraform_provider.py --runs 7 --out benchmarks/terraform_provider.md
+
+# Mutation testing of the deciding modules (not part of `make test`; long: run a few modules with
+# `make mutation MUTATION_MODULES=guard,phases`). Rewrites benchmarks/mutation.md.
+MUTATION_MODULES ?= guard,plan,phases,edits,verdict,compare,hcl,rowdiff,sides,abort,sensors,backend
+mutation: $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[mutation]'
+	$(PY) benchmarks/mutation.py --modules $(MUTATION_MODULES) --out benchmarks/mutation.md

@@ -230,3 +230,34 @@ def test_own_partial_apply_adopts_only_the_contracted_action_at_the_exact_addres
     assert own_partial_apply(plan(drift=(rc(READER, ("update",), "tables"),)), reader) == (READER,)
     assert own_partial_apply(plan(drift=(rc(READER, ("update",), "name_x"),)), reader) == ()
     assert own_partial_apply(plan(), allowed) == ()
+
+
+def test_every_drifted_attribute_is_named_or_the_resource_as_a_whole():
+    two = {"address": READER, "mode": "managed", "type": "artie_source_reader", "change": {
+        "actions": ["update"], "before": {"a": 1, "b": 1}, "after": {"a": 2, "b": 2}}}
+    same = {"address": OLD, "mode": "managed", "type": "artie_pipeline", "change": {
+        "actions": ["update"], "before": {"a": 1}, "after": {"a": 1}}}
+    assert unexpected_changes(plan(drift=(two, same)), "cutover", ()) == [
+        "artie_source_reader.mysql was changed outside Terraform (a, b differ from the state): "
+        "someone edited it by hand. Make the module match what you want, then rerun.",
+        "artie_pipeline.v1 was changed outside Terraform (its attributes differ from the "
+        "state): someone edited it by hand. Make the module match what you want, then rerun.",
+    ]
+
+
+def test_a_data_source_read_before_a_change_does_not_hide_it():
+    read = rc("data.artie_connector.c", ("read",), mode="data")
+    assert unexpected_changes(plan(read, rc(NEW, ("delete",))), "cutover",
+                              contract("cutover", SPEC)) == [
+        "artie_pipeline.v2 would be destroyed, but cutover does not touch it."
+    ]
+
+
+def test_every_attribute_outside_the_contract_is_named():
+    change = {"address": READER, "mode": "managed", "type": "artie_source_reader", "change": {
+        "actions": ["update"], "before": {"is_shared": False, "x": 1, "y": 1},
+        "after": {"is_shared": True, "x": 2, "y": 2}}}
+    assert unexpected_changes(plan(change), "promote", contract("promote", SPEC)) == [
+        "artie_source_reader.mysql would also change x, y, but promote may only update "
+        "artie_source_reader.mysql (only is_shared, tables)."
+    ]
