@@ -12,6 +12,7 @@ import shutil
 import statistics
 import threading
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import dagster as dg
@@ -163,6 +164,10 @@ def test_only_a_person_starts_or_resumes_the_migration_through_the_daemon(prepar
     assert sorted(by_person) == sorted([first, resumed])
     assert {r.run_id for r in runs if r.job == ASSET_JOB} == set(watch.approval_runs)
     assert all(r.status == "SUCCESS" for r in runs if r.run_id != cutover.run_id), runs
+    # One run per migration whatever launched it: the pool kept the approval runs (asset job)
+    # and the job's runs apart in time.
+    spans = sorted((r.start, r.end) for r in runs if r.start is not None)
+    assert all(end <= later for (_, end), (later, _) in pairwise(spans)), spans
     stops = {r.tags.get(STOPPED_AT_TAG) for r in runs if r.job == job}
     assert {"catch_up", "approval"} <= stops, runs
     assert all(r.tags[STOP_REASON_TAG] for r in runs if STOPPED_AT_TAG in r.tags)
