@@ -36,21 +36,22 @@ OUTS = {"proceed": dg.Out(is_required=False, description="The gate is open: go o
         "gate_closed": dg.Out(is_required=False, description="Stopped here; see the reason.")}
 
 
-def stop(context, snapshot: Snapshot, reason: str | None = None,
-         gate: str | None = None) -> Iterator[dg.Output]:
+def stop(context, snapshot: Snapshot, reason: str | None = None, gate: str | None = None,
+         keys: str = "") -> Iterator[dg.Output]:
     """End the run here: the reason as output metadata and, for the runs list, as run tags
-    (`migration/stopped_at` = the closed gate, `migration/stop_reason`)."""
+    (`migration/stopped_at` = the closed gate, `migration/stop_reason`, and the first
+    mismatched keys when a validation found some)."""
     a = snapshot.assessment
     reason = reason or a.reason
     gate = gate or (a.closed_gate.name if a.closed_gate else str(a.phase))
     context.log.info(f"Stopped in phase {a.phase} at {gate}: {reason}")
-    context.instance.add_run_tags(context.run_id, stop_tags(gate, reason))
+    context.instance.add_run_tags(context.run_id, stop_tags(gate, reason, keys))
     yield dg.Output(None, "gate_closed", metadata={
         "phase": str(a.phase), "gate": gate, "reason": dg.MetadataValue.text(reason)})
 
 
-def mismatch_reason(spec: MigrationSpec, report: ValidationReport, reason: str) -> str:
-    """`reason`, then the first mismatched keys of each table and where to read them all."""
+def first_keys(report: ValidationReport) -> str:
+    """The first mismatched keys of each table (`orders (id): 4; 9; 12 (of 7)`), or ''."""
     shown = []
     for table in report.tables:
         keys = table.listed_keys()[:MISMATCH_KEYS_SHOWN]
@@ -59,9 +60,15 @@ def mismatch_reason(spec: MigrationSpec, report: ValidationReport, reason: str) 
             listed = "; ".join(", ".join(map(str, key)) for key in keys)
             more = "" if table.mismatched_rows <= len(keys) else f" (of {table.mismatched_rows})"
             shown.append(f"{table.table} ({columns}): {listed}{more}")
-    if not shown:
+    return " | ".join(shown)
+
+
+def mismatch_reason(spec: MigrationSpec, report: ValidationReport, reason: str) -> str:
+    """`reason`, then the first mismatched keys of each table and where to read them all."""
+    keys = first_keys(report)
+    if not keys:
         return reason
-    return (f"{reason} First mismatched keys: {' | '.join(shown)}. Every key: the "
+    return (f"{reason} First mismatched keys: {keys}. Every key: the "
             f"{spec.name}/validation_mismatches asset (and validation_report's metadata).")
 
 
@@ -154,7 +161,8 @@ def _validate_op(spec: MigrationSpec):
         gate = snapshot.assessment.gate("catch_up")
         if gate is None or not gate.open:
             reason = gate.reason if gate else snapshot.assessment.reason
-            yield from stop(context, snapshot, mismatch_reason(spec, report, reason), "catch_up")
+            yield from stop(context, snapshot, mismatch_reason(spec, report, reason), "catch_up",
+                            first_keys(report))
         else:
             yield from proceed(context, snapshot, gate.reason, **totals(report))
 

@@ -14,6 +14,7 @@ LAUNCHED_BY_TAG = "migration/launched_by"
 SENSOR = "sensor"
 STOPPED_AT_TAG = "migration/stopped_at"
 STOP_REASON_TAG = "migration/stop_reason"
+MISMATCHED_KEYS_TAG = "migration/first_mismatched_keys"
 REFUSED_TAG = "migration/refused"  # set by orchestration.refusals on a refused step
 # Enough of a reason to read in the runs list; the full one is in the run's event log.
 TAG_TEXT_LIMIT = 200
@@ -49,9 +50,10 @@ def sensor_tags() -> dict[str, str]:
     return {LAUNCHED_BY_TAG: SENSOR}
 
 
-def stop_tags(gate: str, reason: str) -> dict[str, str]:
-    """Where a run stopped and why, for the runs list."""
-    return {STOPPED_AT_TAG: gate, STOP_REASON_TAG: short(reason)}
+def stop_tags(gate: str, reason: str, keys: str = "") -> dict[str, str]:
+    """Where a run stopped and why (and the first mismatched keys, if any), for the runs list."""
+    tags = {STOPPED_AT_TAG: gate, STOP_REASON_TAG: short(reason)}
+    return {**tags, MISMATCHED_KEYS_TAG: short(keys)} if keys else tags
 
 
 def short(text: str) -> str:

@@ -114,7 +114,10 @@ def build_sensor(spec: MigrationSpec, job: dg.JobDefinition) -> dg.SensorDefinit
         a = snapshot.assessment
         reason = launch_reason(snapshot)
         if reason is None:
-            return dg.SkipReason(f"{a.phase}: {a.reason}")
+            return dg.SkipReason(f"{a.phase}: {a.reason}" + (
+                " A confirmed mismatch: the sensor launches again after the next validation (the "
+                "validation schedule, or materialize validation_report), a decision or a change "
+                "in Artie's status." if lasting_mismatch(snapshot) else ""))
         seen = fingerprint(snapshot)
         if seen == cursor.launched:
             return dg.SkipReason(f"{a.phase}: {a.reason} (nothing changed since the last launch)")

@@ -10,13 +10,15 @@ import pytest
 
 from migration_pipeline.artie.models import PipelineDetail, TableStatus
 from migration_pipeline.orchestration.facts import Snapshot
-from migration_pipeline.orchestration.ops import mismatch_reason, stop
+from migration_pipeline.orchestration.ops import first_keys, mismatch_reason, stop
 from migration_pipeline.orchestration.runs import (
     LAUNCHED_BY_TAG,
+    MISMATCHED_KEYS_TAG,
     STOP_REASON_TAG,
     STOPPED_AT_TAG,
     automation,
     sensor_tags,
+    stop_tags,
 )
 from migration_pipeline.orchestration.sensors import Cursor, fingerprint, launch_reason
 from migration_pipeline.phases import (
@@ -180,3 +182,6 @@ def test_a_mismatch_stop_names_the_first_keys_and_where_to_read_them_all(tmp_pat
     assert mismatch_reason(spec, report, "0 of 2 clean.") == (
         "0 of 2 clean. First mismatched keys: orders (id): 4; 9; 12 (of 7). Every key: the "
         "shop_move/validation_mismatches asset (and validation_report's metadata).")
+    assert stop_tags("catch_up", "0 of 2 clean.", first_keys(report)) == {
+        STOPPED_AT_TAG: "catch_up", STOP_REASON_TAG: "0 of 2 clean.",
+        MISMATCHED_KEYS_TAG: "orders (id): 4; 9; 12 (of 7)"}
