@@ -38,11 +38,14 @@ def _cpu_seconds(pid: int) -> float:
 
 def _rows(path: Path, sql: str, args: tuple) -> list:
     """Query the destination read-only, retrying while the engine holds it for a batch."""
+    deadline = time.monotonic() + 30
     while True:
         try:
             with duckdb.connect(str(path), read_only=True) as con:
                 return con.execute(sql, args).fetchall()
         except (duckdb.IOException, duckdb.CatalogException):
+            if time.monotonic() > deadline:
+                raise
             time.sleep(0.02)
 
 

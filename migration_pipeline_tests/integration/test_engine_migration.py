@@ -166,7 +166,9 @@ def run(tmp_path_factory):
         facts["killed_at_v2_rows"] = sum(t.rows_backfilled for t in progress(store, "v2").tables)
         engine.start()
         wait_for(lambda: v2_seen() and streaming(store, "v2"), 60, "v2 to finish its backfill and stream", engine)
-        time.sleep(1.5)
+        streamed_from = progress(store, "v2").offset
+        wait_for(lambda: progress(store, "v2").offset > streamed_from + 100, 30,
+                 "v2 to stream live changes after its backfill", engine)  # fmt: skip
         stop.set()
         worker.join()
         workload.close()

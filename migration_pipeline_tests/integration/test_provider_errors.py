@@ -113,6 +113,7 @@ def test_provider_exits_when_terraform_is_killed(sandbox, tmp_path):
     sandbox.terraform(workdir, "init", "-input=false", "-no-color")
     terraform = subprocess.Popen([sandbox.terraform_bin, *APPLY], cwd=workdir, env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    held = None
     try:
         deadline = time.monotonic() + 30
         providers: list[int] = []
@@ -120,7 +121,10 @@ def test_provider_exits_when_terraform_is_killed(sandbox, tmp_path):
             providers = _children(terraform.pid, "artie_sandbox.provider")
             time.sleep(0.05)
         assert providers, "terraform never started the provider"
-        time.sleep(0.5)  # let it reach the hanging request
+        blackhole.settimeout(60)
+        held, _ = blackhole.accept()  # the provider's request reached the endpoint: it hangs there
+        held.settimeout(30)
+        assert held.recv(1), "the provider connected but sent no request"
 
         terraform.send_signal(signal.SIGKILL)
         terraform.wait()
@@ -133,6 +137,8 @@ def test_provider_exits_when_terraform_is_killed(sandbox, tmp_path):
         if terraform.poll() is None:
             terraform.kill()
             terraform.wait()
+        if held is not None:
+            held.close()
         blackhole.close()
 
 

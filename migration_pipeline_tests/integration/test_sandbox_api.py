@@ -14,12 +14,14 @@ import pytest
 
 from artie_sandbox.api import spec as sandbox_spec
 from artie_sandbox.api.server import running_in_thread
+from artie_sandbox.store import Store
 from migration_pipeline_tests.support.openapi import (
     check_exchange,
     load_openapi,
     load_spec,
     require_spec,
 )
+from migration_pipeline_tests.support.races import wait_until_blocked
 
 API_KEY = "arsk_sandbox_test_key"
 
@@ -341,13 +343,14 @@ def store_write_locked(state_dir):
 
 
 def race(make_client, base_url, state_dir, requests: list[tuple[str, str, dict]]):
-    """Sends all `requests` at once, released together; returns their responses in order."""
+    """Sends all `requests`, waits until every one is queued on the write lock, releases them
+    together; returns their responses in order."""
     clients = [make_client(base_url) for _ in requests]
     with ThreadPoolExecutor(len(requests)) as pool:
         with store_write_locked(state_dir):
             futures = [pool.submit(send, http, *request)
                        for http, request in zip(clients, requests, strict=True)]
-            time.sleep(0.5)
+            wait_until_blocked(len(requests), Store.transaction, 'conn.execute("BEGIN IMMEDIATE")')
         return [f.result() for f in futures]
 
 

@@ -97,6 +97,12 @@ def listed_keys(report: ValidationReport) -> dict[str, set[tuple]]:
     return {t.table: set(t.listed_keys()) for t in report.tables}
 
 
+def more_changes(workload: Workload, count: int, engine: EngineProcess) -> None:
+    """Waits until the running workload has written `count` more source changes."""
+    target = workload.applied + count
+    wait_for(lambda: workload.applied >= target, 30, f"{count} more source changes", engine)
+
+
 def _start(state: Path) -> tuple[Store, Path]:
     source = state / "shop.db"
     create_source(source, rows=3000, seed=7)
@@ -176,7 +182,7 @@ def test_every_round_after_faults_reports_each_wrong_key_and_none_is_clean_until
     try:
         live = []
         for _ in range(3):
-            time.sleep(0.4)
+            more_changes(workload, 80, engine)
             live.append(record(history, validate(v1, v2)))
         assert [confirmed_keys(r) for r in live[1:]] == [_no_keys()] * 2
         assert all(not t.schema_differences for r in live for t in r.tables)
@@ -186,7 +192,7 @@ def test_every_round_after_faults_reports_each_wrong_key_and_none_is_clean_until
         faults.add("corrupt_rows", "v2", count=6, table=CORRUPTED_TABLE)
         wait_for(lambda: not faults.for_pipeline("drop_changes", "v2")
                  and not faults.for_pipeline("corrupt_rows", "v2"), 15, "the faults to apply", engine)  # fmt: skip
-        time.sleep(1.0)  # more changes on top of the faults, to every table
+        more_changes(workload, 200, engine)  # on top of the faults, to every table
         # A pending delete is re-read until the lagging side has passed it (seconds on a busy
         # machine); the wait ends as soon as every pending key is resolved or confirmed.
         patient = ValidationOptions(pending_recheck_seconds=10)

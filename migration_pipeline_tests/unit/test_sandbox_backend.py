@@ -114,12 +114,13 @@ def test_unsharing_needs_at_most_one_pipeline(backend, world):
     _, _, reader, v1 = world
     backend.update_reader(reader.uuid, _shared(reader))
     v2 = backend.create_pipeline(_v2(world)).pipeline
-    assert _refusal(backend.update_reader, reader.uuid, reader) == (
+    refusal = _refusal(backend.update_reader, reader.uuid, reader)
+    assert refusal == (
         f'source reader "prod" ({reader.uuid}) feeds 2 pipelines (pipeline "analytics_v1" '
         f'({v1.uuid}), pipeline "analytics_v2" ({v2.uuid})); it can only be unshared (is_shared = false) with at most '
         "one pipeline attached: delete the other pipelines first"
     )
-    assert backend.validate_reader(replace(reader, uuid=reader.uuid)) is not None
+    assert backend.validate_reader(reader) == refusal  # validate-unsaved says the same
     backend.delete_pipeline(v1.uuid)
     assert backend.update_reader(reader.uuid, reader).reader.is_shared is False
 
