@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from migration_pipeline_tests.support.paths import ROOT
+
 EXAMPLE = ROOT / "examples" / "sandbox" / "migrations.yaml"
 
 

@@ -13,12 +13,13 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 from packaging.requirements import Requirement
 
+from migration_pipeline_tests.support.paths import EXAMPLE
+
 PRODUCT = "migration-pipeline"
-EXAMPLE_SPEC = Path(__file__).resolve().parents[2] / "examples" / "sandbox" / "migrations.yaml"
+EXAMPLE_SPEC = EXAMPLE / "migrations.yaml"
 SANDBOX_ONLY = {"fastapi", "tf", "cryptography", "pandas", "pyarrow"}
 
 CHILD = """

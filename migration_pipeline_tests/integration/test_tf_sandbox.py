@@ -21,9 +21,10 @@ from migration_pipeline.terraform.facts import module_facts
 from migration_pipeline.terraform.rehearse import rehearse
 from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline.terraform.steps import run_step
+from migration_pipeline_tests.support.paths import EXAMPLE_MODULE
 from migration_pipeline_tests.support.tf_modules import PIPELINES_TF, spec_for, write_module
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sandbox" / "terraform"
+EXAMPLE = EXAMPLE_MODULE
 STEPS = ("promote", "create", "cutover", "unshare")
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform.runner import TerraformRunner
+from migration_pipeline_tests.support.paths import EXAMPLE_MODULE
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sandbox" / "terraform"
+EXAMPLE = EXAMPLE_MODULE
 
 
 def spec_for(directory: Path) -> MigrationSpec:

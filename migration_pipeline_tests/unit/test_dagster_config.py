@@ -4,15 +4,15 @@ thing at a time per migration (pools)."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import dagster as dg
 
 from migration_pipeline.orchestration import build_definitions
 from migration_pipeline.orchestration.event_metadata import approval_key, validation_key
 from migration_pipeline.spec import load_specs
+from migration_pipeline_tests.support.paths import ROOT
 
-SHIPPED = Path(__file__).resolve().parents[2] / "dagster.yaml"
+SHIPPED = ROOT / "dagster.yaml"
 SPEC_YAML = """
 migrations:
   shop_move:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import ast
 import inspect
-from pathlib import Path
 
 from migration_pipeline import errors
 from migration_pipeline.spec import load_specs
+from migration_pipeline_tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "operators-guide.md"
 # Where the preflight lines are made: each `_fail(name, ...)` / `CheckResult(name, ...)`.
 PREFLIGHT_SOURCES = (
