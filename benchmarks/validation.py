@@ -142,6 +142,31 @@ def _apply_changes(path: Path, changes: dict[str, list[int]], skip: set[int], co
         )
 
 
+def scale(directory: Path, rows: int, repeats: int) -> None:
+    """A clean pair of `rows` rows (generated, compared by the floor and our CLI, deleted)."""
+    pair = directory / "scale"
+    shutil.rmtree(pair, ignore_errors=True)
+    pair.mkdir(parents=True)
+    needed = 2 * rows * 40  # about 39 bytes per row per file at 10M rows
+    if shutil.disk_usage(pair).free < 2 * needed:
+        raise SystemExit(f"not enough free disk in {pair} for two files of about {needed / 1e9:.0f} GB")
+    try:
+        started = time.perf_counter()
+        with duckdb.connect(str(pair / "old.duckdb")) as con:
+            con.execute(GENERATE.format(rows=int(rows), t0=T0))
+        shutil.copyfile(pair / "old.duckdb", pair / "new.duckdb")
+        size = (pair / "old.duckdb").stat().st_size
+        print(f"generated {rows} rows ({size / 1e9:.1f} GB per file) in {time.perf_counter() - started:.0f} s")
+        results: dict = {}
+        runs = _alternate(("floor", "engine"), pair / "old.duckdb", pair / "new.duckdb", repeats)
+        for tool, tool_runs in runs.items():
+            _record(results, tool, f"{rows:,} rows", tool_runs, None)
+    finally:
+        shutil.rmtree(pair, ignore_errors=True)
+    (directory / "scale.json").write_text(json.dumps(
+        {"rows": rows, "bytes_per_file": size, "results": [[t, v, r] for (t, v), r in results.items()]}))
+
+
 def _generate_changes(directory: Path, rows: int) -> None:
     """Two pairs validated clean in full, then changed: equally, and with the 50 faults."""
     started = time.perf_counter()
@@ -453,7 +478,38 @@ def _targets(results: dict) -> list[str]:
     return rows  # fmt: skip
 
 
-def render(results: dict, repeats: int, others: int) -> str:
+def _scale_lines(directory: Path) -> list[str]:
+    path = directory / "scale.json"
+    if not path.exists():
+        return ["## Scale", "", "Not measured in this run (`validation.py scale`).", ""]
+    document = json.loads(path.read_text())
+    results = {(t, v): r for t, v, r in document["results"]}
+    (variant,) = {v for _, v in results}
+    floor, ours = results[("floor", variant)], results[("engine", variant)]
+    rows = [
+        f"| {LABELS[tool]} | {res['wall']:.1f} | {res['cpu']:.1f} | {res['seconds']:.1f} "
+        f"| {res['peak_mb']:,.0f} | {res['located']} | {res['load']:.1f} | {res['runs']} |"
+        for (tool, _), res in results.items()
+    ]
+    return [
+        "## Scale",
+        "",
+        f"The same table at {document['rows']:,} rows x 10 columns per side (two files of "
+        f"{document['bytes_per_file'] / 1e9:.1f} GB), clean, generated, compared and deleted by",
+        f"`validation.py scale --dir /tmp/valbench --rows {document['rows']}`; DuckDB memory limit "
+        f"{MEMORY_LIMIT} for both (our CLI's default `--memory-limit`).",
+        "",
+        "| tool | seconds | CPU seconds | in-process seconds | peak MB | result | load | runs |",
+        "|---|---:|---:|---:|---:|---|---:|---|",
+        *rows,
+        "",
+        f"Ratio to the floor: {ours['wall'] / floor['wall']:.2f} (wall), {ours['cpu'] / floor['cpu']:.2f} (CPU); "
+        f"peak memory {ours['peak_mb']:,.0f} MB (target under 3 GB: {'met' if ours['peak_mb'] < 3072 else 'NOT met'}).",
+        "",
+    ]
+
+
+def render(results: dict, repeats: int, others: int, directory: Path) -> str:
     rows = [
         f"| {LABELS[tool]} | {variant} | {res['wall']:.2f} | {res['cpu']:.2f} | {res['seconds']:.2f} "
         f"| {res['peak_mb']:,.0f} | {res['located']} | {res['load']:.1f} |"
@@ -525,6 +581,7 @@ def render(results: dict, repeats: int, others: int) -> str:
         "steadier measure of the work done, though against the mostly single-threaded tools it",
         "understates what an operator waits for, since DuckDB keeps both cores busy.",
         "",
+        *_scale_lines(directory),
         "## Notes on the other tools",
         "",
         "- reladiff 0.6.0 crashes (`TypeError: '<' not supported between instances of 'NoneType' and 'str'`)",
@@ -556,6 +613,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     again.add_argument("--dir", type=Path, required=True)
     again.add_argument("--out", type=Path)
+    big = sub.add_parser("scale", help="a clean pair of --rows rows: floor and our CLI, files deleted after")
+    big.add_argument("--dir", type=Path, required=True)
+    big.add_argument("--rows", type=int, default=100_000_000)
+    big.add_argument("--repeats", type=int, default=1)
     tool = sub.add_parser("tool")
     tool.add_argument("name", choices=sorted(TOOLS))
     tool.add_argument("old")
@@ -563,6 +624,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.step == "generate":
         generate(args.dir, args.rows)
+    elif args.step == "scale":
+        scale(args.dir, args.rows, args.repeats)
     elif args.step == "tool":
         run_tool(args.name, args.old, args.new)
     else:
@@ -579,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
             saved.write_text(json.dumps({"others": others, "results": rows}))
         document = json.loads(saved.read_text())
         results = {(tool, variant): r for tool, variant, r in document["results"]}
-        text = render(results, len(results[("engine", "clean")]["runs"]), document["others"])
+        text = render(results, len(results[("engine", "clean")]["runs"]), document["others"], args.dir)
         if args.out:
             args.out.write_text(text)
         print(text)
