@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ import pytest
 
 from artie_sandbox.lifecycle import SERVICES, Sandbox, is_alive
 from artie_sandbox.provider.install import launcher_path
+from migration_pipeline_tests.support.races import wait_until_flock_waiters
 from sandbox_demo.prepare import EXAMPLE_MODULE as EXAMPLE
 
 API = next(s for s in SERVICES if s.name == "api")
@@ -164,8 +166,13 @@ def test_up_reports_a_service_that_dies_at_startup(state):
 
 def test_concurrent_ups_start_one_api(state):
     command = [sys.executable, "-m", "artie_sandbox.cli", "up", "--state-dir", str(state)]
-    racers = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
-              for _ in range(3)]
+    state.mkdir(parents=True)
+    lock_path = state / ".lifecycle.lock"  # the lock every `up` takes first (Sandbox._locked)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        racers = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env=_env()) for _ in range(3)]
+        wait_until_flock_waiters(lock_path, 3)  # all three queued: released together below
     outputs = [racer.communicate(timeout=60) for racer in racers]
 
     assert [r.returncode for r in racers] == [0, 0, 0], outputs

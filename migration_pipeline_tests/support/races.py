@@ -1,11 +1,13 @@
-"""Race staging: wait until threads of this process are all stopped at one line (requests queued
-behind a lock the test holds), so the test releases them together knowing the race is set up."""
+"""Race staging: wait until every racer is stopped behind a lock the test holds (threads of this
+process at one line, or processes blocked in flock()), so the test releases them together knowing
+the race is set up."""
 
 from __future__ import annotations
 
 import linecache
 import sys
 import time
+from pathlib import Path
 
 
 def threads_at(function, line: str) -> int:
@@ -30,3 +32,24 @@ def wait_until_blocked(count: int, function, line: str, timeout: float = 30) -> 
             f"only {waiting} of {count} threads reached {code.co_name}: {line}"
         )
         time.sleep(0.01)
+
+
+def flock_waiters(path: Path) -> int:
+    """How many processes are blocked in flock() on `path` right now (the `->` lines of
+    /proc/locks for its inode)."""
+    inode = path.stat().st_ino
+    waiting = 0
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if len(fields) > 6 and fields[1] == "->" and fields[2] == "FLOCK":
+            waiting += int(fields[6].rsplit(":", 1)[1]) == inode
+    return waiting
+
+
+def wait_until_flock_waiters(path: Path, count: int, timeout: float = 60) -> None:
+    """Returns once `count` processes wait for the flock on `path` the test holds; fails after
+    `timeout` seconds (the race was never set up)."""
+    deadline = time.monotonic() + timeout
+    while (waiting := flock_waiters(path)) < count:
+        assert time.monotonic() < deadline, f"only {waiting} of {count} processes wait on {path}"
+        time.sleep(0.05)
