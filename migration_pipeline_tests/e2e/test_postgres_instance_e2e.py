@@ -1,0 +1,84 @@
+"""A whole migration on PostgreSQL instance storage (a real local server the test starts and stops): runs, validations and the approval live in PostgreSQL, and `status` and `approve` from the CLI read and write that instance."""
+
+from __future__ import annotations
+
+import time
+
+import dagster as dg
+import pytest
+import yaml
+
+from artie_sandbox.lifecycle import SERVICES, Sandbox
+from migration_pipeline.cli import main
+from migration_pipeline.phases import Phase
+from migration_pipeline.terraform.binary import find_terraform
+from migration_pipeline_tests.support.postgres import LocalPostgres
+from sandbox_demo.driver import Driver
+from sandbox_demo.prepare import MIGRATION, ROOT, prepare
+
+
+@pytest.fixture
+def postgres():
+    with LocalPostgres() as server:
+        yield server
+
+
+@pytest.fixture
+def prepared(tmp_path, monkeypatch, postgres):
+    ready = prepare(
+        tmp_path / "state", find_terraform(), 300, say=lambda line: None, poll_seconds=1
+    )
+    for key, value in ready.env.items():
+        monkeypatch.setenv(key, value)
+    shipped = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    settings = {**shipped, **yaml.safe_load(postgres.storage_yaml())}
+    (tmp_path / "state" / "dagster" / "dagster.yaml").write_text(yaml.safe_dump(settings))
+    yield ready
+    sandbox = Sandbox(ready.sandbox.state_dir)
+    sandbox.down()
+    assert all(sandbox.running(s) is None for s in SERVICES)
+
+
+@pytest.mark.timeout(300)
+def test_the_migration_runs_on_postgresql_storage(prepared, capsys):
+    config = str(prepared.config)
+    driver = Driver.from_file(prepared.config, MIGRATION)
+    with driver.instance() as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        driver.launch(instance)
+        approved, phase = False, None
+        deadline = time.monotonic() + 240
+        while phase != Phase.COMPLETE:
+            assert time.monotonic() < deadline, f"stuck in {phase}"
+            outcome = driver.step(instance)
+            phase = outcome.phase
+            if outcome.awaiting_approval and not approved:
+                capsys.readouterr()
+                assert main(["status", "--config", config, "--migration", MIGRATION]) == 0
+                assert "gate approval: closed" in capsys.readouterr().out
+                assert (
+                    main(
+                        [
+                            "approve",
+                            "--config",
+                            config,
+                            "--migration",
+                            MIGRATION,
+                            "--who",
+                            "pg-e2e",
+                            "--comment",
+                            "clean on PostgreSQL",
+                        ]
+                    )
+                    == 0
+                )
+                approved = True
+            time.sleep(0.5)
+        runs = instance.get_runs_count(dg.RunsFilter(job_name=f"{MIGRATION}_job"))
+    capsys.readouterr()
+    assert main(["status", "--config", config, "--migration", MIGRATION]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{MIGRATION}: complete\n")
+    assert "approval: approve by pg-e2e" in out
+    assert approved and runs >= 3
