@@ -17,6 +17,8 @@ EXPECTED = {
     errors.ConfigurationError: 2,
     errors.TerraformNotFoundError: 2,
     errors.SpecError: 2,
+    errors.InputCheckError: 2,
+    errors.PreflightFailed: 2,
     errors.ModuleEditError: 2,
     errors.TerraformCommandError: 1,
     errors.PlanGuardRefusal: 1,
@@ -28,6 +30,8 @@ EXPECTED = {
 }
 ARGS = {
     errors.SpecError: ("field", "message"),
+    errors.InputCheckError: (["reader: artie_source_reader.x is not declared"],),
+    errors.PreflightFailed: (["FAIL lock: another step holds the lock"],),
     errors.TerraformCommandError: (["terraform", "plan"], 1, "stderr"),
     errors.PlanGuardRefusal: ("create", ["artie_pipeline.v1 would be destroyed"]),
 }
@@ -92,6 +96,7 @@ def test_a_missing_api_key_is_a_configuration_error(monkeypatch):
 
 def test_status_without_an_api_key_exits_2_naming_the_variable(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    (tmp_path / "dagster.yaml").write_text("telemetry: {enabled: false}\n")
     monkeypatch.delenv("ARTIE_API_KEY", raising=False)
     config = tmp_path / "migrations.yaml"
     config.write_text(
