@@ -129,6 +129,9 @@ class LocalPostgres:
             "storage:\n  postgres:\n    postgres_db:\n      hostname: 127.0.0.1\n"
             f"      port: {self.port}\n      db_name: {DATABASE}\n"
             f"      username: {USER}\n      password: ''\n"
+            # SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; dagster-postgres ships
+            # psycopg2.
+            "      scheme: postgresql+psycopg2\n"
         )
 
 
