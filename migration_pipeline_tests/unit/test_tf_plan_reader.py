@@ -137,3 +137,29 @@ def test_the_longest_secret_is_masked_first_and_short_ones_are_ignored():
     merged.add(Redactor({"second-secret"}))
     assert merged("first-secret second-secret") == f"{MASK} {MASK}"
     assert repr(merged) == "Redactor(2 values)"
+
+
+def test_secrets_of_drift_and_state_values_with_partial_flags():
+    flagged = {"actions": ["update"], "before": {"p": "drift-before"},
+               "after": {"p": "drift-after"}, "before_sensitive": {"p": True},
+               "after_sensitive": {"p": True}}
+    state = {"root_module": {"resources": [{
+        "values": {"conf": {"k": "state-secret", "u": "visible"},
+                   "l": ["x-visible", "list-secret", "tail-visible"]},
+        "sensitive_values": {"conf": {"k": True}, "l": [False, True]},
+    }]}}
+    doc = {"resource_drift": [{"address": "r.d", "change": flagged}],
+           "prior_state": {"values": state}}
+    assert secrets_of(doc).secrets == {"drift-before", "drift-after", "state-secret",
+                                       "list-secret"}
+    # A state document (`show -json` of a state) holds its values at the top.
+    other = {"root_module": {"resources": [{"values": {"k": "top-secret"},
+                                            "sensitive_values": {"k": True}}]}}
+    assert secrets_of({"values": other, "prior_state": {"values": state}}).secrets == {
+        "top-secret"}
+
+
+def test_a_plan_without_changes_or_outputs_and_an_unknown_output_action():
+    assert parse_plan({}, NO_SECRETS).changes == ()
+    doc = {"output_changes": {"o": {"actions": ["forget", "x"]}}}
+    assert parse_plan(doc, NO_SECRETS).outputs == ("output o would be forget/x",)
