@@ -121,6 +121,8 @@ def change_set(rows: int) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
 
 
 def _apply_changes(path: Path, changes: dict[str, list[int]], skip: set[int], corrupt: set[int]) -> None:
+    """Apply the changes as Artie's writer does (and the sandbox's): a merge that deletes the
+    keys' old rows and inserts their new versions, with a fresh change time."""
     with duckdb.connect(str(path)) as con:
         con.execute("CREATE TEMP TABLE c (id BIGINT, kind VARCHAR)")
         con.executemany(
@@ -129,17 +131,21 @@ def _apply_changes(path: Path, changes: dict[str, list[int]], skip: set[int], co
         )
         con.execute("CREATE TEMP TABLE bad AS SELECT unnest(?::BIGINT[]) AS id", [sorted(corrupt)])
         con.execute(
-            "UPDATE orders SET quantity = quantity + CASE WHEN id IN (SELECT id FROM bad) "
-            "THEN 7 ELSE 1 END, note = 'changed', __artie_updated_at = ?::TIMESTAMP "
+            "CREATE TEMP TABLE staged AS SELECT * REPLACE (quantity + CASE WHEN id IN "
+            "(SELECT id FROM bad) THEN 7 ELSE 1 END AS quantity, 'changed' AS note, "
+            "?::TIMESTAMP AS __artie_updated_at) FROM orders "
             "WHERE id IN (SELECT id FROM c WHERE kind = 'update')",
             [T1],
         )
-        con.execute("DELETE FROM orders WHERE id IN (SELECT id FROM c WHERE kind = 'delete')")
         con.execute(
-            "INSERT INTO orders SELECT id, 1, 2, 3.5, 4.25, 'inserted', NULL, true, "
+            "INSERT INTO staged SELECT id, 1, 2, 3.5, 4.25, 'inserted', NULL, true, "
             "DATE '2024-01-01', TIMESTAMP '2024-01-01', ?::TIMESTAMP FROM c WHERE kind = 'insert'",
             [T1],
         )
+        con.execute("BEGIN")
+        con.execute("DELETE FROM orders WHERE id IN (SELECT id FROM c WHERE kind <> 'insert')")
+        con.execute("INSERT INTO orders SELECT * FROM staged ORDER BY id")
+        con.execute("COMMIT")
 
 
 def scale(directory: Path, rows: int, repeats: int) -> None:
@@ -532,9 +538,11 @@ def render(results: dict, repeats: int, others: int, directory: Path) -> str:
         "included), 333 rows missing in new, 333 rows extra in new.",
         "",
         "Incremental: two more copies of the pair, each validated clean (full, `--state-dir`), then",
-        f"{CHANGES_APPLIED:,} random changes (6,000 updates, 2,000 deletes, 2,000 inserts) applied to both",
-        f"sides with a fresh `__artie_updated_at`; in the second pair {FAULTS} of them are dropped or corrupted",
-        "on the new side (20 updates and 15 inserts dropped, 15 updates written with another value).",
+        f"{CHANGES_APPLIED:,} random changes (6,000 updates, 2,000 deletes, 2,000 inserts of random keys) applied",
+        "to both sides with a fresh `__artie_updated_at` the way Artie's writer applies them (a merge: the",
+        "keys' old rows deleted, their new versions inserted); in the second pair",
+        f"{FAULTS} of them are dropped or corrupted on the new side (20 updates and 15 inserts dropped,",
+        "15 updates written with another value).",
         "Each incremental run starts from a fresh copy of the state dir, so every repeat continues from",
         "the same clean full validation; the floor is timed on the same changed pair.",
         "",
@@ -601,6 +609,8 @@ def main(argv: list[str] | None = None) -> int:
     gen = sub.add_parser("generate")
     gen.add_argument("--dir", type=Path, required=True)
     gen.add_argument("--rows", type=int, default=ROWS)
+    gen.add_argument("--changes-only", action="store_true",
+                     help="only the two incremental pairs (old.duckdb generated before)")
     run = sub.add_parser("run")
     run.add_argument("--dir", type=Path, required=True)
     run.add_argument("--out", type=Path)
@@ -622,7 +632,9 @@ def main(argv: list[str] | None = None) -> int:
     tool.add_argument("old")
     tool.add_argument("new")
     args = parser.parse_args(argv)
-    if args.step == "generate":
+    if args.step == "generate" and args.changes_only:
+        _generate_changes(args.dir, args.rows)
+    elif args.step == "generate":
         generate(args.dir, args.rows)
     elif args.step == "scale":
         scale(args.dir, args.rows, args.repeats)
