@@ -4,17 +4,25 @@ validation stands on, caught by `make unit` rather than only by the integration 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import duckdb
 import pytest
 
 from migration_pipeline.validation.catalog import list_tables
-from migration_pipeline.validation.compare import CompareOptions, bucket_count, compare_table
+from migration_pipeline.validation.compare import (
+    CompareOptions,
+    bucket_count,
+    compare_table,
+    missing_table_keys,
+)
 from migration_pipeline.validation.mapping import plain_mapping
 from migration_pipeline.validation.plan import plan_table
 from migration_pipeline.validation.report import (
     ChangedRow,
     ColumnDiff,
     DuplicateKey,
+    Freshness,
     KeyList,
     TableReport,
 )
@@ -22,15 +30,17 @@ from migration_pipeline.validation.sql import Sql, compose, ident, qualified
 
 
 def compare(schema: str, old_rows: str, new_rows: str, keys: tuple[str, ...] = (),
-            **options) -> TableReport:
+            new_schema: str | None = None, **options) -> TableReport:
     """Table `t` (columns `schema`) in two in-memory catalogs, given rows written as SQL
     literals by these tests, compared."""
     con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
     try:
-        for catalog, rows in (("old", old_rows), ("new", new_rows)):
+        for catalog, rows, columns in (("old", old_rows, schema),
+                                       ("new", new_rows, new_schema or schema)):
             con.execute(compose("ATTACH ':memory:' AS {c}", c=ident(catalog)))
             table = qualified(catalog, "main", "t")
-            con.execute(compose("CREATE TABLE {t} ({s})", t=table, s=Sql(schema)))
+            con.execute(compose("CREATE TABLE {t} ({s})", t=table, s=Sql(columns)))
             if rows:
                 con.execute(compose("INSERT INTO {t} VALUES {r}", t=table, r=Sql(rows)))
         (old,), (new,) = list_tables(con, "old"), list_tables(con, "new")
@@ -158,3 +168,59 @@ def test_max_keys_truncates_lists_but_not_totals():
                                            (10_000_000, 65536), (10**12, 1 << 20)))
 def test_bucket_count_is_a_power_of_two_near_256_rows_each_up_to_a_cap(rows, buckets):
     assert bucket_count(rows) == buckets
+
+
+LIVE = "id INTEGER PRIMARY KEY, s VARCHAR, __artie_updated_at TIMESTAMP"
+T1, T2, T3 = (datetime(2026, 4, 1, 10, m, tzinfo=UTC) for m in (1, 2, 3))
+
+
+def test_keys_written_after_the_watermark_are_in_flight_not_mismatched():
+    report = compare(LIVE, "(1, 'a', '2026-04-01 10:01'), (2, 'b', '2026-04-01 10:02')",
+                     "(1, 'a', '2026-04-01 10:01'), (2, 'x', '2026-04-01 10:03')")
+    assert report.freshness == Freshness("__artie_updated_at", T2, T3, T2)
+    assert report.in_flight == KeyList(((2,),), 1)
+    assert report.oldest_in_flight == T3
+    assert report.changed == () and report.pending_deletes == KeyList()
+
+
+def test_a_key_only_on_the_lagging_side_is_a_pending_delete():
+    report = compare(LIVE, "(1, 'a', '2026-04-01 10:01'), (3, 'c', '2026-04-01 10:01')",
+                     "(1, 'a', '2026-04-01 10:03')")
+    assert report.freshness.leading == "new"
+    assert report.pending_deletes == KeyList(((3,),), 1)
+    assert report.missing_in_new == KeyList()
+
+
+def test_a_given_watermark_is_used_as_given():
+    report = compare(LIVE, "(1, 'a', '2026-04-01 10:01')", "(1, 'b', '2026-04-01 10:02')",
+                     watermark=T3)
+    assert report.freshness.watermark == T3
+    assert report.changed == (ChangedRow((1,), (ColumnDiff("s", "a", "b"),)),)
+
+
+def test_a_write_time_on_one_side_only_reports_it_without_a_watermark():
+    report = compare(LIVE, "(1, 'a', '2026-04-01 10:01')", "(1, 'a')",
+                     new_schema="id INTEGER PRIMARY KEY, s VARCHAR")
+    assert report.freshness == Freshness("__artie_updated_at", T1, None, None)
+
+
+def test_a_key_column_missing_in_new_leaves_counts_of_live_rows_only():
+    report = compare(SOFT, "(1, 'a', false), (2, 'b', true), (3, 'c', NULL)", "('a', false)",
+                     new_schema="s VARCHAR, __artie_delete BOOLEAN")
+    assert (report.old_rows, report.new_rows, report.buckets, report.changed) == (2, 1, 0, ())
+
+
+def test_a_table_missing_in_new_lists_its_live_keys():
+    con = duckdb.connect()
+    try:
+        con.execute("ATTACH ':memory:' AS old")
+        con.execute(compose("CREATE TABLE {t} ({s})", t=qualified("old", "main", "t"), s=Sql(SOFT)))
+        con.execute(compose("INSERT INTO {t} VALUES {r}", t=qualified("old", "main", "t"),
+                            r=Sql("(3, 'c', false), (1, 'a', NULL), (2, 'b', true), (4, 'd', false)")))
+        (old,) = list_tables(con, "old")
+        assert missing_table_keys(con, ("id",), old, "__artie_delete", 2) == (
+            3, KeyList(((1,), (3,)), 3))
+        assert missing_table_keys(con, ("id",), old, None, None) == (
+            4, KeyList(((1,), (2,), (3,), (4,)), 4))
+    finally:
+        con.close()

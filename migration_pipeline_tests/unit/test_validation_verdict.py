@@ -96,3 +96,15 @@ def test_limits_from_the_spec_replace_the_defaults():
 ))
 def test_a_destination_is_named_as_the_operator_knows_it(location, name):
     assert side_name(location) == name
+
+
+def test_the_side_behind_is_named_by_the_sign_of_the_lag_under_a_sub_second_limit():
+    tight = Limits(max_lag_seconds=0.5)
+    assert judge(Summary(new_behind_old_seconds=0.75), tight).reasons == (
+        "new is 0.8 s behind (limit 0.5 s); 0 keys in flight",)
+    assert judge(Summary(new_behind_old_seconds=-0.75), tight).reasons == (
+        "old is 0.8 s behind (limit 0.5 s); 0 keys in flight",)
+
+
+def test_only_trailing_slashes_are_stripped_from_a_name():
+    assert side_name("/data/BOX") == "BOX"
