@@ -9,7 +9,7 @@ export CHECKPOINT_DISABLE := 1
 export DAGSTER_HOME := $(STATE)/dagster
 export ARTIE_SANDBOX_HOME := $(STATE)/sandbox
 
-.PHONY: venv terraform postgres test unit integration e2e lint demo sandbox ui down clean bench-validation bench-engine bench-terraform mutation
+.PHONY: venv terraform postgres chromium test unit integration e2e lint demo sandbox ui down clean bench-validation bench-engine bench-terraform mutation
 
 venv: $(STAMP)
 
@@ -34,7 +34,12 @@ postgres:
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		{ apt-get update -q && apt-get install -y -q postgresql; }
 
-test: terraform lint postgres
+# Debian's chromium for the browser e2e test (Playwright drives it; Playwright never downloads a
+# browser here), installed only where missing.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+
+test: terraform lint postgres chromium
 	$(PY) -m pytest migration_pipeline_tests
 
 unit: $(STAMP)
@@ -43,7 +48,7 @@ unit: $(STAMP)
 integration: terraform
 	$(PY) -m pytest migration_pipeline_tests/integration
 
-e2e: terraform postgres
+e2e: terraform postgres chromium
 	$(PY) -m pytest migration_pipeline_tests/e2e
 
 # The whole online migration on the sandbox, driven exactly as Dagster drives it.
