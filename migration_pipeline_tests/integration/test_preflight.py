@@ -12,7 +12,6 @@ import duckdb
 import pytest
 import yaml
 
-from artie_sandbox.source.seed import create_source
 from migration_pipeline.cli import main
 from migration_pipeline.orchestration import build_definitions
 from migration_pipeline.orchestration.instance_checks import instance_checks
@@ -37,9 +36,8 @@ NAMES = [
 
 @pytest.fixture(scope="module")
 def applied(sandbox, tmp_path_factory) -> Path:
-    """The example module applied once on the session's sandbox; tests break copies of it."""
-    if not sandbox.source_db.exists():
-        create_source(sandbox.source_db, rows=50)
+    """The example module applied once on the session's sandbox (its source is not seeded, so
+    nothing replicates into the session's shared warehouse); tests break copies of it."""
     module = example_module(sandbox, tmp_path_factory.mktemp("preflight") / "module")
     sandbox.terraform(module, "init", "-input=false")
     sandbox.terraform(module, "apply", "-auto-approve", "-input=false")
@@ -83,7 +81,14 @@ def failures(results) -> dict[str, str]:
 
 
 def test_the_applied_example_passes_every_check(setup, sandbox, tmp_path, monkeypatch, capsys):
-    _, config = setup()
+    keyed = tmp_path / "analytics_v1.duckdb"
+    with duckdb.connect(str(keyed)) as con:
+        con.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, total DOUBLE)")
+        con.execute(
+            "CREATE TABLE order_items (order_id INTEGER, line INTEGER, "
+            "PRIMARY KEY (order_id, line))"
+        )
+    _, config = setup(validation__old_destination=str(keyed))
     home = tmp_path / "dagster"
     home.mkdir()
     shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
@@ -97,6 +102,8 @@ def test_the_applied_example_passes_every_check(setup, sandbox, tmp_path, monkey
     names = re.findall(r"^PASS ([a-z ]+):", out, re.MULTILINE)
     assert names == [*NAMES, "dagster instance", "run limits", "run monitoring"]
     assert out.endswith("11 passed, 0 failed\n")
+    assert ("PASS destination: analytics_v1.duckdb opens read-only; the old pipeline's tables "
+            "have keys\n") in out
     assert sandbox.api_key not in out
 
 
