@@ -21,7 +21,6 @@ from migration_pipeline.errors import (
     ModuleEditError,
     PreflightFailed,
     SpecError,
-    StepLockedError,
     ValidationInputError,
 )
 from migration_pipeline.locations import is_motherduck
@@ -277,13 +276,12 @@ def _destination(c: _Context) -> Iterator[CheckResult]:
 
 
 def _lock(c: _Context) -> Iterator[CheckResult]:
-    try:
-        with workdir.locked(Path(c.spec.terraform.dir)):
-            pass
-    except StepLockedError as e:
+    directory = Path(c.spec.terraform.dir)
+    holder = workdir.lock_holder(directory)
+    if holder is not None:
         yield _fail(
             "lock",
-            str(e),
+            f"Another migration step is running in {directory} (lock {holder})",
             "wait for the other migration's step, or find the process holding the lock file",
         )
         return

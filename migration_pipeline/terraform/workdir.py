@@ -52,6 +52,19 @@ def locked(working_dir: Path, wait_seconds: float = 0) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def lock_holder(working_dir: Path) -> Path | None:
+    """The lock file when another process holds it, else None; takes nothing and removes
+    nothing (for preflight)."""
+    path = folder(working_dir) / "lock"
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return path
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None
+
+
 def _plans(working_dir: Path) -> Path:
     plans = folder(working_dir) / "plans"
     plans.mkdir(mode=0o700, exist_ok=True)
