@@ -158,8 +158,10 @@ def scale(directory: Path, rows: int, repeats: int) -> None:
         raise SystemExit(f"not enough free disk in {pair} for two files of about {needed / 1e9:.0f} GB")
     try:
         started = time.perf_counter()
-        with duckdb.connect(str(pair / "old.duckdb")) as con:
-            con.execute(GENERATE.format(rows=int(rows), t0=T0))
+        # In a child: a child's peak memory (ru_maxrss) starts from its parent's size at fork.
+        make = "import duckdb, sys; duckdb.connect(sys.argv[1]).execute(sys.argv[2])"
+        sql = GENERATE.format(rows=int(rows), t0=T0)
+        subprocess.run([sys.executable, "-c", make, str(pair / "old.duckdb"), sql], check=True)
         shutil.copyfile(pair / "old.duckdb", pair / "new.duckdb")
         size = (pair / "old.duckdb").stat().st_size
         print(f"generated {rows} rows ({size / 1e9:.1f} GB per file) in {time.perf_counter() - started:.0f} s")
