@@ -517,7 +517,7 @@ def _scale_lines(directory: Path) -> list[str]:
     ]
 
 
-def render(results: dict, repeats: int, others: int, directory: Path) -> str:
+def render(results: dict, repeats: int, others: int, directory: Path, reused: bool = False) -> str:
     rows = [
         f"| {LABELS[tool]} | {variant} | {res['wall']:.2f} | {res['cpu']:.2f} | {res['seconds']:.2f} "
         f"| {res['peak_mb']:,.0f} | {res['located']} | {res['load']:.1f} |"
@@ -528,6 +528,7 @@ def render(results: dict, repeats: int, others: int, directory: Path) -> str:
     coverage = [f"- {name}: {results[('incremental', name)]['coverage']}" for name in INCREMENTAL]
     others_text = (
         f"reladiff and datacompy: median of {others} run(s) each (minutes per run)"
+        + (", measured by the run before this one and kept (`--reuse-others`)" if reused else "")
         if others else "reladiff and datacompy: not run (`--others 0`)"
     )
     lines = [
@@ -552,7 +553,9 @@ def render(results: dict, repeats: int, others: int, directory: Path) -> str:
         "`migration-pipeline validate --table orders --key id --json`; the floor, reladiff and datacompy are",
         "Python processes that import their library and compare): wall seconds, CPU seconds of all its",
         "threads, and peak resident memory (`ru_maxrss` from `wait4`). The tool's own timer inside the",
-        "process (our report's started_at -> finished_at) is the in-process column.",
+        "process (our report's started_at -> finished_at) is the in-process column. A child's peak",
+        "memory counts from its parent's resident size at fork, so the harness keeps its own process",
+        "small (about 90 MB with DuckDB loaded: the floor of every peak below).",
         f"Floor and our CLI: median of {repeats} alternating runs (all listed below); {others_text}.",
         "",
         "Reproduce (needs the `bench` extra for reladiff and datacompy):",
@@ -575,7 +578,8 @@ def render(results: dict, repeats: int, others: int, directory: Path) -> str:
         "",
         *runs,
         "",
-        "What the incremental runs covered (from the report):",
+        "What the incremental runs covered (from the report; the keys deleted on both sides leave no",
+        "row to read, and the row counts show they are gone on both):",
         "",
         *coverage,
         "",
@@ -653,10 +657,12 @@ def main(argv: list[str] | None = None) -> int:
                 others = earlier["others"]
             results = benchmark(args.dir, args.repeats, 0 if args.reuse_others else args.others)
             rows = [[t, v, r] for (t, v), r in results.items()] + kept
-            saved.write_text(json.dumps({"others": others, "results": rows}))
+            saved.write_text(json.dumps({"others": others, "results": rows,
+                                         "others_reused": bool(args.reuse_others)}))
         document = json.loads(saved.read_text())
         results = {(tool, variant): r for tool, variant, r in document["results"]}
-        text = render(results, len(results[("engine", "clean")]["runs"]), document["others"], args.dir)
+        text = render(results, len(results[("engine", "clean")]["runs"]), document["others"], args.dir,
+                      document.get("others_reused", False))
         if args.out:
             args.out.write_text(text)
         print(text)
