@@ -163,3 +163,18 @@ def test_a_plan_without_changes_or_outputs_and_an_unknown_output_action():
     assert parse_plan({}, NO_SECRETS).changes == ()
     doc = {"output_changes": {"o": {"actions": ["forget", "x"]}}}
     assert parse_plan(doc, NO_SECRETS).outputs == ("output o would be forget/x",)
+
+
+def test_secrets_of_tolerates_undeclared_variables_missing_changes_and_null_values():
+    doc = {
+        "variables": {"undeclared": {"value": "not-secret"}},
+        "resource_changes": [
+            {"address": "r.no_change"},
+            {"address": "r.x", "change": {"actions": ["update"], "before": {"l": None},
+                                          "after": {"l": "xyz-value"}, "before_sensitive": {"l": [True]},
+                                          "after_sensitive": {"l": [True]}}},
+        ],
+    }
+    assert secrets_of(doc).secrets == set()
+    doc["configuration"] = {"root_module": {"variables": {"other": {"sensitive": True}}}}
+    assert secrets_of(doc).secrets == set()
