@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -185,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         limits=Limits(args.max_lag, args.max_in_flight, args.max_in_flight_age),
         incremental=_policy(args, mappings),
     )
-    report = validate(args.old, args.new, mappings, options)
+    report = validate(_location(args.old), _location(args.new), mappings, options)
     if args.state_dir:
         report = record(args.state_dir, report)
     if args.json:
@@ -193,6 +194,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render(report))
     return 0 if report.verdict == CLEAN else 1
+
+
+def _location(text: str) -> str:
+    """A file path made absolute: the history knows a pair by its locations, so a later run
+    from another folder continues from the same validations."""
+    from migration_pipeline.locations import is_motherduck
+
+    return text if is_motherduck(text) else os.path.abspath(os.path.expanduser(text))
 
 
 def _policy(args: argparse.Namespace, mappings: list[TableMapping] | None):
@@ -204,7 +213,8 @@ def _policy(args: argparse.Namespace, mappings: list[TableMapping] | None):
         return None
     if args.change_time_column is not None and not args.change_time_column:
         raise ValidationInputError("--change-time-column takes a column name, got an empty one")
-    known = baselines(args.state_dir, args.old, args.new) if not args.full else {}
+    old, new = _location(args.old), _location(args.new)
+    known = baselines(args.state_dir, old, new) if not args.full else {}
     return IncrementalPolicy(
         baselines=known,
         change_time_column=args.change_time_column,

@@ -72,6 +72,13 @@ def test_a_change_lost_on_new_is_listed_by_the_incremental_run(pair, tmp_path, c
     assert table["coverage"]["changed_keys"] == 4
 
 
+def test_a_run_from_another_folder_with_relative_paths_continues(pair, tmp_path, capsys, monkeypatch):
+    _validate(capsys, pair, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    code, document, table = _validate(capsys, ("old.duckdb", "./x/../new.duckdb"), tmp_path)
+    assert (code, table["coverage"]["mode"], document["new"]) == (0, "incremental", pair[1])
+
+
 def test_counts_the_changed_keys_do_not_explain_send_the_table_to_a_full_run(pair, tmp_path, capsys):
     _validate(capsys, pair, tmp_path)
     _db(pair[0], "DELETE FROM t WHERE id = 7")  # a hard delete new never applies
