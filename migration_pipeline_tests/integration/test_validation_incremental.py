@@ -93,6 +93,8 @@ def test_full_every_and_full_force_a_full_run(pair, tmp_path, capsys):
     assert modes == ["full", "incremental", "incremental", "full"]
     *_, table = _validate(capsys, pair, tmp_path, "--full")
     assert table["coverage"]["reason"] == "full validation requested"
+    *_, table = _validate(capsys, pair, tmp_path, "--full-every-hours", "1e-9")
+    assert table["coverage"]["reason"] == "last full validation 0.0 h ago (one at least every 1e-09 h)"
 
 
 def test_no_change_time_column_means_full(tmp_path, capsys):
