@@ -96,6 +96,8 @@ class ValidationRecord:
     finished_at: datetime
     mismatched_rows: int = 0
     reason: str = ""
+    mode: str = "full"  # full | incremental | mixed: how its tables were compared
+    coverage: str = ""  # what it covered, per table (e.g. "orders: incremental since ...")
 
     @property
     def clean(self) -> bool:

@@ -52,7 +52,8 @@ def status_json(spec: MigrationSpec, snapshot: Snapshot, refused: str | None = N
             "tables": [asdict(p) for p in pipeline_progress(f.new_status, now)]},
         "gates": [{"name": g.name, "open": g.open, "reason": g.reason} for g in a.gates],
         "latest_validation": None if latest is None else {
-            "id": latest.id, "verdict": latest.verdict, "finished_at": latest.finished_at.isoformat()},
+            "id": latest.id, "verdict": latest.verdict, "finished_at": latest.finished_at.isoformat(),
+            "mode": latest.mode, "coverage": latest.coverage},
         "approval": None if f.approval is None else {
             "who": f.approval.who, "decision": f.approval.decision,
             "validation_id": f.approval.validation_id, "comment": f.approval.comment},
@@ -74,7 +75,9 @@ def render(status: dict) -> str:
               for g in status["gates"]]
     v, ap = status["latest_validation"], status["approval"]
     lines.append("  latest validation: " + ("none" if v is None else
-                 f"{v['id']} {v['verdict']}"))
+                 f"{v['id']} {v['verdict']} ({v['mode']})"))
+    if v is not None and v["coverage"]:
+        lines.append(f"  coverage: {v['coverage']}")
     lines.append("  approval: " + ("none" if ap is None else
                  f"{ap['decision']} by {ap['who']} on validation {ap['validation_id']}"))
     if status.get("sensor"):

@@ -50,6 +50,14 @@ class ApprovalConfig(dg.Config):
         "given, the decision is refused if a newer validation exists."))
 
 
+class ValidationConfig(dg.Config):
+    """How this validation compares (the schedule and the job use the defaults)."""
+
+    full: bool = Field(default=False, description=(
+        "Compare every row of every table, instead of only the keys changed since the last "
+        "clean validation where the history allows it (incremental, the default)."))
+
+
 def validation_assets(spec: MigrationSpec) -> dg.AssetsDefinition:
     """validation_report (depends on both destinations, with its checks) and
     validation_mismatches (depends on the report), made by one comparison."""
@@ -61,8 +69,9 @@ def validation_assets(spec: MigrationSpec) -> dg.AssetsDefinition:
                      kinds={"duckdb"}, owners=owners, description=(
                          f"The new destination of {spec.name} compared with the old one, table "
                          "by table (rows, missing / extra / changed keys, lag). The migration "
-                         "job and the validation schedule materialize it; materialize it here "
-                         "to validate now.")),
+                         "job and the validation schedule materialize it (incremental where the "
+                         "history allows); materialize it here to validate now, with config "
+                         "full: true to compare every row.")),
         dg.AssetSpec(mismatches, deps=[report], kinds={"duckdb", "pandas"}, owners=owners,
                      description=(
                          "Every mismatched key of the latest validation (table, kind, key, "
@@ -73,11 +82,13 @@ def validation_assets(spec: MigrationSpec) -> dg.AssetsDefinition:
         # not a failed run; the gates read the verdict.
         check_specs=[dg.AssetCheckSpec(name, asset=report, description=doc)
                      for name, doc in CHECKS.items()])
-    def validation(context: dg.AssetExecutionContext, terraform: TerraformResource,
-                   artie: ArtieApiResource, validation: ValidationResource):
+    def validation(context: dg.AssetExecutionContext, config: ValidationConfig,
+                   terraform: TerraformResource, artie: ArtieApiResource,
+                   validation: ValidationResource):
         with artie.client() as client:
             snapshot = gather(spec, terraform.runner(spec), client, context.instance)
-            evidence = gather_evidence(spec, snapshot, validation, client)
+            evidence = gather_evidence(spec, snapshot, validation, client, config.full)
+        context.log.info(f"validation {evidence.report.id}: {evidence.report.mode}")
         yield dg.MaterializeResult(asset_key=report, metadata=evidence.report_metadata)
         for o in evidence.checks:
             yield dg.AssetCheckResult(asset_key=report, check_name=o.name, passed=o.passed,

@@ -60,10 +60,10 @@ def table_mappings(spec: MigrationSpec, state: TerraformState) -> tuple[TableMap
 
 
 def run_validation(spec: MigrationSpec, state: TerraformState, options: ValidationOptions,
-                   artie: ConnectorSource | None = None) -> ValidationReport:
+                   artie: ConnectorSource | None = None, full: bool = False) -> ValidationReport:
     """Compare the two destinations of `spec` (incremental where its validation history
-    allows; not recorded yet: see evidence.record_evidence); `artie` finds a destination
-    connector the module takes as a variable."""
+    allows, every row when `full`; not recorded yet: see evidence.record_evidence); `artie`
+    finds a destination connector the module takes as a variable."""
     old, new = destinations(spec, state, artie)
     gates = spec.gates
     limits = Limits(gates.max_lag_seconds, gates.max_in_flight_keys,
@@ -71,6 +71,6 @@ def run_validation(spec: MigrationSpec, state: TerraformState, options: Validati
     v = spec.validation
     policy = IncrementalPolicy(baselines(v.history(spec.terraform.dir), old, new),
                                v.change_time_columns, full_every=v.full_every,
-                               full_every_hours=v.full_every_hours)
+                               full_every_hours=v.full_every_hours, force_full=full)
     return validate(old, new, table_mappings(spec, state),
                     replace(options, limits=limits, incremental=policy))

@@ -20,6 +20,7 @@ from migration_pipeline.artie.progress import pipeline_progress, summary
 from migration_pipeline.phases import Approval, ValidationRecord
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.validation import ValidationReport
+from migration_pipeline.validation.report import INCREMENTAL
 
 HISTORY = 100  # validations read back: enough to find an approved one inside a clean streak
 
@@ -33,9 +34,27 @@ def approval_key(spec: MigrationSpec) -> dg.AssetKey:
 
 
 def validation_record(report: ValidationReport) -> ValidationRecord:
-    """What the gates need of a validation (equal to what its metadata reads back as)."""
+    """What the gates and `status` need of a validation (equal to what its metadata reads back
+    as)."""
     return ValidationRecord(report.id, report.verdict, report.finished_at,
-                            sum(t.mismatched_rows for t in report.tables), report.judgement.reason)
+                            sum(t.mismatched_rows for t in report.tables), report.judgement.reason,
+                            report.mode, coverage_line(report))
+
+
+def coverage_line(report: ValidationReport) -> str:
+    """What each table's comparison covered, in one line ("orders: incremental since
+    12:03:04.118: 10,412 changed keys checked, counts equal; ...")."""
+    return "; ".join(f"{t.table}: {t.coverage.description}" for t in report.tables)
+
+
+def coverage_metadata(report: ValidationReport) -> dict[str, Any]:
+    """Which mode ran and what it covered: the line, and as numbers the changed keys checked
+    and the earliest change time an incremental table started from."""
+    incremental = [t.coverage for t in report.tables if t.coverage.mode == INCREMENTAL]
+    since = [c.since for c in incremental if c.since is not None]
+    return {"mode": report.mode, "coverage": dg.MetadataValue.text(coverage_line(report)),
+            "changed_keys_checked": sum(c.changed_keys for c in incremental),
+            **({"incremental_since": dg.MetadataValue.timestamp(min(since))} if since else {})}
 
 
 def totals(report: ValidationReport) -> dict[str, float | int]:
@@ -63,7 +82,8 @@ def validation_metadata(report: ValidationReport) -> dict[str, Any]:
     record = validation_record(report)
     return {"validation_id": record.id, "verdict": record.verdict, "reason": record.reason,
             "finished_at": dg.MetadataValue.timestamp(record.finished_at),
-            "mismatched_rows": record.mismatched_rows, **totals(report),
+            "mismatched_rows": record.mismatched_rows, **coverage_metadata(report),
+            **totals(report),
             "dagster/row_count": sum(t.new_rows for t in report.tables),
             "tables": report_table(report)}
 
@@ -88,7 +108,8 @@ def read_validation(metadata: Mapping[str, Any]) -> ValidationRecord | None:
         return None
     return ValidationRecord(str(md["validation_id"]), str(md.get("verdict", "")),
                             datetime.fromtimestamp(float(md["finished_at"]), UTC),
-                            int(md.get("mismatched_rows", 0)), str(md.get("reason", "")))
+                            int(md.get("mismatched_rows", 0)), str(md.get("reason", "")),
+                            str(md.get("mode", "full")), str(md.get("coverage", "")))
 
 
 def approval_metadata(approval: Approval, validation_verdict: str) -> dict[str, str | bool]:
@@ -131,6 +152,14 @@ TABLE_SCHEMA = dg.TableSchema(columns=[
     dg.TableColumn("in_flight", "int", description="differences explained by rows still in "
                    "flight under live replication"),
     dg.TableColumn("new_behind_old_seconds", "float", description="how far new trails old"),
+    dg.TableColumn("mode", "string", description="full: every row; incremental: only the keys "
+                   "changed since `since`"),
+    dg.TableColumn("since", "string", description="the change time an incremental comparison "
+                   "started from (UTC)"),
+    dg.TableColumn("changed_keys", "int", description="changed keys an incremental comparison "
+                   "checked"),
+    dg.TableColumn("coverage", "string", description="what the comparison covered, and why "
+                   "full"),
     dg.TableColumn("note", "string", description="why a table was skipped"),
 ])
 
@@ -142,7 +171,10 @@ def report_table(report: ValidationReport) -> dg.TableMetadataValue:
         "old_rows": t.old_rows, "new_rows": t.new_rows, "missing": t.missing_in_new.total,
         "extra": t.extra_in_new.total, "changed": t.changed_total,
         "duplicates": t.duplicate_total, "in_flight": t.in_flight.total,
-        "new_behind_old_seconds": t.new_behind_old_seconds, "note": ""}) for t in report.tables]
+        "new_behind_old_seconds": t.new_behind_old_seconds, "mode": t.coverage.mode,
+        "since": t.coverage.since.astimezone(UTC).isoformat() if t.coverage.since else None,
+        "changed_keys": t.coverage.changed_keys if t.coverage.mode == INCREMENTAL else None,
+        "coverage": t.coverage.description, "note": ""}) for t in report.tables]
     blank = dict.fromkeys((c.name for c in TABLE_SCHEMA.columns), None)
     rows += [dg.TableRecord({**blank, "table": s.table, "verdict": "skipped", "note": s.reason})
              for s in report.skipped]

@@ -73,10 +73,10 @@ class Evidence:
 
 
 def gather_evidence(spec: MigrationSpec, snapshot: Snapshot, validation: ValidationResource,
-                    artie: ConnectorSource | None = None) -> Evidence:
-    """Compare the destinations of `spec`, then record the evidence in its history database
-    (with where the new pipeline stood, from the snapshot's Artie status)."""
-    report = run_validation(spec, snapshot.state, validation.options(), artie)
+                    artie: ConnectorSource | None = None, full: bool = False) -> Evidence:
+    """Compare the destinations of `spec` (every row when `full`), then record the evidence in
+    its history database (with where the new pipeline stood, from the snapshot's Artie status)."""
+    report = run_validation(spec, snapshot.state, validation.options(), artie, full)
     return record_evidence(validation.history(spec), report, snapshot.facts.new_status)
 
 

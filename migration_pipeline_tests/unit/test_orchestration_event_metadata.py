@@ -23,7 +23,7 @@ from migration_pipeline.phases import Approval
 from migration_pipeline.spec import load_specs
 from migration_pipeline.validation import TableReport, ValidationReport, record
 from migration_pipeline.validation.history import history_path
-from migration_pipeline.validation.report import KeyList
+from migration_pipeline.validation.report import Coverage, KeyList
 
 SPEC_YAML = """
 migrations:
@@ -38,6 +38,12 @@ FINISHED = datetime(2026, 3, 1, 9, 30, 15, 250000, tzinfo=UTC)
 MISMATCHED = TableReport("orders", "orders", old_rows=10, new_rows=9,
                          missing_in_new=KeyList(((1,), (2,)), 2), extra_in_new=KeyList(((9,),), 1),
                          changed_total=3, duplicate_total=4)
+
+SINCE = datetime(2026, 3, 1, 12, 3, 4, 118000, tzinfo=UTC)
+INCREMENTAL = TableReport("orders", "orders", old_rows=20, new_rows=20, coverage=Coverage(
+    "incremental", column="__artie_updated_at", since=SINCE, changed_keys=10412))
+FULL = TableReport("customers", "customers", old_rows=5, new_rows=5,
+                   coverage=Coverage("full", "full validation requested"))
 
 
 @pytest.fixture
@@ -85,3 +91,38 @@ def test_an_approval_reads_back_with_the_events_time(spec, tmp_path):
 
 def test_an_event_without_a_validation_id_is_not_a_validation():
     assert read_validation({"note": dg.MetadataValue.text("materialized by hand")}) is None
+
+
+@pytest.mark.parametrize(("tables", "mode"), [((INCREMENTAL,), "incremental"), ((FULL,), "full"),
+                                              ((INCREMENTAL, FULL), "mixed")])
+def test_a_validation_reads_back_with_its_mode_and_what_each_table_covered(spec, tmp_path,
+                                                                           tables, mode):
+    report = ValidationReport("old.duckdb", "new.duckdb", FINISHED, FINISHED, tables)
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        instance.report_runless_asset_event(dg.AssetMaterialization(
+            validation_key(spec), metadata=validation_metadata(report)))
+        (read,) = validation_records(instance, spec)
+        stored = instance.fetch_materializations(validation_key(spec), limit=1).records[0]
+    assert read == validation_record(report)
+    lines = {"orders": "orders: incremental since 2026-03-01 12:03:04.118: 10,412 changed keys "
+                       "checked, counts equal",
+             "customers": "customers: full (full validation requested)"}
+    assert (read.mode, read.coverage) == (mode, "; ".join(lines[t.table] for t in tables))
+    metadata = stored.asset_materialization.metadata
+    incremental = INCREMENTAL in tables
+    assert isinstance(metadata["changed_keys_checked"], dg.IntMetadataValue)
+    assert metadata["changed_keys_checked"].value == (10412 if incremental else 0)
+    if incremental:
+        assert isinstance(metadata["incremental_since"], dg.TimestampMetadataValue)
+        assert metadata["incremental_since"].value == SINCE.timestamp()
+    else:
+        assert "incremental_since" not in metadata
+    rows = {r.data["table"]: r.data for r in metadata["tables"].records}
+    if incremental:
+        assert {k: rows["orders -> orders"][k] for k in ("mode", "since", "changed_keys")} == {
+            "mode": "incremental", "since": SINCE.isoformat(), "changed_keys": 10412}
+    if FULL in tables:
+        assert {k: rows["customers -> customers"][k] for k in ("mode", "since", "changed_keys",
+                                                               "coverage")} == {
+            "mode": "full", "since": None, "changed_keys": None,
+            "coverage": "full (full validation requested)"}

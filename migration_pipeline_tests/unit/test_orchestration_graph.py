@@ -13,12 +13,12 @@ from migration_pipeline.artie.models import PipelineDetail, TableStatus
 from migration_pipeline.cli.status import render, status_json
 from migration_pipeline.errors import SpecError
 from migration_pipeline.orchestration import build_definitions
-from migration_pipeline.orchestration.assets import ApprovalConfig
+from migration_pipeline.orchestration.assets import ApprovalConfig, ValidationConfig
 from migration_pipeline.orchestration.checks import CHECKS
 from migration_pipeline.orchestration.evidence import record_evidence
 from migration_pipeline.orchestration.facts import Snapshot
 from migration_pipeline.orchestration.schedules import skip_reason
-from migration_pipeline.phases import Assessment, MigrationFacts, ModuleFacts
+from migration_pipeline.phases import Assessment, MigrationFacts, ModuleFacts, ValidationRecord
 from migration_pipeline.spec import load_specs
 from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.validation import TableReport, ValidationReport
@@ -162,6 +162,28 @@ def test_the_launchpad_explains_every_approval_field():
     fields = ApprovalConfig.model_json_schema()["properties"]
     assert all(f.get("description") for f in fields.values())
     assert fields["decision"]["default"] == "approve"
+
+
+def test_the_launchpad_explains_the_full_validation_field_and_defaults_to_incremental():
+    fields = ValidationConfig.model_json_schema()["properties"]
+    assert fields["full"]["default"] is False
+    assert "every row" in fields["full"]["description"]
+
+
+def test_status_shows_the_latest_validations_mode_and_coverage(tmp_path):
+    spec = _specs(tmp_path)["shop_move"]
+    coverage = "orders: incremental since 2026-03-01 12:03:04.118: 10,412 changed keys checked, " \
+               "counts equal"
+    latest = ValidationRecord("v-2", "clean", datetime.now(UTC), 0, "", "incremental", coverage)
+    facts = MigrationFacts(ModuleFacts(True, (), True, True, None), "r", "o", "n",
+                           validations=(latest,), now=datetime.now(UTC))
+    shown = status_json(spec, Snapshot(facts, TerraformState(), Assessment("caught_up", None,
+                                                                           "why")))
+    lines = render(shown).splitlines()
+    assert "  latest validation: v-2 clean (incremental)" in lines
+    assert f"  coverage: {coverage}" in lines
+    assert (shown["latest_validation"]["mode"], shown["latest_validation"]["coverage"]) == (
+        "incremental", coverage)
 
 
 def test_status_shows_each_tables_progress_while_the_new_pipeline_backfills(tmp_path):
