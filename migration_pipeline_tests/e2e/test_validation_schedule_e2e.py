@@ -1,7 +1,8 @@
 """The validation schedule keeps the evidence fresh while a migration waits for approval: ticks
 evaluated as Dagster evaluates them materialize validations between the new pipeline streaming
 and the cutover (and skip, saying why, outside it), so an approved migration cuts over with no
-one validating by hand, even when the approved validation itself has gone stale."""
+one validating by hand, even when the approved validation itself has gone stale; a full validation forced with the asset's
+config is recorded as full."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from datetime import UTC, datetime
 
 import dagster as dg
+import duckdb
 import pytest
 
 from artie_sandbox.source.seed import create_source
@@ -19,6 +21,7 @@ from migration_pipeline.orchestration.facts import gather
 from migration_pipeline.orchestration.graph import mismatches_key
 from migration_pipeline.phases import Phase, Step
 from migration_pipeline.spec import load_specs
+from migration_pipeline.validation.history import history_path
 from migration_pipeline_tests.support.sandbox import (
     example_module,
     start_sandbox,
@@ -107,6 +110,29 @@ def test_scheduled_validations_keep_an_approval_fresh_until_the_cutover(tmp_path
                 time.sleep(1)
         assert all(r.clean for r in validation_records(instance, spec))
         assert instance.fetch_materializations(mismatches_key(spec), limit=1).records
+        # The schedule continues incrementally; a person forces a full validation with the
+        # asset's config (the Launchpad's `full: true`) and the event log and history say so.
+        assert validation_records(instance, spec)[0].mode == "incremental"
+        scheduled = instance.fetch_materializations(validation_key(spec), limit=1).records[0]
+        assert isinstance(scheduled.asset_materialization.metadata["incremental_since"],
+                          dg.TimestampMetadataValue)
+        forced = defs.resolve_job_def(deployment.schedule.job_name).execute_in_process(
+            instance=instance,
+            run_config={"ops": {f"{NAME}_validation": {"config": {"full": True}}}})
+        assert forced.success
+        full = validation_records(instance, spec)[0]
+        assert full.mode == "full" and full.clean
+        assert all(part.endswith(": full (full validation requested)")
+                   for part in full.coverage.split("; "))
+        metadata = instance.fetch_materializations(validation_key(spec),
+                                                   limit=1).records[0].asset_materialization.metadata
+        assert metadata["mode"].value == "full" and metadata["changed_keys_checked"].value == 0
+        assert "incremental_since" not in metadata
+        with duckdb.connect(str(history_path(spec.validation.history(spec.terraform.dir))),
+                            read_only=True) as con:
+            modes = con.execute("SELECT DISTINCT mode FROM validation_tables WHERE run_id = ?",
+                                [full.id]).fetchall()
+        assert modes == [("full",)]
         waiting = assessment()
         assert (waiting.phase, waiting.closed_gate.name) == (Phase.CAUGHT_UP, "approval")
 
