@@ -224,3 +224,20 @@ def test_a_table_missing_in_new_lists_its_live_keys():
             4, KeyList(((1,), (2,), (3,), (4,)), 4))
     finally:
         con.close()
+
+
+def test_counts_only_still_reads_each_sides_latest_write_time():
+    new_schema = "s VARCHAR, __artie_updated_at TIMESTAMP"
+    report = compare(LIVE, "(1, 'a', '2026-04-01 10:01'), (2, 'b', '2026-04-01 10:03')",
+                     "('a', '2026-04-01 10:02')", new_schema=new_schema)
+    assert (report.old_rows, report.new_rows) == (2, 1)
+    assert report.freshness == Freshness("__artie_updated_at", T3, T2, T2)
+    given = compare(LIVE, "(1, 'a', '2026-04-01 10:01')", "('a', '2026-04-01 10:02')",
+                    new_schema=new_schema, watermark=T3)
+    assert given.freshness == Freshness("__artie_updated_at", T1, T2, T3)
+
+
+def test_a_write_time_on_the_new_side_only_is_named_and_no_watermark_is_kept():
+    report = compare("id INTEGER PRIMARY KEY, s VARCHAR", "(1, 'a')",
+                     "(1, 'a', '2026-04-01 10:01')", new_schema=LIVE, watermark=T3)
+    assert report.freshness == Freshness("__artie_updated_at", None, T1, None)
