@@ -1,6 +1,6 @@
 """The plan guard refuses every change outside a step's contract, in words, with secrets masked.
 
-The documents in test_tf_recorded/ are `terraform show -json` of real plans of terraform_data
+The documents in recorded_plans/ are `terraform show -json` of real plans of terraform_data
 resources (a sensitive variable set to `hunter22-not-for-logs`).
 """
 
@@ -16,7 +16,7 @@ from migration_pipeline.terraform.plan import MASK, parse_plan, secrets_of
 from migration_pipeline.terraform.results import StepResult
 from migration_pipeline_tests.support.tf_modules import spec_for
 
-RECORDED = Path(__file__).parent / "test_tf_recorded"
+RECORDED = Path(__file__).parent / "recorded_plans"
 SECRET = "hunter22-not-for-logs"
 READER = (Allowed("terraform_data.reader", ("update",), frozenset({"input"})),)
 
