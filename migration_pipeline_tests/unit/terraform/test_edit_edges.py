@@ -134,3 +134,30 @@ def test_a_refusal_offers_a_moved_block_per_instance(tmp_path, meta, value, inst
     moves = [line.split("= ", 1)[1] for line in str(refused.value).splitlines()
              if line.strip().startswith("from")]
     assert moves == [f"artie_pipeline.v1{i}" for i in instances]
+
+
+def test_unshare_of_a_reader_without_is_shared_only_removes_its_tables(tmp_path):
+    reader = ('resource "artie_source_reader" "mysql" {\n  name = "r"\n  tables = {\n'
+              '    "shop.orders" = { name = "orders", schema = "shop" }\n  }\n}\n')
+    (tmp_path / "main.tf").write_text(f"{reader}\n{NEW}")
+    edit = edits.unshare(hcl.load_module(tmp_path), spec(tmp_path), [])
+    assert (edit.step, edit.files) == ("unshare", {tmp_path / "main.tf": (
+        'resource "artie_source_reader" "mysql" {\n  name = "r"\n}\n' f"\n{NEW}")})
+
+
+def test_create_refuses_a_new_table_the_reader_does_not_capture(tmp_path):
+    old = ('resource "artie_pipeline" "v1" {\n  name = "v1"\n'
+           '  destination_connector_uuid = "c-1"\n}\n')
+    (tmp_path / "main.tf").write_text(f"{READER}\n{old}")
+    base = spec(tmp_path)
+    new = base.new_pipeline.model_copy(update={"destination_connector_uuid": "c-2"})
+    assert edits.create(hcl.load_module(tmp_path),
+                        base.model_copy(update={"new_pipeline": new})).step == "create"
+    with_table = new.model_copy(update={"tables": {"shop.payments": {}}})
+    old_with_tables = old.replace('  name = "v1"\n', '  name = "v1"\n  tables = {}\n')
+    (tmp_path / "main.tf").write_text(f"{READER}\n{old_with_tables}")
+    with pytest.raises(StepRefused) as refused:
+        edits.create(hcl.load_module(tmp_path), base.model_copy(update={"new_pipeline": with_table}))
+    assert str(refused.value) == (
+        "artie_source_reader.mysql.tables does not cover shop.payments of the new pipeline: run "
+        "promote again so the reader captures them.")
