@@ -241,3 +241,8 @@ def test_a_write_time_on_the_new_side_only_is_named_and_no_watermark_is_kept():
     report = compare("id INTEGER PRIMARY KEY, s VARCHAR", "(1, 'a')",
                      "(1, 'a', '2026-04-01 10:01')", new_schema=LIVE, watermark=T3)
     assert report.freshness == Freshness("__artie_updated_at", None, T1, None)
+
+
+def test_the_report_carries_the_comparisons_own_duration():
+    report = compare(TEXT, "(1, 'a', 1, true)", "(1, 'b', 1, true)")
+    assert 0 < report.seconds < 60
