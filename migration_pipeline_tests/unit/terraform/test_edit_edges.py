@@ -161,3 +161,48 @@ def test_create_refuses_a_new_table_the_reader_does_not_capture(tmp_path):
     assert str(refused.value) == (
         "artie_source_reader.mysql.tables does not cover shop.payments of the new pipeline: run "
         "promote again so the reader captures them.")
+
+
+def test_create_with_nothing_to_write_is_still_the_create_edit(tmp_path):
+    old = ('resource "artie_pipeline" "v1" {\n  name = "v1"\n'
+           '  destination_connector_uuid = "c-1"\n}\n')
+    (tmp_path / "main.tf").write_text(f"{READER}\n{old}")
+    base = spec(tmp_path)
+    moved = base.model_copy(update={"new_pipeline": base.new_pipeline.model_copy(
+        update={"destination_connector_uuid": "c-2"})})
+    first = edits.create(hcl.load_module(tmp_path), moved)
+    for path, text in first.files.items():
+        path.write_text(text)
+    assert (first.step, edits.create(hcl.load_module(tmp_path), moved).files) == ("create", {})
+    again = edits.create(hcl.load_module(tmp_path), moved)
+    assert (again.step, again.files) == ("create", {})
+    (tmp_path / "main.tf").write_text(f"{READER}\n{NEW}")
+    done = edits.create(hcl.load_module(tmp_path), moved)
+    assert (done.step, done.files) == ("create", {})
+
+
+def test_a_reference_line_counts_a_leading_newline(tmp_path):
+    with pytest.raises(StepRefused) as refused:
+        cutover(tmp_path, {"main.tf": f"{READER}\n{OLD}\n{NEW}",
+                           "locals.tf": "\nlocals {\n  a = artie_pipeline.v1.uuid\n}\n"})
+    assert "referenced at locals.tf:3:" in str(refused.value)
+
+
+def test_a_destination_config_expression_is_compared_as_written(tmp_path):
+    old = ('resource "artie_pipeline" "v1" {\n  name = "v1"\n'
+           '  destination_connector_uuid = "c-1"\n  destination_config = var.cfg\n}\n')
+    (tmp_path / "main.tf").write_text(f"{READER}\n{old}")
+    with pytest.raises(StepRefused, match="same destination as the old one"):
+        edits.create(hcl.load_module(tmp_path), spec(tmp_path))
+
+
+def test_a_literal_destination_config_is_compared_by_value_not_layout(tmp_path):
+    old = ('resource "artie_pipeline" "v1" {\n  name = "v1"\n'
+           '  destination_connector_uuid = "c-1"\n'
+           '  destination_config = { database = "a", schema = "main" }\n}\n')
+    (tmp_path / "main.tf").write_text(f"{READER}\n{old}")
+    base = spec(tmp_path)
+    same = base.model_copy(update={"new_pipeline": base.new_pipeline.model_copy(
+        update={"destination_config": {"schema": "main", "database": "a"}})})
+    with pytest.raises(StepRefused, match="same destination as the old one"):
+        edits.create(hcl.load_module(tmp_path), same)
