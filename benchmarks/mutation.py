@@ -95,6 +95,9 @@ def report(timings: dict[str, float], previous: dict[str, str]) -> tuple[str, bo
             counts[status] = counts.get(status, 0) + 1
         total = len(found)
         checked = total - counts.get("not checked", 0)
+        if not checked:
+            rows.append(f"| {name} | `{path}` | not run ({total} generated) | | | | | |")
+            continue
         detected = sum(counts.get(s, 0) for s in DETECTED)
         survivors = sorted(k for k, s in found.items() if s == "survived")
         unexplained = [k for k in survivors if k not in explained]
@@ -104,7 +107,7 @@ def report(timings: dict[str, float], previous: dict[str, str]) -> tuple[str, bo
         others = ", ".join(f"{s} {n}" for s, n in sorted(counts.items())
                            if s not in DETECTED | {"survived"})
         wall = timings.get(name)
-        when = f"{wall:.0f} s" if wall is not None else previous.get(name, "earlier run")
+        when = f"{wall:.0f} s" if wall is not None else previous.get(name, "see notes")
         rows.append(
             f"| {name} | `{path}` | {total} | {counts.get('killed', 0)} | {len(survivors)} "
             f"| {counts.get('timeout', 0)} | {detected / total:.1%} killed"
@@ -145,7 +148,7 @@ def previous_timings(out: Path) -> dict[str, str]:
     found = {}
     for line in out.read_text().splitlines():
         cells = [c.strip() for c in line.strip("|").split("|")]
-        if len(cells) == 8 and cells[0] in MODULES and cells[2] != "not run":
+        if len(cells) == 8 and cells[0] in MODULES and not cells[2].startswith("not run"):
             found[cells[0]] = cells[7]
     return found
 

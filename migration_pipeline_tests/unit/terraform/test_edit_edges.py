@@ -206,3 +206,18 @@ def test_a_literal_destination_config_is_compared_by_value_not_layout(tmp_path):
         update={"destination_config": {"schema": "main", "database": "a"}})})
     with pytest.raises(StepRefused, match="same destination as the old one"):
         edits.create(hcl.load_module(tmp_path), same)
+
+
+def test_the_specs_settings_are_written_into_the_new_block(tmp_path):
+    old = ('resource "artie_pipeline" "v1" {\n  name = "v1"\n'
+           '  destination_connector_uuid = "c-1"\n  soft_delete_rows = false\n}\n')
+    (tmp_path / "main.tf").write_text(f"{READER}\n{old}")
+    base = spec(tmp_path)
+    new = base.new_pipeline.model_copy(update={
+        "destination_connector_uuid": "c-2",
+        "settings": {"soft_delete_rows": True, "drop_deleted_columns": True}})
+    text = edits.new_pipeline_text(hcl.load_module(tmp_path),
+                                   base.model_copy(update={"new_pipeline": new}))
+    assert text == ('resource "artie_pipeline" "v2" {\n  name = "v1"\n'
+                    '  destination_connector_uuid = "c-2"\n  soft_delete_rows = true\n'
+                    '  drop_deleted_columns = true\n}')
