@@ -26,6 +26,7 @@ terraform: $(STAMP)
 # ruff's rules, then the import-linter contracts in pyproject.toml (which package may import which).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check migration_pipeline artie_sandbox sandbox_demo migration_pipeline_tests benchmarks
+	$(VENV)/bin/ruff format --check migration_pipeline artie_sandbox sandbox_demo migration_pipeline_tests benchmarks
 	$(VENV)/bin/lint-imports
 
 # Debian's PostgreSQL server binaries (initdb, pg_ctl) for the PostgreSQL instance e2e test,

@@ -27,8 +27,10 @@ from artie_sandbox.models import (
 from artie_sandbox.store import Store, Transaction, now
 
 NOT_CAPTURED = "not_captured"
-_REQUIRED_CONFIG = {"sqlite": ("path", "the SQLite source file"),
-                    "duckdb": ("directory", "the folder that holds <database>.duckdb")}
+_REQUIRED_CONFIG = {
+    "sqlite": ("path", "the SQLite source file"),
+    "duckdb": ("directory", "the folder that holds <database>.duckdb"),
+}
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,11 @@ class ReaderView:
 
 
 def _reader_label(reader: SourceReader) -> str:
-    return f'source reader "{reader.name}" ({reader.uuid})' if reader.uuid else (
-        f'source reader "{reader.name}"')
+    return (
+        f'source reader "{reader.name}" ({reader.uuid})'
+        if reader.uuid
+        else (f'source reader "{reader.name}"')
+    )
 
 
 def _pipeline_list(pipelines: list[Pipeline]) -> str:
@@ -129,14 +134,20 @@ class Backend:
     def delete_connector(self, uuid: str) -> None:
         with self.store.transaction() as tx:
             connector = _get(tx, Connector, uuid)
-            users = [f'source reader "{r.name}" ({r.uuid})' for r in tx.list(SourceReader)
-                     if r.connector_uuid == uuid]
-            users += [f'pipeline "{p.name}" ({p.uuid})' for p in tx.list(Pipeline)
-                      if p.destination_uuid == uuid]
+            users = [
+                f'source reader "{r.name}" ({r.uuid})'
+                for r in tx.list(SourceReader)
+                if r.connector_uuid == uuid
+            ]
+            users += [
+                f'pipeline "{p.name}" ({p.uuid})'
+                for p in tx.list(Pipeline)
+                if p.destination_uuid == uuid
+            ]
             if users:
                 raise BadRequest(
                     f'connector "{connector.label}" ({uuid}) cannot be deleted while '
-                    f'{", ".join(users)} use it; delete those first'
+                    f"{', '.join(users)} use it; delete those first"
                 )
             tx.delete(Connector, uuid)
 
@@ -163,8 +174,9 @@ class Backend:
 
     def create_reader(self, reader: SourceReader) -> ReaderView:
         stamp = now()
-        created = replace(reader, uuid=str(uuidlib.uuid4()), status="running",
-                          created_at=stamp, updated_at=stamp)
+        created = replace(
+            reader, uuid=str(uuidlib.uuid4()), status="running", created_at=stamp, updated_at=stamp
+        )
         with self.store.transaction() as tx:
             _check_reader(tx, replace(reader, uuid=""))
             tx.put(created)
@@ -175,8 +187,9 @@ class Backend:
         uncaptured on the reader and `not_captured` on the pipeline's table."""
         with self.store.transaction() as tx:
             old = _get(tx, SourceReader, uuid)
-            updated = replace(reader, uuid=uuid, status=old.status, created_at=old.created_at,
-                              updated_at=now())
+            updated = replace(
+                reader, uuid=uuid, status=old.status, created_at=old.created_at, updated_at=now()
+            )
             _check_reader(tx, updated)
             _check_unshare(tx, updated)
             attached = tx.pipelines_on_reader(uuid)
@@ -224,8 +237,14 @@ class Backend:
 
     def validate_source(self, reader_uuid: str, tables: tuple[PipelineTable, ...]) -> str | None:
         """What `validate-unsaved-source` reports: the reader exists and captures the tables."""
-        draft = Pipeline(uuid="", name="", source_reader_uuid=reader_uuid, destination_uuid="",
-                         database="", tables=tables)
+        draft = Pipeline(
+            uuid="",
+            name="",
+            source_reader_uuid=reader_uuid,
+            destination_uuid="",
+            database="",
+            tables=tables,
+        )
         try:
             _check_pipeline_source(self.store.read(), draft, "this pipeline")
         except SandboxError as e:
@@ -234,8 +253,13 @@ class Backend:
 
     def validate_destination(self, destination_uuid: str, database: str) -> str | None:
         """What `validate-unsaved-destination` reports: a DuckDB connector and a database."""
-        draft = Pipeline(uuid="", name="", source_reader_uuid="", destination_uuid=destination_uuid,
-                         database=database)
+        draft = Pipeline(
+            uuid="",
+            name="",
+            source_reader_uuid="",
+            destination_uuid=destination_uuid,
+            database=database,
+        )
         try:
             _check_pipeline_destination(self.store.read(), draft, "this pipeline")
         except SandboxError as e:
@@ -244,8 +268,9 @@ class Backend:
 
     def create_pipeline(self, pipeline: Pipeline) -> PipelineView:
         stamp = now()
-        created = replace(pipeline, uuid=str(uuidlib.uuid4()), status="draft",
-                          created_at=stamp, updated_at=stamp)
+        created = replace(
+            pipeline, uuid=str(uuidlib.uuid4()), status="draft", created_at=stamp, updated_at=stamp
+        )
         with self.store.transaction() as tx:
             _check_pipeline(tx, created)
             tx.put(created)
@@ -254,8 +279,9 @@ class Backend:
     def update_pipeline(self, uuid: str, pipeline: Pipeline) -> PipelineView:
         with self.store.transaction() as tx:
             old = _get(tx, Pipeline, uuid)
-            updated = replace(pipeline, uuid=uuid, status=old.status, created_at=old.created_at,
-                              updated_at=now())
+            updated = replace(
+                pipeline, uuid=uuid, status=old.status, created_at=old.created_at, updated_at=now()
+            )
             _check_pipeline(tx, updated)
             tx.put(updated)
             return _pipeline_view(tx, updated)
@@ -381,7 +407,7 @@ def _check_pipeline(tx: Transaction, pipeline: Pipeline) -> None:
     if others and not reader.is_shared:
         first = others[0]
         raise BadRequest(
-            f'{label}: {_reader_label(reader)} is not shared and already feeds pipeline '
+            f"{label}: {_reader_label(reader)} is not shared and already feeds pipeline "
             f'"{first.name}" ({first.uuid}); set is_shared = true on the source reader and list '
             "every table in tables, then apply this pipeline again"
         )
@@ -441,6 +467,9 @@ def _pipeline_view(tx: Transaction, pipeline: Pipeline) -> PipelineView:
         got = reported.get(table.key, TableProgress(table.key))
         status = NOT_CAPTURED if table.key in missing else got.status
         states.append(TableView(table, status, got.backfill_stage, got))
-    lag = Lag(max(0, progress.log_end - progress.offset), progress.seconds_behind) if progress \
+    lag = (
+        Lag(max(0, progress.log_end - progress.offset), progress.seconds_behind)
+        if progress
         else Lag()
+    )
     return PipelineView(pipeline, connector.type if connector else "", tuple(states), lag)

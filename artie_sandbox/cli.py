@@ -21,7 +21,10 @@ from artie_sandbox.paths import default_state_dir
 
 # Further subcommands owned by other parts of the sandbox: name -> module exposing
 # `register(subparsers)`, whose parser sets `func(args) -> int` (e.g. "fault").
-EXTRA_SUBCOMMANDS: dict[str, str] = {"fault": "artie_sandbox.engine.fault_command", "source": "artie_sandbox.source.command"}
+EXTRA_SUBCOMMANDS: dict[str, str] = {
+    "fault": "artie_sandbox.engine.fault_command",
+    "source": "artie_sandbox.source.command",
+}
 
 
 def _sandbox(args) -> Sandbox:
@@ -209,8 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         if e.filename is None:
             raise
-        print(f"error: cannot write {e.filename}: {e.strerror}. Choose a writable state "
-              "directory with --state-dir or ARTIE_SANDBOX_HOME.", file=sys.stderr)
+        print(
+            f"error: cannot write {e.filename}: {e.strerror}. Choose a writable state "
+            "directory with --state-dir or ARTIE_SANDBOX_HOME.",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -52,4 +52,6 @@ def compose(template: str, **parts: Sql) -> Sql:
 
 def _require_sql(part: object, name: str) -> None:
     if not isinstance(part, Sql):
-        raise TypeError(f"{name} must be built with ident()/literal()/join()/compose(), not pasted raw")
+        raise TypeError(
+            f"{name} must be built with ident()/literal()/join()/compose(), not pasted raw"
+        )

@@ -38,8 +38,10 @@ _KINDS: dict[type, str] = {
 }
 
 _SCHEMA = "\n".join(
-    compose("CREATE TABLE IF NOT EXISTS {table} (uuid TEXT PRIMARY KEY, body TEXT NOT NULL, seq INTEGER);",
-            table=ident(table))
+    compose(
+        "CREATE TABLE IF NOT EXISTS {table} (uuid TEXT PRIMARY KEY, body TEXT NOT NULL, seq INTEGER);",
+        table=ident(table),
+    )
     for table in _KINDS.values()
 )
 
@@ -90,14 +92,19 @@ class Transaction:
     def put(self, obj) -> None:
         key = obj.pipeline_uuid if isinstance(obj, PipelineProgress) else obj.uuid
         self._conn.execute(
-            compose("INSERT INTO {table} (uuid, body, seq) VALUES (?, ?, "
-                    "(SELECT COALESCE(MAX(seq), 0) + 1 FROM {table})) "
-                    "ON CONFLICT(uuid) DO UPDATE SET body = excluded.body", table=ident(_KINDS[type(obj)])),
+            compose(
+                "INSERT INTO {table} (uuid, body, seq) VALUES (?, ?, "
+                "(SELECT COALESCE(MAX(seq), 0) + 1 FROM {table})) "
+                "ON CONFLICT(uuid) DO UPDATE SET body = excluded.body",
+                table=ident(_KINDS[type(obj)]),
+            ),
             (key, _to_json(obj)),
         )
 
     def delete(self, cls: type, uuid: str) -> None:
-        self._conn.execute(compose("DELETE FROM {table} WHERE uuid = ?", table=ident(_KINDS[cls])), (uuid,))
+        self._conn.execute(
+            compose("DELETE FROM {table} WHERE uuid = ?", table=ident(_KINDS[cls])), (uuid,)
+        )
 
     def pipelines_on_reader(self, reader_uuid: str) -> list[Pipeline]:
         return [p for p in self.list(Pipeline) if p.source_reader_uuid == reader_uuid]

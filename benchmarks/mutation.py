@@ -53,9 +53,19 @@ def run_module(name: str, max_children: int) -> float:
     mutmut = Path(sys.executable).with_name("mutmut")
     started = time.monotonic()
     subprocess.run(
-        ["nice", "-n", "10", str(mutmut), "run", "--max-children", str(max_children),
-         f"{dotted(MODULES[name])}.*"],
-        cwd=ROOT, check=False, env={**os.environ, "CHECKPOINT_DISABLE": "1"},
+        [
+            "nice",
+            "-n",
+            "10",
+            str(mutmut),
+            "run",
+            "--max-children",
+            str(max_children),
+            f"{dotted(MODULES[name])}.*",
+        ],
+        cwd=ROOT,
+        check=False,
+        env={**os.environ, "CHECKPOINT_DISABLE": "1"},
     )
     return time.monotonic() - started
 
@@ -73,10 +83,14 @@ def statuses(path: str) -> dict[str, str]:
 
 def diff_of(mutant: str) -> str:
     mutmut = Path(sys.executable).with_name("mutmut")
-    shown = subprocess.run([str(mutmut), "show", mutant], cwd=ROOT, capture_output=True,
-                           text=True, check=False).stdout
-    lines = [line for line in shown.splitlines()[1:]
-             if line.startswith(("-", "+")) and not line.startswith(("---", "+++"))]
+    shown = subprocess.run(
+        [str(mutmut), "show", mutant], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout
+    lines = [
+        line
+        for line in shown.splitlines()[1:]
+        if line.startswith(("-", "+")) and not line.startswith(("---", "+++"))
+    ]
     return "\n".join(lines).strip() or shown.strip()
 
 
@@ -104,8 +118,9 @@ def report(timings: dict[str, float], previous: dict[str, str]) -> tuple[str, bo
         score = (detected + len(survivors) - len(unexplained)) / total if total else 1.0
         meets = checked == total and score >= TARGET and not unexplained
         ok &= meets
-        others = ", ".join(f"{s} {n}" for s, n in sorted(counts.items())
-                           if s not in DETECTED | {"survived"})
+        others = ", ".join(
+            f"{s} {n}" for s, n in sorted(counts.items()) if s not in DETECTED | {"survived"}
+        )
         wall = timings.get(name)
         when = f"{wall:.0f} s" if wall is not None else previous.get(name, "see notes")
         rows.append(
@@ -118,8 +133,14 @@ def report(timings: dict[str, float], previous: dict[str, str]) -> tuple[str, bo
             lines = [f"### {name}: {len(survivors)} surviving", ""]
             for key in survivors:
                 why = explained.get(key, "NOT EXPLAINED: needs a test or a reason")
-                lines += [f"- `{key}`: {why}", "", "  ```diff",
-                          *(f"  {line}" for line in diff_of(key).splitlines()), "  ```", ""]
+                lines += [
+                    f"- `{key}`: {why}",
+                    "",
+                    "  ```diff",
+                    *(f"  {line}" for line in diff_of(key).splitlines()),
+                    "  ```",
+                    "",
+                ]
             sections.append("\n".join(lines))
     head = [
         "# Mutation testing",
@@ -155,8 +176,9 @@ def previous_timings(out: Path) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--modules", default=",".join(MODULES),
-                        help=f"comma-separated, from: {', '.join(MODULES)}")
+    parser.add_argument(
+        "--modules", default=",".join(MODULES), help=f"comma-separated, from: {', '.join(MODULES)}"
+    )
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "mutation.md")

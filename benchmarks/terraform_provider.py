@@ -81,8 +81,12 @@ def provider_startup(env: dict, runs: int) -> list[float]:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-P", "-m", "artie_sandbox.provider"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-P", "-m", "artie_sandbox.provider"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         proc.stdout.readline()
         times.append(time.perf_counter() - start)
         proc.terminate()
@@ -91,8 +95,13 @@ def provider_startup(env: dict, runs: int) -> list[float]:
 
 
 def measure(terraform: str, workdir: Path, env: dict, runs: int) -> dict[str, list[float]]:
-    subprocess.run([terraform, "init", "-input=false", "-no-color"], cwd=workdir, env=env,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [terraform, "init", "-input=false", "-no-color"],
+        cwd=workdir,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     results: dict[str, list[float]] = {step: [] for step in STEPS}
     for _ in range(runs):
         for step, args in STEPS.items():
@@ -151,11 +160,18 @@ def main(argv: list[str] | None = None) -> int:
         sandbox.up()
         try:
             env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "ARTIE_"))}
-            env.update(TF_CLI_CONFIG_FILE=str(sandbox.cli_config), CHECKPOINT_DISABLE="1",
-                       TF_IN_AUTOMATION="1", ARTIE_API_KEY=sandbox.api_key(),
-                       ARTIE_ENDPOINT=sandbox.endpoint(), ARTIE_SANDBOX_HOME=str(sandbox.state_dir))
-            tfvars = (f'source_database_path = "{sandbox.state_dir}/source.db"\n'
-                      f'warehouse_directory  = "{sandbox.state_dir}/warehouse"\n')
+            env.update(
+                TF_CLI_CONFIG_FILE=str(sandbox.cli_config),
+                CHECKPOINT_DISABLE="1",
+                TF_IN_AUTOMATION="1",
+                ARTIE_API_KEY=sandbox.api_key(),
+                ARTIE_ENDPOINT=sandbox.endpoint(),
+                ARTIE_SANDBOX_HOME=str(sandbox.state_dir),
+            )
+            tfvars = (
+                f'source_database_path = "{sandbox.state_dir}/source.db"\n'
+                f'warehouse_directory  = "{sandbox.state_dir}/warehouse"\n'
+            )
             python_dir, baseline_dir = root / "python", root / "baseline"
             shutil.copytree(EXAMPLE, python_dir)
             baseline_dir.mkdir()

@@ -120,7 +120,9 @@ def change_set(rows: int) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
     return changes, faults
 
 
-def _apply_changes(path: Path, changes: dict[str, list[int]], skip: set[int], corrupt: set[int]) -> None:
+def _apply_changes(
+    path: Path, changes: dict[str, list[int]], skip: set[int], corrupt: set[int]
+) -> None:
     """Apply the changes as Artie's writer does (and the sandbox's): a merge that deletes the
     keys' old rows and inserts their new versions, with a fresh change time."""
     with duckdb.connect(str(path)) as con:
@@ -155,7 +157,9 @@ def scale(directory: Path, rows: int, repeats: int) -> None:
     pair.mkdir(parents=True)
     needed = 2 * rows * 40  # about 39 bytes per row per file at 10M rows
     if shutil.disk_usage(pair).free < 2 * needed:
-        raise SystemExit(f"not enough free disk in {pair} for two files of about {needed / 1e9:.0f} GB")
+        raise SystemExit(
+            f"not enough free disk in {pair} for two files of about {needed / 1e9:.0f} GB"
+        )
     try:
         started = time.perf_counter()
         # In a child: a child's peak memory (ru_maxrss) starts from its parent's size at fork.
@@ -164,15 +168,24 @@ def scale(directory: Path, rows: int, repeats: int) -> None:
         subprocess.run([sys.executable, "-c", make, str(pair / "old.duckdb"), sql], check=True)
         shutil.copyfile(pair / "old.duckdb", pair / "new.duckdb")
         size = (pair / "old.duckdb").stat().st_size
-        print(f"generated {rows} rows ({size / 1e9:.1f} GB per file) in {time.perf_counter() - started:.0f} s")
+        print(
+            f"generated {rows} rows ({size / 1e9:.1f} GB per file) in {time.perf_counter() - started:.0f} s"
+        )
         results: dict = {}
         runs = _alternate(("floor", "engine"), pair / "old.duckdb", pair / "new.duckdb", repeats)
         for tool, tool_runs in runs.items():
             _record(results, tool, f"{rows:,} rows", tool_runs, None)
     finally:
         shutil.rmtree(pair, ignore_errors=True)
-    (directory / "scale.json").write_text(json.dumps(
-        {"rows": rows, "bytes_per_file": size, "results": [[t, v, r] for (t, v), r in results.items()]}))
+    (directory / "scale.json").write_text(
+        json.dumps(
+            {
+                "rows": rows,
+                "bytes_per_file": size,
+                "results": [[t, v, r] for (t, v), r in results.items()],
+            }
+        )
+    )
 
 
 def _generate_changes(directory: Path, rows: int) -> None:
@@ -190,14 +203,18 @@ def _generate_changes(directory: Path, rows: int) -> None:
             capture_output=True, text=True,
         )  # fmt: skip
         if baseline.returncode != 0:
-            raise RuntimeError(f"the baseline of {name} was not clean: {baseline.stdout}{baseline.stderr}")
+            raise RuntimeError(
+                f"the baseline of {name} was not clean: {baseline.stdout}{baseline.stderr}"
+            )
         _apply_changes(pair / "old.duckdb", changes, set(), set())
         faulty = name == "incremental_50_faults"
         dropped = set(faults["dropped_update"] + faults["dropped_insert"]) if faulty else set()
         corrupt = set(faults["corrupted_update"]) if faulty else set()
         _apply_changes(pair / "new.duckdb", changes, dropped, corrupt)
     (directory / "faults.json").write_text(json.dumps(faults))
-    print(f"applied {CHANGES_APPLIED} changes to two pairs in {time.perf_counter() - started:.1f} s")
+    print(
+        f"applied {CHANGES_APPLIED} changes to two pairs in {time.perf_counter() - started:.1f} s"
+    )
 
 
 COLUMNS = (
@@ -343,7 +360,9 @@ def located(result: dict, expected: dict[str, list[int]]) -> str:
     want = {kind: sorted(expected.get(kind, [])) for kind in got}
     total = sum(map(len, want.values()))
     return (
-        f"all {total:,}, each kind right" if got == want else f"NO: {sum(map(len, got.values()))} keys"
+        f"all {total:,}, each kind right"
+        if got == want
+        else f"NO: {sum(map(len, got.values()))} keys"
     )
 
 
@@ -358,10 +377,14 @@ def _median(runs: list[dict]) -> dict:
     return result
 
 
-def _record(results: dict, tool: str, variant: str, runs: list[dict], expected: dict | None) -> None:
+def _record(
+    results: dict, tool: str, variant: str, runs: list[dict], expected: dict | None
+) -> None:
     result = _median(runs)
     result["located"] = (
-        ("equal" if result["equal"] else "NOT EQUAL") if expected is None else located(result, expected)
+        ("equal" if result["equal"] else "NOT EQUAL")
+        if expected is None
+        else located(result, expected)
     )
     if not all((r["equal"], r["keys"]) == (runs[0]["equal"], runs[0]["keys"]) for r in runs):
         result["located"] += " (runs disagree)"
@@ -373,7 +396,9 @@ def _record(results: dict, tool: str, variant: str, runs: list[dict], expected: 
     )
 
 
-def _alternate(tools: tuple[str, ...], old: Path, new: Path, repeats: int, state: Path | None = None) -> dict[str, list[dict]]:
+def _alternate(
+    tools: tuple[str, ...], old: Path, new: Path, repeats: int, state: Path | None = None
+) -> dict[str, list[dict]]:
     runs: dict[str, list[dict]] = {tool: [] for tool in tools}
     for _ in range(repeats):
         for tool in tools:
@@ -458,31 +483,57 @@ def _targets(results: dict) -> list[str]:
 
     clean, diff = VARIANTS
     ours, ours_diff = ("engine", clean), ("engine", diff)
-    rows = [_target("clean compare within 1.3x the floor", ratio(ours, ("floor", clean)), 1.3, False)]
+    rows = [
+        _target("clean compare within 1.3x the floor", ratio(ours, ("floor", clean)), 1.3, False)
+    ]
     located_all = results[ours_diff]["located"].startswith("all")
-    rows.append(_target(
-        "1,000 differences located, every key, within 2x the clean time"
-        + ("" if located_all else " (NOT all located)"),
-        ratio(ours_diff, ours) if located_all else (float("inf"),) * 2, 2, False))
+    rows.append(
+        _target(
+            "1,000 differences located, every key, within 2x the clean time"
+            + ("" if located_all else " (NOT all located)"),
+            ratio(ours_diff, ours) if located_all else (float("inf"),) * 2,
+            2,
+            False,
+        )
+    )
     for tool, bounds in (("reladiff", (5, 15)), ("datacompy", (15, 15))):
         for variant, bound in zip(VARIANTS, bounds, strict=True):
             if (tool, variant) in results:
-                rows.append(_target(f"at least {bound}x faster than {tool}, {variant}",
-                                    ratio((tool, variant), ("engine", variant)), bound))
+                rows.append(
+                    _target(
+                        f"at least {bound}x faster than {tool}, {variant}",
+                        ratio((tool, variant), ("engine", variant)),
+                        bound,
+                    )
+                )
     if ("datacompy", clean) in results:
         peak = max(results[("engine", v)]["peak_mb"] for v in VARIANTS)
         theirs = min(results[("datacompy", v)]["peak_mb"] for v in VARIANTS)
-        rows.append(_target("peak memory at most a fifth of datacompy's (theirs / ours)",
-                            (theirs / peak,) * 2, 5))
+        rows.append(
+            _target(
+                "peak memory at most a fifth of datacompy's (theirs / ours)",
+                (theirs / peak,) * 2,
+                5,
+            )
+        )
     for name in INCREMENTAL:
         result = results[("incremental", name)]
-        what = ("reports equal" if name == "incremental_equal"
-                else f"reports exactly the {FAULTS} faulty keys")
+        what = (
+            "reports equal"
+            if name == "incremental_equal"
+            else f"reports exactly the {FAULTS} faulty keys"
+        )
         ok = result["located"] in ("equal", f"all {FAULTS}, each kind right")
-        rows.append(_target(f"incremental after {CHANGES_APPLIED:,} changes"
-                            f"{'' if name == 'incremental_equal' else f' ({FAULTS} faults)'}: within "
-                            f"0.2x the floor, {what}{'' if ok else ' (NOT: ' + result['located'] + ')'}",
-                            ratio(("incremental", name), ("floor", name)), 0.2, False))
+        rows.append(
+            _target(
+                f"incremental after {CHANGES_APPLIED:,} changes"
+                f"{'' if name == 'incremental_equal' else f' ({FAULTS} faults)'}: within "
+                f"0.2x the floor, {what}{'' if ok else ' (NOT: ' + result['located'] + ')'}",
+                ratio(("incremental", name), ("floor", name)),
+                0.2,
+                False,
+            )
+        )
     return rows  # fmt: skip
 
 
@@ -523,13 +574,16 @@ def render(results: dict, repeats: int, others: int, directory: Path, reused: bo
         f"| {res['peak_mb']:,.0f} | {res['located']} | {res['load']:.1f} |"
         for (tool, variant), res in results.items()
     ]
-    peak = max(r["peak_mb"] for (tool, _), r in results.items() if tool in ("engine", "incremental"))
+    peak = max(
+        r["peak_mb"] for (tool, _), r in results.items() if tool in ("engine", "incremental")
+    )
     runs = [f"- {LABELS[tool]}, {variant}: {r['runs']}" for (tool, variant), r in results.items()]
     coverage = [f"- {name}: {results[('incremental', name)]['coverage']}" for name in INCREMENTAL]
     others_text = (
         f"reladiff and datacompy: median of {others} run(s) each (minutes per run)"
         + (", measured by the run before this one and kept (`--reuse-others`)" if reused else "")
-        if others else "reladiff and datacompy: not run (`--others 0`)"
+        if others
+        else "reladiff and datacompy: not run (`--others 0`)"
     )
     lines = [
         "# Validation benchmark",
@@ -615,21 +669,31 @@ def main(argv: list[str] | None = None) -> int:
     gen = sub.add_parser("generate")
     gen.add_argument("--dir", type=Path, required=True)
     gen.add_argument("--rows", type=int, default=ROWS)
-    gen.add_argument("--changes-only", action="store_true",
-                     help="only the two incremental pairs (old.duckdb generated before)")
+    gen.add_argument(
+        "--changes-only",
+        action="store_true",
+        help="only the two incremental pairs (old.duckdb generated before)",
+    )
     run = sub.add_parser("run")
     run.add_argument("--dir", type=Path, required=True)
     run.add_argument("--out", type=Path)
     run.add_argument("--repeats", type=int, default=5)
-    run.add_argument("--others", type=int, default=1, help="runs of reladiff and datacompy (0: skip)")
-    run.add_argument("--reuse-others", action="store_true",
-                     help="keep reladiff's and datacompy's results from the last run's results.json")
+    run.add_argument(
+        "--others", type=int, default=1, help="runs of reladiff and datacompy (0: skip)"
+    )
+    run.add_argument(
+        "--reuse-others",
+        action="store_true",
+        help="keep reladiff's and datacompy's results from the last run's results.json",
+    )
     again = sub.add_parser(
         "render", help="write the Markdown again from the last run's results.json"
     )
     again.add_argument("--dir", type=Path, required=True)
     again.add_argument("--out", type=Path)
-    big = sub.add_parser("scale", help="a clean pair of --rows rows: floor and our CLI, files deleted after")
+    big = sub.add_parser(
+        "scale", help="a clean pair of --rows rows: floor and our CLI, files deleted after"
+    )
     big.add_argument("--dir", type=Path, required=True)
     big.add_argument("--rows", type=int, default=100_000_000)
     big.add_argument("--repeats", type=int, default=1)
@@ -657,12 +721,20 @@ def main(argv: list[str] | None = None) -> int:
                 others = earlier["others"]
             results = benchmark(args.dir, args.repeats, 0 if args.reuse_others else args.others)
             rows = [[t, v, r] for (t, v), r in results.items()] + kept
-            saved.write_text(json.dumps({"others": others, "results": rows,
-                                         "others_reused": bool(args.reuse_others)}))
+            saved.write_text(
+                json.dumps(
+                    {"others": others, "results": rows, "others_reused": bool(args.reuse_others)}
+                )
+            )
         document = json.loads(saved.read_text())
         results = {(tool, variant): r for tool, variant, r in document["results"]}
-        text = render(results, len(results[("engine", "clean")]["runs"]), document["others"], args.dir,
-                      document.get("others_reused", False))
+        text = render(
+            results,
+            len(results[("engine", "clean")]["runs"]),
+            document["others"],
+            args.dir,
+            document.get("others_reused", False),
+        )
         if args.out:
             args.out.write_text(text)
         print(text)

@@ -88,8 +88,14 @@ def measure(old: Path, new: Path, rounds: int, work: Path) -> list[dict]:
     results = []
     for started, ended, verdict in spans:
         during = [w for asked, w in waits if started <= asked + w and asked <= ended]
-        results.append({"round_s": ended - started, "longest_wait_s": max(during, default=0.0),
-                        "writes": len(during), "verdict": verdict})
+        results.append(
+            {
+                "round_s": ended - started,
+                "longest_wait_s": max(during, default=0.0),
+                "writes": len(during),
+                "verdict": verdict,
+            }
+        )
     return results
 
 

@@ -26,8 +26,9 @@ class InputCheckError(ConfigurationError):
     cannot work as given. Lists every problem found."""
 
     def __init__(self, problems: list[str]):
-        super().__init__("Nothing was applied; fix these inputs first:\n"
-                         + "\n".join(f"- {p}" for p in problems))
+        super().__init__(
+            "Nothing was applied; fix these inputs first:\n" + "\n".join(f"- {p}" for p in problems)
+        )
         self.problems = list(problems)
 
 
@@ -35,8 +36,10 @@ class PreflightFailed(ConfigurationError):
     """A preflight check failed before the migration's first step; nothing was applied."""
 
     def __init__(self, lines: list[str]):
-        super().__init__("Preflight failed; nothing was applied. Fix these, then launch again "
-                         "(`migration-pipeline preflight` shows every check):\n" + "\n".join(lines))
+        super().__init__(
+            "Preflight failed; nothing was applied. Fix these, then launch again "
+            "(`migration-pipeline preflight` shows every check):\n" + "\n".join(lines)
+        )
         self.lines = list(lines)
 
 

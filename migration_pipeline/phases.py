@@ -44,15 +44,27 @@ STEPS = tuple(Step)
 STREAMING = "streaming"
 # The phase a step starts from (where it stands while pending), and the first phase in which
 # its effect is in place.
-_PENDING_PHASE = {Step.PROMOTE: Phase.PLANNED, Step.CREATE: Phase.READER_SHARED,
-                  Step.CUTOVER: Phase.APPROVED, Step.UNSHARE: Phase.CUT_OVER}
-_DONE_FROM = {Step.PROMOTE: Phase.READER_SHARED, Step.CREATE: Phase.BACKFILLING,
-              Step.CUTOVER: Phase.CUT_OVER, Step.UNSHARE: Phase.COMPLETE}
+_PENDING_PHASE = {
+    Step.PROMOTE: Phase.PLANNED,
+    Step.CREATE: Phase.READER_SHARED,
+    Step.CUTOVER: Phase.APPROVED,
+    Step.UNSHARE: Phase.CUT_OVER,
+}
+_DONE_FROM = {
+    Step.PROMOTE: Phase.READER_SHARED,
+    Step.CREATE: Phase.BACKFILLING,
+    Step.CUTOVER: Phase.CUT_OVER,
+    Step.UNSHARE: Phase.COMPLETE,
+}
 _ORDER = tuple(p for p in Phase if p is not Phase.ABORTED)
-REMOVED_OUTSIDE_CUTOVER = ("The old pipeline's block was removed outside a cutover step: restore "
-                           "it, or approve a fresh passing validation.")
-PENDING_CUTOVER = ("A cutover step stopped before it finished; it resumes only with an approval "
-                   "and a fresh passing validation.")
+REMOVED_OUTSIDE_CUTOVER = (
+    "The old pipeline's block was removed outside a cutover step: restore "
+    "it, or approve a fresh passing validation."
+)
+PENDING_CUTOVER = (
+    "A cutover step stopped before it finished; it resumes only with an approval "
+    "and a fresh passing validation."
+)
 
 
 def done_in(step: str, phase: str) -> bool:
@@ -177,8 +189,12 @@ def clean_streak(validations: tuple[ValidationRecord, ...]) -> tuple[ValidationR
 
 def is_streaming(status: PipelineDetail | None) -> bool:
     """Artie reports every table of the pipeline streaming (backfill done)."""
-    return (status is not None and bool(status.tables) and not status.has_backfilling_tables
-            and all(t.status == STREAMING for t in status.tables))
+    return (
+        status is not None
+        and bool(status.tables)
+        and not status.has_backfilling_tables
+        and all(t.status == STREAMING for t in status.tables)
+    )
 
 
 def catch_up_gate(facts: MigrationFacts, settings: GateSettings) -> Gate:
@@ -187,19 +203,34 @@ def catch_up_gate(facts: MigrationFacts, settings: GateSettings) -> Gate:
     if status is None:
         return Gate("catch_up", False, f"Artie reports no status for {facts.new_pipeline} yet.")
     if not is_streaming(status):
-        return Gate("catch_up", False, f"{facts.new_pipeline} is still backfilling: "
-                    f"{summary(status, facts.now or datetime.now(UTC))}.")
+        return Gate(
+            "catch_up",
+            False,
+            f"{facts.new_pipeline} is still backfilling: "
+            f"{summary(status, facts.now or datetime.now(UTC))}.",
+        )
     streak = clean_streak(facts.validations)
     needed = settings.clean_validations
     if len(streak) < needed:
         latest = facts.validations[0] if facts.validations else None
-        last = ("no validation has run yet" if latest is None else
-                "the latest validation was clean" if latest.clean else
-                f"the latest validation was {latest.verdict}: {latest.reason}")
-        return Gate("catch_up", False, f"{len(streak)} of {needed} consecutive clean "
-                    f"validations so far ({last}).")
-    return Gate("catch_up", True, f"{facts.new_pipeline} streams every table and the last "
-                f"{len(streak)} validations were clean.")
+        last = (
+            "no validation has run yet"
+            if latest is None
+            else "the latest validation was clean"
+            if latest.clean
+            else f"the latest validation was {latest.verdict}: {latest.reason}"
+        )
+        return Gate(
+            "catch_up",
+            False,
+            f"{len(streak)} of {needed} consecutive clean validations so far ({last}).",
+        )
+    return Gate(
+        "catch_up",
+        True,
+        f"{facts.new_pipeline} streams every table and the last "
+        f"{len(streak)} validations were clean.",
+    )
 
 
 def freshness_gate(facts: MigrationFacts, settings: GateSettings) -> Gate:
@@ -207,14 +238,22 @@ def freshness_gate(facts: MigrationFacts, settings: GateSettings) -> Gate:
     streak = clean_streak(facts.validations)
     if not streak:
         latest = facts.validations[0] if facts.validations else None
-        return Gate("fresh_validation", False, "No validation has run yet." if latest is None
-                    else f"The latest validation was {latest.verdict}: {latest.reason}.")
+        return Gate(
+            "fresh_validation",
+            False,
+            "No validation has run yet."
+            if latest is None
+            else f"The latest validation was {latest.verdict}: {latest.reason}.",
+        )
     age = (facts.now - streak[0].finished_at) if facts.now else timedelta(0)
     limit = settings.max_validation_age
     if age > limit:
-        return Gate("fresh_validation", False,
-                    f"The latest passing validation is {_minutes(age)} old; cutover needs one "
-                    f"no older than {_minutes(limit)}. Run the job again to validate.")
+        return Gate(
+            "fresh_validation",
+            False,
+            f"The latest passing validation is {_minutes(age)} old; cutover needs one "
+            f"no older than {_minutes(limit)}. Run the job again to validate.",
+        )
     return Gate("fresh_validation", True, f"The latest validation passed {_minutes(age)} ago.")
 
 
@@ -223,24 +262,42 @@ def approval_gate(facts: MigrationFacts) -> Gate:
     confirmed a mismatch (an inconclusive one does not void it)."""
     approval = facts.approval
     if approval is None:
-        return Gate("approval", False, "Waiting for a person to approve the cutover (materialize "
-                    "the approval asset, or `migration-pipeline approve`).")
+        return Gate(
+            "approval",
+            False,
+            "Waiting for a person to approve the cutover (materialize "
+            "the approval asset, or `migration-pipeline approve`).",
+        )
     if approval.decision != "approve":
-        return Gate("approval", False, f"{approval.who} decided {approval.decision!r}"
-                    + (f": {approval.comment}" if approval.comment else "") + ".")
+        return Gate(
+            "approval",
+            False,
+            f"{approval.who} decided {approval.decision!r}"
+            + (f": {approval.comment}" if approval.comment else "")
+            + ".",
+        )
     ids = [r.id for r in facts.validations]
     if approval.validation_id not in ids:
-        return Gate("approval", False, f"{approval.who}'s approval was for validation "
-                    f"{approval.validation_id}, which is not among the recorded validations; "
-                    "approve the latest validation again.")
-    since = facts.validations[:ids.index(approval.validation_id) + 1]
+        return Gate(
+            "approval",
+            False,
+            f"{approval.who}'s approval was for validation "
+            f"{approval.validation_id}, which is not among the recorded validations; "
+            "approve the latest validation again.",
+        )
+    since = facts.validations[: ids.index(approval.validation_id) + 1]
     voiding = next((r for r in since if r.verdict == "mismatch"), None)
     if voiding is not None:
-        return Gate("approval", False, f"{approval.who}'s approval of validation "
-                    f"{approval.validation_id} is void: validation {voiding.id} confirmed a "
-                    f"mismatch ({voiding.reason}); approve a later clean validation.")
-    return Gate("approval", True, f"Approved by {approval.who} for validation "
-                f"{approval.validation_id}.")
+        return Gate(
+            "approval",
+            False,
+            f"{approval.who}'s approval of validation "
+            f"{approval.validation_id} is void: validation {voiding.id} confirmed a "
+            f"mismatch ({voiding.reason}); approve a later clean validation.",
+        )
+    return Gate(
+        "approval", True, f"Approved by {approval.who} for validation {approval.validation_id}."
+    )
 
 
 def assess(facts: MigrationFacts, settings: GateSettings = GateSettings()) -> Assessment:
@@ -248,34 +305,66 @@ def assess(facts: MigrationFacts, settings: GateSettings = GateSettings()) -> As
     m = facts.module
     old_gone = not m.old_pipeline_declared and facts.old_pipeline not in m.uuids
     if old_gone and facts.new_pipeline not in m.uuids:
-        raise SpecError("old_pipeline", f"{facts.old_pipeline} is neither in the module nor in "
-                        "the Terraform state; check the address (`<type>.<name>`).")
+        raise SpecError(
+            "old_pipeline",
+            f"{facts.old_pipeline} is neither in the module nor in "
+            "the Terraform state; check the address (`<type>.<name>`).",
+        )
     if old_gone and not m.pending_step and not (settings.unshare and m.reader_shared):
-        return Assessment(Phase.COMPLETE, None, "The old pipeline is deleted"
-                          + (" and the reader is dedicated again." if settings.unshare else "."))
+        return Assessment(
+            Phase.COMPLETE,
+            None,
+            "The old pipeline is deleted"
+            + (" and the reader is dedicated again." if settings.unshare else "."),
+        )
     if facts.approval is not None and facts.approval.decision == "abort":
-        return Assessment(Phase.ABORTED, None, f"{facts.approval.who} aborted the migration"
-                          + (f": {facts.approval.comment}." if facts.approval.comment else ".")
-                          + _rollback_state(facts))
+        return Assessment(
+            Phase.ABORTED,
+            None,
+            f"{facts.approval.who} aborted the migration"
+            + (f": {facts.approval.comment}." if facts.approval.comment else ".")
+            + _rollback_state(facts),
+        )
     if m.pending_step == Step.CUTOVER and facts.old_pipeline in m.uuids:
-        return _cutover_gated(facts, settings, PENDING_CUTOVER, "A cutover step stopped before "
-                              "it finished; approved, and the latest validation is fresh and "
-                              "clean: running it again converges it.")
+        return _cutover_gated(
+            facts,
+            settings,
+            PENDING_CUTOVER,
+            "A cutover step stopped before "
+            "it finished; approved, and the latest validation is fresh and "
+            "clean: running it again converges it.",
+        )
     if m.pending_step and m.pending_step.startswith("abort_"):
-        return Assessment(Phase.ABORTED, None, f"An abort step ({m.pending_step}) stopped before "
-                          "it finished: run `migration-pipeline abort` again (or launch the abort "
-                          "job) to finish the rollback.")
+        return Assessment(
+            Phase.ABORTED,
+            None,
+            f"An abort step ({m.pending_step}) stopped before "
+            "it finished: run `migration-pipeline abort` again (or launch the abort "
+            "job) to finish the rollback.",
+        )
     if m.pending_step:
         step = Step(m.pending_step)
-        return Assessment(_PENDING_PHASE[step], step, f"A {step} "
-                          "step stopped before it finished; running it again converges it.")
+        return Assessment(
+            _PENDING_PHASE[step],
+            step,
+            f"A {step} step stopped before it finished; running it again converges it.",
+        )
     if old_gone:
-        return Assessment(Phase.CUT_OVER, Step.UNSHARE, "The old pipeline is deleted; the reader "
-                          "is still shared and the spec asks to unshare it.")
+        return Assessment(
+            Phase.CUT_OVER,
+            Step.UNSHARE,
+            "The old pipeline is deleted; the reader "
+            "is still shared and the spec asks to unshare it.",
+        )
     if not m.old_pipeline_declared:
-        return _cutover_gated(facts, settings, REMOVED_OUTSIDE_CUTOVER, "The old pipeline's "
-                              "block is removed but it still exists in the state; approved, and "
-                              "the latest validation is fresh and clean: the cutover can finish.")
+        return _cutover_gated(
+            facts,
+            settings,
+            REMOVED_OUTSIDE_CUTOVER,
+            "The old pipeline's "
+            "block is removed but it still exists in the state; approved, and "
+            "the latest validation is fresh and clean: the cutover can finish.",
+        )
     if m.reader_shared and m.reader_gaps:
         return Assessment(Phase.PLANNED, Step.PROMOTE, reader_gaps_reason(m.reader_gaps))
     if not (m.reader_shared and m.uuids.get(facts.reader)):
@@ -293,8 +382,12 @@ def assess(facts: MigrationFacts, settings: GateSettings = GateSettings()) -> As
     gates = (catch_up, approval, fresh)
     if not fresh.open:
         return Assessment(Phase.APPROVED, None, fresh.reason, gates)
-    return Assessment(Phase.APPROVED, Step.CUTOVER, "Approved, and the latest validation is fresh and "
-                      "clean: the old pipeline can be deleted.", gates)
+    return Assessment(
+        Phase.APPROVED,
+        Step.CUTOVER,
+        "Approved, and the latest validation is fresh and clean: the old pipeline can be deleted.",
+        gates,
+    )
 
 
 def reader_gaps_reason(gaps: tuple[ReaderGap, ...]) -> str:
@@ -302,22 +395,28 @@ def reader_gaps_reason(gaps: tuple[ReaderGap, ...]) -> str:
     shown = ", ".join(
         f"{g.table} (used by {g.used_by}"
         + (f"; not captured since {g.since.isoformat(timespec='seconds')}" if g.since else "")
-        + ")" for g in gaps)
-    return (f"The reader is shared but missing {shown}: promote will add "
-            + ("it." if len(gaps) == 1 else "them."))
+        + ")"
+        for g in gaps
+    )
+    return f"The reader is shared but missing {shown}: promote will add " + (
+        "it." if len(gaps) == 1 else "them."
+    )
 
 
 def _rollback_state(facts: MigrationFacts) -> str:
     """Whether the abort's rollback still has the new pipeline to delete."""
     m = facts.module
     if m.new_pipeline_declared or facts.new_pipeline in m.uuids:
-        return (f" The rollback has not finished: {facts.new_pipeline} still exists. Run "
-                "`migration-pipeline abort` again (or launch the abort job) to finish it.")
+        return (
+            f" The rollback has not finished: {facts.new_pipeline} still exists. Run "
+            "`migration-pipeline abort` again (or launch the abort job) to finish it."
+        )
     return f" Rolled back: {facts.new_pipeline} is deleted."
 
 
-def _cutover_gated(facts: MigrationFacts, settings: GateSettings, why: str,
-                   ready: str) -> Assessment:
+def _cutover_gated(
+    facts: MigrationFacts, settings: GateSettings, why: str, ready: str
+) -> Assessment:
     """Cutover (deleting the old pipeline) only behind the approval and freshness gates; a closed
     gate keeps its name and says `why` before its own reason."""
     gates: list[Gate] = []

@@ -71,9 +71,11 @@ _INSTANCE = re.compile(r'^(artie_[a-z_]+)\.([A-Za-z_][A-Za-z0-9_-]*)\[(?:"([^"]*
 
 
 # `var.x`, `local.x`, `data.t.n.attr` or a resource attribute: written into the module as is.
-_EXPRESSION = re.compile(r"^(var|local)\.[A-Za-z_][\w-]*(\.[\w-]+)*$|"
-                         r"^data\.[a-z_]+\.[A-Za-z_][\w-]*(\.[\w-]+)+$|"
-                         r"^[a-z][a-z0-9_]*\.[A-Za-z_][\w-]*\.[\w-]+(\.[\w-]+)*$")
+_EXPRESSION = re.compile(
+    r"^(var|local)\.[A-Za-z_][\w-]*(\.[\w-]+)*$|"
+    r"^data\.[a-z_]+\.[A-Za-z_][\w-]*(\.[\w-]+)+$|"
+    r"^[a-z][a-z0-9_]*\.[A-Za-z_][\w-]*\.[\w-]+(\.[\w-]+)*$"
+)
 
 
 def connector_expression(new: NewPipeline) -> str | None:
@@ -101,12 +103,14 @@ def own_address(instance: str) -> str:
 def instance_refusal(instance: str) -> str:
     """What to do with an instance address (`["key"]` / `[0]`): give it its own block."""
     target = own_address(instance)
-    return (f"{instance} is one instance of a resource declared with for_each or count; a "
-            f"migration step edits one resource block. Give it its own block: declare {target} "
-            f"with that instance's settings (without for_each / count), remove the instance "
-            f"from the for_each / count, add this block so Terraform moves it instead of "
-            f"destroying it, check that `terraform plan` shows no change, then name {target} "
-            f"in the spec:\n{moved_block(instance, target)}")
+    return (
+        f"{instance} is one instance of a resource declared with for_each or count; a "
+        f"migration step edits one resource block. Give it its own block: declare {target} "
+        f"with that instance's settings (without for_each / count), remove the instance "
+        f"from the for_each / count, add this block so Terraform moves it instead of "
+        f"destroying it, check that `terraform plan` shows no change, then name {target} "
+        f"in the spec:\n{moved_block(instance, target)}"
+    )
 
 
 def _address_of(kind: str):
@@ -198,8 +202,10 @@ class ScheduleSpec(_Model):
     @classmethod
     def _cron(cls, value: str) -> str:
         if len(value.split()) != 5:
-            raise ValueError(f"{value!r} is not a cron expression of five fields "
-                             "(minute hour day month weekday), e.g. '*/15 * * * *'")
+            raise ValueError(
+                f"{value!r} is not a cron expression of five fields "
+                "(minute hour day month weekday), e.g. '*/15 * * * *'"
+            )
         return value
 
     @field_validator("timezone")
@@ -208,8 +214,9 @@ class ScheduleSpec(_Model):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as e:
-            raise ValueError(f"{value!r} is not an IANA time zone name, e.g. UTC or "
-                             "Europe/Berlin") from e
+            raise ValueError(
+                f"{value!r} is not an IANA time zone name, e.g. UTC or Europe/Berlin"
+            ) from e
         return value
 
 
@@ -229,7 +236,8 @@ class ValidationSpec(_Model):
 
     def history(self, terraform_dir: Path) -> Path:
         return self.history_dir or (
-            Path(terraform_dir) / ".terraform" / "migration-pipeline" / "validation")
+            Path(terraform_dir) / ".terraform" / "migration-pipeline" / "validation"
+        )
 
 
 class MigrationSpec(_Model):
@@ -277,10 +285,13 @@ def load_specs(path: str | Path) -> dict[str, MigrationSpec]:
     try:
         raw = yaml.safe_load(path.read_text())
     except OSError as e:
-        raise SpecError(str(path), (
-            f"cannot read the file: {e.strerror}. Point --config (CLI) or MIGRATIONS_FILE "
-            "(Dagster) at your migrations file, e.g. examples/sandbox/migrations.yaml"
-        )) from e
+        raise SpecError(
+            str(path),
+            (
+                f"cannot read the file: {e.strerror}. Point --config (CLI) or MIGRATIONS_FILE "
+                "(Dagster) at your migrations file, e.g. examples/sandbox/migrations.yaml"
+            ),
+        ) from e
     except yaml.YAMLError as e:
         raise SpecError(str(path), f"is not valid YAML: {e}") from e
     if not isinstance(raw, dict) or not isinstance(raw.get("migrations"), dict):
@@ -292,21 +303,33 @@ def load_specs(path: str | Path) -> dict[str, MigrationSpec]:
         except ValidationError as e:
             err = e.errors()[0]
             where = ".".join(str(p) for p in ("migrations", name, *err["loc"]))
-            raise SpecError(where, _MESSAGES.get(err["type"], err["msg"].removeprefix(
-                "Value error, "))) from e
+            raise SpecError(
+                where, _MESSAGES.get(err["type"], err["msg"].removeprefix("Value error, "))
+            ) from e
         tf = spec.terraform
-        resolved = tf.model_copy(update={
-            "dir": _resolve(path, tf.dir),
-            "cli_config_file": _resolve(path, tf.cli_config_file) if tf.cli_config_file else None,
-            "var_files": tuple(_resolve(path, v) for v in tf.var_files),
-        })
+        resolved = tf.model_copy(
+            update={
+                "dir": _resolve(path, tf.dir),
+                "cli_config_file": _resolve(path, tf.cli_config_file)
+                if tf.cli_config_file
+                else None,
+                "var_files": tuple(_resolve(path, v) for v in tf.var_files),
+            }
+        )
         api_url = os.path.expandvars(spec.artie.api_url)
         if not api_url.startswith(("http://", "https://")):
-            raise SpecError(f"migrations.{name}.artie.api_url",
-                            f"{spec.artie.api_url!r} is not an http(s) URL (is a variable unset?)")
+            raise SpecError(
+                f"migrations.{name}.artie.api_url",
+                f"{spec.artie.api_url!r} is not an http(s) URL (is a variable unset?)",
+            )
         artie = spec.artie.model_copy(update={"api_url": api_url})
-        specs[name] = spec.model_copy(update={"terraform": resolved, "artie": artie,
-                                              "validation": _resolve_validation(path, spec)})
+        specs[name] = spec.model_copy(
+            update={
+                "terraform": resolved,
+                "artie": artie,
+                "validation": _resolve_validation(path, spec),
+            }
+        )
     return specs
 
 
@@ -323,11 +346,13 @@ def _resolve_validation(spec_file: Path, spec: MigrationSpec) -> ValidationSpec:
         return str(_resolve(spec_file, Path(value)))
 
     v = spec.validation
-    return v.model_copy(update={
-        "old_destination": location(v.old_destination),
-        "new_destination": location(v.new_destination),
-        "history_dir": _resolve(spec_file, v.history_dir) if v.history_dir else None,
-    })
+    return v.model_copy(
+        update={
+            "old_destination": location(v.old_destination),
+            "new_destination": location(v.new_destination),
+            "history_dir": _resolve(spec_file, v.history_dir) if v.history_dir else None,
+        }
+    )
 
 
 def load_spec(path: str | Path, name: str) -> MigrationSpec:

@@ -70,12 +70,17 @@ def drive(config: Path, env: dict[str, str], log: Path, timeout: float) -> int:
             if status["phase"] in ("complete", "aborted"):
                 say(f"wall time {time.monotonic() - started:.0f} s")
                 return 0 if status["phase"] == "complete" else 1
-            if not status["sensor"]["may_launch"] and "in progress" not in status["sensor"]["reason"]:
+            if (
+                not status["sensor"]["may_launch"]
+                and "in progress" not in status["sensor"]["reason"]
+            ):
                 say(f"the sensor waits: {status['sensor']['reason']}")
                 return 1
             if watch.approve_when_asked(status, "demo", "clean validations in a row"):
-                say("approving as `demo`: the approval asset materialized with config, as from "
-                    "the UI (or `migration-pipeline approve`)")
+                say(
+                    "approving as `demo`: the approval asset materialized with config, as from "
+                    "the UI (or `migration-pipeline approve`)"
+                )
             time.sleep(2)
     print(f"error: the migration did not complete within {timeout:.0f} s", file=sys.stderr)
     return 1
@@ -83,11 +88,17 @@ def drive(config: Path, env: dict[str, str], log: Path, timeout: float) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the example migration on the sandbox end to end, printing each run's progress."""
-    parser = argparse.ArgumentParser(prog="python -m sandbox_demo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--state", type=Path, default=Path(".state"),
-                        help="where the sandbox, module copy and Dagster instance live "
-                        "(default: .state)")
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox_demo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=Path(".state"),
+        help="where the sandbox, module copy and Dagster instance live (default: .state)",
+    )
     parser.add_argument("--rows", type=int, default=DEMO_ROWS, help="rows seeded in the source")
     parser.add_argument("--timeout", type=float, default=600, help="give up after this many s")
     args = parser.parse_args(argv)
@@ -108,8 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         stop.set()
         thread.join(10)
     if code == 0:
-        print(f"\nDone. The module in {prepared.module} now holds analytics_v2 only. "
-              "`make down` stops the sandbox.")
+        print(
+            f"\nDone. The module in {prepared.module} now holds analytics_v2 only. "
+            "`make down` stops the sandbox."
+        )
     return code
 
 

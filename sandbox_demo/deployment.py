@@ -110,21 +110,38 @@ class Deployment:
     def start(self, timeout: float = 120) -> Deployment:
         """Start it and return once the code location answers (its jobs are listed)."""
         dagster = Path(sys.executable).parent / "dagster"
-        command = [str(dagster), "dev", "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1",
-                   "-p", str(self.port)]
+        command = [
+            str(dagster),
+            "dev",
+            "-w",
+            str(ROOT / "workspace.yaml"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+        ]
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            start_new_session=True, preexec_fn=_default_signals)
+            self.process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_default_signals,
+            )
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
-                raise DeploymentError(f"dagster dev exited ({self.process.returncode}); see "
-                                      f"{self.log_path}")
+                raise DeploymentError(
+                    f"dagster dev exited ({self.process.returncode}); see {self.log_path}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
-                raise DeploymentError(f"dagster dev did not answer within {timeout:.0f} s; see "
-                                      f"{self.log_path}")
+                raise DeploymentError(
+                    f"dagster dev did not answer within {timeout:.0f} s; see {self.log_path}"
+                )
             try:
                 data = self.graphql(REPOSITORIES, timeout=10)["repositoriesOrError"]
             except (OSError, DeploymentError):
@@ -161,9 +178,10 @@ class Deployment:
 
     def graphql(self, query: str, variables: dict | None = None, timeout: float = 60) -> dict:
         request = urllib.request.Request(
-            f"{self.url}/graphql", data=json.dumps({"query": query,
-                                                    "variables": variables or {}}).encode(),
-            headers={"Content-Type": "application/json"})
+            f"{self.url}/graphql",
+            data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=timeout) as response:
             answer = json.loads(response.read())
         if answer.get("errors"):
@@ -171,8 +189,7 @@ class Deployment:
         return answer["data"]
 
     def _selector(self, **extra) -> dict:
-        return {"repositoryLocationName": self.location, "repositoryName": self.repository,
-                **extra}
+        return {"repositoryLocationName": self.location, "repositoryName": self.repository, **extra}
 
     def _launch(self, params: dict) -> str:
         result = self.graphql(LAUNCH, {"params": params})["launchRun"]
@@ -182,15 +199,27 @@ class Deployment:
 
     def launch_job(self, job: str) -> str:
         """Launch `job` as the Launchpad does (no config, no extra tags); returns the run id."""
-        return self._launch({"selector": self._selector(jobName=job), "runConfigData": {},
-                             "mode": "default", "executionMetadata": {"tags": []}})
+        return self._launch(
+            {
+                "selector": self._selector(jobName=job),
+                "runConfigData": {},
+                "mode": "default",
+                "executionMetadata": {"tags": []},
+            }
+        )
 
     def materialize(self, asset: list[str], run_config: dict) -> str:
         """Materialize one asset with config, as the UI's "Materialize" with the launchpad does."""
-        return self._launch({
-            "selector": self._selector(jobName=ASSET_JOB, assetSelection=[{"path": asset}],
-                                       assetCheckSelection=[]),
-            "runConfigData": run_config, "mode": "default", "executionMetadata": {"tags": []}})
+        return self._launch(
+            {
+                "selector": self._selector(
+                    jobName=ASSET_JOB, assetSelection=[{"path": asset}], assetCheckSelection=[]
+                ),
+                "runConfigData": run_config,
+                "mode": "default",
+                "executionMetadata": {"tags": []},
+            }
+        )
 
     def terminate(self, run_id: str) -> None:
         """Terminate a run as the UI's "Terminate" button does."""
@@ -202,16 +231,33 @@ class Deployment:
         """Runs newest first (of `job` only when given)."""
         variables = {"filter": {"pipelineName": job}} if job else {}
         found = self.graphql(RUNS, variables)["runsOrError"]["results"]
-        return [Run(r["runId"], r["jobName"], r["status"], {t["key"]: t["value"] for t in r["tags"]},
-                    r["startTime"], r["endTime"]) for r in found]
+        return [
+            Run(
+                r["runId"],
+                r["jobName"],
+                r["status"],
+                {t["key"]: t["value"] for t in r["tags"]},
+                r["startTime"],
+                r["endTime"],
+            )
+            for r in found
+        ]
 
     def ticks(self, sensor: str) -> list[Tick]:
         """The sensor's ticks, newest first."""
         data = self.graphql(TICKS, {"selector": self._selector(sensorName=sensor)})
         state = data["sensorOrError"].get("sensorState") or {}
-        return [Tick(t["status"], t["timestamp"], t["endTimestamp"], t["skipReason"],
-                     tuple(t["runIds"]), (t["error"] or {}).get("message"))
-                for t in state.get("ticks") or ()]
+        return [
+            Tick(
+                t["status"],
+                t["timestamp"],
+                t["endTimestamp"],
+                t["skipReason"],
+                tuple(t["runIds"]),
+                (t["error"] or {}).get("message"),
+            )
+            for t in state.get("ticks") or ()
+        ]
 
     def wait_for_ticks(self, sensor: str, count: int, after: float, timeout: float) -> list[Tick]:
         """Wait until the daemon evaluated `sensor` `count` times after `after` (epoch s)."""
@@ -221,6 +267,8 @@ class Deployment:
             if len(ticks) >= count:
                 return ticks
             if time.monotonic() > deadline:
-                raise DeploymentError(f"{sensor} ticked {len(ticks)} of {count} times within "
-                                      f"{timeout:.0f} s; see {self.log_path}")
+                raise DeploymentError(
+                    f"{sensor} ticked {len(ticks)} of {count} times within "
+                    f"{timeout:.0f} s; see {self.log_path}"
+                )
             time.sleep(1)

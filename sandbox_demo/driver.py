@@ -59,19 +59,23 @@ class Driver:
 
     def launch(self, instance: dg.DagsterInstance, tags: dict | None = None) -> str:
         """Run the job once, as a person launching it from the UI; returns its summary line."""
-        result = self.job.execute_in_process(run_config=self.run_config, instance=instance,
-                                             tags=tags, raise_on_error=False)
+        result = self.job.execute_in_process(
+            run_config=self.run_config, instance=instance, tags=tags, raise_on_error=False
+        )
         line = f"run {result.run_id[:8]}: {run_summary(result) or 'failed'}"
         if not result.success:
             failure = next((e for e in result.all_events if e.is_step_failure), None)
-            raise MigrationError(f"{line}; {failure.message if failure else 'run failed'}. "
-                                 "Fix the cause, then run again: every step is idempotent.")
+            raise MigrationError(
+                f"{line}; {failure.message if failure else 'run failed'}. "
+                "Fix the cause, then run again: every step is idempotent."
+            )
         return line
 
     def step(self, instance: dg.DagsterInstance) -> Outcome:
         """Evaluate the sensor once; run the job in process when it asks for a run."""
-        context = dg.build_sensor_context(instance=instance, definitions=self.defs,
-                                          resources=self.defs.resources)
+        context = dg.build_sensor_context(
+            instance=instance, definitions=self.defs, resources=self.defs.resources
+        )
         tick = self.sensor.evaluate_tick(context)
         line = f"waiting: {tick.skip_message}"
         for request in tick.run_requests or ():
@@ -82,8 +86,9 @@ class Driver:
         with artie.client() as client:
             snapshot = gather(self.spec, terraform.runner(self.spec), client, instance)
         closed = snapshot.assessment.closed_gate
-        return Outcome(snapshot.assessment.phase, line,
-                       closed is not None and closed.name == "approval")
+        return Outcome(
+            snapshot.assessment.phase, line, closed is not None and closed.name == "approval"
+        )
 
     def approve(self, instance: dg.DagsterInstance, who: str, comment: str) -> dict:
         return record_approval(instance, self.spec, who, "approve", comment)

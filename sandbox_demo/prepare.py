@@ -88,8 +88,9 @@ def copy_example(workdir: Path, sandbox_state: Path) -> bool:
     return copied
 
 
-def migrations_text(module: Path, cli_config: Path, endpoint: str, poll_seconds: int = 5,
-                    max_age_minutes: int = 30) -> str:
+def migrations_text(
+    module: Path, cli_config: Path, endpoint: str, poll_seconds: int = 5, max_age_minutes: int = 30
+) -> str:
     """The example migration's spec (examples/sandbox/migrations.yaml) pointed at a copy of the
     example module on a running sandbox, with the demo's own polling pace."""
     specs = yaml.safe_load(EXAMPLE_SPEC.read_text())
@@ -106,12 +107,18 @@ def run_terraform(terraform: str, workdir: Path, env: dict[str, str], *args: str
     try:
         subprocess.run([terraform, *args], cwd=workdir, env=env, check=True)
     except subprocess.CalledProcessError as e:
-        raise PrepareError(f"terraform {args[0]} failed (exit {e.returncode}) in {workdir}; "
-                           "see its output above") from e
+        raise PrepareError(
+            f"terraform {args[0]} failed (exit {e.returncode}) in {workdir}; see its output above"
+        ) from e
 
 
-def prepare(state: Path, terraform: str, rows: int = DEMO_ROWS,
-            say: Callable[[str], None] = print, poll_seconds: int = 5) -> Prepared:
+def prepare(
+    state: Path,
+    terraform: str,
+    rows: int = DEMO_ROWS,
+    say: Callable[[str], None] = print,
+    poll_seconds: int = 5,
+) -> Prepared:
     """Sandbox up, source seeded, example module applied with `terraform` (the binary's path),
     migrations file (the sensor polling every `poll_seconds`) and Dagster instance written under
     `state`. Safe to repeat."""
@@ -121,8 +128,7 @@ def prepare(state: Path, terraform: str, rows: int = DEMO_ROWS,
     source = source_db(sandbox.state_dir)
     if not source.exists():
         counts = create_source(source, rows=rows)
-        say(f"Seeded the shop source {source}: "
-            + ", ".join(f"{t} {n}" for t, n in counts.items()))
+        say(f"Seeded the shop source {source}: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
     module = state / "terraform"
     if copy_example(module, sandbox.state_dir):
         say(f"Copied the example module to {module}")
@@ -133,35 +139,47 @@ def prepare(state: Path, terraform: str, rows: int = DEMO_ROWS,
     home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
     config = state / "migrations.yaml"
-    config.write_text(f"# Written by sandbox_demo for the sandbox under {sandbox.state_dir}.\n"
-                      + migrations_text(module, sandbox.cli_config, sandbox.endpoint(),
-                                        poll_seconds=poll_seconds))
+    config.write_text(
+        f"# Written by sandbox_demo for the sandbox under {sandbox.state_dir}.\n"
+        + migrations_text(module, sandbox.cli_config, sandbox.endpoint(), poll_seconds=poll_seconds)
+    )
     env.update(DAGSTER_HOME=str(home), MIGRATIONS_FILE=str(config))
     return Prepared(sandbox, module, config, env)
 
 
-def prepare_or_explain(state: Path, rows: int = DEMO_ROWS,
-                       poll_seconds: int = 5) -> Prepared | None:
+def prepare_or_explain(
+    state: Path, rows: int = DEMO_ROWS, poll_seconds: int = 5
+) -> Prepared | None:
     """`prepare` with the terraform binary found as the product finds it; None (the reason
     printed) when the sandbox, terraform or a file could not be set up."""
     try:
-        return prepare(state.expanduser().absolute(), find_terraform(), rows,
-                       poll_seconds=poll_seconds)
+        return prepare(
+            state.expanduser().absolute(), find_terraform(), rows, poll_seconds=poll_seconds
+        )
     except (LifecycleError, PrepareError, MigrationError) as e:
         print(f"error: could not prepare the sandbox: {e}", file=sys.stderr)
     except OSError as e:
-        print(f"error: could not prepare the sandbox: {e}. Choose a writable --state directory.",
-              file=sys.stderr)
+        print(
+            f"error: could not prepare the sandbox: {e}. Choose a writable --state directory.",
+            file=sys.stderr,
+        )
     return None
 
 
 def main(argv: list[str] | None = None) -> int:
     """Bring the Artie sandbox up and apply the example Terraform module to it."""
-    parser = argparse.ArgumentParser(prog="python -m sandbox_demo.prepare", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox_demo.prepare",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--state", required=True, type=Path, help="state directory")
-    parser.add_argument("--rows", type=int, default=DEMO_ROWS,
-                        help=f"rows seeded in the source (default {DEMO_ROWS})")
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=DEMO_ROWS,
+        help=f"rows seeded in the source (default {DEMO_ROWS})",
+    )
     args = parser.parse_args(argv)
     prepared = prepare_or_explain(args.state, args.rows)
     if prepared is None:

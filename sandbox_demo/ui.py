@@ -20,14 +20,25 @@ from sandbox_demo.prepare import DEMO_ROWS, ROOT, prepare_or_explain
 
 def dagster_command(port: int) -> list[str]:
     dagster = Path(sys.executable).parent / "dagster"
-    return [str(dagster), "dev", "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1",
-            "-p", str(port)]
+    return [
+        str(dagster),
+        "dev",
+        "-w",
+        str(ROOT / "workspace.yaml"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Start the sandbox and the Dagster UI for the example migration."""
-    parser = argparse.ArgumentParser(prog="python -m sandbox_demo.ui", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox_demo.ui",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--state", required=True, type=Path, help="state directory")
     parser.add_argument("--port", type=int, default=3000, help="web server port (default 3000)")
     parser.add_argument("--rows", type=int, default=DEMO_ROWS, help="rows seeded in the source")
@@ -38,8 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(prepared.env)
     home = Path(os.environ["DAGSTER_HOME"])
     command = dagster_command(args.port)
-    print(f"\nDagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME {home}); launch "
-          "analytics_v1_to_v2_job to start the migration. Ctrl-C stops the UI.", flush=True)
+    print(
+        f"\nDagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME {home}); launch "
+        "analytics_v1_to_v2_job to start the migration. Ctrl-C stops the UI.",
+        flush=True,
+    )
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.chdir(ROOT)

@@ -32,8 +32,11 @@ class Watch:
 
     def status(self) -> dict:
         """What `migration-pipeline status --json` prints."""
-        return status_json(self.spec, snapshot_of(self.spec, self.instance),
-                           runs=automation(self.instance, self.job))
+        return status_json(
+            self.spec,
+            snapshot_of(self.spec, self.instance),
+            runs=automation(self.instance, self.job),
+        )
 
     def approve_when_asked(self, status: dict, who: str, comment: str) -> str | None:
         """Materialize the approval asset for the latest validation (UI config who / comment /
@@ -41,22 +44,38 @@ class Watch:
         and not approved yet; the run id, or None."""
         closed = next((g for g in status["gates"] if not g["open"]), None)
         latest = status["latest_validation"]
-        if closed is None or closed["name"] != "approval" or latest is None \
-                or latest["verdict"] != "clean" or latest["id"] in self.approved:
+        if (
+            closed is None
+            or closed["name"] != "approval"
+            or latest is None
+            or latest["verdict"] != "clean"
+            or latest["id"] in self.approved
+        ):
             return None
         self.approved.append(latest["id"])
         run_id = self.deployment.materialize(
             list(approval_key(self.spec).path),
-            {"ops": {f"{self.spec.name}__approval": {"config": {
-                "who": who, "decision": "approve", "comment": comment,
-                "validation_id": latest["id"]}}}})
+            {
+                "ops": {
+                    f"{self.spec.name}__approval": {
+                        "config": {
+                            "who": who,
+                            "decision": "approve",
+                            "comment": comment,
+                            "validation_id": latest["id"],
+                        }
+                    }
+                }
+            },
+        )
         self.approval_runs.append(run_id)
         return run_id
 
     def runs(self) -> list[Run]:
         """This migration's runs (its job and its assets), oldest first."""
         found = self.deployment.runs(self.job) + [
-            r for r in self.deployment.runs(ASSET_JOB) if r.run_id in self.approval_runs]
+            r for r in self.deployment.runs(ASSET_JOB) if r.run_id in self.approval_runs
+        ]
         return sorted(found, key=lambda r: r.start or float("inf"))
 
     def progress(self) -> list[str]:
@@ -72,8 +91,13 @@ class Watch:
 
 def describe(run: Run) -> str:
     """`run 1a2b3c4d (launched by ...) STATUS[: stopped at <gate>: <reason>]`."""
-    who = ("the sensor" if run.tags.get(LAUNCHED_BY_TAG) == "sensor" else
-           "a person (approval)" if run.job == ASSET_JOB else "a person")
+    who = (
+        "the sensor"
+        if run.tags.get(LAUNCHED_BY_TAG) == "sensor"
+        else "a person (approval)"
+        if run.job == ASSET_JOB
+        else "a person"
+    )
     line = f"run {run.run_id[:8]} of {run.job} (launched by {who}): {run.status.lower()}"
     if run.status in DONE and STOPPED_AT_TAG in run.tags:
         line += f", stopped at {run.tags[STOPPED_AT_TAG]}: {run.tags.get(STOP_REASON_TAG, '')}"

@@ -78,11 +78,14 @@ def _install_not_served(app: FastAPI) -> None:
     async def refuse_not_served(request: Request, call_next):
         operation = spec.not_served(request.method, request.url.path)
         if operation is not None:
-            return error(501, (
-                f"{operation} is part of Artie's API but not of the sandbox, which implements only "
-                "the connectors, source-readers and pipelines operations the Terraform provider "
-                "uses; rehearse this call against Artie itself"
-            ))
+            return error(
+                501,
+                (
+                    f"{operation} is part of Artie's API but not of the sandbox, which implements only "
+                    "the connectors, source-readers and pipelines operations the Terraform provider "
+                    "uses; rehearse this call against Artie itself"
+                ),
+            )
         return await call_next(request)
 
 
@@ -113,23 +116,30 @@ def _install_errors(app: FastAPI) -> None:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
         )
-        return error(spec.status_for(request.method, _route(request), 400), f"invalid request: {problems}")
+        return error(
+            spec.status_for(request.method, _route(request), 400), f"invalid request: {problems}"
+        )
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
         where = f"{request.method} {request.url.path}"
         if exc.status_code in (404, 405):
-            return error(exc.status_code, (
-                f"{where} is not an operation of Artie's API (the sandbox serves the connectors, "
-                "source-readers and pipelines operations the Terraform provider uses)"
-            ))
+            return error(
+                exc.status_code,
+                (
+                    f"{where} is not an operation of Artie's API (the sandbox serves the connectors, "
+                    "source-readers and pipelines operations the Terraform provider uses)"
+                ),
+            )
         return error(exc.status_code, str(exc.detail))
 
     @app.exception_handler(Exception)
     async def internal_error(_request: Request, exc: Exception):
         # Still logged with its traceback by the server; the client gets Artie's error shape.
-        return error(500, f"internal error in the sandbox API ({type(exc).__name__}); "
-                          "see the sandbox API log")
+        return error(
+            500,
+            f"internal error in the sandbox API ({type(exc).__name__}); see the sandbox API log",
+        )
 
 
 def _write_routes(app: FastAPI, prefix: str, shapes, parse, render, create, update, delete) -> None:
@@ -161,8 +171,16 @@ def _connector_routes(app: FastAPI, backend: Backend) -> None:
     def get_connector(uuid: str):
         return wire.full_connector(backend.get_connector(uuid))
 
-    _write_routes(app, "/connectors", (spec.CONNECTOR, spec.CONNECTOR), wire.parse_connector, wire.full_connector,
-                  backend.create_connector, backend.update_connector, backend.delete_connector)
+    _write_routes(
+        app,
+        "/connectors",
+        (spec.CONNECTOR, spec.CONNECTOR),
+        wire.parse_connector,
+        wire.full_connector,
+        backend.create_connector,
+        backend.update_connector,
+        backend.delete_connector,
+    )
 
 
 def _reader_routes(app: FastAPI, backend: Backend) -> None:
@@ -178,8 +196,16 @@ def _reader_routes(app: FastAPI, backend: Backend) -> None:
     def get_reader(uuid: str):
         return wire.reader_json(backend.get_reader(uuid))
 
-    _write_routes(app, "/source-readers", (spec.READER_CREATE, spec.SOURCE_READER), wire.parse_reader, wire.reader_json,
-                  backend.create_reader, backend.update_reader, backend.delete_reader)
+    _write_routes(
+        app,
+        "/source-readers",
+        (spec.READER_CREATE, spec.SOURCE_READER),
+        wire.parse_reader,
+        wire.reader_json,
+        backend.create_reader,
+        backend.update_reader,
+        backend.delete_reader,
+    )
 
     @app.post("/source-readers/{uuid}/deploy", status_code=204)
     def deploy_reader(uuid: str):
@@ -220,8 +246,16 @@ def _pipeline_routes(app: FastAPI, backend: Backend) -> None:
         destination = backend.get_connector(view.pipeline.destination_uuid)
         return wire.pipeline_detail(view, reader, source, destination)
 
-    _write_routes(app, "/pipelines", (spec.PIPELINE_SAVE, spec.PIPELINE_SAVE), wire.parse_pipeline, wire.full_pipeline,
-                  backend.create_pipeline, backend.update_pipeline, backend.delete_pipeline)
+    _write_routes(
+        app,
+        "/pipelines",
+        (spec.PIPELINE_SAVE, spec.PIPELINE_SAVE),
+        wire.parse_pipeline,
+        wire.full_pipeline,
+        backend.create_pipeline,
+        backend.update_pipeline,
+        backend.delete_pipeline,
+    )
 
     @app.post("/pipelines/{uuid}/start", status_code=204)
     def start_pipeline(uuid: str, body: dict = Depends(typed(spec.PIPELINE_START, optional=True))):  # noqa: B008
@@ -241,8 +275,13 @@ def create_app(state_dir: str | Path, api_key: str) -> FastAPI:
     state_dir = Path(state_dir)
     store = Store(store_path(state_dir))
     backend = Backend(store)
-    app = FastAPI(title="Artie sandbox API", docs_url=None, redoc_url=None, openapi_url=None,
-                  redirect_slashes=False)
+    app = FastAPI(
+        title="Artie sandbox API",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        redirect_slashes=False,
+    )
     app.state.state_dir = state_dir
     app.state.store = store
     app.state.backend = backend

@@ -61,9 +61,14 @@ def install(app: FastAPI) -> None:
             status = int(fault.params.get("status", 503))
             retry_after = fault.params.get("retry_after")
             headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-            return JSONResponse({"error": f"injected fault: the sandbox API answers {status} "
-                                          "(clear it with `artie-sandbox fault clear`)"},
-                                status_code=status, headers=headers)
+            return JSONResponse(
+                {
+                    "error": f"injected fault: the sandbox API answers {status} "
+                    "(clear it with `artie-sandbox fault clear`)"
+                },
+                status_code=status,
+                headers=headers,
+            )
         return await call_next(request)
 
     @app.get("/sandbox/progress")
@@ -76,10 +81,17 @@ def install(app: FastAPI) -> None:
 
     @app.post("/sandbox/faults", status_code=201)
     def add_fault(body: dict = Body(...)):  # noqa: B008 - FastAPI's way to take a raw JSON body
-        params = {k: v for k, v in body.items() if k not in ("kind", "pipeline", "count", "seconds")}
+        params = {
+            k: v for k, v in body.items() if k not in ("kind", "pipeline", "count", "seconds")
+        }
         try:
-            fault = faults.add(str(body.get("kind", "")), resolve_pipeline(store, body.get("pipeline")),
-                               count=body.get("count"), seconds=body.get("seconds"), **params)
+            fault = faults.add(
+                str(body.get("kind", "")),
+                resolve_pipeline(store, body.get("pipeline")),
+                count=body.get("count"),
+                seconds=body.get("seconds"),
+                **params,
+            )
         except (LookupError, ValueError) as e:
             return JSONResponse({"error": str(e)}, status_code=400)
         cache["at"] = 0.0

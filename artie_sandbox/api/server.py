@@ -57,8 +57,11 @@ class _PortWritingServer(uvicorn.Server):
     async def shutdown(self, sockets=None) -> None:
         await super().shutdown(sockets)
         # Leave the file alone if another server has since claimed this state directory.
-        if self.port_text and self.port_file.exists() and (
-                self.port_file.read_text() == self.port_text):
+        if (
+            self.port_text
+            and self.port_file.exists()
+            and (self.port_file.read_text() == self.port_text)
+        ):
             self.port_file.unlink()
 
 
@@ -71,10 +74,18 @@ def build_server(state_dir: Path, port: int, log_level: str = "info") -> _PortWr
 def main(argv: list[str] | None = None) -> int:
     """Serve the sandbox's Artie API on 127.0.0.1 until interrupted."""
     parser = argparse.ArgumentParser(prog="python -m artie_sandbox.api", description=main.__doc__)
-    parser.add_argument("--state-dir", required=True, type=Path,
-                        help="sandbox state directory (holds api-key and control-plane.db)")
-    parser.add_argument("--port", type=int, default=0,
-                        help="TCP port; 0 lets the OS choose and writes it to STATE_DIR/api.port")
+    parser.add_argument(
+        "--state-dir",
+        required=True,
+        type=Path,
+        help="sandbox state directory (holds api-key and control-plane.db)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="TCP port; 0 lets the OS choose and writes it to STATE_DIR/api.port",
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     server = build_server(args.state_dir, args.port, args.log_level)

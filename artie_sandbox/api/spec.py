@@ -41,32 +41,60 @@ SERVED: dict[tuple[str, str], frozenset[int]] = {
     ("POST", "/source-readers/validate-unsaved"): frozenset({200, 204, 500}),
 }
 # Older provider releases call these; they answer as the current paths do.
-ALIASES = {"/pipelines/validate-source": "/pipelines/validate-unsaved-source",
-           "/pipelines/validate-destination": "/pipelines/validate-unsaved-destination"}
+ALIASES = {
+    "/pipelines/validate-source": "/pipelines/validate-unsaved-source",
+    "/pipelines/validate-destination": "/pipelines/validate-unsaved-destination",
+}
 # Validate operations answer 200 with {"error": ...} for a request they refuse.
 VALIDATIONS = frozenset(p for _, p in SERVED if "/validate-unsaved" in p)
 
 # Operations of the spec the sandbox does not implement (they answer 501, saying so).
 NOT_SERVED = (
-    "GET /column-hashing-salts", "POST /column-hashing-salts", "DELETE /column-hashing-salts/{uuid}",
-    "GET /column-hashing-salts/{uuid}", "POST /column-hashing-salts/{uuid}",
-    "POST /column-hashing-salts/{uuid}/preview", "POST /company/automatic-schema-changes",
-    "GET /connectors/{uuid}/databases", "GET /connectors/{uuid}/detail",
+    "GET /column-hashing-salts",
+    "POST /column-hashing-salts",
+    "DELETE /column-hashing-salts/{uuid}",
+    "GET /column-hashing-salts/{uuid}",
+    "POST /column-hashing-salts/{uuid}",
+    "POST /column-hashing-salts/{uuid}/preview",
+    "POST /company/automatic-schema-changes",
+    "GET /connectors/{uuid}/databases",
+    "GET /connectors/{uuid}/detail",
     "POST /connectors/{uuid}/generate-shadow-script",
-    "POST /connectors/{uuid}/postgres-drop-replication-slot", "GET /connectors/{uuid}/schemas",
-    "POST /connectors/{uuid}/start-dynamodb-export", "GET /connectors/{uuid}/tables",
-    "POST /connectors/databases", "POST /connectors/new-database", "POST /connectors/new-schema",
-    "POST /connectors/new-snowflake-warehouse", "POST /connectors/ping",
-    "POST /connectors/postgres-publications", "POST /connectors/schemas", "POST /connectors/tables",
-    "POST /data-catalog/search", "GET /encryption-keys", "POST /encryption-keys",
-    "DELETE /encryption-keys/{uuid}", "GET /encryption-keys/{uuid}", "POST /encryption-keys/{uuid}",
-    "POST /ingestion-api-keys", "DELETE /ingestion-api-keys/{uuid}", "POST /ingestion-api-keys/{uuid}",
-    "POST /pipelines/{uuid}/automatic-schema-changes", "POST /pipelines/{uuid}/backfill",
-    "POST /pipelines/{uuid}/backfill/cancel", "POST /pipelines/{uuid}/detect-schema-changes",
-    "POST /pipelines/{uuid}/update-with-source-reader", "POST /pipelines/create-from-source",
-    "POST /privatelink-connections", "DELETE /privatelink-connections/{uuid}",
-    "GET /privatelink-connections/{uuid}", "POST /privatelink-connections/{uuid}",
-    "POST /ssh-tunnels", "DELETE /ssh-tunnels/{uuid}", "GET /ssh-tunnels/{uuid}", "POST /ssh-tunnels/{uuid}",
+    "POST /connectors/{uuid}/postgres-drop-replication-slot",
+    "GET /connectors/{uuid}/schemas",
+    "POST /connectors/{uuid}/start-dynamodb-export",
+    "GET /connectors/{uuid}/tables",
+    "POST /connectors/databases",
+    "POST /connectors/new-database",
+    "POST /connectors/new-schema",
+    "POST /connectors/new-snowflake-warehouse",
+    "POST /connectors/ping",
+    "POST /connectors/postgres-publications",
+    "POST /connectors/schemas",
+    "POST /connectors/tables",
+    "POST /data-catalog/search",
+    "GET /encryption-keys",
+    "POST /encryption-keys",
+    "DELETE /encryption-keys/{uuid}",
+    "GET /encryption-keys/{uuid}",
+    "POST /encryption-keys/{uuid}",
+    "POST /ingestion-api-keys",
+    "DELETE /ingestion-api-keys/{uuid}",
+    "POST /ingestion-api-keys/{uuid}",
+    "POST /pipelines/{uuid}/automatic-schema-changes",
+    "POST /pipelines/{uuid}/backfill",
+    "POST /pipelines/{uuid}/backfill/cancel",
+    "POST /pipelines/{uuid}/detect-schema-changes",
+    "POST /pipelines/{uuid}/update-with-source-reader",
+    "POST /pipelines/create-from-source",
+    "POST /privatelink-connections",
+    "DELETE /privatelink-connections/{uuid}",
+    "GET /privatelink-connections/{uuid}",
+    "POST /privatelink-connections/{uuid}",
+    "POST /ssh-tunnels",
+    "DELETE /ssh-tunnels/{uuid}",
+    "GET /ssh-tunnels/{uuid}",
+    "POST /ssh-tunnels/{uuid}",
 )
 
 
@@ -74,7 +102,9 @@ def _pattern(template: str) -> re.Pattern:
     return re.compile("^" + re.sub(r"\\\{[^/]+\\\}", "[^/]+", re.escape(template)) + "$")
 
 
-_NOT_SERVED = [(op.split(" ", 1)[0], op.split(" ", 1)[1], _pattern(op.split(" ", 1)[1])) for op in NOT_SERVED]
+_NOT_SERVED = [
+    (op.split(" ", 1)[0], op.split(" ", 1)[1], _pattern(op.split(" ", 1)[1])) for op in NOT_SERVED
+]
 
 
 def not_served(method: str, path: str) -> str | None:
@@ -125,70 +155,201 @@ class Enum:
     values: tuple[str, ...]
 
 
-_KINDS = {"string": (str,), "uuid": (str,), "date-time": (str,), "bool": (bool,), "int": (int,),
-          "object": (dict,), "array": (list,)}
-_KIND_NAMES = {"string": "a string", "uuid": "a UUID string", "date-time": "an RFC 3339 date-time",
-               "bool": "true or false", "int": "an integer", "object": "a JSON object", "array": "a JSON array"}
+_KINDS = {
+    "string": (str,),
+    "uuid": (str,),
+    "date-time": (str,),
+    "bool": (bool,),
+    "int": (int,),
+    "object": (dict,),
+    "array": (list,),
+}
+_KIND_NAMES = {
+    "string": "a string",
+    "uuid": "a UUID string",
+    "date-time": "an RFC 3339 date-time",
+    "bool": "true or false",
+    "int": "an integer",
+    "object": "a JSON object",
+    "array": "a JSON array",
+}
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 _STRINGS = List("string")
-CONNECTOR = Shape({
-    "uuid": "string", "type": "string", "label": "string", "dataPlaneName": "string",
-    "defaultDatabase": "string?", "environmentUUID": "uuid?", "privateLinkUUID": "uuid?",
-    "snapshotPrivateLinkUUID": "uuid?", "sshTunnelUUID": "uuid?", "sharedConfig": "object?"})
-_READER_TABLES = Map(Shape({"name": "string", "schema": "string", "excludeColumns": _STRINGS,
-                            "includeColumns": _STRINGS, "unifyAcrossDatabases": "bool",
-                            "unifyAcrossSchemas": "bool"}), nullable=True)
-_READER_SETTINGS = Shape({"backfillBatchSize": "int?", "disableAutoFetchTables": "bool?",
-                          "enableHeartbeats": "bool?", "oneTopicPerSchema": "bool?",
-                          "databasesToSync": "array?", "messageCompression": "string?"})
+CONNECTOR = Shape(
+    {
+        "uuid": "string",
+        "type": "string",
+        "label": "string",
+        "dataPlaneName": "string",
+        "defaultDatabase": "string?",
+        "environmentUUID": "uuid?",
+        "privateLinkUUID": "uuid?",
+        "snapshotPrivateLinkUUID": "uuid?",
+        "sshTunnelUUID": "uuid?",
+        "sharedConfig": "object?",
+    }
+)
+_READER_TABLES = Map(
+    Shape(
+        {
+            "name": "string",
+            "schema": "string",
+            "excludeColumns": _STRINGS,
+            "includeColumns": _STRINGS,
+            "unifyAcrossDatabases": "bool",
+            "unifyAcrossSchemas": "bool",
+        }
+    ),
+    nullable=True,
+)
+_READER_SETTINGS = Shape(
+    {
+        "backfillBatchSize": "int?",
+        "disableAutoFetchTables": "bool?",
+        "enableHeartbeats": "bool?",
+        "oneTopicPerSchema": "bool?",
+        "databasesToSync": "array?",
+        "messageCompression": "string?",
+    }
+)
 _READER_STATUS = Enum(("draft", "paused", "running"))
-SOURCE_READER = Shape({
-    "uuid": "uuid", "name": "string", "companyUUID": "uuid", "environmentUUID": "uuid",
-    "dataPlaneName": "string", "connectorUUID": "uuid", "status": _READER_STATUS, "isValid": "bool",
-    "database": "string", "containerName": "string", "settings": _READER_SETTINGS,
-    "isShared": "bool?", "tablesConfig": _READER_TABLES, "apiBaseURL": "string",
-    "createdAt": "date-time", "updatedAt": "date-time"})
-READER_CREATE = Shape({
-    "connectorUUID": "uuid", "containerName": "string", "dataPlaneName": "string", "database": "string",
-    "isShared": "bool", "name": "string", "settings": _READER_SETTINGS, "tablesConfig": _READER_TABLES,
-}, required=("connectorUUID",))
+SOURCE_READER = Shape(
+    {
+        "uuid": "uuid",
+        "name": "string",
+        "companyUUID": "uuid",
+        "environmentUUID": "uuid",
+        "dataPlaneName": "string",
+        "connectorUUID": "uuid",
+        "status": _READER_STATUS,
+        "isValid": "bool",
+        "database": "string",
+        "containerName": "string",
+        "settings": _READER_SETTINGS,
+        "isShared": "bool?",
+        "tablesConfig": _READER_TABLES,
+        "apiBaseURL": "string",
+        "createdAt": "date-time",
+        "updatedAt": "date-time",
+    }
+)
+READER_CREATE = Shape(
+    {
+        "connectorUUID": "uuid",
+        "containerName": "string",
+        "dataPlaneName": "string",
+        "database": "string",
+        "isShared": "bool",
+        "name": "string",
+        "settings": _READER_SETTINGS,
+        "tablesConfig": _READER_TABLES,
+    },
+    required=("connectorUUID",),
+)
 READER_VALIDATE = Shape({"sourceReader": SOURCE_READER}, required=("sourceReader",))
 READER_STATUS = Shape({"status": _READER_STATUS}, required=("status",))
-_TABLE_SETTINGS = Shape({"alias": "string", "excludeColumns": _STRINGS, "includeColumns": _STRINGS,
-                         "skipDelete": "bool", "skipBackfill": "bool", "bufferRows": "int",
-                         "primaryKeysOverride": List("string", nullable=True)})
-_TABLE = Shape({"uuid": "uuid", "name": "string", "schema": "string", "enableHistoryMode": "bool",
-                "disableReplication": "bool", "individualDeployment": "bool",
-                "destinationTableName": "string", "advancedSettings": _TABLE_SETTINGS,
-                "createdAt": "date-time", "updatedAt": "date-time"})
-_DESTINATION = Shape({"database": "string", "schema": "string", "bucketName": "string",
-                      "checkpointInterval": "int", "useSameSchemaAsSource": "bool",
-                      "schemaNamePrefix": "string", "tableNameSeparator": "string"})
-_PIPELINE_SETTINGS = Shape({name: "bool?" for name in (
-    "enableSoftDelete", "includeArtieUpdatedAtColumn", "includeDatabaseUpdatedAtColumn",
-    "includeArtieOperationColumn", "appendOnly", "dropDeletedColumns", "disableAlerts",
-    "forceUTCTimezone", "splitEventsByType")} | {
-    "bufferRows": "int?", "flushIntervalSeconds": "int?", "flushSizeKb": "int?",
-    "defaultSourceSchema": "string?", "stagingSchema": "string?"})
-PIPELINE = Shape({
-    "name": "string", "dataPlaneName": "string", "sourceReaderUUID": "uuid",
-    "destinationUUID": "uuid?", "columnHashingSaltUUID": "uuid?", "encryptionKeyUUID": "uuid?",
-    "snowflakeEcoScheduleUUID": "uuid?", "specificDestCfg": _DESTINATION,
-    "tables": List(_TABLE, nullable=True), "advancedSettings": _PIPELINE_SETTINGS})
+_TABLE_SETTINGS = Shape(
+    {
+        "alias": "string",
+        "excludeColumns": _STRINGS,
+        "includeColumns": _STRINGS,
+        "skipDelete": "bool",
+        "skipBackfill": "bool",
+        "bufferRows": "int",
+        "primaryKeysOverride": List("string", nullable=True),
+    }
+)
+_TABLE = Shape(
+    {
+        "uuid": "uuid",
+        "name": "string",
+        "schema": "string",
+        "enableHistoryMode": "bool",
+        "disableReplication": "bool",
+        "individualDeployment": "bool",
+        "destinationTableName": "string",
+        "advancedSettings": _TABLE_SETTINGS,
+        "createdAt": "date-time",
+        "updatedAt": "date-time",
+    }
+)
+_DESTINATION = Shape(
+    {
+        "database": "string",
+        "schema": "string",
+        "bucketName": "string",
+        "checkpointInterval": "int",
+        "useSameSchemaAsSource": "bool",
+        "schemaNamePrefix": "string",
+        "tableNameSeparator": "string",
+    }
+)
+_PIPELINE_SETTINGS = Shape(
+    {
+        name: "bool?"
+        for name in (
+            "enableSoftDelete",
+            "includeArtieUpdatedAtColumn",
+            "includeDatabaseUpdatedAtColumn",
+            "includeArtieOperationColumn",
+            "appendOnly",
+            "dropDeletedColumns",
+            "disableAlerts",
+            "forceUTCTimezone",
+            "splitEventsByType",
+        )
+    }
+    | {
+        "bufferRows": "int?",
+        "flushIntervalSeconds": "int?",
+        "flushSizeKb": "int?",
+        "defaultSourceSchema": "string?",
+        "stagingSchema": "string?",
+    }
+)
+PIPELINE = Shape(
+    {
+        "name": "string",
+        "dataPlaneName": "string",
+        "sourceReaderUUID": "uuid",
+        "destinationUUID": "uuid?",
+        "columnHashingSaltUUID": "uuid?",
+        "encryptionKeyUUID": "uuid?",
+        "snowflakeEcoScheduleUUID": "uuid?",
+        "specificDestCfg": _DESTINATION,
+        "tables": List(_TABLE, nullable=True),
+        "advancedSettings": _PIPELINE_SETTINGS,
+    }
+)
 PIPELINE_SAVE = Shape({"pipeline": PIPELINE, "deployPipeline": "bool"}, required=("pipeline",))
 PIPELINE_START = Shape({"disableBackFill": "bool", "keepPaused": "bool"})
-PIPELINE_STATUS = Shape({"status": Enum(("draft", "paused", "transfer paused", "running"))},
-                        required=("status",))
-VALIDATE_SOURCE = Shape({
-    "dataPlaneName": "string", "sourceReaderUUID": "uuid?", "validateTables": "bool",
-    "tables": List(_TABLE), "sourceReader": SOURCE_READER, "sourceConnector": CONNECTOR,
-}, required=("validateTables", "tables"))
-VALIDATE_DESTINATION = Shape({
-    "destinationUUID": "uuid?", "sourceReaderUUID": "uuid?", "sourceType": "string?",
-    "specificCfg": _DESTINATION, "tables": List(_TABLE, nullable=True),
-    "advancedSettings": _PIPELINE_SETTINGS, "destination": CONNECTOR,
-}, required=("specificCfg",))
+PIPELINE_STATUS = Shape(
+    {"status": Enum(("draft", "paused", "transfer paused", "running"))}, required=("status",)
+)
+VALIDATE_SOURCE = Shape(
+    {
+        "dataPlaneName": "string",
+        "sourceReaderUUID": "uuid?",
+        "validateTables": "bool",
+        "tables": List(_TABLE),
+        "sourceReader": SOURCE_READER,
+        "sourceConnector": CONNECTOR,
+    },
+    required=("validateTables", "tables"),
+)
+VALIDATE_DESTINATION = Shape(
+    {
+        "destinationUUID": "uuid?",
+        "sourceReaderUUID": "uuid?",
+        "sourceType": "string?",
+        "specificCfg": _DESTINATION,
+        "tables": List(_TABLE, nullable=True),
+        "advancedSettings": _PIPELINE_SETTINGS,
+        "destination": CONNECTOR,
+    },
+    required=("specificCfg",),
+)
 
 
 def check(shape, value, where: str) -> None:
@@ -200,12 +361,18 @@ def check(shape, value, where: str) -> None:
         return
     if isinstance(shape, str):
         kind = shape.rstrip("?")
-        if not isinstance(value, _KINDS[kind]) or (kind == "int" and isinstance(value, bool)) or (
-                kind == "uuid" and not _is_uuid(value)) or (kind == "date-time" and not _DATE_TIME.match(value)):
+        if (
+            not isinstance(value, _KINDS[kind])
+            or (kind == "int" and isinstance(value, bool))
+            or (kind == "uuid" and not _is_uuid(value))
+            or (kind == "date-time" and not _DATE_TIME.match(value))
+        ):
             raise BadRequest(f"{where} must be {_KIND_NAMES[kind]}, not {_show(value)}")
     elif isinstance(shape, Enum):
         if value not in shape.values:
-            raise BadRequest(f"{where} must be one of {', '.join(repr(v) for v in shape.values)}, not {_show(value)}")
+            raise BadRequest(
+                f"{where} must be one of {', '.join(repr(v) for v in shape.values)}, not {_show(value)}"
+            )
     elif isinstance(shape, Shape):
         if not isinstance(value, dict):
             raise BadRequest(f"{where} must be a JSON object, not {_show(value)}")
@@ -214,13 +381,20 @@ def check(shape, value, where: str) -> None:
                 raise BadRequest(f'{where} needs the field "{name}"')
         for name, field_shape in shape.fields.items():
             if name in value:
-                check(field_shape, value[name], f'{where}: field "{name}"' if where == "the request body"
-                      else f"{where}.{name}")
+                check(
+                    field_shape,
+                    value[name],
+                    f'{where}: field "{name}"'
+                    if where == "the request body"
+                    else f"{where}.{name}",
+                )
     elif isinstance(shape, Map | List):
         container = dict if isinstance(shape, Map) else list
         if not isinstance(value, container):
-            raise BadRequest(f"{where} must be {'a JSON object' if container is dict else 'a JSON array'}, "
-                             f"not {_show(value)}")
+            raise BadRequest(
+                f"{where} must be {'a JSON object' if container is dict else 'a JSON array'}, "
+                f"not {_show(value)}"
+            )
         items = value.items() if container is dict else enumerate(value)
         for key, item in items:
             check(shape.of, item, f"{where}[{key!r}]" if container is dict else f"{where}[{key}]")

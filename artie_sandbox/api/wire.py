@@ -86,9 +86,15 @@ DEFAULT_BACKFILL_BATCH_SIZE, MAX_BACKFILL_BATCH_SIZE = 5_000, 50_000
 def _backfill_batch_size(settings: dict, where: str) -> int:
     """`settings.backfillBatchSize`: unset or 0 means Artie's default (5,000); at most 50,000."""
     size = settings.get("backfillBatchSize") or DEFAULT_BACKFILL_BATCH_SIZE
-    if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= MAX_BACKFILL_BATCH_SIZE:
-        raise BadRequest(f"{where}: settings.backfillBatchSize must be an integer from 1 to "
-                         f"{MAX_BACKFILL_BATCH_SIZE:,}, not {size!r}")
+    if (
+        not isinstance(size, int)
+        or isinstance(size, bool)
+        or not 0 < size <= MAX_BACKFILL_BATCH_SIZE
+    ):
+        raise BadRequest(
+            f"{where}: settings.backfillBatchSize must be an integer from 1 to "
+            f"{MAX_BACKFILL_BATCH_SIZE:,}, not {size!r}"
+        )
     return size
 
 
@@ -107,14 +113,16 @@ def parse_tables(items: list, where: str) -> tuple[PipelineTable, ...]:
         at = f"{where} tables[{index}]"
         # Older provider releases send the advanced table settings at the top level.
         advanced = {**item, **_field(item, "advancedSettings", dict, {}, at)}
-        tables.append(PipelineTable(
-            name=_field(item, "name", str, "", at),
-            schema=_field(item, "schema", str, "", at),
-            alias=_field(advanced, "alias", str, "", at),
-            columns_to_exclude=_strings(advanced, "excludeColumns", at),
-            enable_history_mode=_field(item, "enableHistoryMode", bool, False, at),
-            skip_deletes=_field(advanced, "skipDelete", bool, False, at),
-        ))
+        tables.append(
+            PipelineTable(
+                name=_field(item, "name", str, "", at),
+                schema=_field(item, "schema", str, "", at),
+                alias=_field(advanced, "alias", str, "", at),
+                columns_to_exclude=_strings(advanced, "excludeColumns", at),
+                enable_history_mode=_field(item, "enableHistoryMode", bool, False, at),
+                skip_deletes=_field(advanced, "skipDelete", bool, False, at),
+            )
+        )
     return tuple(tables)
 
 
@@ -135,9 +143,11 @@ def parse_pipeline(body: dict) -> Pipeline:
         tables=parse_tables(_field(payload, "tables", list, [], where), where),
         soft_delete_rows=_field(advanced, "enableSoftDelete", bool, False, where),
         include_artie_updated_at_column=_field(
-            advanced, "includeArtieUpdatedAtColumn", bool, False, where),
+            advanced, "includeArtieUpdatedAtColumn", bool, False, where
+        ),
         include_database_updated_at_column=_field(
-            advanced, "includeDatabaseUpdatedAtColumn", bool, False, where),
+            advanced, "includeDatabaseUpdatedAtColumn", bool, False, where
+        ),
     )
 
 
@@ -172,9 +182,12 @@ def reader_json(view: ReaderView) -> dict:
     tables = None
     if reader.tables is not None:
         tables = {
-            key: {"name": t.name, "schema": t.schema,
-                  "excludeColumns": list(t.columns_to_exclude),
-                  "includeColumns": list(t.columns_to_include)}
+            key: {
+                "name": t.name,
+                "schema": t.schema,
+                "excludeColumns": list(t.columns_to_exclude),
+                "includeColumns": list(t.columns_to_include),
+            }
             for key, t in reader.tables.items()
         }
     return {
@@ -228,9 +241,11 @@ def _table_progress(state: TableView, lag: Lag) -> dict:
     table streams, the pipeline's lag behind its reader (one change-log offset per pipeline, so
     every streaming table of a pipeline reports the same lag)."""
     got = state.progress
-    extra = {"rowsBackfilled": got.rows_backfilled if got else 0,
-             "rowsEstimated": got.rows_estimated if got else 0,
-             "backfillStartedAt": (got.backfill_started_at if got else "") or None}
+    extra = {
+        "rowsBackfilled": got.rows_backfilled if got else 0,
+        "rowsEstimated": got.rows_estimated if got else 0,
+        "backfillStartedAt": (got.backfill_started_at if got else "") or None,
+    }
     if state.status == "streaming":
         extra.update(changesBehind=lag.changes, secondsBehind=lag.seconds)
     return extra
@@ -270,8 +285,9 @@ def full_pipeline(view: PipelineView) -> dict:
     }
 
 
-def pipeline_detail(view: PipelineView, reader: ReaderView, source: Connector,
-                    destination: Connector | None) -> dict:
+def pipeline_detail(
+    view: PipelineView, reader: ReaderView, source: Connector, destination: Connector | None
+) -> dict:
     detail = {
         "pipeline": full_pipeline(view),
         "sourceReader": reader_json(reader),

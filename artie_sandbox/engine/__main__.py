@@ -21,21 +21,52 @@ from artie_sandbox.store import Store
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m artie_sandbox.engine", description=__doc__.splitlines()[0])
-    parser.add_argument("--state-dir", type=Path, default=default_state_dir(),
-                        help="sandbox state directory (default: $ARTIE_SANDBOX_HOME or ~/.artie-sandbox)")
-    parser.add_argument("--store", type=Path, help="control-plane SQLite file (default: <state-dir>/control-plane.db)")
-    parser.add_argument("--poll-interval", type=float, default=0.1, help="first wait after a round that moved nothing (waits double up to 1 s at rest)")
-    parser.add_argument("--backfill-batch", type=int, default=50_000,
-                        help="most rows per backfill batch (batches adapt to hold the file about 0.4 s)")
-    parser.add_argument("--apply-batch", type=int, default=50_000,
-                        help="most changes per apply batch (batches adapt like backfill batches)")
+    parser = argparse.ArgumentParser(
+        prog="python -m artie_sandbox.engine", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=default_state_dir(),
+        help="sandbox state directory (default: $ARTIE_SANDBOX_HOME or ~/.artie-sandbox)",
+    )
+    parser.add_argument(
+        "--store",
+        type=Path,
+        help="control-plane SQLite file (default: <state-dir>/control-plane.db)",
+    )
+    parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=0.1,
+        help="first wait after a round that moved nothing (waits double up to 1 s at rest)",
+    )
+    parser.add_argument(
+        "--backfill-batch",
+        type=int,
+        default=50_000,
+        help="most rows per backfill batch (batches adapt to hold the file about 0.4 s)",
+    )
+    parser.add_argument(
+        "--apply-batch",
+        type=int,
+        default=50_000,
+        help="most changes per apply batch (batches adapt like backfill batches)",
+    )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     store = Store(args.store or store_path(args.state_dir))
-    engine = Engine(args.state_dir, store, poll_interval=args.poll_interval,
-                    backfill_batch=args.backfill_batch, apply_batch=args.apply_batch)
+    engine = Engine(
+        args.state_dir,
+        store,
+        poll_interval=args.poll_interval,
+        backfill_batch=args.backfill_batch,
+        apply_batch=args.apply_batch,
+    )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -29,10 +29,14 @@ class ChangeLog:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
+        self.conn = sqlite3.connect(
+            self.path, isolation_level=None, timeout=30, check_same_thread=False
+        )
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.executescript(_SCHEMA)
-        self.conn.executemany("INSERT OR IGNORE INTO counters VALUES (?, 0)", [(c,) for c in COUNTERS])
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO counters VALUES (?, 0)", [(c,) for c in COUNTERS]
+        )
 
     def counters(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT name, value FROM counters").fetchall())
@@ -47,12 +51,16 @@ class ChangeLog:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             self.conn.executemany(
-                'INSERT INTO log (position, table_name, op, row, committed_at) VALUES (?, ?, ?, ?, ?)',
+                "INSERT INTO log (position, table_name, op, row, committed_at) VALUES (?, ?, ?, ?, ?)",
                 captured,
             )
             self.conn.executemany(
                 "UPDATE counters SET value = value + ? WHERE name = ?",
-                [(1, "source_queries"), (len(rows), "changes_read"), (len(captured), "changes_captured")],
+                [
+                    (1, "source_queries"),
+                    (len(rows), "changes_read"),
+                    (len(captured), "changes_captured"),
+                ],
             )
             self.conn.execute(
                 "UPDATE counters SET value = ? WHERE name = 'source_position'", (source_position,)
@@ -77,7 +85,9 @@ class ChangeLog:
         return row[0] if row else 0
 
     def committed_at(self, offset: int) -> str | None:
-        row = self.conn.execute('SELECT committed_at FROM log WHERE "offset" = ?', (offset,)).fetchone()
+        row = self.conn.execute(
+            'SELECT committed_at FROM log WHERE "offset" = ?', (offset,)
+        ).fetchone()
         return row[0] if row else None
 
     def close(self) -> None:

@@ -39,14 +39,29 @@ log = logging.getLogger("artie_sandbox.engine")
 class Engine:
     """Replicates every pipeline in a control-plane store."""
 
-    def __init__(self, state_dir: str | Path, store: Store, *, read_batch: int = 20_000,
-                 backfill_batch: int = 50_000, apply_batch: int = 50_000,
-                 poll_interval: float = 0.1, pipeline_gap: float = 0.02, linger: float = 0.25,
-                 report_every: float = 0.5, idle_poll: float = 1.0, idle_refresh: float = 30.0):
+    def __init__(
+        self,
+        state_dir: str | Path,
+        store: Store,
+        *,
+        read_batch: int = 20_000,
+        backfill_batch: int = 50_000,
+        apply_batch: int = 50_000,
+        poll_interval: float = 0.1,
+        pipeline_gap: float = 0.02,
+        linger: float = 0.25,
+        report_every: float = 0.5,
+        idle_poll: float = 1.0,
+        idle_refresh: float = 30.0,
+    ):
         self.state_dir = Path(state_dir)
         self.store = store
         self.faults = Faults(store)
-        self.read_batch, self.backfill_batch, self.apply_batch = read_batch, backfill_batch, apply_batch
+        self.read_batch, self.backfill_batch, self.apply_batch = (
+            read_batch,
+            backfill_batch,
+            apply_batch,
+        )
         # After a batch a pipeline waits `pipeline_gap` if it is behind, else `linger`: fewer,
         # larger batches once caught up leave validators long windows to ATTACH the file.
         self.poll_interval, self.pipeline_gap, self.linger = poll_interval, pipeline_gap, linger
@@ -75,7 +90,9 @@ class Engine:
         path = self.path(connector.shared_config["path"])
         if path not in self.sources:
             if not path.exists():
-                raise FileNotFoundError(f"source database {path} does not exist; run `artie-sandbox source create`")
+                raise FileNotFoundError(
+                    f"source database {path} does not exist; run `artie-sandbox source create`"
+                )
             self.sources[path] = sqlite3.connect(path, timeout=30, check_same_thread=False)
         return self.sources[path]
 
@@ -100,8 +117,13 @@ class Engine:
     def fingerprint(self) -> tuple[int, ...]:
         """Moves when another process commits to the store or to a source the engine reads."""
         try:
-            return (self.store.data_version(),
-                    *(source.execute("PRAGMA data_version").fetchone()[0] for source in self.sources.values()))
+            return (
+                self.store.data_version(),
+                *(
+                    source.execute("PRAGMA data_version").fetchone()[0]
+                    for source in self.sources.values()
+                ),
+            )
         except sqlite3.Error:
             return (-1,)  # unreadable now: let the next round report why
 
@@ -131,13 +153,24 @@ class Engine:
         for reader in readers.values():
             attached = [p for p in pipelines if p.source_reader_uuid == reader.uuid]
             if attached and reader.connector_uuid in connectors:
-                worked |= self._guard(reader.uuid, lambda r=reader, a=attached: read_source(
-                    self.change_log(r.uuid), self.source(connectors[r.connector_uuid]),
-                    captured_tables(r, a), self.read_batch) > 0)
+                worked |= self._guard(
+                    reader.uuid,
+                    lambda r=reader, a=attached: (
+                        read_source(
+                            self.change_log(r.uuid),
+                            self.source(connectors[r.connector_uuid]),
+                            captured_tables(r, a),
+                            self.read_batch,
+                        )
+                        > 0
+                    ),
+                )
         for pipeline in pipelines:
             reader = readers.get(pipeline.source_reader_uuid)
             if reader is not None and self._due(pipeline):
-                worked |= self._guard(pipeline.uuid, lambda p=pipeline, r=reader: self._step(p, r, connectors))
+                worked |= self._guard(
+                    pipeline.uuid, lambda p=pipeline, r=reader: self._step(p, r, connectors)
+                )
         self._fault_expiry = self.faults.next_expiry()
         self.report(readers=readers, pipelines=pipelines, connectors=connectors)
         return worked
@@ -171,34 +204,54 @@ class Engine:
             return False
         return time.monotonic() >= self._not_before.get(pipeline.uuid, 0.0)
 
-    def runner(self, pipeline: Pipeline, reader: SourceReader, connectors: dict[str, Connector]) -> PipelineRunner:
+    def runner(
+        self, pipeline: Pipeline, reader: SourceReader, connectors: dict[str, Connector]
+    ) -> PipelineRunner:
         destination = connectors[pipeline.destination_uuid]
         path = self.path(destination.shared_config["directory"]) / f"{pipeline.database}.duckdb"
         runner = self.runners.get(pipeline.uuid)
         source = self.path(connectors[reader.connector_uuid].shared_config["path"])
-        if runner is None or (runner.path, runner.source) != (path, source) or runner.log is not self.change_log(reader.uuid):
+        if (
+            runner is None
+            or (runner.path, runner.source) != (path, source)
+            or runner.log is not self.change_log(reader.uuid)
+        ):
             if runner is not None:
                 runner.close()
             runner = PipelineRunner(
-                pipeline.uuid, path, reader.uuid, self.change_log(reader.uuid), source, self.faults,
-                backfill_batch=self.backfill_batch, apply_batch=self.apply_batch,
+                pipeline.uuid,
+                path,
+                reader.uuid,
+                self.change_log(reader.uuid),
+                source,
+                self.faults,
+                backfill_batch=self.backfill_batch,
+                apply_batch=self.apply_batch,
             )
             self.runners[pipeline.uuid] = runner
         return runner
 
-    def plans(self, pipeline: Pipeline, reader: SourceReader, source: sqlite3.Connection) -> list[TablePlan]:
+    def plans(
+        self, pipeline: Pipeline, reader: SourceReader, source: sqlite3.Connection
+    ) -> list[TablePlan]:
         schema = read_schema(source)
         plans = []
         for table in pipeline.tables:
             if table.name not in schema:
-                raise LookupError(f"table {table.name!r} of pipeline {pipeline.name!r} does not exist in the source")
+                raise LookupError(
+                    f"table {table.name!r} of pipeline {pipeline.name!r} does not exist in the source"
+                )
             reader_table = (reader.tables or {}).get(table.key) if reader.is_shared else None
             plans.append(TablePlan.build(pipeline, table, schema[table.name], reader_table))
         return plans
 
-    def _step(self, pipeline: Pipeline, reader: SourceReader, connectors: dict[str, Connector]) -> bool:
+    def _step(
+        self, pipeline: Pipeline, reader: SourceReader, connectors: dict[str, Connector]
+    ) -> bool:
         runner = self.runner(pipeline, reader, connectors)
-        worked = runner.step(self.plans(pipeline, reader, self.source(connectors[reader.connector_uuid])))
+        worked = runner.step(
+            self.plans(pipeline, reader, self.source(connectors[reader.connector_uuid]))
+        )
         if worked:
             gap = self.pipeline_gap if runner.behind else self.linger
             self._not_before[pipeline.uuid] = time.monotonic() + gap
@@ -217,10 +270,16 @@ class Engine:
             readers = {r.uuid: r for r in tx.list(SourceReader)}
             pipelines, connectors = tx.list(Pipeline), {c.uuid: c for c in tx.list(Connector)}
         self._last_report = time.monotonic()
-        reports = [self._started(self._progress(p, readers.get(p.source_reader_uuid), connectors))
-                   for p in pipelines]
+        reports = [
+            self._started(self._progress(p, readers.get(p.source_reader_uuid), connectors))
+            for p in pipelines
+        ]
         # Only what changed is written: a write would otherwise wake the idle engine again.
-        changed = [r for r in reports if r is not None and not _same(r, self._reported.get(r.pipeline_uuid))]
+        changed = [
+            r
+            for r in reports
+            if r is not None and not _same(r, self._reported.get(r.pipeline_uuid))
+        ]
         if not changed:
             return
         with self.store.transaction() as tx:
@@ -235,15 +294,20 @@ class Engine:
         if report is None:
             return None
         previous = self._reported.get(report.pipeline_uuid) or self.store.read().get(
-            PipelineProgress, report.pipeline_uuid)
+            PipelineProgress, report.pipeline_uuid
+        )
         before = {t.table_key: t.backfill_started_at for t in (previous.tables if previous else ())}
-        tables = tuple(t if t.backfill_stage == "not_started" else
-                       replace(t, backfill_started_at=before.get(t.table_key) or now())
-                       for t in report.tables)
+        tables = tuple(
+            t
+            if t.backfill_stage == "not_started"
+            else replace(t, backfill_started_at=before.get(t.table_key) or now())
+            for t in report.tables
+        )
         return replace(report, tables=tables)
 
-    def _progress(self, pipeline: Pipeline, reader: SourceReader | None,
-                  connectors: dict[str, Connector]) -> PipelineProgress | None:
+    def _progress(
+        self, pipeline: Pipeline, reader: SourceReader | None, connectors: dict[str, Connector]
+    ) -> PipelineProgress | None:
         if reader is None:
             return None
         runner = self.runners.get(pipeline.uuid)
@@ -252,19 +316,31 @@ class Engine:
         state = runner.peek() if runner else None
         changes = self.change_log(reader.uuid)
         end = changes.end()
-        behind = changes.committed_at(state.log_offset + 1) if state and state.log_offset < end else None
+        behind = (
+            changes.committed_at(state.log_offset + 1) if state and state.log_offset < end else None
+        )
         captured = {t.key for t in pipeline.tables if reader.captures(t)}
         stalled = bool(self.faults.for_pipeline("stall", pipeline.uuid))
-        phase = ("paused" if pipeline.status != "running" else "stalled" if stalled
-                 else "streaming" if state and state.streaming else "backfilling")
+        phase = (
+            "paused"
+            if pipeline.status != "running"
+            else "stalled"
+            if stalled
+            else "streaming"
+            if state and state.streaming
+            else "backfilling"
+        )
         connector = connectors.get(reader.connector_uuid)
         head, counters = self._source_head(connector), changes.counters()
         if head > counters["source_position"]:  # the reader itself is behind the source
             unread = self._commit_time(connector, counters["source_position"] + 1)
             behind = min(t for t in (behind, unread) if t) if (behind or unread) else None
         extra = {
-            "phase": phase, "error": self.errors.get(pipeline.uuid, self.errors.get(reader.uuid, "")),
-            "reader_uuid": reader.uuid, "reader": counters, "source_head": head,
+            "phase": phase,
+            "error": self.errors.get(pipeline.uuid, self.errors.get(reader.uuid, "")),
+            "reader_uuid": reader.uuid,
+            "reader": counters,
+            "source_head": head,
             "start_offset": state.start_offset if state else None,
             "start_position": state.start_position if state else None,
             "changes_applied": runner.applied if runner else 0,
@@ -289,4 +365,6 @@ class Engine:
 
 def _same(report: PipelineProgress, previous: PipelineProgress | None) -> bool:
     """Equal apart from the time it was taken."""
-    return previous is not None and replace(report, updated_at="") == replace(previous, updated_at="")
+    return previous is not None and replace(report, updated_at="") == replace(
+        previous, updated_at=""
+    )

@@ -27,35 +27,68 @@ _ACTIONS = {
 
 def register(subparsers) -> None:
     fault = subparsers.add_parser(
-        "fault", help="Inject faults: drop or corrupt rows, stall a pipeline, API errors, slow backfill.",
+        "fault",
+        help="Inject faults: drop or corrupt rows, stall a pipeline, API errors, slow backfill.",
         description="Inject faults into the sandbox to rehearse how the migration reacts. Faults live "
-                    "in the control-plane file, so the running engine and API pick them up at once.")
+        "in the control-plane file, so the running engine and API pick them up at once.",
+    )
     state = argparse.ArgumentParser(add_help=False)
-    state.add_argument("--state-dir", type=Path, help="sandbox state directory (default: $ARTIE_SANDBOX_HOME)")
+    state.add_argument(
+        "--state-dir", type=Path, help="sandbox state directory (default: $ARTIE_SANDBOX_HOME)"
+    )
     actions = fault.add_subparsers(dest="fault_command", required=True, metavar="ACTION")
     for name, (kind, help_text, needs_pipeline) in _ACTIONS.items():
-        parser = actions.add_parser(name, parents=[state], help=help_text,
-                                     description=f"Inject a fault: {help_text}.")
-        parser.add_argument("--pipeline", required=needs_pipeline,
-                            help="pipeline uuid or name" + ("" if needs_pipeline else " (default: all)"))
+        parser = actions.add_parser(
+            name, parents=[state], help=help_text, description=f"Inject a fault: {help_text}."
+        )
+        parser.add_argument(
+            "--pipeline",
+            required=needs_pipeline,
+            help="pipeline uuid or name" + ("" if needs_pipeline else " (default: all)"),
+        )
         if kind in ("drop_changes", "corrupt_rows"):
             parser.add_argument("--count", type=int, required=True, help="how many changes / rows")
         if kind == "corrupt_rows":
-            parser.add_argument("--table", default="", help="table key or destination name (default: first table)")
+            parser.add_argument(
+                "--table", default="", help="table key or destination name (default: first table)"
+            )
         if kind in ("stall", "api_errors", "slow_backfill"):
-            parser.add_argument("--seconds", type=float, required=kind == "api_errors",
-                                help="how long the fault lasts" + ("" if kind == "api_errors" else " (default: until cleared)"))
+            parser.add_argument(
+                "--seconds",
+                type=float,
+                required=kind == "api_errors",
+                help="how long the fault lasts"
+                + ("" if kind == "api_errors" else " (default: until cleared)"),
+            )
         if kind == "api_errors":
-            parser.add_argument("--status", type=int, default=503, help="HTTP status to answer with (default 503)")
-            parser.add_argument("--retry-after", type=int, help="seconds sent as Retry-After (default: no header)")
+            parser.add_argument(
+                "--status", type=int, default=503, help="HTTP status to answer with (default 503)"
+            )
+            parser.add_argument(
+                "--retry-after", type=int, help="seconds sent as Retry-After (default: no header)"
+            )
         if kind == "slow_backfill":
-            parser.add_argument("--rows-per-second", type=float, required=True, help="backfill rate cap")
+            parser.add_argument(
+                "--rows-per-second", type=float, required=True, help="backfill rate cap"
+            )
         parser.set_defaults(func=_add, kind=kind)
-    listing = actions.add_parser("list", parents=[state], help="show the faults in force", description="Show the faults in force as JSON.")
+    listing = actions.add_parser(
+        "list",
+        parents=[state],
+        help="show the faults in force",
+        description="Show the faults in force as JSON.",
+    )
     listing.set_defaults(func=_list)
-    clear = actions.add_parser("clear", parents=[state], help="remove faults", description="Remove faults (all by default).")
+    clear = actions.add_parser(
+        "clear",
+        parents=[state],
+        help="remove faults",
+        description="Remove faults (all by default).",
+    )
     clear.add_argument("--pipeline", help="only this pipeline's (uuid or name)")
-    clear.add_argument("--kind", choices=sorted(k for k, _, _ in _ACTIONS.values()), help="only this kind")
+    clear.add_argument(
+        "--kind", choices=sorted(k for k, _, _ in _ACTIONS.values()), help="only this kind"
+    )
     clear.set_defaults(func=_clear)
 
 
@@ -78,10 +111,19 @@ def resolve_pipeline(store: Store, ref: str | None) -> str:
 
 def _add(args: argparse.Namespace) -> int:
     store, faults = _open(args)
-    params = {k: getattr(args, k) for k in ("table", "status", "retry_after", "rows_per_second") if getattr(args, k, None) not in (None, "")}
+    params = {
+        k: getattr(args, k)
+        for k in ("table", "status", "retry_after", "rows_per_second")
+        if getattr(args, k, None) not in (None, "")
+    }
     try:
-        fault = faults.add(args.kind, resolve_pipeline(store, args.pipeline), count=getattr(args, "count", None),
-                           seconds=getattr(args, "seconds", None), **params)
+        fault = faults.add(
+            args.kind,
+            resolve_pipeline(store, args.pipeline),
+            count=getattr(args, "count", None),
+            seconds=getattr(args, "seconds", None),
+            **params,
+        )
     except (LookupError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -56,8 +56,14 @@ class Faults:
     def _execute(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
         return self.store.execute(sql, args)
 
-    def add(self, kind: str, pipeline_uuid: str = "", count: int | None = None,
-            seconds: float | None = None, **params) -> Fault:
+    def add(
+        self,
+        kind: str,
+        pipeline_uuid: str = "",
+        count: int | None = None,
+        seconds: float | None = None,
+        **params,
+    ) -> Fault:
         """Record a fault; `count` for drop/corrupt, `seconds` bounds the others (None: until cleared)."""
         if kind not in KINDS:
             raise ValueError(f"unknown fault {kind!r}; use one of {', '.join(KINDS)}")
@@ -92,8 +98,10 @@ class Faults:
 
     def use(self, fault: Fault, n: int) -> None:
         """Count `n` units of a counted fault as done."""
-        self._execute("UPDATE sandbox_faults SET remaining = MAX(remaining - ?, 0) WHERE id = ?",
-                          (n, fault.id))
+        self._execute(
+            "UPDATE sandbox_faults SET remaining = MAX(remaining - ?, 0) WHERE id = ?",
+            (n, fault.id),
+        )
 
     def clear(self, pipeline_uuid: str | None = None, kind: str | None = None) -> int:
         """Remove faults (all, or one pipeline's, or one kind); returns how many were removed."""

@@ -75,9 +75,18 @@ def destination_connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyC
 class PipelineRunner:
     """Moves one pipeline forward one short batch at a time."""
 
-    def __init__(self, pipeline_uuid: str, path: Path, reader_uuid: str, log: ChangeLog, source: Path,
-                 faults: Faults, backfill_batch: int = 50_000, apply_batch: int = 50_000,
-                 target_hold: float = 0.4):
+    def __init__(
+        self,
+        pipeline_uuid: str,
+        path: Path,
+        reader_uuid: str,
+        log: ChangeLog,
+        source: Path,
+        faults: Faults,
+        backfill_batch: int = 50_000,
+        apply_batch: int = 50_000,
+        target_hold: float = 0.4,
+    ):
         self.uuid, self.path, self.log, self.faults = pipeline_uuid, path, log, faults
         self.reader_uuid = reader_uuid
         self.source = source
@@ -162,13 +171,15 @@ class PipelineRunner:
         if row[0] != self.uuid:
             raise ForeignDestination(
                 f"{self.path} holds pipeline {row[0]}'s data; give this pipeline its own "
-                "destination_config.database")
+                "destination_config.database"
+            )
         state = State(*row)
         if state.reader_uuid != self.reader_uuid:
             raise ForeignDestination(
                 f"{self.path} was filled from source reader {state.reader_uuid}'s change log, but the "
                 f"pipeline now reads from {self.reader_uuid}; offsets do not carry over between "
-                "readers: re-create the pipeline (or delete its DuckDB file to backfill again)")
+                "readers: re-create the pipeline (or delete its DuckDB file to backfill again)"
+            )
         for r in con.execute("SELECT * FROM _artie.tables").fetchall():
             state.tables[r[0]] = TableState(*r)
         return state
@@ -179,13 +190,22 @@ class PipelineRunner:
         state = self._read_state(con)
         if state is None:
             end = self.log.end()
-            state = State(self.uuid, end, end, self.log.position_at(end), reader_uuid=self.reader_uuid)
-            con.execute("INSERT INTO _artie.pipeline VALUES (?, ?, ?, ?, false, ?)",
-                        [self.uuid, end, end, state.start_position, self.reader_uuid])
+            state = State(
+                self.uuid, end, end, self.log.position_at(end), reader_uuid=self.reader_uuid
+            )
+            con.execute(
+                "INSERT INTO _artie.pipeline VALUES (?, ?, ?, ?, false, ?)",
+                [self.uuid, end, end, state.start_position, self.reader_uuid],
+            )
         return state
 
-    def _prepare(self, con: duckdb.DuckDBPyConnection, plan: TablePlan, state: State,
-                 estimates: dict[str, int]) -> None:
+    def _prepare(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        plan: TablePlan,
+        state: State,
+        estimates: dict[str, int],
+    ) -> None:
         if plan.key not in self._created:
             plan.create(con)
             self._created.add(plan.key)
@@ -195,20 +215,27 @@ class PipelineRunner:
             state.tables[plan.key] = TableState(plan.key, start, rows_estimated=estimated)
 
     def _save(self, con: duckdb.DuckDBPyConnection, state: State, tables_changed: bool) -> None:
-        con.execute("UPDATE _artie.pipeline SET log_offset = ?, streaming = ?",
-                    [state.log_offset, state.streaming])
+        con.execute(
+            "UPDATE _artie.pipeline SET log_offset = ?, streaming = ?",
+            [state.log_offset, state.streaming],
+        )
         if not tables_changed:
             return
         con.execute("DELETE FROM _artie.tables")
-        con.executemany("INSERT INTO _artie.tables VALUES (?, ?, ?, ?, ?, ?)",
-                        [list(astuple(t)) for t in state.tables.values()])
+        con.executemany(
+            "INSERT INTO _artie.tables VALUES (?, ?, ?, ?, ?, ?)",
+            [list(astuple(t)) for t in state.tables.values()],
+        )
 
     def _throttled(self) -> bool:
         """Under a slow_backfill fault, backfill batches come at most every 0.25 s (a slow
         backfill must not turn into many tiny batches that keep the file busy)."""
-        return (self.state is not None and not self.state.streaming
-                and time.monotonic() - self._last_backfill < 0.25
-                and bool(self.faults.for_pipeline("slow_backfill", self.uuid)))
+        return (
+            self.state is not None
+            and not self.state.streaming
+            and time.monotonic() - self._last_backfill < 0.25
+            and bool(self.faults.for_pipeline("slow_backfill", self.uuid))
+        )
 
     def _slow_limit(self) -> int | None:
         """Rows allowed now by a slow_backfill fault (None without one)."""
@@ -234,10 +261,13 @@ class PipelineRunner:
         if rows:
             plan.write_snapshot(con, rows, upsert=state.streaming, now=_utcnow())
         state.tables[plan.key] = replace(
-            table, cursor=cursor, rows_backfilled=table.rows_backfilled + len(rows), done=done)
+            table, cursor=cursor, rows_backfilled=table.rows_backfilled + len(rows), done=done
+        )
         return bool(rows)
 
-    def _apply(self, con: duckdb.DuckDBPyConnection, plans: list[TablePlan], state: State) -> tuple[int, list]:
+    def _apply(
+        self, con: duckdb.DuckDBPyConnection, plans: list[TablePlan], state: State
+    ) -> tuple[int, list]:
         """Apply the next batch of changes; returns (applied, [(drop fault, changes it dropped)])."""
         rows = self.log.read(state.log_offset, self.apply_rows)
         if not rows:
@@ -245,13 +275,15 @@ class PipelineRunner:
         drops = self.faults.for_pipeline("drop_changes", self.uuid)
         dropped = min(drops[0].remaining, len(rows)) if drops else 0
         kept = rows[dropped:]
-        batch = pa.table({
-            "off": pa.array([r[0] for r in kept], pa.int64()),
-            "tbl": pa.array([r[2] for r in kept], pa.string()),
-            "op": pa.array([r[3] for r in kept], pa.string()),
-            "row": pa.array([r[4] for r in kept], pa.string()),
-            "committed_at": pa.array([r[5] for r in kept], pa.string()),
-        })
+        batch = pa.table(
+            {
+                "off": pa.array([r[0] for r in kept], pa.int64()),
+                "tbl": pa.array([r[2] for r in kept], pa.string()),
+                "op": pa.array([r[3] for r in kept], pa.string()),
+                "row": pa.array([r[4] for r in kept], pa.string()),
+                "committed_at": pa.array([r[5] for r in kept], pa.string()),
+            }
+        )
         con.register("_changes", batch)
         now = _utcnow()
         applied = 0
@@ -273,11 +305,16 @@ class PipelineRunner:
             if plan is None:
                 continue
             column = next(c for c in plan.columns if c.name not in plan.source.primary_key)
-            con.execute(compose(
-                "UPDATE {table} SET {column} = {value} "
-                "WHERE rowid IN (SELECT rowid FROM {table} ORDER BY hash(rowid) LIMIT ?)",
-                table=plan.qualified, column=ident(column.name), value=_corrupted(column),
-            ), [fault.remaining])
+            con.execute(
+                compose(
+                    "UPDATE {table} SET {column} = {value} "
+                    "WHERE rowid IN (SELECT rowid FROM {table} ORDER BY hash(rowid) LIMIT ?)",
+                    table=plan.qualified,
+                    column=ident(column.name),
+                    value=_corrupted(column),
+                ),
+                [fault.remaining],
+            )
             done.append((fault, fault.remaining))
         return done
 

@@ -8,18 +8,25 @@ from artie_sandbox.engine.pipeline import State
 from artie_sandbox.models import Pipeline, PipelineProgress, SourceReader, TableProgress
 from artie_sandbox.store import now
 
-NOT_CAPTURED_DETAIL = ("the shared source reader's `tables` omit this table, so its changes are no "
-                       "longer captured; add it back to the reader's tables")
+NOT_CAPTURED_DETAIL = (
+    "the shared source reader's `tables` omit this table, so its changes are no "
+    "longer captured; add it back to the reader's tables"
+)
 
 
-def table_progress(pipeline: Pipeline, reader: SourceReader, state: State | None,
-                   captured: set[str], running: bool) -> tuple[TableProgress, ...]:
+def table_progress(
+    pipeline: Pipeline, reader: SourceReader, state: State | None, captured: set[str], running: bool
+) -> tuple[TableProgress, ...]:
     out = []
     for table in pipeline.tables:
         got = state.tables.get(table.key) if state else None
         stage = "not_started"
         if got is not None:
-            stage = "complete" if got.done else ("in_progress" if got.rows_backfilled or got.cursor else "not_started")
+            stage = (
+                "complete"
+                if got.done
+                else ("in_progress" if got.rows_backfilled or got.cursor else "not_started")
+            )
         status, detail = "queued", ""
         if table.key not in captured:
             status, detail = "not_captured", NOT_CAPTURED_DETAIL
@@ -31,11 +38,16 @@ def table_progress(pipeline: Pipeline, reader: SourceReader, state: State | None
                 detail = "backfilled; waiting for the pipeline's other tables before streaming"
         elif stage == "in_progress":
             status = "backfilling"
-        out.append(TableProgress(
-            table_key=table.key, status=status, backfill_stage=stage,
-            rows_backfilled=got.rows_backfilled if got else 0,
-            rows_estimated=got.rows_estimated if got else 0, detail=detail,
-        ))
+        out.append(
+            TableProgress(
+                table_key=table.key,
+                status=status,
+                backfill_stage=stage,
+                rows_backfilled=got.rows_backfilled if got else 0,
+                rows_estimated=got.rows_estimated if got else 0,
+                detail=detail,
+            )
+        )
     return tuple(out)
 
 
@@ -47,10 +59,20 @@ def seconds_between(committed_at: str | None) -> float:
     return max(0.0, (datetime.now(UTC) - then).total_seconds())
 
 
-def pipeline_progress(pipeline: Pipeline, tables: tuple[TableProgress, ...], state: State | None,
-                      log_end: int, seconds_behind: float, extra: dict) -> PipelineProgress:
+def pipeline_progress(
+    pipeline: Pipeline,
+    tables: tuple[TableProgress, ...],
+    state: State | None,
+    log_end: int,
+    seconds_behind: float,
+    extra: dict,
+) -> PipelineProgress:
     return PipelineProgress(
-        pipeline_uuid=pipeline.uuid, tables=tables,
-        offset=state.log_offset if state else 0, log_end=log_end,
-        seconds_behind=round(seconds_behind, 3), updated_at=now(), extra=extra,
+        pipeline_uuid=pipeline.uuid,
+        tables=tables,
+        offset=state.log_offset if state else 0,
+        log_end=log_end,
+        seconds_behind=round(seconds_behind, 3),
+        updated_at=now(),
+        extra=extra,
     )

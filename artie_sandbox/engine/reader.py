@@ -29,15 +29,20 @@ def captured_tables(reader: SourceReader, pipelines: list[Pipeline]) -> set[str]
 def read_source(log: ChangeLog, source: sqlite3.Connection, tables: set[str], limit: int) -> int:
     """Move one batch of source changes into the log; returns how many were read from the source."""
     position = log.counters()["source_position"]
-    rows = source.execute(compose(
-        "SELECT position, table_name, op, row, committed_at FROM {changes} "
-        "WHERE position > ? ORDER BY position LIMIT ?", changes=ident(CHANGES),
-    ), (position, limit)).fetchall()
+    rows = source.execute(
+        compose(
+            "SELECT position, table_name, op, row, committed_at FROM {changes} "
+            "WHERE position > ? ORDER BY position LIMIT ?",
+            changes=ident(CHANGES),
+        ),
+        (position, limit),
+    ).fetchall()
     if rows:
         log.append(rows, [r for r in rows if r[1] in tables], rows[-1][0])
     elif head_position(source) < position:
         raise SourceReplaced(
             f"the source's newest change is {head_position(source)} but this reader already read up "
             f"to {position}: the source database was re-created under the same path. Delete the "
-            f"reader's change log {log.path} and the pipelines' DuckDB files to start over")
+            f"reader's change log {log.path} and the pipelines' DuckDB files to start over"
+        )
     return len(rows)

@@ -39,34 +39,57 @@ class SnapshotReader:
         keys = join(ident(k) for k in pk)
         where, args = Sql(""), []
         if cursor is not None:
-            where = compose("WHERE ({keys}) > ({marks})", keys=keys, marks=join(Sql("?") for _ in pk))
+            where = compose(
+                "WHERE ({keys}) > ({marks})", keys=keys, marks=join(Sql("?") for _ in pk)
+            )
             args = json.loads(cursor)
         table = ident(plan.source.name)
-        rows = self._conn().execute(compose(
-            "SELECT {row} FROM {table} {where} ORDER BY {keys} LIMIT ?",
-            row=row_array(plan.source, table), table=table, where=where, keys=keys,
-        ), [*args, limit]).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                compose(
+                    "SELECT {row} FROM {table} {where} ORDER BY {keys} LIMIT ?",
+                    row=row_array(plan.source, table),
+                    table=table,
+                    where=where,
+                    keys=keys,
+                ),
+                [*args, limit],
+            )
+            .fetchall()
+        )
         return [r[0] for r in rows]
 
     def count(self, plan: TablePlan) -> int:
         return self._pool.submit(
-            lambda: self._conn().execute(
-                compose("SELECT count(*) FROM {table}", table=ident(plan.source.name))).fetchone()[0]
+            lambda: (
+                self._conn()
+                .execute(compose("SELECT count(*) FROM {table}", table=ident(plan.source.name)))
+                .fetchone()[0]
+            )
         ).result()
 
-    def read(self, plan: TablePlan, cursor: str | None, limit: int, exact: bool = False) -> tuple[list[str], int]:
+    def read(
+        self, plan: TablePlan, cursor: str | None, limit: int, exact: bool = False
+    ) -> tuple[list[str], int]:
         """The batch after `cursor` and the limit it was read with: the read-ahead batch if it
         starts there (whatever its size, unless `exact`), else `limit` rows read now."""
         ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[0] == (plan.source.name, plan.names, cursor) and (
-                not exact or ahead[1] == limit):
+        if (
+            ahead is not None
+            and ahead[0] == (plan.source.name, plan.names, cursor)
+            and (not exact or ahead[1] == limit)
+        ):
             return ahead[2].result(), ahead[1]
         return self._pool.submit(self._query, plan, cursor, limit).result(), limit
 
     def read_ahead(self, plan: TablePlan, cursor: str | None, limit: int) -> None:
         """Start reading the batch after `cursor` in the background."""
-        self._ahead = ((plan.source.name, plan.names, cursor), limit,
-                       self._pool.submit(self._query, plan, cursor, limit))
+        self._ahead = (
+            (plan.source.name, plan.names, cursor),
+            limit,
+            self._pool.submit(self._query, plan, cursor, limit),
+        )
 
     @staticmethod
     def cursor(plan: TablePlan, images: list[str]) -> str:

@@ -111,7 +111,9 @@ class ArtieResource(Resource):
         # As Artie's provider: every error refuses the delete, whatever its code (a delete of an
         # object already gone fails, as it does against Artie). A refused delete keeps the
         # resource in state; a null state would make Terraform forget it.
-        removed = self.call(ctx, "delete", lambda: self.client.delete(f"{self.path}/{current['uuid']}"))
+        removed = self.call(
+            ctx, "delete", lambda: self.client.delete(f"{self.path}/{current['uuid']}")
+        )
         return current if removed is FAILED else None
 
     def upgrade(self, ctx: UpgradeContext, version: int, old: dict) -> dict:

@@ -14,7 +14,9 @@ import contextvars
 from tf import provider as tf_provider
 from tf.utils import Diagnostics
 
-CONFIG: contextvars.ContextVar[dict | None] = contextvars.ContextVar("artie_plan_config", default=None)
+CONFIG: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "artie_plan_config", default=None
+)
 
 
 class PlanningServicer(tf_provider.ProviderServicer):

@@ -179,7 +179,9 @@ def pipeline_payload(state: dict) -> dict:
             "schema": dest.get("schema") or "",
         },
         "snowflakeEcoScheduleUUID": None,
-        "advancedSettings": {wire: known(state.get(attr)) for attr, wire in PIPELINE_SETTINGS.items()},
+        "advancedSettings": {
+            wire: known(state.get(attr)) for attr, wire in PIPELINE_SETTINGS.items()
+        },
     }
     if isinstance(state.get("uuid"), str):
         body["uuid"] = state["uuid"]

@@ -33,10 +33,15 @@ class Values:
             return round(rng.uniform(0, 1000), 4)
         if kind == "timestamp":
             secs = _EPOCH_2024 + rng.randrange(0, 60_000_000)
-            return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(secs)) + f".{rng.randrange(1_000_000):06d}"
+            return (
+                time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(secs))
+                + f".{rng.randrange(1_000_000):06d}"
+            )
         if kind == "boolean":
             return rng.randrange(2)
-        return dumps({"tier": rng.choice(_WORDS), "n": rng.randrange(100), "tags": [rng.choice(_WORDS)]})
+        return dumps(
+            {"tier": rng.choice(_WORDS), "n": rng.randrange(100), "tags": [rng.choice(_WORDS)]}
+        )
 
     def row(self, table: SourceTable, key: dict) -> tuple:
         """A full row in column order; key columns take their values from `key`."""

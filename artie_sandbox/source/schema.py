@@ -29,7 +29,9 @@ class SourceColumn:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"column {self.name}: unknown kind {self.kind!r}; use one of {sorted(KINDS)}")
+            raise ValueError(
+                f"column {self.name}: unknown kind {self.kind!r}; use one of {sorted(KINDS)}"
+            )
 
     @property
     def sqlite_type(self) -> str:
@@ -56,27 +58,70 @@ class SourceTable:
 
 def _cols(*spec: str) -> tuple[SourceColumn, ...]:
     """`name:kind` or `name:kind?` (nullable); key and NOT NULL columns have no `?`."""
-    return tuple(SourceColumn(s.split(":")[0], s.split(":")[1].rstrip("?"), s.endswith("?")) for s in spec)
+    return tuple(
+        SourceColumn(s.split(":")[0], s.split(":")[1].rstrip("?"), s.endswith("?")) for s in spec
+    )
 
 
-CUSTOMERS = SourceTable("customers", _cols(
-    "id:integer", "email:text", "name:text", "country:text?", "credit_limit:decimal",
-    "score:double?", "is_active:boolean", "created_at:timestamp", "preferences:json?",
-), ("id",))
-PRODUCTS = SourceTable("products", _cols(
-    "id:integer", "sku:text", "title:text", "price:decimal", "weight_kg:double?",
-    "in_stock:boolean", "attributes:json?", "updated_at:timestamp",
-), ("id",))
-ORDERS = SourceTable("orders", _cols(
-    "id:integer", "customer_id:integer", "status:text", "total:decimal", "discount:double?",
-    "is_gift:boolean", "ordered_at:timestamp", "shipping:json?", "note:text?",
-), ("id",))
-ORDER_ITEMS = SourceTable("order_items", _cols(
-    "order_id:integer", "line_no:integer", "product_id:integer", "quantity:integer",
-    "unit_price:decimal", "tax_rate:double?", "is_returned:boolean", "added_at:timestamp",
-), ("order_id", "line_no"))
+CUSTOMERS = SourceTable(
+    "customers",
+    _cols(
+        "id:integer",
+        "email:text",
+        "name:text",
+        "country:text?",
+        "credit_limit:decimal",
+        "score:double?",
+        "is_active:boolean",
+        "created_at:timestamp",
+        "preferences:json?",
+    ),
+    ("id",),
+)
+PRODUCTS = SourceTable(
+    "products",
+    _cols(
+        "id:integer",
+        "sku:text",
+        "title:text",
+        "price:decimal",
+        "weight_kg:double?",
+        "in_stock:boolean",
+        "attributes:json?",
+        "updated_at:timestamp",
+    ),
+    ("id",),
+)
+ORDERS = SourceTable(
+    "orders",
+    _cols(
+        "id:integer",
+        "customer_id:integer",
+        "status:text",
+        "total:decimal",
+        "discount:double?",
+        "is_gift:boolean",
+        "ordered_at:timestamp",
+        "shipping:json?",
+        "note:text?",
+    ),
+    ("id",),
+)
+ORDER_ITEMS = SourceTable(
+    "order_items",
+    _cols(
+        "order_id:integer",
+        "line_no:integer",
+        "product_id:integer",
+        "quantity:integer",
+        "unit_price:decimal",
+        "tax_rate:double?",
+        "is_returned:boolean",
+        "added_at:timestamp",
+    ),
+    ("order_id", "line_no"),
+)
 
 DEMO_TABLES: tuple[SourceTable, ...] = (CUSTOMERS, PRODUCTS, ORDERS, ORDER_ITEMS)
 # Share of the seeded rows each demo table gets.
 DEMO_SHARES = {"customers": 0.10, "products": 0.05, "orders": 0.35, "order_items": 0.50}
-

@@ -35,8 +35,12 @@ def _keys(table: SourceTable, count: int, parents: int):
     return ({parent: i % parents + 1, line: i // parents + 1} for i in range(count))
 
 
-def create_source(path: str | Path, rows: int = DEFAULT_ROWS, seed: int = 0,
-                  tables: tuple[SourceTable, ...] = DEMO_TABLES) -> dict[str, int]:
+def create_source(
+    path: str | Path,
+    rows: int = DEFAULT_ROWS,
+    seed: int = 0,
+    tables: tuple[SourceTable, ...] = DEMO_TABLES,
+) -> dict[str, int]:
     """Create the source file (it must not exist), seed it, then start change capture.
 
     Returns rows per table. Seeding happens before the triggers exist: the seeded rows are the
@@ -56,8 +60,13 @@ def create_source(path: str | Path, rows: int = DEFAULT_ROWS, seed: int = 0,
         for table in tables:
             marks = join(Sql("?") for _ in table.columns)
             conn.executemany(
-                compose("INSERT INTO {table} VALUES ({marks})", table=ident(table.name), marks=marks),
-                (values.row(table, key) for key in _keys(table, counts.get(table.name, 1), parents)),
+                compose(
+                    "INSERT INTO {table} VALUES ({marks})", table=ident(table.name), marks=marks
+                ),
+                (
+                    values.row(table, key)
+                    for key in _keys(table, counts.get(table.name, 1), parents)
+                ),
             )
         conn.execute("COMMIT")
         install_triggers(conn, tables)

@@ -24,7 +24,9 @@ _EVERY_ROW = Sql("")
 class Workload:
     """Random changes on a captured source; `ops` weights inserts, updates and deletes."""
 
-    def __init__(self, path: str | Path, seed: int = 0, ops: tuple[float, float, float] = (0.4, 0.45, 0.15)):
+    def __init__(
+        self, path: str | Path, seed: int = 0, ops: tuple[float, float, float] = (0.4, 0.45, 0.15)
+    ):
         self.conn = connect(path)
         self.rng = random.Random(seed)
         self.values = Values(self.rng)
@@ -33,9 +35,15 @@ class Workload:
         self.next_key = {t.name: self._max(t, t.primary_key[0]) + 1 for t in self.tables}
         self.applied = 0
 
-    def _max(self, table: SourceTable, column: str, where: Sql = _EVERY_ROW, args: tuple = ()) -> int:
-        sql = compose("SELECT COALESCE(MAX({column}), 0) FROM {table} {where}",
-                      column=ident(column), table=ident(table.name), where=where)
+    def _max(
+        self, table: SourceTable, column: str, where: Sql = _EVERY_ROW, args: tuple = ()
+    ) -> int:
+        sql = compose(
+            "SELECT COALESCE(MAX({column}), 0) FROM {table} {where}",
+            column=ident(column),
+            table=ident(table.name),
+            where=where,
+        )
         return self.conn.execute(sql, args).fetchone()[0]
 
     def _pick(self, table: SourceTable) -> tuple | None:
@@ -43,10 +51,16 @@ class Workload:
         keys = join(ident(k) for k in table.primary_key)
         parts = {"keys": keys, "table": ident(table.name), "first": ident(table.primary_key[0])}
         start = self.rng.randint(1, max(1, self.next_key[table.name] - 1))
-        sql = compose("SELECT {keys} FROM {table} WHERE {first} >= ? ORDER BY {keys} LIMIT 1", **parts)
+        sql = compose(
+            "SELECT {keys} FROM {table} WHERE {first} >= ? ORDER BY {keys} LIMIT 1", **parts
+        )
         row = self.conn.execute(sql, (start,)).fetchone()
-        return row or self.conn.execute(
-            compose("SELECT {keys} FROM {table} ORDER BY {keys} LIMIT 1", **parts)).fetchone()
+        return (
+            row
+            or self.conn.execute(
+                compose("SELECT {keys} FROM {table} ORDER BY {keys} LIMIT 1", **parts)
+            ).fetchone()
+        )
 
     def _insert(self, table: SourceTable) -> None:
         pk = table.primary_key
@@ -55,26 +69,42 @@ class Workload:
             self.next_key[table.name] += 1
         else:
             parent = self._pick(table)
-            prefix = dict(zip(pk[:-1], parent[:-1] if parent else (1,) * (len(pk) - 1), strict=True))
-            where = compose("WHERE {keys}", keys=join((compose("{k} = ?", k=ident(k)) for k in prefix), " AND "))
+            prefix = dict(
+                zip(pk[:-1], parent[:-1] if parent else (1,) * (len(pk) - 1), strict=True)
+            )
+            where = compose(
+                "WHERE {keys}", keys=join((compose("{k} = ?", k=ident(k)) for k in prefix), " AND ")
+            )
             key = {**prefix, pk[-1]: self._max(table, pk[-1], where, tuple(prefix.values())) + 1}
         marks = join(Sql("?") for _ in table.columns)
-        self.conn.execute(compose("INSERT INTO {table} VALUES ({marks})", table=ident(table.name), marks=marks),
-                          self.values.row(table, key))
+        self.conn.execute(
+            compose("INSERT INTO {table} VALUES ({marks})", table=ident(table.name), marks=marks),
+            self.values.row(table, key),
+        )
 
     def _update(self, table: SourceTable, key: tuple) -> None:
         others = [c for c in table.columns if c.name not in table.primary_key]
         chosen = self.rng.sample(others, k=min(len(others), self.rng.randint(1, 3)))
         sets = join(compose("{c} = ?", c=ident(c.name)) for c in chosen)
         self.conn.execute(
-            compose("UPDATE {table} SET {sets} WHERE {where}", table=ident(table.name), sets=sets,
-                    where=self._where(table)),
+            compose(
+                "UPDATE {table} SET {sets} WHERE {where}",
+                table=ident(table.name),
+                sets=sets,
+                where=self._where(table),
+            ),
             (*[self.values.value(c) for c in chosen], *key),
         )
 
     def _delete(self, table: SourceTable, key: tuple) -> None:
-        self.conn.execute(compose("DELETE FROM {table} WHERE {where}", table=ident(table.name),
-                                  where=self._where(table)), key)
+        self.conn.execute(
+            compose(
+                "DELETE FROM {table} WHERE {where}",
+                table=ident(table.name),
+                where=self._where(table),
+            ),
+            key,
+        )
 
     @staticmethod
     def _where(table: SourceTable) -> Sql:
@@ -104,8 +134,13 @@ class Workload:
         self.conn.execute("COMMIT")
         self.applied += changes
 
-    def run(self, rate: float, seconds: float | None = None, max_changes: int | None = None,
-            stop: threading.Event | None = None) -> int:
+    def run(
+        self,
+        rate: float,
+        seconds: float | None = None,
+        max_changes: int | None = None,
+        stop: threading.Event | None = None,
+    ) -> int:
         """Apply `rate` changes per second until `seconds`, `max_changes` or `stop`; returns how many."""
         started, done = time.monotonic(), 0
         while not (stop and stop.is_set()):

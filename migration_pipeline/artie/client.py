@@ -51,14 +51,21 @@ RETRYABLE = frozenset({429, 500, 502, 503, 504})
 class ArtieClient:
     """`GET /pipelines`, `GET /pipelines/{uuid}`, `GET /source-readers/{uuid}`."""
 
-    def __init__(self, base_url: str, api_key: str, *, retry: RetryPolicy = RetryPolicy(),
-                 transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        retry: RetryPolicy = RetryPolicy(),
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.base_url = base_url.rstrip("/")
         self.retry = retry
         self._sleep = sleep
         self._http = httpx.Client(
-            base_url=self.base_url, transport=transport,
+            base_url=self.base_url,
+            transport=transport,
             timeout=httpx.Timeout(retry.timeout, connect=retry.connect_timeout),
             headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
         )
@@ -90,8 +97,11 @@ class ArtieClient:
 
     def pipelines_on_reader(self, reader_uuid: str) -> list[PipelineDetail]:
         """Every pipeline attached to the reader, with its tables."""
-        return [self.get_pipeline(p.uuid) for p in self.list_pipelines()
-                if p.source_reader_uuid == reader_uuid]
+        return [
+            self.get_pipeline(p.uuid)
+            for p in self.list_pipelines()
+            if p.source_reader_uuid == reader_uuid
+        ]
 
     def start_pipeline(self, uuid: str) -> None:
         """`POST /pipelines/{uuid}/start`: what Artie's provider does right after a create; only
@@ -119,8 +129,15 @@ class ArtieClient:
                 last, retry_after = f"{status}: {_detail(response)}", _retry_after(response)
             if attempt < tries:
                 wait = self.retry.delay(attempt, retry_after)
-                log.warning("Artie's API: %s %s answered %s; try %d of %d in %.1f s",
-                            method, path, last, attempt + 1, tries, wait)
+                log.warning(
+                    "Artie's API: %s %s answered %s; try %d of %d in %.1f s",
+                    method,
+                    path,
+                    last,
+                    attempt + 1,
+                    tries,
+                    wait,
+                )
                 self._sleep(wait)
         spent = f"{tries} tries in {time.monotonic() - started:.0f} s"
         if unreachable is not None:

@@ -27,12 +27,16 @@ class TableStatus:
     def from_wire(cls, data: dict) -> TableStatus:
         started = data.get("backfillStartedAt")
         return cls(
-            name=data.get("name", ""), schema=data.get("schema") or "",
-            status=data.get("status"), backfill_stage=data.get("backfillStage"),
+            name=data.get("name", ""),
+            schema=data.get("schema") or "",
+            status=data.get("status"),
+            backfill_stage=data.get("backfillStage"),
             enable_history_mode=bool(data.get("enableHistoryMode", False)),
-            rows_backfilled=data.get("rowsBackfilled"), rows_estimated=data.get("rowsEstimated"),
+            rows_backfilled=data.get("rowsBackfilled"),
+            rows_estimated=data.get("rowsEstimated"),
             backfill_started_at=_utc(started) if started else None,
-            changes_behind=data.get("changesBehind"), seconds_behind=data.get("secondsBehind"),
+            changes_behind=data.get("changesBehind"),
+            seconds_behind=data.get("secondsBehind"),
         )
 
 
@@ -54,9 +58,11 @@ class PipelineSummary:
     @classmethod
     def from_wire(cls, data: dict) -> PipelineSummary:
         return cls(
-            uuid=data["uuid"], name=data.get("name", ""),
+            uuid=data["uuid"],
+            name=data.get("name", ""),
             source_reader_uuid=data.get("sourceReaderUUID"),
-            destination_uuid=data.get("destinationUUID"), status=data.get("status"),
+            destination_uuid=data.get("destinationUUID"),
+            status=data.get("status"),
         )
 
 
@@ -101,12 +107,16 @@ class SourceReaderDetail:
         tables = data.get("tablesConfig") or {}
         stamp = data.get("updatedAt")
         return cls(
-            uuid=data["uuid"], name=data.get("name", ""),
+            uuid=data["uuid"],
+            name=data.get("name", ""),
             connector_uuid=data.get("connectorUUID", ""),
-            is_shared=bool(data.get("isShared")), status=data.get("status"),
+            is_shared=bool(data.get("isShared")),
+            status=data.get("status"),
             tables=tuple(
-                ReaderTableDetail(t.get("name") or key.rpartition(".")[2],
-                            t.get("schema") or key.rpartition(".")[0])
+                ReaderTableDetail(
+                    t.get("name") or key.rpartition(".")[2],
+                    t.get("schema") or key.rpartition(".")[0],
+                )
                 for key, t in sorted(tables.items())
             ),
             updated_at=datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None,

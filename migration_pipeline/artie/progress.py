@@ -39,8 +39,17 @@ def table_progress(table: TableStatus, now: datetime) -> TableProgress:
         elapsed = (now - started).total_seconds() if started else 0.0
         if done and elapsed > 0 and done < total:
             eta = (total - done) / (done / elapsed)
-    return TableProgress(table.name, table.status or "unknown", table.backfill_stage, percent,
-                         done, total, eta, table.changes_behind, table.seconds_behind)
+    return TableProgress(
+        table.name,
+        table.status or "unknown",
+        table.backfill_stage,
+        percent,
+        done,
+        total,
+        eta,
+        table.changes_behind,
+        table.seconds_behind,
+    )
 
 
 def pipeline_progress(status: PipelineDetail, now: datetime) -> tuple[TableProgress, ...]:
@@ -52,8 +61,10 @@ def describe(progress: TableProgress) -> str:
     behind` / `items queued`."""
     p = progress
     if p.status == "streaming":
-        lag = [f"{p.changes_behind:,} changes" if p.changes_behind is not None else "",
-               f"{_duration(p.seconds_behind)} behind" if p.seconds_behind is not None else ""]
+        lag = [
+            f"{p.changes_behind:,} changes" if p.changes_behind is not None else "",
+            f"{_duration(p.seconds_behind)} behind" if p.seconds_behind is not None else "",
+        ]
         shown = " / ".join(x for x in lag if x)
         return f"{p.table} streaming" + (f", {shown}" if shown else "")
     if p.backfill_stage == "complete" and p.status == "backfilling":
@@ -62,8 +73,10 @@ def describe(progress: TableProgress) -> str:
     if p.percent is None or p.status not in ("backfilling", "queued") or not p.rows_backfilled:
         return f"{p.table} {p.status}"
     eta = f", ETA {_duration(p.eta_seconds)}" if p.eta_seconds is not None else ""
-    return (f"{p.table} {p.percent:.0f}% ({_rows(p.rows_backfilled)} of "
-            f"{_rows(p.rows_estimated)} rows{eta})")
+    return (
+        f"{p.table} {p.percent:.0f}% ({_rows(p.rows_backfilled)} of "
+        f"{_rows(p.rows_estimated)} rows{eta})"
+    )
 
 
 def summary(status: PipelineDetail, now: datetime) -> str:

@@ -18,20 +18,29 @@ PROG = "migration-pipeline"
 # subcommand -> (module, one-line help). The module exposes DESCRIPTION, `add_arguments(parser)`
 # and `run(args) -> int`.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "validate": ("migration_pipeline.cli.validate",
-                 "compare the new destination with the old one, key by key"),
-    "rehearse": ("migration_pipeline.cli.rehearse",
-                 "plan every step of a migration on a copy of the module; apply nothing"),
-    "preflight": ("migration_pipeline.cli.preflight",
-                  "check a migration's setup before its first step; change nothing"),
+    "validate": (
+        "migration_pipeline.cli.validate",
+        "compare the new destination with the old one, key by key",
+    ),
+    "rehearse": (
+        "migration_pipeline.cli.rehearse",
+        "plan every step of a migration on a copy of the module; apply nothing",
+    ),
+    "preflight": (
+        "migration_pipeline.cli.preflight",
+        "check a migration's setup before its first step; change nothing",
+    ),
     "status": ("migration_pipeline.cli.status", "show a migration's phase, gates and next step"),
-    "approve": ("migration_pipeline.cli.approve",
-                "approve (or reject, or abort) a migration's cutover"),
-    "abort": ("migration_pipeline.cli.abort",
-              "abort a migration before cutover and roll it back"),
+    "approve": (
+        "migration_pipeline.cli.approve",
+        "approve (or reject, or abort) a migration's cutover",
+    ),
+    "abort": ("migration_pipeline.cli.abort", "abort a migration before cutover and roll it back"),
 }
-MOVED = {"demo": "the demo is not part of the product: run `make demo` "
-                 "(python -m sandbox_demo --state DIR) from a clone of the repository"}
+MOVED = {
+    "demo": "the demo is not part of the product: run `make demo` "
+    "(python -m sandbox_demo --state DIR) from a clone of the repository"
+}
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

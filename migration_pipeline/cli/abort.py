@@ -31,10 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     spec = load_spec(config_path(args), args.migration)
-    with (open_instance() as instance,
-          ArtieClient(spec.artie.api_url, api_key(spec.artie.api_key_env)) as client):
-        results = abort_and_roll_back(instance, spec, args.who, args.comment,
-                                      TerraformRunner.for_spec(spec.terraform), client)
+    with (
+        open_instance() as instance,
+        ArtieClient(spec.artie.api_url, api_key(spec.artie.api_key_env)) as client,
+    ):
+        results = abort_and_roll_back(
+            instance, spec, args.who, args.comment, TerraformRunner.for_spec(spec.terraform), client
+        )
     for result in results:
         print(f"{result.step}: {result.message}")
     print(f"{spec.name} aborted by {args.who} and rolled back.")

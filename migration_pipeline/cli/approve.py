@@ -23,16 +23,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--who", default=getpass.getuser(), help="who decides (default: you)")
     parser.add_argument("--decision", choices=DECISIONS, default="approve")
     parser.add_argument("--comment", default="", help="why")
-    parser.add_argument("--validation", default="", metavar="ID",
-                        help="the validation you reviewed (`status` shows it); refused if a "
-                        "newer one exists")
+    parser.add_argument(
+        "--validation",
+        default="",
+        metavar="ID",
+        help="the validation you reviewed (`status` shows it); refused if a newer one exists",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     spec = load_spec(config_path(args), args.migration)
     with open_instance() as instance:
-        recorded = record_approval(instance, spec, args.who, args.decision, args.comment,
-                                   args.validation)
-    print(f"Recorded: {recorded['decision']} by {recorded['who']} on validation "
-          f"{recorded['validation_id'] or '(none)'} of {spec.name}.")
+        recorded = record_approval(
+            instance, spec, args.who, args.decision, args.comment, args.validation
+        )
+    print(
+        f"Recorded: {recorded['decision']} by {recorded['who']} on validation "
+        f"{recorded['validation_id'] or '(none)'} of {spec.name}."
+    )
     return 0

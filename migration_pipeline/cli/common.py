@@ -47,9 +47,13 @@ def default_config() -> Path:
 
 def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     """`--config` (default: $MIGRATIONS_FILE, else ./migrations.yaml) and `--migration`."""
-    parser.add_argument("--config", type=Path, default=None, metavar="FILE",
-                        help=f"the migrations file (default: ${CONFIG_VARIABLE}, else "
-                        f"./{DEFAULT_CONFIG})")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"the migrations file (default: ${CONFIG_VARIABLE}, else ./{DEFAULT_CONFIG})",
+    )
     parser.add_argument("--migration", required=True, help="the migration's name in the file")
 
 
@@ -63,6 +67,7 @@ def api_key(variable: str) -> str:
     2) when it is unset or empty."""
     key = os.environ.get(variable, "")
     if not key:
-        raise SpecError("artie.api_key_env", f"{variable} is not set; it must hold the Artie "
-                        "API key")
+        raise SpecError(
+            "artie.api_key_env", f"{variable} is not set; it must hold the Artie API key"
+        )
     return key

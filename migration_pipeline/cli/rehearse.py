@@ -29,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
     spec = load_spec(config_path(args), args.migration)
     with ArtieClient(spec.artie.api_url, api_key(spec.artie.api_key_env)) as artie:
         rehearsal = rehearse(
-            spec, lambda copy: TerraformRunner.for_spec(spec.terraform, copy), artie)
+            spec, lambda copy: TerraformRunner.for_spec(spec.terraform, copy), artie
+        )
     if args.json:
         print(json.dumps(rehearsal.to_json(), indent=2))
     else:

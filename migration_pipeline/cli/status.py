@@ -39,59 +39,100 @@ def snapshot_of(spec: MigrationSpec, instance: dg.DagsterInstance) -> Snapshot:
         return gather(spec, TerraformRunner.for_spec(spec.terraform), client, instance)
 
 
-def status_json(spec: MigrationSpec, snapshot: Snapshot, refused: str | None = None,
-                runs: Automation | None = None) -> dict:
+def status_json(
+    spec: MigrationSpec,
+    snapshot: Snapshot,
+    refused: str | None = None,
+    runs: Automation | None = None,
+) -> dict:
     a, f = snapshot.assessment, snapshot.facts
     latest = f.validations[0] if f.validations else None
     now = f.now or datetime.now(UTC)
     return {
-        "migration": spec.name, "phase": a.phase, "next_step": a.next_step, "reason": a.reason,
+        "migration": spec.name,
+        "phase": a.phase,
+        "next_step": a.next_step,
+        "reason": a.reason,
         "refused": refused,
-        "progress": None if f.new_status is None else {
+        "progress": None
+        if f.new_status is None
+        else {
             "summary": summary(f.new_status, now),
-            "tables": [asdict(p) for p in pipeline_progress(f.new_status, now)]},
+            "tables": [asdict(p) for p in pipeline_progress(f.new_status, now)],
+        },
         "gates": [{"name": g.name, "open": g.open, "reason": g.reason} for g in a.gates],
-        "latest_validation": None if latest is None else {
-            "id": latest.id, "verdict": latest.verdict, "finished_at": latest.finished_at.isoformat(),
-            "mode": latest.mode, "coverage": latest.coverage},
-        "approval": None if f.approval is None else {
-            "who": f.approval.who, "decision": f.approval.decision,
-            "validation_id": f.approval.validation_id, "comment": f.approval.comment},
-        "sensor": None if runs is None else {
-            "may_launch": not runs.parked, "reason": runs.blocker or
-            "a person launched the job; the sensor launches it again when a gate may have opened"},
+        "latest_validation": None
+        if latest is None
+        else {
+            "id": latest.id,
+            "verdict": latest.verdict,
+            "finished_at": latest.finished_at.isoformat(),
+            "mode": latest.mode,
+            "coverage": latest.coverage,
+        },
+        "approval": None
+        if f.approval is None
+        else {
+            "who": f.approval.who,
+            "decision": f.approval.decision,
+            "validation_id": f.approval.validation_id,
+            "comment": f.approval.comment,
+        },
+        "sensor": None
+        if runs is None
+        else {
+            "may_launch": not runs.parked,
+            "reason": runs.blocker
+            or "a person launched the job; the sensor launches it again when a gate may have opened",
+        },
     }
 
 
 def render(status: dict) -> str:
-    lines = [f"{status['migration']}: {status['phase']}",
-             f"  next step: {status['next_step'] or '(none: waiting or done)'}",
-             f"  why: {status['reason']}"]
+    lines = [
+        f"{status['migration']}: {status['phase']}",
+        f"  next step: {status['next_step'] or '(none: waiting or done)'}",
+        f"  why: {status['reason']}",
+    ]
     if status.get("refused"):
         lines.append(f"  latest run refused: {status['refused']}")
     if status["progress"] is not None:
         lines.append(f"  new pipeline: {status['progress']['summary']}")
-    lines += [f"  gate {g['name']}: {'open' if g['open'] else 'closed'} - {g['reason']}"
-              for g in status["gates"]]
+    lines += [
+        f"  gate {g['name']}: {'open' if g['open'] else 'closed'} - {g['reason']}"
+        for g in status["gates"]
+    ]
     v, ap = status["latest_validation"], status["approval"]
-    lines.append("  latest validation: " + ("none" if v is None else
-                 f"{v['id']} {v['verdict']} ({v['mode']})"))
+    lines.append(
+        "  latest validation: "
+        + ("none" if v is None else f"{v['id']} {v['verdict']} ({v['mode']})")
+    )
     if v is not None and v["coverage"]:
         lines.append(f"  coverage: {v['coverage']}")
-    lines.append("  approval: " + ("none" if ap is None else
-                 f"{ap['decision']} by {ap['who']} on validation {ap['validation_id']}"))
+    lines.append(
+        "  approval: "
+        + (
+            "none"
+            if ap is None
+            else f"{ap['decision']} by {ap['who']} on validation {ap['validation_id']}"
+        )
+    )
     if status.get("sensor"):
         sensor = status["sensor"]
-        lines.append(f"  sensor: {'may launch' if sensor['may_launch'] else 'waits'} - "
-                     f"{sensor['reason']}")
+        lines.append(
+            f"  sensor: {'may launch' if sensor['may_launch'] else 'waits'} - {sensor['reason']}"
+        )
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
     spec = load_spec(config_path(args), args.migration)
     with open_instance() as instance:
-        status = status_json(spec, snapshot_of(spec, instance),
-                             latest_refusal(instance, job_name(spec)),
-                             automation(instance, job_name(spec)))
+        status = status_json(
+            spec,
+            snapshot_of(spec, instance),
+            latest_refusal(instance, job_name(spec)),
+            automation(instance, job_name(spec)),
+        )
     print(json.dumps(status, indent=2) if args.json else render(status))
     return 1 if status["phase"] == "aborted" else 0

@@ -23,12 +23,17 @@ def resources(specs: dict[str, MigrationSpec]) -> dict[str, dg.ConfigurableResou
     """The shared resources; every migration of one file talks to the same Artie account."""
     artie = {(s.artie.api_url, s.artie.api_key_env) for s in specs.values()}
     if len(artie) > 1:
-        raise SpecError("artie", "every migration in one file must use the same api_url and "
-                        "api_key_env; split the file to use several Artie accounts")
+        raise SpecError(
+            "artie",
+            "every migration in one file must use the same api_url and "
+            "api_key_env; split the file to use several Artie accounts",
+        )
     api_url, key_env = artie.pop() if artie else ("https://api.artie.com", "ARTIE_API_KEY")
-    return {"terraform": TerraformResource(),
-            "artie": ArtieApiResource(api_url=api_url, api_key=dg.EnvVar(key_env)),
-            "validation": ValidationResource()}
+    return {
+        "terraform": TerraformResource(),
+        "artie": ArtieApiResource(api_url=api_url, api_key=dg.EnvVar(key_env)),
+        "validation": ValidationResource(),
+    }
 
 
 def build_definitions(specs: dict[str, MigrationSpec]) -> dg.Definitions:
@@ -40,5 +45,6 @@ def build_definitions(specs: dict[str, MigrationSpec]) -> dg.Definitions:
         sensors.append(build_sensor(spec, job))
         schedules.append(build_schedule(spec, validation_job))
         assets += build_assets(spec)
-    return dg.Definitions(jobs=jobs, sensors=sensors, schedules=schedules, assets=assets,
-                          resources=resources(specs))
+    return dg.Definitions(
+        jobs=jobs, sensors=sensors, schedules=schedules, assets=assets, resources=resources(specs)
+    )

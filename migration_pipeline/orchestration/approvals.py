@@ -18,8 +18,9 @@ from migration_pipeline.spec import MigrationSpec
 DECISIONS = ("approve", "reject", "abort")
 
 
-def decide(records: tuple[ValidationRecord, ...], who: str, decision: str, comment: str,
-           reviewed: str = "") -> dict[str, str | bool]:
+def decide(
+    records: tuple[ValidationRecord, ...], who: str, decision: str, comment: str, reviewed: str = ""
+) -> dict[str, str | bool]:
     """The metadata of a decision: who, the decision, the comment and the validation it saw.
     An approval needs a latest validation that passed; `reviewed` (the validation id the person
     read) must then be that latest one."""
@@ -30,28 +31,46 @@ def decide(records: tuple[ValidationRecord, ...], who: str, decision: str, comme
     latest = records[0] if records else None
     if decision == "approve" and (latest is None or not latest.clean):
         raise ApprovalError(
-            "nothing to approve: " + ("no validation has run yet" if latest is None else
-                                      f"the latest validation ({latest.id}) was {latest.verdict}")
-            + ". Let the job validate again, then approve.")
+            "nothing to approve: "
+            + (
+                "no validation has run yet"
+                if latest is None
+                else f"the latest validation ({latest.id}) was {latest.verdict}"
+            )
+            + ". Let the job validate again, then approve."
+        )
     if reviewed and latest is not None and reviewed != latest.id:
         raise ApprovalError(
             f"you reviewed validation {reviewed}, but the latest is {latest.id}: read the latest "
-            "validation_report, then decide again")
-    return approval_metadata(Approval(who.strip(), decision, latest.id if latest else "", comment),
-                             latest.verdict if latest else "")
+            "validation_report, then decide again"
+        )
+    return approval_metadata(
+        Approval(who.strip(), decision, latest.id if latest else "", comment),
+        latest.verdict if latest else "",
+    )
 
 
-def record_approval(instance: dg.DagsterInstance, spec: MigrationSpec, who: str, decision: str,
-                    comment: str = "", reviewed: str = "") -> dict:
+def record_approval(
+    instance: dg.DagsterInstance,
+    spec: MigrationSpec,
+    who: str,
+    decision: str,
+    comment: str = "",
+    reviewed: str = "",
+) -> dict:
     """Record a decision without a run (the CLI's way); the job honours it like a UI one."""
     metadata = decide(validation_records(instance, spec), who, decision, comment, reviewed)
-    instance.report_runless_asset_event(dg.AssetMaterialization(approval_key(spec), metadata=metadata))
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(approval_key(spec), metadata=metadata)
+    )
     return metadata
 
 
 def open_instance() -> dg.DagsterInstance:
     """The Dagster instance under $DAGSTER_HOME (the one the job, sensor and UI use)."""
     if not os.environ.get("DAGSTER_HOME"):
-        raise ConfigurationError("DAGSTER_HOME is not set: point it at the Dagster instance the "
-                             "migration job runs in (where validations and approvals are kept).")
+        raise ConfigurationError(
+            "DAGSTER_HOME is not set: point it at the Dagster instance the "
+            "migration job runs in (where validations and approvals are kept)."
+        )
     return dg.DagsterInstance.get()

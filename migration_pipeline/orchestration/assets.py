@@ -40,22 +40,34 @@ class ApprovalConfig(dg.Config):
     """Your decision on the latest validation: approve, reject, or abort the migration."""
 
     who: str = Field(description="Your name or handle, recorded with the decision.")
-    decision: Literal["approve", "reject", "abort"] = Field(default="approve", description=(
-        "approve: the cutover may delete the old pipeline; reject: it may not; abort (before "
-        "the cutover only): roll the migration back, the new pipeline deleted and the reader "
-        "as it was."))
+    decision: Literal["approve", "reject", "abort"] = Field(
+        default="approve",
+        description=(
+            "approve: the cutover may delete the old pipeline; reject: it may not; abort (before "
+            "the cutover only): roll the migration back, the new pipeline deleted and the reader "
+            "as it was."
+        ),
+    )
     comment: str = Field(default="", description="Why; shown with the decision.")
-    validation_id: str = Field(default="", description=(
-        "The validation you reviewed (validation_id in the validation_report's metadata): when "
-        "given, the decision is refused if a newer validation exists."))
+    validation_id: str = Field(
+        default="",
+        description=(
+            "The validation you reviewed (validation_id in the validation_report's metadata): when "
+            "given, the decision is refused if a newer validation exists."
+        ),
+    )
 
 
 class ValidationConfig(dg.Config):
     """How this validation compares (the schedule and the job use the defaults)."""
 
-    full: bool = Field(default=False, description=(
-        "Compare every row of every table, instead of only the keys changed since the last "
-        "clean validation where the history allows it (incremental, the default)."))
+    full: bool = Field(
+        default=False,
+        description=(
+            "Compare every row of every table, instead of only the keys changed since the last "
+            "clean validation where the history allows it (incremental, the default)."
+        ),
+    )
 
 
 def validation_assets(spec: MigrationSpec) -> dg.AssetsDefinition:
@@ -64,63 +76,115 @@ def validation_assets(spec: MigrationSpec) -> dg.AssetsDefinition:
     report, mismatches = validation_key(spec), mismatches_key(spec)
     owners = list(spec.owners)
 
-    @dg.multi_asset(name=f"{spec.name}_validation", group_name=spec.name, pool=pool(spec), specs=[
-        dg.AssetSpec(report, deps=[destination_key(spec, "old"), destination_key(spec, "new")],
-                     kinds={"duckdb"}, owners=owners, description=(
-                         f"The new destination of {spec.name} compared with the old one, table "
-                         "by table (rows, missing / extra / changed keys, lag). The migration "
-                         "job and the validation schedule materialize it (incremental where the "
-                         "history allows); materialize it here to validate now, with config "
-                         "full: true to compare every row.")),
-        dg.AssetSpec(mismatches, deps=[report], kinds={"duckdb", "pandas"}, owners=owners,
-                     description=(
-                         "Every mismatched key of the latest validation (table, kind, key, "
-                         "column, old and new value, first seen, confirmed), as the table "
-                         "validation_mismatches in the validation history database (see its "
-                         "`database` metadata); query it with duckdb."))],
+    @dg.multi_asset(
+        name=f"{spec.name}_validation",
+        group_name=spec.name,
+        pool=pool(spec),
+        specs=[
+            dg.AssetSpec(
+                report,
+                deps=[destination_key(spec, "old"), destination_key(spec, "new")],
+                kinds={"duckdb"},
+                owners=owners,
+                description=(
+                    f"The new destination of {spec.name} compared with the old one, table "
+                    "by table (rows, missing / extra / changed keys, lag). The migration "
+                    "job and the validation schedule materialize it (incremental where the "
+                    "history allows); materialize it here to validate now, with config "
+                    "full: true to compare every row."
+                ),
+            ),
+            dg.AssetSpec(
+                mismatches,
+                deps=[report],
+                kinds={"duckdb", "pandas"},
+                owners=owners,
+                description=(
+                    "Every mismatched key of the latest validation (table, kind, key, "
+                    "column, old and new value, first seen, confirmed), as the table "
+                    "validation_mismatches in the validation history database (see its "
+                    "`database` metadata); query it with duckdb."
+                ),
+            ),
+        ],
         # Not blocking: a mismatch is evidence to record (and list in validation_mismatches),
         # not a failed run; the gates read the verdict.
-        check_specs=[dg.AssetCheckSpec(name, asset=report, description=doc)
-                     for name, doc in CHECKS.items()])
-    def validation(context: dg.AssetExecutionContext, config: ValidationConfig,
-                   terraform: TerraformResource, artie: ArtieApiResource,
-                   validation: ValidationResource):
+        check_specs=[
+            dg.AssetCheckSpec(name, asset=report, description=doc) for name, doc in CHECKS.items()
+        ],
+    )
+    def validation(
+        context: dg.AssetExecutionContext,
+        config: ValidationConfig,
+        terraform: TerraformResource,
+        artie: ArtieApiResource,
+        validation: ValidationResource,
+    ):
         with artie.client() as client:
             snapshot = gather(spec, terraform.runner(spec), client, context.instance)
             evidence = gather_evidence(spec, snapshot, validation, client, config.full)
         context.log.info(f"validation {evidence.report.id}: {evidence.report.mode}")
         yield dg.MaterializeResult(asset_key=report, metadata=evidence.report_metadata)
         for o in evidence.checks:
-            yield dg.AssetCheckResult(asset_key=report, check_name=o.name, passed=o.passed,
-                                      metadata=o.metadata, severity=o.severity)
+            yield dg.AssetCheckResult(
+                asset_key=report,
+                check_name=o.name,
+                passed=o.passed,
+                metadata=o.metadata,
+                severity=o.severity,
+            )
         yield dg.MaterializeResult(asset_key=mismatches, metadata=evidence.mismatches_metadata)
 
     return validation
 
 
 def approval_asset(spec: MigrationSpec) -> dg.AssetsDefinition:
-    @dg.asset(key=approval_key(spec), group_name=spec.name, pool=pool(spec),
-              deps=[validation_key(spec)], owners=list(spec.owners), description=(
-                  f"A person's decision on the cutover of {spec.name}: materialize with config "
-                  "who / decision (approve, reject, abort) / comment. An approval holds for the "
-                  "clean validation it saw until a later validation confirms a mismatch (an "
-                  "inconclusive one does not void it). Abort (before cutover only) rolls the "
-                  "migration back: the new pipeline deleted, the reader as it was before."))
-    def approval(context: dg.AssetExecutionContext, config: ApprovalConfig,
-                 terraform: TerraformResource, artie: ArtieApiResource) -> dg.MaterializeResult:
+    @dg.asset(
+        key=approval_key(spec),
+        group_name=spec.name,
+        pool=pool(spec),
+        deps=[validation_key(spec)],
+        owners=list(spec.owners),
+        description=(
+            f"A person's decision on the cutover of {spec.name}: materialize with config "
+            "who / decision (approve, reject, abort) / comment. An approval holds for the "
+            "clean validation it saw until a later validation confirms a mismatch (an "
+            "inconclusive one does not void it). Abort (before cutover only) rolls the "
+            "migration back: the new pipeline deleted, the reader as it was before."
+        ),
+    )
+    def approval(
+        context: dg.AssetExecutionContext,
+        config: ApprovalConfig,
+        terraform: TerraformResource,
+        artie: ArtieApiResource,
+    ) -> dg.MaterializeResult:
         try:
-            metadata = decide(validation_records(context.instance, spec), config.who,
-                              config.decision, config.comment, config.validation_id)
+            metadata = decide(
+                validation_records(context.instance, spec),
+                config.who,
+                config.decision,
+                config.comment,
+                config.validation_id,
+            )
         except ApprovalError as e:
             raise dg.Failure(str(e)) from e
         if config.decision == "abort":
             # Recorded before the rollback starts (so nothing advances again), then rolled back.
             with artie.client() as client:
-                results = abort_and_roll_back(context.instance, spec, config.who,
-                                              config.comment, terraform.runner(spec), client)
+                results = abort_and_roll_back(
+                    context.instance,
+                    spec,
+                    config.who,
+                    config.comment,
+                    terraform.runner(spec),
+                    client,
+                )
             metadata = {**metadata, "rollback": dg.MetadataValue.md(summary(results))}
-        context.log.info(f"{metadata['who']} decided {metadata['decision']} on validation "
-                         f"{metadata['validation_id'] or '(none)'}")
+        context.log.info(
+            f"{metadata['who']} decided {metadata['decision']} on validation "
+            f"{metadata['validation_id'] or '(none)'}"
+        )
         return dg.MaterializeResult(metadata=metadata)
 
     return approval
@@ -129,5 +193,7 @@ def approval_asset(spec: MigrationSpec) -> dg.AssetsDefinition:
 def build_assets(spec: MigrationSpec) -> list:
     """Everything the migration shows in the asset graph; the reader, pipelines and destinations
     link to the code of the Terraform steps that change them."""
-    return [*external_assets(spec, code_references(run_step, step_event)),
-            *dg.with_source_code_references([validation_assets(spec), approval_asset(spec)])]
+    return [
+        *external_assets(spec, code_references(run_step, step_event)),
+        *dg.with_source_code_references([validation_assets(spec), approval_asset(spec)]),
+    ]

@@ -31,25 +31,49 @@ from migration_pipeline.validation.mismatches import MismatchRow, mismatch_rows
 
 QUERY = "SELECT * FROM validation_mismatches ORDER BY table_name, kind, key"
 PREVIEW_ROWS = 20
-COLUMNS = dg.TableSchema(columns=[
-    dg.TableColumn("validation_id", "VARCHAR", description="The validation that listed the key."),
-    dg.TableColumn("table_name", "VARCHAR", description="The old destination's table."),
-    dg.TableColumn("kind", "VARCHAR", description="missing_in_new, extra_in_new, changed or "
-                   "duplicate."),
-    dg.TableColumn("key", "VARCHAR", description="The key as JSON (a list for a composite key)."),
-    dg.TableColumn("column_name", "VARCHAR", description="The differing column (changed rows)."),
-    dg.TableColumn("old_value", "VARCHAR", description="The old side's value, as JSON (for a "
-                   "duplicate: its row count in old)."),
-    dg.TableColumn("new_value", "VARCHAR", description="The new side's value, as JSON (for a "
-                   "duplicate: its row count in new)."),
-    dg.TableColumn("first_seen", "TIMESTAMPTZ", description="When validations started listing "
-                   "the key without a break."),
-    dg.TableColumn("confirmed", "BOOLEAN", description="Listed by the previous validation too "
-                   "(a persisting mismatch, not a row in flight)."),
-])
-_CREATE = ("CREATE OR REPLACE TABLE validation_mismatches (validation_id VARCHAR, "
-           "table_name VARCHAR, kind VARCHAR, key VARCHAR, column_name VARCHAR, "
-           "old_value VARCHAR, new_value VARCHAR, first_seen TIMESTAMPTZ, confirmed BOOLEAN)")
+COLUMNS = dg.TableSchema(
+    columns=[
+        dg.TableColumn(
+            "validation_id", "VARCHAR", description="The validation that listed the key."
+        ),
+        dg.TableColumn("table_name", "VARCHAR", description="The old destination's table."),
+        dg.TableColumn(
+            "kind", "VARCHAR", description="missing_in_new, extra_in_new, changed or duplicate."
+        ),
+        dg.TableColumn(
+            "key", "VARCHAR", description="The key as JSON (a list for a composite key)."
+        ),
+        dg.TableColumn(
+            "column_name", "VARCHAR", description="The differing column (changed rows)."
+        ),
+        dg.TableColumn(
+            "old_value",
+            "VARCHAR",
+            description="The old side's value, as JSON (for a duplicate: its row count in old).",
+        ),
+        dg.TableColumn(
+            "new_value",
+            "VARCHAR",
+            description="The new side's value, as JSON (for a duplicate: its row count in new).",
+        ),
+        dg.TableColumn(
+            "first_seen",
+            "TIMESTAMPTZ",
+            description="When validations started listing the key without a break.",
+        ),
+        dg.TableColumn(
+            "confirmed",
+            "BOOLEAN",
+            description="Listed by the previous validation too "
+            "(a persisting mismatch, not a row in flight).",
+        ),
+    ]
+)
+_CREATE = (
+    "CREATE OR REPLACE TABLE validation_mismatches (validation_id VARCHAR, "
+    "table_name VARCHAR, kind VARCHAR, key VARCHAR, column_name VARCHAR, "
+    "old_value VARCHAR, new_value VARCHAR, first_seen TIMESTAMPTZ, confirmed BOOLEAN)"
+)
 
 
 @dataclass(frozen=True)
@@ -65,23 +89,38 @@ class Evidence:
     def events(self, spec: MigrationSpec) -> list:
         """The events a job step logs (an asset materialization yields the same, as results)."""
         key = validation_key(spec)
-        return [dg.AssetMaterialization(key, metadata=self.report_metadata),
-                *(dg.AssetCheckEvaluation(asset_key=key, check_name=o.name, passed=o.passed,
-                                          metadata=o.metadata, severity=o.severity)
-                  for o in self.checks),
-                dg.AssetMaterialization(mismatches_key(spec), metadata=self.mismatches_metadata)]
+        return [
+            dg.AssetMaterialization(key, metadata=self.report_metadata),
+            *(
+                dg.AssetCheckEvaluation(
+                    asset_key=key,
+                    check_name=o.name,
+                    passed=o.passed,
+                    metadata=o.metadata,
+                    severity=o.severity,
+                )
+                for o in self.checks
+            ),
+            dg.AssetMaterialization(mismatches_key(spec), metadata=self.mismatches_metadata),
+        ]
 
 
-def gather_evidence(spec: MigrationSpec, snapshot: Snapshot, validation: ValidationResource,
-                    artie: ConnectorSource | None = None, full: bool = False) -> Evidence:
+def gather_evidence(
+    spec: MigrationSpec,
+    snapshot: Snapshot,
+    validation: ValidationResource,
+    artie: ConnectorSource | None = None,
+    full: bool = False,
+) -> Evidence:
     """Compare the destinations of `spec` (every row when `full`), then record the evidence in
     its history database (with where the new pipeline stood, from the snapshot's Artie status)."""
     report = run_validation(spec, snapshot.state, validation.options(), artie, full)
     return record_evidence(validation.history(spec), report, snapshot.facts.new_status)
 
 
-def record_evidence(history: DuckDBResource, report: ValidationReport,
-                    status: PipelineDetail | None = None) -> Evidence:
+def record_evidence(
+    history: DuckDBResource, report: ValidationReport, status: PipelineDetail | None = None
+) -> Evidence:
     """Append `report` to the history (confirming mismatches against the previous run) and
     replace the stored validation_mismatches with its keys, in one connection."""
     with history.get_connection() as con:
@@ -95,8 +134,13 @@ def record_evidence(history: DuckDBResource, report: ValidationReport,
             con.unregister("mismatches_frame")
         con.execute("COMMIT")
     metadata = {**validation_metadata(report), **progress_metadata(status, report.finished_at)}
-    return Evidence(report, metadata, frame,
-                    mismatches_metadata(frame, history.database, report), tuple(checks(report)))
+    return Evidence(
+        report,
+        metadata,
+        frame,
+        mismatches_metadata(frame, history.database, report),
+        tuple(checks(report)),
+    )
 
 
 def mismatch_frame(rows: list[MismatchRow]) -> pd.DataFrame:
@@ -110,14 +154,22 @@ def mismatch_frame(rows: list[MismatchRow]) -> pd.DataFrame:
     return frame.astype({"confirmed": bool})
 
 
-def mismatches_metadata(frame: pd.DataFrame, database: str,
-                        report: ValidationReport) -> dict[str, Any]:
+def mismatches_metadata(
+    frame: pd.DataFrame, database: str, report: ValidationReport
+) -> dict[str, Any]:
     """Row count, where to query it, and the first rows."""
-    preview = [dg.TableRecord({k: (None if pd.isna(v) else str(v)) for k, v in row.items()})
-               for row in frame.head(PREVIEW_ROWS).to_dict("records")]
-    truncated = [t.table for t in report.tables
-                 if t.missing_in_new.truncated or t.extra_in_new.truncated
-                 or len(t.changed) < t.changed_total or len(t.duplicate_keys) < t.duplicate_total]
+    preview = [
+        dg.TableRecord({k: (None if pd.isna(v) else str(v)) for k, v in row.items()})
+        for row in frame.head(PREVIEW_ROWS).to_dict("records")
+    ]
+    truncated = [
+        t.table
+        for t in report.tables
+        if t.missing_in_new.truncated
+        or t.extra_in_new.truncated
+        or len(t.changed) < t.changed_total
+        or len(t.duplicate_keys) < t.duplicate_total
+    ]
     return {
         "dagster/row_count": len(frame),
         "dagster/column_schema": COLUMNS,

@@ -24,8 +24,11 @@ from migration_pipeline.terraform.state import TerraformState
 
 
 def gate_settings(spec: MigrationSpec) -> GateSettings:
-    return GateSettings(spec.gates.clean_validations,
-                        timedelta(minutes=spec.gates.max_validation_age_minutes), spec.unshare)
+    return GateSettings(
+        spec.gates.clean_validations,
+        timedelta(minutes=spec.gates.max_validation_age_minutes),
+        spec.unshare,
+    )
 
 
 @dataclass(frozen=True)
@@ -37,13 +40,15 @@ class Snapshot:
     assessment: Assessment
 
     def with_validation(self, record: ValidationRecord, settings: GateSettings) -> Snapshot:
-        facts = replace(self.facts, validations=(record, *self.facts.validations),
-                        now=datetime.now(UTC))
+        facts = replace(
+            self.facts, validations=(record, *self.facts.validations), now=datetime.now(UTC)
+        )
         return replace(self, facts=facts, assessment=assess(facts, settings))
 
 
-def gather(spec: MigrationSpec, runner: TerraformRunner, artie: ArtieClient,
-           instance: dg.DagsterInstance) -> Snapshot:
+def gather(
+    spec: MigrationSpec, runner: TerraformRunner, artie: ArtieClient, instance: dg.DagsterInstance
+) -> Snapshot:
     """Read everything the phase depends on (the state pulled once); nothing is changed."""
     runner.init()
     state = runner.state()
@@ -56,7 +61,14 @@ def gather(spec: MigrationSpec, runner: TerraformRunner, artie: ArtieClient,
         except ArtieApiError as e:
             if e.status_code != 404:
                 raise
-    facts = MigrationFacts(module, spec.reader, spec.old_pipeline, spec.new_pipeline.address,
-                           status, validation_records(instance, spec),
-                           latest_approval(instance, spec), datetime.now(UTC))
+    facts = MigrationFacts(
+        module,
+        spec.reader,
+        spec.old_pipeline,
+        spec.new_pipeline.address,
+        status,
+        validation_records(instance, spec),
+        latest_approval(instance, spec),
+        datetime.now(UTC),
+    )
     return Snapshot(facts, state, assess(facts, gate_settings(spec)))

@@ -32,8 +32,12 @@ def mismatches_key(spec: MigrationSpec) -> dg.AssetKey:
 
 
 # What each step changed: the asset, and what happened to it.
-STEP_EVENTS = {Step.PROMOTE: ("reader", "shared"), Step.CREATE: ("new_pipeline", "created"),
-               Step.CUTOVER: ("old_pipeline", "deleted"), Step.UNSHARE: ("reader", "unshared")}
+STEP_EVENTS = {
+    Step.PROMOTE: ("reader", "shared"),
+    Step.CREATE: ("new_pipeline", "created"),
+    Step.CUTOVER: ("old_pipeline", "deleted"),
+    Step.UNSHARE: ("reader", "unshared"),
+}
 
 
 def step_key(spec: MigrationSpec, step: Step) -> dg.AssetKey:
@@ -46,16 +50,28 @@ def step_event(spec: MigrationSpec, step: Step, result: StepResult) -> dg.AssetM
     """The event a Terraform step records on the asset it changed, once applied: what happened
     and the plan that was checked and applied."""
     change = STEP_EVENTS[step][1]
-    return dg.AssetMaterialization(step_key(spec, step), description=result.message, metadata={
-        "change": change, "step": str(step), "status": result.status,
-        "plan": dg.MetadataValue.md("\n".join(plan_lines(result.plan))),
-        "resources_changed": len(result.plan.changes) if result.plan else 0})
+    return dg.AssetMaterialization(
+        step_key(spec, step),
+        description=result.message,
+        metadata={
+            "change": change,
+            "step": str(step),
+            "status": result.status,
+            "plan": dg.MetadataValue.md("\n".join(plan_lines(result.plan))),
+            "resources_changed": len(result.plan.changes) if result.plan else 0,
+        },
+    )
 
 
 def code_references(*functions) -> dict:
     """Links from an asset to the code that makes it (shown in the UI as code references)."""
-    refs = [dg.LocalFileCodeReference(file_path=str(Path(f.__code__.co_filename).resolve()),
-                                      line_number=f.__code__.co_firstlineno) for f in functions]
+    refs = [
+        dg.LocalFileCodeReference(
+            file_path=str(Path(f.__code__.co_filename).resolve()),
+            line_number=f.__code__.co_firstlineno,
+        )
+        for f in functions
+    ]
     return {"dagster/code_references": dg.CodeReferencesMetadataValue(code_references=refs)}
 
 
@@ -65,22 +81,49 @@ def external_assets(spec: MigrationSpec, refs: dict) -> list[dg.AssetSpec]:
     owners = list(spec.owners)
     group = spec.name
 
-    def asset(key: dg.AssetKey, kinds: set[str], description: str,
-              deps: tuple[dg.AssetKey, ...] = ()) -> dg.AssetSpec:
-        return dg.AssetSpec(key, deps=deps, kinds=kinds, owners=owners, group_name=group,
-                            description=description, metadata=refs)
+    def asset(
+        key: dg.AssetKey, kinds: set[str], description: str, deps: tuple[dg.AssetKey, ...] = ()
+    ) -> dg.AssetSpec:
+        return dg.AssetSpec(
+            key,
+            deps=deps,
+            kinds=kinds,
+            owners=owners,
+            group_name=group,
+            description=description,
+            metadata=refs,
+        )
 
     old, new = spec.old_pipeline, spec.new_pipeline.address
     return [
-        asset(reader_key(spec), ARTIE_KINDS, f"The source reader {spec.reader}: reads the source "
-              "once for every pipeline attached to it; shared while both pipelines run."),
-        asset(pipeline_key(spec, "old"), ARTIE_KINDS, f"The pipeline moving away, {old}; deleted "
-              "by the cutover.", (reader_key(spec),)),
-        asset(pipeline_key(spec, "new"), ARTIE_KINDS, f"The new pipeline, {new}, on the shared "
-              "reader; created by the migration.", (reader_key(spec),)),
-        asset(destination_key(spec, "old"), {"duckdb"}, f"Where {old} writes.",
-              (pipeline_key(spec, "old"),)),
-        asset(destination_key(spec, "new"), {"duckdb"}, f"Where {new} writes.",
-              (pipeline_key(spec, "new"),)),
+        asset(
+            reader_key(spec),
+            ARTIE_KINDS,
+            f"The source reader {spec.reader}: reads the source "
+            "once for every pipeline attached to it; shared while both pipelines run.",
+        ),
+        asset(
+            pipeline_key(spec, "old"),
+            ARTIE_KINDS,
+            f"The pipeline moving away, {old}; deleted by the cutover.",
+            (reader_key(spec),),
+        ),
+        asset(
+            pipeline_key(spec, "new"),
+            ARTIE_KINDS,
+            f"The new pipeline, {new}, on the shared reader; created by the migration.",
+            (reader_key(spec),),
+        ),
+        asset(
+            destination_key(spec, "old"),
+            {"duckdb"},
+            f"Where {old} writes.",
+            (pipeline_key(spec, "old"),),
+        ),
+        asset(
+            destination_key(spec, "new"),
+            {"duckdb"},
+            f"Where {new} writes.",
+            (pipeline_key(spec, "new"),),
+        ),
     ]
-

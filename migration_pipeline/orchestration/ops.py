@@ -32,12 +32,15 @@ from migration_pipeline.validation import ValidationReport
 
 MISMATCH_KEYS_SHOWN = 3
 
-OUTS = {"proceed": dg.Out(is_required=False, description="The gate is open: go on."),
-        "gate_closed": dg.Out(is_required=False, description="Stopped here; see the reason.")}
+OUTS = {
+    "proceed": dg.Out(is_required=False, description="The gate is open: go on."),
+    "gate_closed": dg.Out(is_required=False, description="Stopped here; see the reason."),
+}
 
 
-def stop(context, snapshot: Snapshot, reason: str | None = None, gate: str | None = None,
-         keys: str = "") -> Iterator[dg.Output]:
+def stop(
+    context, snapshot: Snapshot, reason: str | None = None, gate: str | None = None, keys: str = ""
+) -> Iterator[dg.Output]:
     """End the run here: the reason as output metadata and, for the runs list, as run tags
     (`migration/stopped_at` = the closed gate, `migration/stop_reason`, and the first
     mismatched keys when a validation found some)."""
@@ -46,8 +49,11 @@ def stop(context, snapshot: Snapshot, reason: str | None = None, gate: str | Non
     gate = gate or (a.closed_gate.name if a.closed_gate else str(a.phase))
     context.log.info(f"Stopped in phase {a.phase} at {gate}: {reason}")
     context.instance.add_run_tags(context.run_id, stop_tags(gate, reason, keys))
-    yield dg.Output(None, "gate_closed", metadata={
-        "phase": str(a.phase), "gate": gate, "reason": dg.MetadataValue.text(reason)})
+    yield dg.Output(
+        None,
+        "gate_closed",
+        metadata={"phase": str(a.phase), "gate": gate, "reason": dg.MetadataValue.text(reason)},
+    )
 
 
 def first_keys(report: ValidationReport) -> str:
@@ -68,18 +74,28 @@ def mismatch_reason(spec: MigrationSpec, report: ValidationReport, reason: str) 
     keys = first_keys(report)
     if not keys:
         return reason
-    return (f"{reason} First mismatched keys: {keys}. Every key: the "
-            f"{spec.name}/validation_mismatches asset (and validation_report's metadata).")
+    return (
+        f"{reason} First mismatched keys: {keys}. Every key: the "
+        f"{spec.name}/validation_mismatches asset (and validation_report's metadata)."
+    )
 
 
 def proceed(context, snapshot: Snapshot, note: str, **metadata) -> Iterator[dg.Output]:
     context.log.info(note)
-    yield dg.Output(None, "proceed", metadata={
-        "phase": str(snapshot.assessment.phase), "note": dg.MetadataValue.text(note), **metadata})
+    yield dg.Output(
+        None,
+        "proceed",
+        metadata={
+            "phase": str(snapshot.assessment.phase),
+            "note": dg.MetadataValue.text(note),
+            **metadata,
+        },
+    )
 
 
-def look(spec: MigrationSpec, context, terraform: TerraformResource,
-         artie: ArtieApiResource) -> Snapshot:
+def look(
+    spec: MigrationSpec, context, terraform: TerraformResource, artie: ArtieApiResource
+) -> Snapshot:
     """The migration's facts now, as an op sees them."""
     with artie.client() as client:
         return gather(spec, terraform.runner(spec), client, context.instance)
@@ -98,10 +114,16 @@ def before_first_step(context, spec: MigrationSpec, artie: ArtieApiResource) -> 
 
 
 def _step_op(spec: MigrationSpec, name: str, step: Step, description: str):
-    @dg.op(name=name, description=description, out=OUTS, ins={"after": dg.In(dg.Nothing)},
-           pool=pool(spec))
-    def step_op(context: dg.OpExecutionContext, terraform: TerraformResource,
-                artie: ArtieApiResource):
+    @dg.op(
+        name=name,
+        description=description,
+        out=OUTS,
+        ins={"after": dg.In(dg.Nothing)},
+        pool=pool(spec),
+    )
+    def step_op(
+        context: dg.OpExecutionContext, terraform: TerraformResource, artie: ArtieApiResource
+    ):
         runner = terraform.runner(spec)
         with artie.client() as client:
             a = snapshot = None
@@ -120,8 +142,12 @@ def _step_op(spec: MigrationSpec, name: str, step: Step, description: str):
             if result is not None:
                 if result.status == "applied":
                     context.log_event(step_event(spec, step, result))
-                yield from proceed(context, snapshot, result.message,
-                                   step_result=dg.MetadataValue.md(result.to_markdown()))
+                yield from proceed(
+                    context,
+                    snapshot,
+                    result.message,
+                    step_result=dg.MetadataValue.md(result.to_markdown()),
+                )
             elif done_in(step, a.phase):
                 yield from proceed(context, snapshot, f"{step}: already done (phase {a.phase}).")
             else:
@@ -131,20 +157,31 @@ def _step_op(spec: MigrationSpec, name: str, step: Step, description: str):
 
 
 def _validate_op(spec: MigrationSpec):
-    @dg.op(name="validate_destinations", out=OUTS, ins={"after": dg.In(dg.Nothing)},
-           pool=pool(spec), description=(
-        "Once the new pipeline streams every table, compare the new destination with the old one "
-        "(recorded as the validation_report asset and its checks). Goes on when enough "
-        "consecutive validations were clean; otherwise stops with the reason."))
-    def validate_destinations(context: dg.OpExecutionContext, terraform: TerraformResource,
-                              artie: ArtieApiResource, validation: ValidationResource):
+    @dg.op(
+        name="validate_destinations",
+        out=OUTS,
+        ins={"after": dg.In(dg.Nothing)},
+        pool=pool(spec),
+        description=(
+            "Once the new pipeline streams every table, compare the new destination with the old one "
+            "(recorded as the validation_report asset and its checks). Goes on when enough "
+            "consecutive validations were clean; otherwise stops with the reason."
+        ),
+    )
+    def validate_destinations(
+        context: dg.OpExecutionContext,
+        terraform: TerraformResource,
+        artie: ArtieApiResource,
+        validation: ValidationResource,
+    ):
         snapshot = look(spec, context, terraform, artie)
         a = snapshot.assessment
         # A block removed by hand (no cutover journal) still needs fresh validations: the
         # phases then hold the cutover behind the approval and freshness gates.
         if done_in(Step.CUTOVER, a.phase) or snapshot.facts.module.pending_step == Step.CUTOVER:
-            yield from proceed(context, snapshot, "Nothing to validate: the cutover is under way "
-                               "or done.")
+            yield from proceed(
+                context, snapshot, "Nothing to validate: the cutover is under way or done."
+            )
             return
         if a.phase in (Phase.ABORTED, Phase.PLANNED, Phase.READER_SHARED):
             yield from stop(context, snapshot)
@@ -161,8 +198,13 @@ def _validate_op(spec: MigrationSpec):
         gate = snapshot.assessment.gate("catch_up")
         if gate is None or not gate.open:
             reason = gate.reason if gate else snapshot.assessment.reason
-            yield from stop(context, snapshot, mismatch_reason(spec, report, reason), "catch_up",
-                            first_keys(report))
+            yield from stop(
+                context,
+                snapshot,
+                mismatch_reason(spec, report, reason),
+                "catch_up",
+                first_keys(report),
+            )
         else:
             yield from proceed(context, snapshot, gate.reason, **totals(report))
 
@@ -170,14 +212,21 @@ def _validate_op(spec: MigrationSpec):
 
 
 def _approval_op(spec: MigrationSpec):
-    @dg.op(name="check_approval", out=OUTS, ins={"after": dg.In(dg.Nothing)},
-           pool=pool(spec), description=(
-        "Goes on only when a person approved a clean validation that no later validation has "
-        "voided with a confirmed mismatch (the approval asset, or `migration-pipeline approve`) "
-        "and the latest validation is clean and recent enough; otherwise stops and says what is "
-        "missing."))
-    def check_approval(context: dg.OpExecutionContext, terraform: TerraformResource,
-                       artie: ArtieApiResource):
+    @dg.op(
+        name="check_approval",
+        out=OUTS,
+        ins={"after": dg.In(dg.Nothing)},
+        pool=pool(spec),
+        description=(
+            "Goes on only when a person approved a clean validation that no later validation has "
+            "voided with a confirmed mismatch (the approval asset, or `migration-pipeline approve`) "
+            "and the latest validation is clean and recent enough; otherwise stops and says what is "
+            "missing."
+        ),
+    )
+    def check_approval(
+        context: dg.OpExecutionContext, terraform: TerraformResource, artie: ArtieApiResource
+    ):
         snapshot = look(spec, context, terraform, artie)
         a = snapshot.assessment
         if a.next_step == Step.CUTOVER or done_in(Step.CUTOVER, a.phase):
@@ -189,14 +238,30 @@ def _approval_op(spec: MigrationSpec):
 
 
 STEP_OPS: tuple[tuple[str, Step, str], ...] = (
-    ("promote_reader", Step.PROMOTE, "Share the source reader: `is_shared = true` and `tables` = "
-     "every attached pipeline's tables; the plan may only update the reader. A no-op once done."),
-    ("create_pipeline", Step.CREATE, "Add the new artie_pipeline (a copy of the old one with the "
-     "spec's overrides) on the shared reader; the plan may only create it."),
-    ("cut_over", Step.CUTOVER, "Delete the old pipeline (remove its block; the plan may only delete "
-     "it). Runs only with a valid approval and a fresh clean validation."),
-    ("unshare_reader", Step.UNSHARE, "Make the reader dedicated again (`is_shared = false`, `tables` "
-     "removed) when the spec asks for it and one pipeline is left."),
+    (
+        "promote_reader",
+        Step.PROMOTE,
+        "Share the source reader: `is_shared = true` and `tables` = "
+        "every attached pipeline's tables; the plan may only update the reader. A no-op once done.",
+    ),
+    (
+        "create_pipeline",
+        Step.CREATE,
+        "Add the new artie_pipeline (a copy of the old one with the "
+        "spec's overrides) on the shared reader; the plan may only create it.",
+    ),
+    (
+        "cut_over",
+        Step.CUTOVER,
+        "Delete the old pipeline (remove its block; the plan may only delete "
+        "it). Runs only with a valid approval and a fresh clean validation.",
+    ),
+    (
+        "unshare_reader",
+        Step.UNSHARE,
+        "Make the reader dedicated again (`is_shared = false`, `tables` "
+        "removed) when the spec asks for it and one pipeline is left.",
+    ),
 )
 
 
@@ -205,10 +270,15 @@ def build_job(spec: MigrationSpec) -> dg.JobDefinition:
     promote, create, cut, unshare = (_step_op(spec, *op) for op in STEP_OPS)
     validate, approve = _validate_op(spec), _approval_op(spec)
 
-    @dg.job(name=job_name(spec), executor_def=dg.in_process_executor, tags=job_tags(spec),
-            description=(
-        f"Advance the migration {spec.name} as far as its gates allow; safe to launch at any "
-        "time (every step is idempotent)."))
+    @dg.job(
+        name=job_name(spec),
+        executor_def=dg.in_process_executor,
+        tags=job_tags(spec),
+        description=(
+            f"Advance the migration {spec.name} as far as its gates allow; safe to launch at any "
+            "time (every step is idempotent)."
+        ),
+    )
     def migration_job():
         out = promote().proceed
         for op in (create, validate, approve, cut, unshare):

@@ -25,15 +25,20 @@ REFUSALS = (StepRefused, PlanGuardRefusal, ModuleEditError, ConfigurationError)
 _TAG_LIMIT = 1000  # run tags are for short values; the op's metadata holds the full reason
 
 
-def refuse(context: dg.OpExecutionContext, step: str, error: Exception,
-           phase: str | None) -> Iterator[dg.Output]:
+def refuse(
+    context: dg.OpExecutionContext, step: str, error: Exception, phase: str | None
+) -> Iterator[dg.Output]:
     """Stop the run here, saying why `step` was refused (no stack trace: it is expected)."""
     reason = f"{step} refused: {error}"
     context.log.error(reason)
-    context.instance.add_run_tags(context.run_id, {TAG: reason[:_TAG_LIMIT],
-                                                   **stop_tags(f"{step} (refused)", reason)})
-    metadata = {"phase": str(phase or "unknown"), "gate": "refused",
-                "reason": dg.MetadataValue.text(reason)}
+    context.instance.add_run_tags(
+        context.run_id, {TAG: reason[:_TAG_LIMIT], **stop_tags(f"{step} (refused)", reason)}
+    )
+    metadata = {
+        "phase": str(phase or "unknown"),
+        "gate": "refused",
+        "reason": dg.MetadataValue.text(reason),
+    }
     result = getattr(error, "result", None)
     if result is not None:
         metadata["step_result"] = dg.MetadataValue.md(result.to_markdown())

@@ -16,16 +16,25 @@ from migration_pipeline.validation.history import history_path
 class TerraformResource(dg.ConfigurableResource):
     """Runs terraform on a migration's root module; `binary` overrides the spec's and PATH."""
 
-    binary: str | None = Field(default=None, description=(
-        "A terraform binary to use instead of the spec's terraform.binary and PATH."))
-    timeout_seconds: float | None = Field(default=None, description=(
-        "Per terraform command, instead of the spec's terraform.timeout_seconds."))
+    binary: str | None = Field(
+        default=None,
+        description=("A terraform binary to use instead of the spec's terraform.binary and PATH."),
+    )
+    timeout_seconds: float | None = Field(
+        default=None,
+        description=("Per terraform command, instead of the spec's terraform.timeout_seconds."),
+    )
 
     def runner(self, spec: MigrationSpec) -> TerraformRunner:
         settings = spec.terraform
-        changes = {k: v for k, v in (("binary", self.binary),
-                                     ("timeout_seconds", self.timeout_seconds)) if v is not None}
-        return TerraformRunner.for_spec(settings.model_copy(update=changes) if changes else settings)
+        changes = {
+            k: v
+            for k, v in (("binary", self.binary), ("timeout_seconds", self.timeout_seconds))
+            if v is not None
+        }
+        return TerraformRunner.for_spec(
+            settings.model_copy(update=changes) if changes else settings
+        )
 
 
 class ArtieApiResource(dg.ConfigurableResource):
@@ -34,8 +43,11 @@ class ArtieApiResource(dg.ConfigurableResource):
 
     api_url: str = Field(description="Artie's API, e.g. https://api.artie.com.")
     # Resolved from dg.EnvVar; never in a repr or log.
-    api_key: str = Field(repr=False, description="The API key (give it as an environment "
-                         "variable; Dagster then shows only the variable's name).")
+    api_key: str = Field(
+        repr=False,
+        description="The API key (give it as an environment "
+        "variable; Dagster then shows only the variable's name).",
+    )
 
     def client(self) -> ArtieClient:
         return ArtieClient(self.api_url, self.api_key)
@@ -47,10 +59,13 @@ class ValidationResource(dg.ConfigurableResource):
     memory_limit: str = Field(default="2GB", description="DuckDB memory limit of a validation.")
     threads: int | None = Field(default=None, description="DuckDB threads (default: all cores).")
     max_keys: int = Field(default=100, description="Mismatched keys listed per table and kind.")
-    lock_timeout_seconds: float = Field(default=10.0, description=(
-        "How long to wait for a destination file a pipeline is writing."))
-    float_tolerance: float = Field(default=0.0, description=(
-        "Largest difference between two floating-point values still counted equal."))
+    lock_timeout_seconds: float = Field(
+        default=10.0, description=("How long to wait for a destination file a pipeline is writing.")
+    )
+    float_tolerance: float = Field(
+        default=0.0,
+        description=("Largest difference between two floating-point values still counted equal."),
+    )
 
     def history(self, spec: MigrationSpec) -> DuckDBResource:
         """The migration's validation history database (validation_mismatches lives there too),
@@ -60,6 +75,10 @@ class ValidationResource(dg.ConfigurableResource):
         return DuckDBResource(database=str(path))
 
     def options(self) -> ValidationOptions:
-        return ValidationOptions(max_keys=self.max_keys, float_tolerance=self.float_tolerance,
-                                 memory_limit=self.memory_limit, threads=self.threads,
-                                 lock_timeout_s=self.lock_timeout_seconds)
+        return ValidationOptions(
+            max_keys=self.max_keys,
+            float_tolerance=self.float_tolerance,
+            memory_limit=self.memory_limit,
+            threads=self.threads,
+            lock_timeout_s=self.lock_timeout_seconds,
+        )

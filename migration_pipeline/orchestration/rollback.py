@@ -20,9 +20,14 @@ from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline.terraform.steps import abort_migration
 
 
-def abort_and_roll_back(instance: dg.DagsterInstance, spec: MigrationSpec, who: str,
-                        comment: str, runner: TerraformRunner,
-                        artie: ArtieClient) -> tuple[StepResult, ...]:
+def abort_and_roll_back(
+    instance: dg.DagsterInstance,
+    spec: MigrationSpec,
+    who: str,
+    comment: str,
+    runner: TerraformRunner,
+    artie: ArtieClient,
+) -> tuple[StepResult, ...]:
     """Refuse after cutover; otherwise record `who`'s abort and run the rollback steps."""
     abort.check_before_cutover(spec)
     record_approval(instance, spec, who, "abort", comment)
@@ -43,22 +48,37 @@ class AbortConfig(dg.Config):
 def build_abort_job(spec: MigrationSpec) -> dg.JobDefinition:
     """`<migration>_abort_job`: abort and roll back (before cutover only)."""
 
-    @dg.op(name="roll_back", pool=pool(spec), description=(
-        f"Abort {spec.name} and roll it back: delete the new pipeline (the plan may only destroy "
-        "it), then put the reader's is_shared / tables back as they were before the migration "
-        "(the plan may only update those). Refused once the cutover has started."))
-    def roll_back(context: dg.OpExecutionContext, config: AbortConfig,
-                  terraform: TerraformResource, artie: ArtieApiResource) -> None:
+    @dg.op(
+        name="roll_back",
+        pool=pool(spec),
+        description=(
+            f"Abort {spec.name} and roll it back: delete the new pipeline (the plan may only destroy "
+            "it), then put the reader's is_shared / tables back as they were before the migration "
+            "(the plan may only update those). Refused once the cutover has started."
+        ),
+    )
+    def roll_back(
+        context: dg.OpExecutionContext,
+        config: AbortConfig,
+        terraform: TerraformResource,
+        artie: ArtieApiResource,
+    ) -> None:
         with artie.client() as client:
-            results = abort_and_roll_back(context.instance, spec, config.who, config.comment,
-                                          terraform.runner(spec), client)
+            results = abort_and_roll_back(
+                context.instance, spec, config.who, config.comment, terraform.runner(spec), client
+            )
         context.log.info(f"{spec.name} aborted by {config.who} and rolled back.")
         context.add_output_metadata({"rollback": dg.MetadataValue.md(summary(results))})
 
-    @dg.job(name=f"{spec.name}_abort_job", executor_def=dg.in_process_executor,
-            tags=job_tags(spec), description=(
-                f"Abort the migration {spec.name} before cutover and roll it back (launch with "
-                "config: who, comment)."))
+    @dg.job(
+        name=f"{spec.name}_abort_job",
+        executor_def=dg.in_process_executor,
+        tags=job_tags(spec),
+        description=(
+            f"Abort the migration {spec.name} before cutover and roll it back (launch with "
+            "config: who, comment)."
+        ),
+    )
     def abort_job():
         roll_back()
 

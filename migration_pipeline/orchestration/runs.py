@@ -20,10 +20,15 @@ REFUSED_TAG = "migration/refused"  # set by orchestration.refusals on a refused 
 TAG_TEXT_LIMIT = 200
 
 # A run in any of these may still be inside `terraform apply`.
-ACTIVE = (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
-          dg.DagsterRunStatus.MANAGED, dg.DagsterRunStatus.STARTING,
-          dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.SUSPENDED,
-          dg.DagsterRunStatus.CANCELING)
+ACTIVE = (
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.MANAGED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.SUSPENDED,
+    dg.DagsterRunStatus.CANCELING,
+)
 # A person terminated it, or it failed (or, tagged, a step was refused): each withdraws the launch it came from.
 WITHDRAWN = (dg.DagsterRunStatus.CANCELED, dg.DagsterRunStatus.FAILURE)
 # How many recent runs are searched for a person's launch (older ones: the sensor's cursor).
@@ -58,7 +63,7 @@ def stop_tags(gate: str, reason: str, keys: str = "") -> dict[str, str]:
 
 def short(text: str) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= TAG_TEXT_LIMIT else text[:TAG_TEXT_LIMIT - 1] + "…"
+    return text if len(text) <= TAG_TEXT_LIMIT else text[: TAG_TEXT_LIMIT - 1] + "…"
 
 
 def launched_by_person(run: dg.DagsterRun) -> bool:
@@ -80,8 +85,9 @@ class Automation:
         return self.blocker is not None
 
 
-def automation(instance: dg.DagsterInstance, job: str,
-               known_person_run: str | None = None) -> Automation:
+def automation(
+    instance: dg.DagsterInstance, job: str, known_person_run: str | None = None
+) -> Automation:
     """The sensor's standing from the job's recent runs: it waits while a run is active, for a
     person's first launch, and after a run a person terminated or one that failed."""
     runs = instance.get_runs(dg.RunsFilter(job_name=job), limit=RECENT_RUNS)
@@ -90,23 +96,43 @@ def automation(instance: dg.DagsterInstance, job: str,
     if active is not None:
         return Automation(job, person, f"run {active.run_id} of {job} is still in progress")
     if person is None:
-        return Automation(job, None, (
-            f"no person has launched {job} yet: the sensor only carries on a migration a person "
-            "started. Launch the job (Dagster UI, Launchpad) to start it."))
+        return Automation(
+            job,
+            None,
+            (
+                f"no person has launched {job} yet: the sensor only carries on a migration a person "
+                "started. Launch the job (Dagster UI, Launchpad) to start it."
+            ),
+        )
     # Runs since the person's launch, newest first (all recent ones if it is older than those).
-    since = runs[:next((i + 1 for i, r in enumerate(runs) if r.run_id == person), len(runs))]
+    since = runs[: next((i + 1 for i, r in enumerate(runs) if r.run_id == person), len(runs))]
     ended = next((r for r in since if r.status in WITHDRAWN or REFUSED_TAG in r.tags), None)
     if ended is None:
         return Automation(job, person, None)
     who = "a person's" if launched_by_person(ended) else "the sensor's"
     if REFUSED_TAG in ended.tags:
-        return Automation(job, person, (
-            f"the latest run {ended.run_id} of {job} was refused: {ended.tags[REFUSED_TAG]} "
-            "Fix that, then launch the job again."))
+        return Automation(
+            job,
+            person,
+            (
+                f"the latest run {ended.run_id} of {job} was refused: {ended.tags[REFUSED_TAG]} "
+                "Fix that, then launch the job again."
+            ),
+        )
     if ended.status == dg.DagsterRunStatus.CANCELED:
-        return Automation(job, person, (
-            f"a person stopped the migration: {who} run {ended.run_id} of {job} was terminated. "
-            "The sensor launches nothing until a person launches the job again."))
-    return Automation(job, person, (
-        f"{who} run {ended.run_id} of {job} failed: read its logs, fix the cause, then "
-        "launch the job again (the sensor waits until a person does)."))
+        return Automation(
+            job,
+            person,
+            (
+                f"a person stopped the migration: {who} run {ended.run_id} of {job} was terminated. "
+                "The sensor launches nothing until a person launches the job again."
+            ),
+        )
+    return Automation(
+        job,
+        person,
+        (
+            f"{who} run {ended.run_id} of {job} failed: read its logs, fix the cause, then "
+            "launch the job again (the sensor waits until a person does)."
+        ),
+    )

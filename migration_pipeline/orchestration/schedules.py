@@ -30,32 +30,44 @@ def skip_reason(snapshot: Snapshot) -> str | None:
 def build_validation_job(spec: MigrationSpec):
     """`<migration>_validation_job`: materializes validation_report and validation_mismatches."""
     return dg.define_asset_job(
-        f"{spec.name}_validation_job", selection=[validation_key(spec), mismatches_key(spec)],
-        tags=job_tags(spec), description=(
-            f"Validate {spec.name} now: compare the new destination with the old one."))
+        f"{spec.name}_validation_job",
+        selection=[validation_key(spec), mismatches_key(spec)],
+        tags=job_tags(spec),
+        description=(f"Validate {spec.name} now: compare the new destination with the old one."),
+    )
 
 
-def build_schedule(spec: MigrationSpec,
-                   job) -> dg.ScheduleDefinition:
+def build_schedule(spec: MigrationSpec, job) -> dg.ScheduleDefinition:
     settings = spec.validation.schedule
 
-    @dg.schedule(name=f"{spec.name}_validation_schedule", job=job,
-                 cron_schedule=settings.cron, execution_timezone=settings.timezone,
-                 default_status=(dg.DefaultScheduleStatus.RUNNING if settings.enabled
-                                 else dg.DefaultScheduleStatus.STOPPED), description=(
-                     f"Validates {spec.name} on a schedule ({settings.cron}, "
-                     f"{settings.timezone}) while the new pipeline streams and the cutover has "
-                     "not happened, so the evidence stays fresh while the migration waits for "
-                     "approval. Skips, saying why, before the new pipeline streams, after the "
-                     "cutover and once aborted."))
-    def validation_schedule(context: dg.ScheduleEvaluationContext,
-                            terraform: TerraformResource, artie: ArtieApiResource):
+    @dg.schedule(
+        name=f"{spec.name}_validation_schedule",
+        job=job,
+        cron_schedule=settings.cron,
+        execution_timezone=settings.timezone,
+        default_status=(
+            dg.DefaultScheduleStatus.RUNNING
+            if settings.enabled
+            else dg.DefaultScheduleStatus.STOPPED
+        ),
+        description=(
+            f"Validates {spec.name} on a schedule ({settings.cron}, "
+            f"{settings.timezone}) while the new pipeline streams and the cutover has "
+            "not happened, so the evidence stays fresh while the migration waits for "
+            "approval. Skips, saying why, before the new pipeline streams, after the "
+            "cutover and once aborted."
+        ),
+    )
+    def validation_schedule(
+        context: dg.ScheduleEvaluationContext, terraform: TerraformResource, artie: ArtieApiResource
+    ):
         with artie.client() as client:
             snapshot = gather(spec, terraform.runner(spec), client, context.instance)
         reason = skip_reason(snapshot)
         if reason is not None:
             return dg.SkipReason(reason)
-        return dg.RunRequest(tags={**job_tags(spec),
-                                   "migration/phase": str(snapshot.assessment.phase)})
+        return dg.RunRequest(
+            tags={**job_tags(spec), "migration/phase": str(snapshot.assessment.phase)}
+        )
 
     return validation_schedule

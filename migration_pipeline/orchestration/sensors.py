@@ -57,14 +57,22 @@ def fingerprint(snapshot: Snapshot) -> str:
     approval = f.approval
     latest = f.validations[0] if f.validations else None
     facts = {
-        "phase": str(a.phase), "next_step": str(a.next_step or ""),
-        "artie": None if status is None else [status.status, sorted(
-            (t.schema, t.name, t.status or "") for t in status.tables)],
-        "approval": None if approval is None else [
-            approval.decision, approval.validation_id, approval.who,
-            approval.at.isoformat() if approval.at else ""],
-        "validation": "lasting mismatch" if lasting_mismatch(snapshot) else (
-            None if latest is None else [latest.id, latest.verdict]),
+        "phase": str(a.phase),
+        "next_step": str(a.next_step or ""),
+        "artie": None
+        if status is None
+        else [status.status, sorted((t.schema, t.name, t.status or "") for t in status.tables)],
+        "approval": None
+        if approval is None
+        else [
+            approval.decision,
+            approval.validation_id,
+            approval.who,
+            approval.at.isoformat() if approval.at else "",
+        ],
+        "validation": "lasting mismatch"
+        if lasting_mismatch(snapshot)
+        else (None if latest is None else [latest.id, latest.verdict]),
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -90,18 +98,24 @@ class Cursor:
 
 
 def build_sensor(spec: MigrationSpec, job: dg.JobDefinition) -> dg.SensorDefinition:
-    @dg.sensor(name=f"{spec.name}_catch_up_sensor", job=job,
-               minimum_interval_seconds=spec.gates.poll_seconds,
-               default_status=dg.DefaultSensorStatus.RUNNING, description=(
-                   f"Carries on {spec.name} after a person launched its job: launches it again "
-                   "when the new pipeline has caught up, when a validation is due, or when an "
-                   "approval opens the cutover, and only when one of those changed since its last "
-                   "launch. Launches nothing before a person's first launch, while a run is "
-                   "active, and after a run a person terminated or one that failed, until a "
-                   "person launches the job again. Its runs carry the tag "
-                   "migration/launched_by=sensor."))
-    def catch_up_sensor(context: dg.SensorEvaluationContext, terraform: TerraformResource,
-                        artie: ArtieApiResource):
+    @dg.sensor(
+        name=f"{spec.name}_catch_up_sensor",
+        job=job,
+        minimum_interval_seconds=spec.gates.poll_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            f"Carries on {spec.name} after a person launched its job: launches it again "
+            "when the new pipeline has caught up, when a validation is due, or when an "
+            "approval opens the cutover, and only when one of those changed since its last "
+            "launch. Launches nothing before a person's first launch, while a run is "
+            "active, and after a run a person terminated or one that failed, until a "
+            "person launches the job again. Its runs carry the tag "
+            "migration/launched_by=sensor."
+        ),
+    )
+    def catch_up_sensor(
+        context: dg.SensorEvaluationContext, terraform: TerraformResource, artie: ArtieApiResource
+    ):
         cursor = Cursor.load(context.cursor)
         standing = automation(context.instance, job.name, cursor.person_run)
         if standing.person_run != cursor.person_run:
@@ -114,15 +128,27 @@ def build_sensor(spec: MigrationSpec, job: dg.JobDefinition) -> dg.SensorDefinit
         a = snapshot.assessment
         reason = launch_reason(snapshot)
         if reason is None:
-            return dg.SkipReason(f"{a.phase}: {a.reason}" + (
-                " A confirmed mismatch: the sensor launches again after the next validation (the "
-                "validation schedule, or materialize validation_report), a decision or a change "
-                "in Artie's status." if lasting_mismatch(snapshot) else ""))
+            return dg.SkipReason(
+                f"{a.phase}: {a.reason}"
+                + (
+                    " A confirmed mismatch: the sensor launches again after the next validation (the "
+                    "validation schedule, or materialize validation_report), a decision or a change "
+                    "in Artie's status."
+                    if lasting_mismatch(snapshot)
+                    else ""
+                )
+            )
         seen = fingerprint(snapshot)
         if seen == cursor.launched:
             return dg.SkipReason(f"{a.phase}: {a.reason} (nothing changed since the last launch)")
         context.update_cursor(Cursor(cursor.person_run, seen).dump())
-        return dg.RunRequest(run_key=f"{cursor.person_run}:{seen}", tags={
-            **sensor_tags(), "migration/phase": str(a.phase), "migration/reason": short(reason)})
+        return dg.RunRequest(
+            run_key=f"{cursor.person_run}:{seen}",
+            tags={
+                **sensor_tags(),
+                "migration/phase": str(a.phase),
+                "migration/reason": short(reason),
+            },
+        )
 
     return catch_up_sensor

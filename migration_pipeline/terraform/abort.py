@@ -21,9 +21,11 @@ from migration_pipeline.terraform import edits, hcl, workdir
 from migration_pipeline.terraform.edits import StepEdit
 
 STEPS = ("abort_pipeline", "abort_reader", "abort_tidy")
-AFTER_CUTOVER = ("The cutover has started or is done: {old} is no longer in the module, so the "
-                 "old pipeline is being (or has been) deleted and there is nothing to roll back "
-                 "to. Abort only applies before cutover; finish the migration instead.")
+AFTER_CUTOVER = (
+    "The cutover has started or is done: {old} is no longer in the module, so the "
+    "old pipeline is being (or has been) deleted and there is nothing to roll back "
+    "to. Abort only applies before cutover; finish the migration instead."
+)
 
 
 def _before_path(directory: Path) -> Path:
@@ -37,8 +39,10 @@ def record_before(module: hcl.Module, spec: MigrationSpec) -> None:
         return
     reader = edits.resource(module, spec.reader)
     text = module.files[reader.path]
-    entries = {key: (None if (e := reader.body.get(key)) is None
-                     else text[e.value_start:e.value_end]) for key in ("is_shared", "tables")}
+    entries = {
+        key: (None if (e := reader.body.get(key)) is None else text[e.value_start : e.value_end])
+        for key in ("is_shared", "tables")
+    }
     path.write_text(json.dumps({"reader": spec.reader, "entries": entries}))
 
 
@@ -65,7 +69,10 @@ def abort_pipeline(module: hcl.Module, spec: MigrationSpec) -> StepEdit:
         return StepEdit("abort_pipeline", {})
     block = edits.resource(module, spec.new_pipeline.address)
     text = module.files[block.path]
-    if text[max(0, block.start - 2):block.start] == "\n\n" and text[block.start - 3:block.start - 2] == "}":
+    if (
+        text[max(0, block.start - 2) : block.start] == "\n\n"
+        and text[block.start - 3 : block.start - 2] == "}"
+    ):
         splice = hcl.Splice(block.path, block.start - 2, block.end, "")  # exactly what create added
     else:
         splice = edits._block_removal(module, block)
@@ -76,8 +83,10 @@ def abort_reader(module: hcl.Module, spec: MigrationSpec) -> StepEdit:
     """Put the reader's `is_shared` and `tables` back as they were before promote."""
     _refuse_after_cutover(module, spec)
     if spec.new_pipeline.address in module.resources:
-        raise StepRefused(f"{spec.new_pipeline.address} is still in the module: roll it back "
-                          "(abort_pipeline) before the reader.")
+        raise StepRefused(
+            f"{spec.new_pipeline.address} is still in the module: roll it back "
+            "(abort_pipeline) before the reader."
+        )
     reader = edits.resource(module, spec.reader)
     if not _before_path(module.directory).exists() and not _shared(module, reader):
         return StepEdit("abort_reader", {})  # promote never ran: the reader is as it was
@@ -86,15 +95,17 @@ def abort_reader(module: hcl.Module, spec: MigrationSpec) -> StepEdit:
     splices = []
     shared, tables = reader.body.get("is_shared"), reader.body.get("tables")
     if before["is_shared"] is None:
-        if shared is not None and text[shared.value_start:shared.value_end].strip() != "false":
+        if shared is not None and text[shared.value_start : shared.value_end].strip() != "false":
             splices.append(hcl.set_entry(text, reader.path, reader.body, "is_shared", "false"))
-    elif shared is None or text[shared.value_start:shared.value_end] != before["is_shared"]:
-        splices.append(hcl.set_entry(text, reader.path, reader.body, "is_shared",
-                                     before["is_shared"]))
+    elif shared is None or text[shared.value_start : shared.value_end] != before["is_shared"]:
+        splices.append(
+            hcl.set_entry(text, reader.path, reader.body, "is_shared", before["is_shared"])
+        )
     if before["tables"] is None and tables is not None:
         splices.append(hcl.remove_entry(text, reader.path, tables))
     elif before["tables"] is not None and (
-            tables is None or text[tables.value_start:tables.value_end] != before["tables"]):
+        tables is None or text[tables.value_start : tables.value_end] != before["tables"]
+    ):
         splices.append(hcl.set_entry(text, reader.path, reader.body, "tables", before["tables"]))
     return StepEdit("abort_reader", hcl.apply_splices(module.files, splices, (reader,)))
 
@@ -108,11 +119,16 @@ def abort_tidy(module: hcl.Module, spec: MigrationSpec) -> StepEdit:
     reader = edits.resource(module, spec.reader)
     text = module.files[reader.path]
     shared = reader.body.get("is_shared")
-    if (before["is_shared"] is not None or shared is None
-            or text[shared.value_start:shared.value_end].strip() != "false"):
+    if (
+        before["is_shared"] is not None
+        or shared is None
+        or text[shared.value_start : shared.value_end].strip() != "false"
+    ):
         return StepEdit("abort_tidy", {})
-    return StepEdit("abort_tidy", hcl.apply_splices(
-        module.files, [hcl.remove_entry(text, reader.path, shared)], (reader,)))
+    return StepEdit(
+        "abort_tidy",
+        hcl.apply_splices(module.files, [hcl.remove_entry(text, reader.path, shared)], (reader,)),
+    )
 
 
 def _shared(module: hcl.Module, reader: hcl.ResourceBlock) -> bool:
@@ -124,5 +140,6 @@ def _load_before(module: hcl.Module, spec: MigrationSpec) -> dict:
     if not path.exists():
         raise StepRefused(
             f"No record of {spec.reader} before the migration ({path} is missing: promote never "
-            f"ran here, or .terraform was deleted). Set its is_shared / tables back by hand.")
+            f"ran here, or .terraform was deleted). Set its is_shared / tables back by hand."
+        )
     return json.loads(path.read_text())["entries"]

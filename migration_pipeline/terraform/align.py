@@ -38,7 +38,7 @@ def _split(line: str, start: int, state: dict) -> _Line:
             state["block_comment"] = False
         return _Line(start, "", None, None, line)
     body = line.rstrip("\r\n")
-    eol = line[len(body):]
+    eol = line[len(body) :]
     equal = comment = heredoc = None
     stack: list[str] = []  # "code" / "string" modes of template interpolations
     mode, i, net_from_equal = "code", 0, 0
@@ -91,8 +91,13 @@ def _split(line: str, start: int, state: dict) -> _Line:
                 mode = "string"
             elif equal is not None:
                 net_from_equal -= 1
-        elif ch == "=" and equal is None and body[i - 1 : i] not in ("=", "!", "<", ">") and (
-                body[i + 1 : i + 2] not in ("=", ">")) and body[:i].strip():
+        elif (
+            ch == "="
+            and equal is None
+            and body[i - 1 : i] not in ("=", "!", "<", ">")
+            and (body[i + 1 : i + 2] not in ("=", ">"))
+            and body[:i].strip()
+        ):
             equal = i
         i += 1
     if heredoc:

@@ -21,8 +21,12 @@ class ReaderSource(PipelineSource, Protocol):
     def get_source_reader(self, uuid: str) -> SourceReaderDetail: ...
 
 
-def reader_gaps(module: hcl.Module, spec: MigrationSpec, state: TerraformState | None,
-                artie: PipelineSource | None) -> tuple[ReaderGap, ...]:
+def reader_gaps(
+    module: hcl.Module,
+    spec: MigrationSpec,
+    state: TerraformState | None,
+    artie: PipelineSource | None,
+) -> tuple[ReaderGap, ...]:
     """The tables attached pipelines (and the new pipeline) need that the shared reader leaves
     out, in the module or at Artie; empty for a dedicated reader (it captures its pipeline's)."""
     reader = edits.resource(module, spec.reader)
@@ -31,8 +35,10 @@ def reader_gaps(module: hcl.Module, spec: MigrationSpec, state: TerraformState |
     if state is None:
         state = TerraformState.parse({})
     needed = edits.needed_tables(spec, attached_pipelines(module, spec, state, artie))
-    missing = {t: None for t in uncovered(edits.table_ids(
-        edits.literal_attr(module, reader, "tables")), needed)}
+    missing = {
+        t: None
+        for t in uncovered(edits.table_ids(edits.literal_attr(module, reader, "tables")), needed)
+    }
     reader_uuid = state.uuids().get(spec.reader)
     if reader_uuid and hasattr(artie, "get_source_reader"):
         try:
@@ -46,4 +52,3 @@ def reader_gaps(module: hcl.Module, spec: MigrationSpec, state: TerraformState |
             for table in uncovered(captured, needed):
                 missing[table] = running.updated_at
     return tuple(ReaderGap(str(t), needed[t], since) for t, since in sorted(missing.items()))
-

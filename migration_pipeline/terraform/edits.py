@@ -36,16 +36,20 @@ def resource(module: hcl.Module, address: str) -> hcl.ResourceBlock:
     if block is None:
         hint = ""
         if module.module_calls:
-            hint = (f" It may be declared inside a module ({', '.join(module.module_calls)}):"
-                    " steps edit resources of the root module only.")
+            hint = (
+                f" It may be declared inside a module ({', '.join(module.module_calls)}):"
+                " steps edit resources of the root module only."
+            )
         raise ModuleEditError(f"{address} is not declared in {module.directory}/*.tf.{hint}")
     for meta in ("count", "for_each"):
         entry = block.body.get(meta)
         if entry:
-            keys = _instance_keys(module.files[block.path][entry.value_start:entry.value_end],
-                                  meta)
-            moves = "\n".join(moved_block(f"{address}[{k}]", own_address(f"{address}[{k}]"))
-                               for k in keys)
+            keys = _instance_keys(
+                module.files[block.path][entry.value_start : entry.value_end], meta
+            )
+            moves = "\n".join(
+                moved_block(f"{address}[{k}]", own_address(f"{address}[{k}]")) for k in keys
+            )
             raise ModuleEditError(
                 f"{address} uses {meta}, so one block declares several {block.type} resources; "
                 f"a step edits exactly one. Give the instance you migrate its own block "
@@ -128,14 +132,22 @@ def promote(module: hcl.Module, spec: MigrationSpec, attached: list[AttachedPipe
     if missing and current is None:
         value = {t.key: _reader_table(t) for t in missing}
         indent = hcl.entry_indent(text, reader.body)
-        splices.append(hcl.set_entry(text, reader.path, reader.body, "tables",
-                                     hcl.render(value, indent)))
+        splices.append(
+            hcl.set_entry(text, reader.path, reader.body, "tables", hcl.render(value, indent))
+        )
     elif missing:
         container = hcl.object_container(reader.body.get("tables"))
         indent = hcl.entry_indent(text, container)
         for table in missing:
-            splices.append(hcl.set_entry(text, reader.path, container, table.key,
-                                         hcl.render(_reader_table(table), indent)))
+            splices.append(
+                hcl.set_entry(
+                    text,
+                    reader.path,
+                    container,
+                    table.key,
+                    hcl.render(_reader_table(table), indent),
+                )
+            )
     notes = tuple(f"reader tables: added {t} (used by {needed[t]})" for t in missing)
     return StepEdit("promote", hcl.apply_splices(module.files, splices, (reader,)), notes)
 
@@ -153,18 +165,22 @@ def needed_tables(spec: MigrationSpec, attached: list[AttachedPipeline]) -> dict
         declared = {TableId.parse(t) for t in spec.reader_tables}
         dropped = uncovered(declared, needed)
         if dropped:
-            raise StepRefused("reader_tables leaves out " + "; ".join(
-                f"{t} (used by {needed[t]})" for t in dropped
-            ) + ": the reader would stop capturing them and those pipelines would go stale. "
-                "Add them to reader_tables or remove reader_tables to use the union.")
+            raise StepRefused(
+                "reader_tables leaves out "
+                + "; ".join(f"{t} (used by {needed[t]})" for t in dropped)
+                + ": the reader would stop capturing them and those pipelines would go stale. "
+                "Add them to reader_tables or remove reader_tables to use the union."
+            )
         needed.update({t: "reader_tables" for t in declared})
     return needed
 
 
 def _require_old_pipeline(module: hcl.Module, spec: MigrationSpec, step: str) -> None:
     if spec.old_pipeline not in module.resources and spec.new_pipeline.address in module.resources:
-        raise StepRefused(f"{spec.old_pipeline} is already cut over (only "
-                          f"{spec.new_pipeline.address} is left): {step} no longer applies.")
+        raise StepRefused(
+            f"{spec.old_pipeline} is already cut over (only "
+            f"{spec.new_pipeline.address} is left): {step} no longer applies."
+        )
     resource(module, spec.old_pipeline)
 
 
@@ -216,8 +232,7 @@ def new_pipeline_text(module: hcl.Module, spec: MigrationSpec) -> str:
     path = block.path
     # Labels may be quoted or bare identifiers: `resource "artie_pipeline" "x"` or `... x`.
     label = re.match(rf'resource\s+"?artie_pipeline"?\s+("?{re.escape(old.name)}"?)', text)
-    splices = [hcl.Splice(path, label.start(1), label.end(1),
-                          f'"{new.address.split(".", 1)[1]}"')]
+    splices = [hcl.Splice(path, label.start(1), label.end(1), f'"{new.address.split(".", 1)[1]}"')]
     if new.name is not None:
         splices.append(hcl.set_entry(text, path, block.body, "name", hcl.render(new.name)))
     if new.destination_connector or new.destination_connector_uuid:
@@ -225,8 +240,15 @@ def new_pipeline_text(module: hcl.Module, spec: MigrationSpec) -> str:
         splices.append(hcl.set_entry(text, path, block.body, "destination_connector_uuid", value))
     indent = hcl.entry_indent(text, block.body)
     if new.destination_config is not None:
-        splices.append(hcl.set_entry(text, path, block.body, "destination_config",
-                                     hcl.render(dict(new.destination_config), indent)))
+        splices.append(
+            hcl.set_entry(
+                text,
+                path,
+                block.body,
+                "destination_config",
+                hcl.render(dict(new.destination_config), indent),
+            )
+        )
     for key, value in new.settings.items():
         splices.append(hcl.set_entry(text, path, block.body, key, hcl.render(value, indent)))
     splices.extend(_table_overrides(text, block, new.tables))
@@ -248,20 +270,31 @@ def _table_overrides(text: str, block: hcl.ResourceBlock, overrides: dict) -> li
     splices = []
     for key, settings in overrides.items():
         wanted = TableId.from_entry(key, settings)
-        match = next((e for e in container.entries if e.key == key or TableId.from_entry(
-            e.key, _literal(text[e.value_start:e.value_end], f"tables[{e.key!r}]")) == wanted),
-            None)
+        match = next(
+            (
+                e
+                for e in container.entries
+                if e.key == key
+                or TableId.from_entry(
+                    e.key, _literal(text[e.value_start : e.value_end], f"tables[{e.key!r}]")
+                )
+                == wanted
+            ),
+            None,
+        )
         inner = hcl.object_container(match) if match else None
         if match is None:
             value = {**_reader_table(wanted), **settings}
-            splices.append(hcl.set_entry(text, block.path, container, key,
-                                         hcl.render(value, indent)))
+            splices.append(
+                hcl.set_entry(text, block.path, container, key, hcl.render(value, indent))
+            )
         elif inner is None:
             raise ModuleEditError(f"tables[{key!r}] of the old pipeline must be a literal object")
         else:
             for name, value in settings.items():
-                splices.append(hcl.set_entry(text, block.path, inner, name,
-                                             hcl.render(value, indent + "  ")))
+                splices.append(
+                    hcl.set_entry(text, block.path, inner, name, hcl.render(value, indent + "  "))
+                )
     return splices
 
 
@@ -286,15 +319,24 @@ def cutover(module: hcl.Module, spec: MigrationSpec) -> StepEdit:
         return StepEdit("cutover", {})
     old = resource(module, spec.old_pipeline)
     if spec.new_pipeline.address not in module.resources:
-        raise StepRefused(f"{spec.new_pipeline.address} is not in the module: run create "
-                          "and validate the new pipeline before cutover.")
+        raise StepRefused(
+            f"{spec.new_pipeline.address} is not in the module: run create "
+            "and validate the new pipeline before cutover."
+        )
     # An output that only exposes the old pipeline goes with it; any other reference refuses.
-    exposing = [o for o in module.outputs.values() if re.fullmatch(
-        rf"{re.escape(old.address)}(\.\w+)*", (expression(module, o, "value") or "").strip())]
+    exposing = [
+        o
+        for o in module.outputs.values()
+        if re.fullmatch(
+            rf"{re.escape(old.address)}(\.\w+)*", (expression(module, o, "value") or "").strip()
+        )
+    ]
     refs = _references(module, [old, *exposing])
     if refs:
-        raise StepRefused(f"{old.address} is still referenced at {', '.join(refs)}: remove "
-                          "those references, then run cutover again.")
+        raise StepRefused(
+            f"{old.address} is still referenced at {', '.join(refs)}: remove "
+            "those references, then run cutover again."
+        )
     splices = [_block_removal(module, block) for block in [old, *exposing]]
     notes = tuple(f"removed output {o.name} (it only exposed {old.address})" for o in exposing)
     return StepEdit("cutover", hcl.apply_splices(module.files, splices), notes)

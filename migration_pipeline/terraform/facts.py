@@ -12,8 +12,9 @@ from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.terraform.steps import PipelineSource
 
 
-def module_facts(spec: MigrationSpec, state: TerraformState | None = None,
-                 artie: PipelineSource | None = None) -> ModuleFacts:
+def module_facts(
+    spec: MigrationSpec, state: TerraformState | None = None, artie: PipelineSource | None = None
+) -> ModuleFacts:
     """Read the module's files (and, given the pulled state, the migration's uuids; given Artie's
     API, the pipelines it attaches to the reader and the tables the reader really captures)."""
     directory = Path(spec.terraform.dir)
@@ -30,7 +31,8 @@ def module_facts(spec: MigrationSpec, state: TerraformState | None = None,
         old_pipeline_declared=spec.old_pipeline in module.resources,
         new_pipeline_declared=spec.new_pipeline.address in module.resources,
         pending_step=workdir.Journal(directory).pending_step()
-        if (directory / ".terraform").exists() else None,
+        if (directory / ".terraform").exists()
+        else None,
         uuids=uuids,
         reader_gaps=reader_gaps(module, spec, state, artie),
     )

@@ -52,7 +52,10 @@ def own_partial_apply(plan: Plan, allowed: tuple[Allowed, ...]) -> tuple[str, ..
         rule = by_address.get(drift.address)
         if rule is None or drift.address in changed or drift.actions != rule.actions:
             return ()
-        if rule.attributes is not None and not {a.name for a in drift.attributes} <= rule.attributes:
+        if (
+            rule.attributes is not None
+            and not {a.name for a in drift.attributes} <= rule.attributes
+        ):
             return ()
         adopted.append(drift.address)
     return tuple(adopted)

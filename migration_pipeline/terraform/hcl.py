@@ -98,8 +98,11 @@ def load_module(directory: Path) -> Module:
             elif labels[:1] != ["resource"] or len(labels) != 3:
                 continue
             res = ResourceBlock(
-                path=path, type=labels[1], name=labels[2],
-                start=block.meta.start_pos, end=block.meta.end_pos,
+                path=path,
+                type=labels[1],
+                name=labels[2],
+                start=block.meta.start_pos,
+                end=block.meta.end_pos,
                 body=_body_container(block),
             )
             (outputs if labels[0] == "output" else resources)[res.address] = res
@@ -110,8 +113,9 @@ def parse_block(text: str) -> ResourceBlock:
     """A lone resource block's text (e.g. one being generated), positions relative to it."""
     block = _top_blocks(hcl2.parses_to_tree(text + "\n"))[0]
     labels = _labels(block)
-    return ResourceBlock(Path("<generated>"), labels[1], labels[2], 0, len(text),
-                         _body_container(block))
+    return ResourceBlock(
+        Path("<generated>"), labels[1], labels[2], 0, len(text), _body_container(block)
+    )
 
 
 def _top_blocks(tree: Tree) -> list[Tree]:
@@ -142,17 +146,26 @@ def _body_container(block: Tree) -> Container:
     for attr in _body(block).children:
         if isinstance(attr, Tree) and attr.data == "attribute":
             ident, _eq, value = attr.children
-            entries.append(Entry(str(ident.children[0]), attr.meta.start_pos,
-                                 _trim_end(attr.meta.end_pos, value), value.meta.start_pos,
-                                 _trim_end(value.meta.end_pos, value), value))
+            entries.append(
+                Entry(
+                    str(ident.children[0]),
+                    attr.meta.start_pos,
+                    _trim_end(attr.meta.end_pos, value),
+                    value.meta.start_pos,
+                    _trim_end(value.meta.end_pos, value),
+                    value,
+                )
+            )
     return Container(lbrace.start_pos, rbrace.start_pos, tuple(entries), is_body=True)
 
 
 def _trim_end(end: int, value: Tree) -> int:
     # A heredoc's span includes the newline after its closing marker; keep that newline
     # outside the entry so line-based edits see the same shape for every value.
-    if any(isinstance(t, Token) and t.type.startswith("HEREDOC") for t in value.scan_values(
-            lambda _: True)):
+    if any(
+        isinstance(t, Token) and t.type.startswith("HEREDOC")
+        for t in value.scan_values(lambda _: True)
+    ):
         return end - 1
     return end
 
@@ -169,9 +182,16 @@ def object_container(entry: Entry) -> Container | None:
         if isinstance(elem, Tree) and elem.data == "object_elem":
             key_node, _eq, value = elem.children
             key = _key_text(key_node)
-            entries.append(Entry(key, elem.meta.start_pos, _trim_end(elem.meta.end_pos, value),
-                                 value.meta.start_pos, _trim_end(value.meta.end_pos, value),
-                                 value))
+            entries.append(
+                Entry(
+                    key,
+                    elem.meta.start_pos,
+                    _trim_end(elem.meta.end_pos, value),
+                    value.meta.start_pos,
+                    _trim_end(value.meta.end_pos, value),
+                    value,
+                )
+            )
     return Container(node.meta.start_pos, node.meta.end_pos - 1, tuple(entries))
 
 
@@ -201,8 +221,11 @@ def _unwrap(value, source: str):
     if isinstance(value, list):
         return [_unwrap(v, source) for v in value]
     if isinstance(value, dict):
-        return {(json.loads(k) if k.startswith('"') else k): _unwrap(v, source)
-                for k, v in value.items() if not k.startswith("__")}
+        return {
+            (json.loads(k) if k.startswith('"') else k): _unwrap(v, source)
+            for k, v in value.items()
+            if not k.startswith("__")
+        }
     return value
 
 
@@ -309,8 +332,9 @@ def comment_lines_above(text: str, pos: int) -> int:
     return start
 
 
-def apply_splices(files: dict[Path, str], splices: list[Splice],
-                  blocks: tuple[ResourceBlock, ...] = ()) -> dict[Path, str]:
+def apply_splices(
+    files: dict[Path, str], splices: list[Splice], blocks: tuple[ResourceBlock, ...] = ()
+) -> dict[Path, str]:
     """The new text of every file a splice touches; splices in one file must not overlap.
 
     Each of `blocks` whose `=` signs and comments were aligned as `terraform fmt` aligns them
@@ -324,8 +348,9 @@ def apply_splices(files: dict[Path, str], splices: list[Splice],
     for path, items in by_path.items():
         text = files[path]
         crlf = "\r\n" in text and text.count("\r\n") == text.count("\n")
-        spans = [(line_start(text, b.start), line_end(text, b.end)) for b in blocks
-                 if b.path == path]
+        spans = [
+            (line_start(text, b.start), line_end(text, b.end)) for b in blocks if b.path == path
+        ]
         spans = [(a, z) for a, z in spans if align.is_aligned(text[a:z])]
         last = len(text) + 1
         # Reverse order keeps earlier offsets valid; insertions at one point keep their order.
@@ -333,8 +358,11 @@ def apply_splices(files: dict[Path, str], splices: list[Splice],
         for _, s in reversed(ordered):
             if s.end > last:
                 raise ModuleEditError(f"overlapping edits in {path.name}")
-            new = s.replacement.replace("\r\n", "\n").replace("\n", "\r\n") if crlf else (
-                s.replacement)
+            new = (
+                s.replacement.replace("\r\n", "\n").replace("\n", "\r\n")
+                if crlf
+                else (s.replacement)
+            )
             text = text[: s.start] + new + text[s.end :]
             last = s.start
             delta = len(new) - (s.end - s.start)

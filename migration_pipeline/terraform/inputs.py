@@ -28,8 +28,9 @@ class ConnectorSource(Protocol):
     def get_connector(self, uuid: str) -> Mapping[str, Any]: ...
 
 
-def connector_settings(state: TerraformState, uuid: str | None,
-                       artie: ConnectorSource | None) -> Mapping[str, Any]:
+def connector_settings(
+    state: TerraformState, uuid: str | None, artie: ConnectorSource | None
+) -> Mapping[str, Any]:
     """A connector's `type` and `duckdb_config` from the state, else from Artie's API (a module
     that takes the connector's uuid as a variable does not hold the connector)."""
     found = state.by_uuid(uuid)
@@ -44,13 +45,17 @@ def connector_settings(state: TerraformState, uuid: str | None,
     return {"type": wire.get("type"), "duckdb_config": wire.get("sharedConfig") or {}}
 
 
-def destination_location(state: TerraformState, pipeline: str, field: str,
-                         artie: ConnectorSource | None = None) -> str:
+def destination_location(
+    state: TerraformState, pipeline: str, field: str, artie: ConnectorSource | None = None
+) -> str:
     """A DuckDB pipeline's file (`<connector directory>/<database>.duckdb`), or `md:<database>`."""
     attrs = state.attributes(pipeline)
     if attrs is None:
-        raise SpecError(f"validation.{field}", f"{pipeline} is not in the Terraform state, so "
-                        "its destination cannot be derived; set it explicitly")
+        raise SpecError(
+            f"validation.{field}",
+            f"{pipeline} is not in the Terraform state, so "
+            "its destination cannot be derived; set it explicitly",
+        )
     database = (attrs.get("destination_config") or {}).get("database")
     connector = connector_settings(state, attrs.get("destination_connector_uuid"), artie)
     return _location(connector, database, field, f"the destination of {pipeline}")
@@ -63,10 +68,15 @@ def _location(connector: Mapping[str, Any], database: str | None, field: str, wh
     if connector.get("type") == "motherduck" and database:
         return motherduck(database)
     if not directory or not database or not Path(directory).is_absolute():
-        where = ("its connector is neither in the Terraform state nor known to Artie's API"
-                 if not connector else "it is not a DuckDB connector with an absolute directory")
-        raise SpecError(f"validation.{field}", f"{what} cannot be located: {where}; set "
-                        f"validation.{field} explicitly")
+        where = (
+            "its connector is neither in the Terraform state nor known to Artie's API"
+            if not connector
+            else "it is not a DuckDB connector with an absolute directory"
+        )
+        raise SpecError(
+            f"validation.{field}",
+            f"{what} cannot be located: {where}; set validation.{field} explicitly",
+        )
     return str(Path(directory) / f"{database}.duckdb")
 
 
@@ -83,17 +93,23 @@ class Inputs:
 def _addresses(i: Inputs) -> list[str]:
     spec, problems = i.spec, []
     cut_over = spec.old_pipeline not in i.module.resources and (
-        spec.new_pipeline.address in i.module.resources)
+        spec.new_pipeline.address in i.module.resources
+    )
     for field, address in (("reader", spec.reader), ("old_pipeline", spec.old_pipeline)):
         if field == "old_pipeline" and cut_over:
             continue
         if address not in i.module.resources:
             near = _near(address, i.module.resources)
-            problems.append(f"{field}: {address} is not declared in {i.module.directory}/*.tf"
-                            + (f" (did you mean {near}?)" if near else "") + ".")
+            problems.append(
+                f"{field}: {address} is not declared in {i.module.directory}/*.tf"
+                + (f" (did you mean {near}?)" if near else "")
+                + "."
+            )
         elif i.state.attributes(address) is None:
-            problems.append(f"{field}: {address} is declared but not in the Terraform state: "
-                            "apply the module (terraform apply) before migrating.")
+            problems.append(
+                f"{field}: {address} is declared but not in the Terraform state: "
+                "apply the module (terraform apply) before migrating."
+            )
     expression = connector_expression(spec.new_pipeline)
     if expression:
         problems += _expression_declared(i.module, expression)
@@ -107,18 +123,27 @@ def _expression_declared(module: hcl.Module, expression: str) -> list[str]:
         name = rest.split(".")[0] if kind != "data" else ".".join(rest.split(".")[:2])
         label = {"var": "variable", "local": "locals", "data": "data"}[kind]
         parts = [re.escape(p) for p in name.split(".")]
-        declared = (rf'^variable\s+"?{parts[0]}"?\s*\{{' if kind == "var" else
-                    rf"^\s*{parts[0]}\s*=" if kind == "local" else
-                    rf'^data\s+"?{parts[0]}"?\s+"?{parts[-1]}"?\s*\{{')
+        declared = (
+            rf'^variable\s+"?{parts[0]}"?\s*\{{'
+            if kind == "var"
+            else rf"^\s*{parts[0]}\s*="
+            if kind == "local"
+            else rf'^data\s+"?{parts[0]}"?\s+"?{parts[-1]}"?\s*\{{'
+        )
         if not any(re.search(declared, text, re.MULTILINE) for text in module.files.values()):
-            return [f"{field}: {expression} refers to a {label} {name} that {module.directory}"
-                    "/*.tf does not declare."]
+            return [
+                f"{field}: {expression} refers to a {label} {name} that {module.directory}"
+                "/*.tf does not declare."
+            ]
         return []
     address = ".".join(expression.split(".")[:2])
     if address not in module.resources:
         near = _near(address, module.resources)
-        return [f"{field}: {address} is not declared in {module.directory}/*.tf"
-                + (f" (did you mean {near}?)" if near else "") + "."]
+        return [
+            f"{field}: {address} is not declared in {module.directory}/*.tf"
+            + (f" (did you mean {near}?)" if near else "")
+            + "."
+        ]
     return []
 
 
@@ -128,29 +153,37 @@ def _destinations(i: Inputs) -> list[str]:
     if spec.old_pipeline in i.module.resources and i.state.attributes(spec.old_pipeline):
         try:
             old = v.old_destination or destination_location(
-                i.state, spec.old_pipeline, "old_destination", i.artie)
+                i.state, spec.old_pipeline, "old_destination", i.artie
+            )
         except SpecError as e:
             problems.append(str(e))
         else:
             # Derived from the state, a file not written yet is fine (the old pipeline may not
             # have flushed a batch); a file named in the spec must be there.
             path = None if is_motherduck(old) else Path(old)
-            if path is not None and (not _reads_as_duckdb(path) if path.exists() else
-                                     v.old_destination is not None):
-                problems.append(f"validation.old_destination: the old destination {old} cannot "
-                                "be read (missing, not a DuckDB file, or no permission): fix the "
-                                "path or its permissions, or set validation.old_destination.")
+            if path is not None and (
+                not _reads_as_duckdb(path) if path.exists() else v.old_destination is not None
+            ):
+                problems.append(
+                    f"validation.old_destination: the old destination {old} cannot "
+                    "be read (missing, not a DuckDB file, or no permission): fix the "
+                    "path or its permissions, or set validation.old_destination."
+                )
     new = spec.new_pipeline
     if v.new_destination is None and spec.new_pipeline.address not in i.state.uuids():
         expression = connector_expression(new) or ""
-        connector = i.state.attributes(expression.removesuffix(".uuid")) if (
-            expression.startswith("artie_connector.")) else None
+        connector = (
+            i.state.attributes(expression.removesuffix(".uuid"))
+            if (expression.startswith("artie_connector."))
+            else None
+        )
         uuid = new.destination_connector_uuid
         if connector is None and uuid:
             connector = connector_settings(i.state, uuid, i.artie)
         old_attrs = i.state.attributes(spec.old_pipeline) or {}
         database = (new.destination_config or {}).get("database") or (
-            old_attrs.get("destination_config") or {}).get("database")
+            old_attrs.get("destination_config") or {}
+        ).get("database")
         if connector is not None:
             try:
                 _location(connector, database, "new_destination", "the new destination")
@@ -172,8 +205,9 @@ def _reads_as_duckdb(path: Path) -> bool:
 CHECKS: tuple[Callable[[Inputs], list[str]], ...] = (_addresses, _destinations)
 
 
-def check_inputs(spec: MigrationSpec, state: TerraformState,
-                 artie: ConnectorSource | None = None) -> None:
+def check_inputs(
+    spec: MigrationSpec, state: TerraformState, artie: ConnectorSource | None = None
+) -> None:
     """Run every check; raise one InputCheckError listing every problem (nothing applied)."""
     module = hcl.load_module(Path(spec.terraform.dir))
     inputs = Inputs(spec, module, state, artie)

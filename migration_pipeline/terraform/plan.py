@@ -133,7 +133,8 @@ def parse_plan(doc: dict, redact: Redactor | None = None) -> Plan:
     """The plan's resource changes (no-ops left out) and drift, masked."""
     redact = redact or secrets_of(doc)
     changes = tuple(
-        _change(rc, redact) for rc in doc.get("resource_changes", [])
+        _change(rc, redact)
+        for rc in doc.get("resource_changes", [])
         if tuple(rc["change"]["actions"]) != ("no-op",)
     )
     drift = tuple(_change(rc, redact) for rc in doc.get("resource_drift", []))
@@ -149,8 +150,10 @@ def _change(rc: dict, redact: Redactor) -> ResourceChange:
     change = rc["change"]
     before, after = change.get("before") or {}, change.get("after") or {}
     unknown = change.get("after_unknown") or {}
-    sensitive = {**_as_dict(change.get("before_sensitive")),
-                 **_as_dict(change.get("after_sensitive"))}
+    sensitive = {
+        **_as_dict(change.get("before_sensitive")),
+        **_as_dict(change.get("after_sensitive")),
+    }
     attrs = []
     for name in sorted(set(before) | set(after) | set(unknown)):
         b, a = before.get(name), after.get(name)
@@ -164,8 +167,9 @@ def _change(rc: dict, redact: Redactor) -> ResourceChange:
             shown_after = _show(a, sensitive.get(name), redact)
         attrs.append(AttributeChange(name, _show(b, sensitive.get(name), redact), shown_after))
     because = tuple(".".join(str(p) for p in path) for path in change.get("replace_paths", []))
-    return ResourceChange(rc["address"], rc.get("mode", "managed"),
-                          tuple(change["actions"]), tuple(attrs), because)
+    return ResourceChange(
+        rc["address"], rc.get("mode", "managed"), tuple(change["actions"]), tuple(attrs), because
+    )
 
 
 def _as_dict(flags) -> dict:

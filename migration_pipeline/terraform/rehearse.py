@@ -39,13 +39,17 @@ class Rehearsal:
         return all(r.status != "refused" for r in self.results)
 
     def to_markdown(self) -> str:
-        return results_markdown(f"Rehearsal of {self.migration} (nothing applied)",
-                                list(self.results))
+        return results_markdown(
+            f"Rehearsal of {self.migration} (nothing applied)", list(self.results)
+        )
 
     def to_json(self) -> dict:
         """Plain data for `--json`: every step with its diffs, plan and problems."""
-        return {"migration": self.migration, "ok": self.ok,
-                "steps": [asdict(r) for r in self.results]}
+        return {
+            "migration": self.migration,
+            "ok": self.ok,
+            "steps": [asdict(r) for r in self.results],
+        }
 
 
 def steps_of(spec: MigrationSpec) -> tuple[str, ...]:
@@ -59,18 +63,29 @@ def _copy_module(source: Path, scratch: Path) -> Path:
     """Copy the module; beside the original when a module call's source is `../...`, so the
     relative path still resolves (removed afterwards), else into `scratch`."""
     beside = any(_PARENT_SOURCE.search(p.read_text()) for p in source.glob("*.tf"))
-    target = Path(tempfile.mkdtemp(prefix=".migration-rehearsal-", dir=source.parent)) if (
-        beside) else scratch / "module"
+    target = (
+        Path(tempfile.mkdtemp(prefix=".migration-rehearsal-", dir=source.parent))
+        if (beside)
+        else scratch / "module"
+    )
     # Providers are installed again by init; the lock and journal belong to the original.
-    shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True,
-                    ignore=lambda folder, names: [
-                        n for n in names if Path(folder).name == ".terraform"
-                        and n in ("providers", "migration-pipeline")])
+    shutil.copytree(
+        source,
+        target,
+        symlinks=True,
+        dirs_exist_ok=True,
+        ignore=lambda folder, names: [
+            n
+            for n in names
+            if Path(folder).name == ".terraform" and n in ("providers", "migration-pipeline")
+        ],
+    )
     return target
 
 
-def rehearse(spec: MigrationSpec, runner_for: RunnerFactory,
-             artie: PipelineSource | None = None) -> Rehearsal:
+def rehearse(
+    spec: MigrationSpec, runner_for: RunnerFactory, artie: PipelineSource | None = None
+) -> Rehearsal:
     """Plan every step on a copy of `spec.terraform.dir`; the user's files are only read."""
     results: list[StepResult] = []
     redact = Redactor()
@@ -86,12 +101,18 @@ def rehearse(spec: MigrationSpec, runner_for: RunnerFactory,
             allowed: tuple[guard.Allowed, ...] = ()
             for step in steps_of(spec):
                 if done_in(step, phase):
-                    results.append(StepResult(step, "already done", f"The migration is in phase "
-                                              f"{phase}: the job passes this step."))
+                    results.append(
+                        StepResult(
+                            step,
+                            "already done",
+                            f"The migration is in phase {phase}: the job passes this step.",
+                        )
+                    )
                     continue
                 allowed += guard.contract(step, spec)
-                result = _rehearse_step(step, spec, copy, Path(tmp), runner, state, artie,
-                                        allowed, redact)
+                result = _rehearse_step(
+                    step, spec, copy, Path(tmp), runner, state, artie, allowed, redact
+                )
                 results.append(_with_delta(result, results[-1].plan if results else None))
                 if result.status == "refused":
                     break
@@ -105,8 +126,9 @@ def starting_phase(spec: MigrationSpec, copy: Path, state, artie) -> str:
     """The phase the job would find now (the same facts and phase logic; no validation or
     approval counted): the steps done in it are passed, as the job passes them."""
     moved = spec.model_copy(update={"terraform": spec.terraform.model_copy(update={"dir": copy})})
-    facts = MigrationFacts(module_facts(moved, state, artie), spec.reader, spec.old_pipeline,
-                           spec.new_pipeline.address)
+    facts = MigrationFacts(
+        module_facts(moved, state, artie), spec.reader, spec.old_pipeline, spec.new_pipeline.address
+    )
     return assess(facts, GateSettings(unshare=spec.unshare)).phase
 
 
@@ -117,8 +139,11 @@ def _with_delta(result: StepResult, previous: Plan | None) -> StepResult:
     before = set(previous.changes) if previous else set()
     added = [c.describe() for c in result.plan.changes if c not in before]
     now = {c.address for c in result.plan.changes}
-    gone = [f"{c.address} is back to its current settings"
-            for c in (previous.changes if previous else ()) if c.address not in now]
+    gone = [
+        f"{c.address} is back to its current settings"
+        for c in (previous.changes if previous else ())
+        if c.address not in now
+    ]
     note = "this step's own change: " + ("; ".join(added + gone) or "none")
     return replace(result, notes=(*result.notes, note))
 
@@ -134,9 +159,22 @@ def _rehearse_step(step, spec, copy, scratch, runner, state, artie, allowed, red
     plan, problems = plan_and_check(runner, scratch / f"{step}.tfplan", step, allowed, redact)
     diffs = file_diffs(module.files, edit.files, copy, redact)  # once secrets are known
     if problems:
-        return StepResult(step, "refused", f"The plan after {step} breaks its contract; the "
-                          "real step would refuse it.", diffs, plan, edit.notes, tuple(problems))
+        return StepResult(
+            step,
+            "refused",
+            f"The plan after {step} breaks its contract; the real step would refuse it.",
+            diffs,
+            plan,
+            edit.notes,
+            tuple(problems),
+        )
     done = "" if edit.files else " The module already holds this step's edit."
-    return StepResult(step, "planned", f"Planned on top of the previous steps' edits; nothing "
-                      f"applied, so the plan also shows their changes.{done}", diffs, plan,
-                      edit.notes)
+    return StepResult(
+        step,
+        "planned",
+        f"Planned on top of the previous steps' edits; nothing "
+        f"applied, so the plan also shows their changes.{done}",
+        diffs,
+        plan,
+        edit.notes,
+    )

@@ -25,16 +25,21 @@ class FileDiff:
         return sum(1 for line in self.diff.splitlines() if line[:1] == "-" and line[:3] != "---")
 
 
-def file_diffs(before: dict[Path, str], after: dict[Path, str], root: Path,
-               redact: Redactor | None = None) -> tuple[FileDiff, ...]:
+def file_diffs(
+    before: dict[Path, str], after: dict[Path, str], root: Path, redact: Redactor | None = None
+) -> tuple[FileDiff, ...]:
     """A diff per file whose text changed, paths relative to the module."""
     diffs = []
     for path in sorted(after):
         name = str(Path(path).relative_to(root)) if Path(path).is_absolute() else str(path)
-        text = "".join(difflib.unified_diff(
-            before.get(path, "").splitlines(keepends=True), after[path].splitlines(keepends=True),
-            fromfile=f"a/{name}", tofile=f"b/{name}",
-        ))
+        text = "".join(
+            difflib.unified_diff(
+                before.get(path, "").splitlines(keepends=True),
+                after[path].splitlines(keepends=True),
+                fromfile=f"a/{name}",
+                tofile=f"b/{name}",
+            )
+        )
         if text:
             diffs.append(FileDiff(name, redact(text) if redact else text))
     return tuple(diffs)
@@ -60,8 +65,14 @@ class StepResult:
         lines += ["", "**File changes:**", ""]
         if self.diffs:
             for d in self.diffs:
-                lines += [f"`{d.file}` (+{d.added} -{d.removed})", "", "```diff",
-                          d.diff.rstrip("\n"), "```", ""]
+                lines += [
+                    f"`{d.file}` (+{d.added} -{d.removed})",
+                    "",
+                    "```diff",
+                    d.diff.rstrip("\n"),
+                    "```",
+                    "",
+                ]
         else:
             lines += ["(none)", ""]
         lines += ["**Plan:**", ""] + plan_lines(self.plan)

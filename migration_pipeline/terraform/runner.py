@@ -133,16 +133,25 @@ class TerraformRunner:
         return f"TerraformRunner({str(self.working_dir)!r}, binary={self.binary!r})"
 
     @classmethod
-    def for_spec(cls, settings: TerraformSettings, directory: Path | None = None,
-                 **kwargs) -> TerraformRunner:
+    def for_spec(
+        cls, settings: TerraformSettings, directory: Path | None = None, **kwargs
+    ) -> TerraformRunner:
         """A runner configured from a spec's `terraform:` settings (in another folder when
         `directory` is given, e.g. a rehearsal copy)."""
         if settings.cli_config_file and not Path(settings.cli_config_file).is_file():
-            raise SpecError("terraform.cli_config_file", f"{settings.cli_config_file} does not "
-                            "exist (for the sandbox, `artie-sandbox init` writes it)")
-        return cls(directory or settings.dir, binary=settings.binary,
-                   cli_config_file=settings.cli_config_file, var_files=settings.var_files,
-                   timeout=settings.timeout_seconds, **kwargs)
+            raise SpecError(
+                "terraform.cli_config_file",
+                f"{settings.cli_config_file} does not "
+                "exist (for the sandbox, `artie-sandbox init` writes it)",
+            )
+        return cls(
+            directory or settings.dir,
+            binary=settings.binary,
+            cli_config_file=settings.cli_config_file,
+            var_files=settings.var_files,
+            timeout=settings.timeout_seconds,
+            **kwargs,
+        )
 
     def run(self, command: str, *args: str, ok_codes=(0,), **options) -> CommandResult:
         """Run `terraform <command> [options] [args]`; raise unless the exit code is in ok_codes."""
@@ -150,8 +159,13 @@ class TerraformRunner:
         cmd = self._tf.generate_cmd_string(command, *args, **options)
         log.info("terraform %s in %s", command, self.working_dir)
         proc = subprocess.Popen(
-            cmd, cwd=self.working_dir, env=self.env, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, start_new_session=True,
+            cmd,
+            cwd=self.working_dir,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
             preexec_fn=_stop_with_parent(os.getpid()),
         )
         try:
@@ -159,8 +173,10 @@ class TerraformRunner:
         except subprocess.TimeoutExpired:
             out, err = self._stop(proc)
             raise TerraformCommandError(
-                cmd, proc.returncode if proc.returncode is not None else -1,
-                self.redact(err), f"Timed out after {self.timeout:g} s; Terraform was "
+                cmd,
+                proc.returncode if proc.returncode is not None else -1,
+                self.redact(err),
+                f"Timed out after {self.timeout:g} s; Terraform was "
                 "interrupted. Rerun the step: it resumes where this one stopped.",
             ) from None
         except BaseException:
@@ -215,15 +231,27 @@ class TerraformRunner:
         refresh-only plan of that one resource (it records what Artie holds in the state)."""
         extra = {"refresh_only": IsFlagged, "target": [refresh_only_of]} if refresh_only_of else {}
         result = self.run(
-            "plan", ok_codes=(0, 2), input=False, detailed_exitcode=IsFlagged,
-            out=str(plan_file), var_file=list(self.var_files), lock_timeout=LOCK_WAIT, **extra,
+            "plan",
+            ok_codes=(0, 2),
+            input=False,
+            detailed_exitcode=IsFlagged,
+            out=str(plan_file),
+            var_file=list(self.var_files),
+            lock_timeout=LOCK_WAIT,
+            **extra,
         )
         return result.exit_code == 2
 
     def import_resource(self, address: str, uuid: str) -> CommandResult:
         """`terraform import`: adopt an existing Artie object as `address` (declared already)."""
-        return self.run("import", address, uuid, input=False, var_file=list(self.var_files),
-                        lock_timeout=LOCK_WAIT)
+        return self.run(
+            "import",
+            address,
+            uuid,
+            input=False,
+            var_file=list(self.var_files),
+            lock_timeout=LOCK_WAIT,
+        )
 
     def forget(self, address: str) -> CommandResult:
         """`terraform state rm`: drop `address` from the state (the object itself stays)."""

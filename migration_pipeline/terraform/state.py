@@ -45,16 +45,21 @@ class TerraformState:
                 continue
             instances = res.get("instances", ())
             for instance in instances:
-                found.append(StateResource(
-                    res["type"], res["name"],
-                    "index_key" in instance or len(instances) > 1,
-                    MappingProxyType(dict(instance.get("attributes") or {}))))
+                found.append(
+                    StateResource(
+                        res["type"],
+                        res["name"],
+                        "index_key" in instance or len(instances) > 1,
+                        MappingProxyType(dict(instance.get("attributes") or {})),
+                    )
+                )
         return cls(tuple(found))
 
     def attributes(self, address: str) -> Mapping[str, Any] | None:
         """The attributes of the single-instance resource at `address`, if the state holds it."""
-        return next((r.attributes for r in self.resources
-                     if not r.indexed and r.address == address), None)
+        return next(
+            (r.attributes for r in self.resources if not r.indexed and r.address == address), None
+        )
 
     def uuids(self) -> dict[str, str]:
         """`address -> uuid` of the single-instance resources that have one."""

@@ -28,8 +28,10 @@ from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.terraform.tables import AttachedPipeline, TableId
 
-NO_API_NOTE = ("Artie's API was not consulted: pipelines on this reader that the module does "
-               "not declare were not counted.")
+NO_API_NOTE = (
+    "Artie's API was not consulted: pipelines on this reader that the module does "
+    "not declare were not counted."
+)
 
 
 class PipelineSource(Protocol):
@@ -43,8 +45,9 @@ class PipelineSource(Protocol):
     def get_pipeline(self, uuid: str) -> PipelineDetail: ...
 
 
-def attached_pipelines(module: hcl.Module, spec: MigrationSpec, state: TerraformState,
-                       artie: PipelineSource | None) -> list[AttachedPipeline]:
+def attached_pipelines(
+    module: hcl.Module, spec: MigrationSpec, state: TerraformState, artie: PipelineSource | None
+) -> list[AttachedPipeline]:
     """Pipelines on the reader: those the module declares (the old pipeline always), plus the
     rest Artie reports, except pipelines removed from the module (being cut over)."""
     attached = edits.module_pipelines(module, spec.reader)
@@ -64,8 +67,11 @@ def attached_pipelines(module: hcl.Module, spec: MigrationSpec, state: Terraform
         if pipeline.uuid in skip:
             continue
         where = addresses.get(pipeline.uuid)
-        label = (f"{where} (its source_reader_uuid is not written as {spec.reader}.uuid)" if where
-                 else f"Artie pipeline {pipeline.name!r} ({pipeline.uuid}, not in this module)")
+        label = (
+            f"{where} (its source_reader_uuid is not written as {spec.reader}.uuid)"
+            if where
+            else f"Artie pipeline {pipeline.name!r} ({pipeline.uuid}, not in this module)"
+        )
         tables = frozenset(TableId(t.schema, t.name) for t in pipeline.tables)
         attached.append(AttachedPipeline(label, tables))
     return attached
@@ -73,14 +79,23 @@ def attached_pipelines(module: hcl.Module, spec: MigrationSpec, state: Terraform
 
 # Which edit each step makes: those of the module alone, and those of the reader, which need
 # every pipeline attached to it.
-_MODULE_EDITS = {Step.CREATE: edits.create, Step.CUTOVER: edits.cutover,
-                 "abort_pipeline": abort.abort_pipeline, "abort_reader": abort.abort_reader,
-                 "abort_tidy": abort.abort_tidy}
+_MODULE_EDITS = {
+    Step.CREATE: edits.create,
+    Step.CUTOVER: edits.cutover,
+    "abort_pipeline": abort.abort_pipeline,
+    "abort_reader": abort.abort_reader,
+    "abort_tidy": abort.abort_tidy,
+}
 _READER_EDITS = {Step.PROMOTE: edits.promote, Step.UNSHARE: edits.unshare}
 
 
-def make_edit(step: str, spec: MigrationSpec, module: hcl.Module, state: TerraformState,
-              artie: PipelineSource | None) -> edits.StepEdit:
+def make_edit(
+    step: str,
+    spec: MigrationSpec,
+    module: hcl.Module,
+    state: TerraformState,
+    artie: PipelineSource | None,
+) -> edits.StepEdit:
     """The file edit `step` needs now (empty when already in place)."""
     if step in _MODULE_EDITS:
         return _MODULE_EDITS[step](module, spec)
@@ -92,8 +107,13 @@ def make_edit(step: str, spec: MigrationSpec, module: hcl.Module, state: Terrafo
     return edit
 
 
-def plan_and_check(runner: TerraformRunner, plan_file: Path, step: str,
-                   allowed: tuple[guard.Allowed, ...], redact: Redactor) -> tuple[Plan, list[str]]:
+def plan_and_check(
+    runner: TerraformRunner,
+    plan_file: Path,
+    step: str,
+    allowed: tuple[guard.Allowed, ...],
+    redact: Redactor,
+) -> tuple[Plan, list[str]]:
     """Save a plan, read it back masked, and list what breaks the contract."""
     runner.plan(plan_file)
     doc = runner.show_json(plan_file)
@@ -102,8 +122,9 @@ def plan_and_check(runner: TerraformRunner, plan_file: Path, step: str,
     return plan, guard.unexpected_changes(plan, step, allowed)
 
 
-def orphan_pipeline(spec: MigrationSpec, module: hcl.Module, state: TerraformState,
-                    artie: PipelineSource | None) -> PipelineDetail | None:
+def orphan_pipeline(
+    spec: MigrationSpec, module: hcl.Module, state: TerraformState, artie: PipelineSource | None
+) -> PipelineDetail | None:
     """A pipeline on the reader, unknown to the state, with the new pipeline's name or
     destination: what an earlier create left when it was killed after Artie accepted it."""
     uuids = state.uuids()
@@ -114,21 +135,34 @@ def orphan_pipeline(spec: MigrationSpec, module: hcl.Module, state: TerraformSta
     name = new.name
     if name is None and spec.old_pipeline in module.resources:
         name = edits.literal_attr(module, module.resources[spec.old_pipeline], "name")
-    destination = (uuids.get(new.destination_connector) if new.destination_connector
-                   else new.destination_connector_uuid)
+    destination = (
+        uuids.get(new.destination_connector)
+        if new.destination_connector
+        else new.destination_connector_uuid
+    )
     known = set(uuids.values())
-    found = [p for p in artie.pipelines_on_reader(reader_uuid) if p.uuid not in known and (
-        p.name == name or (destination and p.destination_uuid == destination))]
+    found = [
+        p
+        for p in artie.pipelines_on_reader(reader_uuid)
+        if p.uuid not in known
+        and (p.name == name or (destination and p.destination_uuid == destination))
+    ]
     if len(found) > 1:
         raise StepRefused(
             f"{len(found)} pipelines on {spec.reader} that this module does not manage look like "
             f"{new.address} ({', '.join(f'{p.name!r} {p.uuid}' for p in found)}); create will not "
-            "guess which one is its own. Delete the extra ones in Artie, then run create again.")
+            "guess which one is its own. Delete the extra ones in Artie, then run create again."
+        )
     return found[0] if found else None
 
 
-def adopt_partial_apply(runner: TerraformRunner, plan_file: Path, step: str,
-                        addresses: tuple[str, ...], redact: Redactor) -> None:
+def adopt_partial_apply(
+    runner: TerraformRunner,
+    plan_file: Path,
+    step: str,
+    addresses: tuple[str, ...],
+    redact: Redactor,
+) -> None:
     """Record in the state what Artie already holds for each address, through a refresh-only
     plan of that one resource checked to change nothing else."""
     for address in addresses:
@@ -137,15 +171,19 @@ def adopt_partial_apply(runner: TerraformRunner, plan_file: Path, step: str,
         redact.add(secrets_of(doc))
         refresh = parse_plan(doc, redact)
         others = [c.describe() for c in refresh.changes] + [
-            f"{d.address} changed outside Terraform" for d in refresh.drift
-            if d.address != address]
+            f"{d.address} changed outside Terraform" for d in refresh.drift if d.address != address
+        ]
         if others:
             raise PlanGuardRefusal(step, others)
         runner.apply(plan_file)
 
 
-def forget_deleted(runner: TerraformRunner, state: TerraformState,
-                   allowed: tuple[guard.Allowed, ...], artie: PipelineSource | None) -> tuple[str, ...]:
+def forget_deleted(
+    runner: TerraformRunner,
+    state: TerraformState,
+    allowed: tuple[guard.Allowed, ...],
+    artie: PipelineSource | None,
+) -> tuple[str, ...]:
     """The pipelines the step deletes that Artie no longer has (a delete it accepted before
     the step was killed), dropped from the state: Artie's provider reports a 404 on read as an
     error, so no plan runs until the state forgets them."""
@@ -155,7 +193,11 @@ def forget_deleted(runner: TerraformRunner, state: TerraformState,
     forgotten = []
     for rule in allowed:
         uuid = uuids.get(rule.address)
-        if rule.actions != ("delete",) or not uuid or not rule.address.startswith("artie_pipeline."):
+        if (
+            rule.actions != ("delete",)
+            or not uuid
+            or not rule.address.startswith("artie_pipeline.")
+        ):
             continue
         try:
             artie.get_pipeline(uuid)
@@ -167,8 +209,9 @@ def forget_deleted(runner: TerraformRunner, state: TerraformState,
     return tuple(forgotten)
 
 
-def run_step(step: str, spec: MigrationSpec, runner: TerraformRunner,
-             artie: PipelineSource | None = None) -> StepResult:
+def run_step(
+    step: str, spec: MigrationSpec, runner: TerraformRunner, artie: PipelineSource | None = None
+) -> StepResult:
     """Bring the module and the infrastructure to where `step` leaves them; see the module doc."""
     directory = Path(spec.terraform.dir)
     redact = Redactor()
@@ -211,8 +254,13 @@ def run_step(step: str, spec: MigrationSpec, runner: TerraformRunner,
                 diffs = file_diffs(module.files, edit.files, directory, redact)
                 if problems:
                     message = str(PlanGuardRefusal(step, problems))
-                    raise PlanGuardRefusal(step, problems, StepResult(
-                        step, "refused", message, diffs, plan, edit.notes, tuple(problems)))
+                    raise PlanGuardRefusal(
+                        step,
+                        problems,
+                        StepResult(
+                            step, "refused", message, diffs, plan, edit.notes, tuple(problems)
+                        ),
+                    )
             except BaseException:
                 if imported is not None:
                     runner.forget(spec.new_pipeline.address)  # the orphan stays as it was found
@@ -228,35 +276,47 @@ def run_step(step: str, spec: MigrationSpec, runner: TerraformRunner,
             abort.forget_before(directory)
     status, message = _outcome(step, bool(edit.files), plan.has_changes, converging)
     if adopted:
-        status, message = "applied", (
-            f"Artie already held the {step} change to {', '.join(adopted)} (an earlier run was "
-            "stopped after Artie accepted it, before Terraform recorded it): recorded it in the "
-            "state (a checked refresh-only apply, or `state rm` of a pipeline Artie deleted)."
-            + (" " + message if plan.has_changes else ""))
+        status, message = (
+            "applied",
+            (
+                f"Artie already held the {step} change to {', '.join(adopted)} (an earlier run was "
+                "stopped after Artie accepted it, before Terraform recorded it): recorded it in the "
+                "state (a checked refresh-only apply, or `state rm` of a pipeline Artie deleted)."
+                + (" " + message if plan.has_changes else "")
+            ),
+        )
     elif imported is not None:
-        status, message = "applied", (
-            f"Artie already had {imported.name!r} ({imported.uuid}) on the reader, unknown to the "
-            f"state (an earlier create was stopped after Artie accepted it): imported it as "
-            f"{spec.new_pipeline.address} instead of creating a second pipeline"
-            + (" and started it." if imported.status == "draft" else "."))
+        status, message = (
+            "applied",
+            (
+                f"Artie already had {imported.name!r} ({imported.uuid}) on the reader, unknown to the "
+                f"state (an earlier create was stopped after Artie accepted it): imported it as "
+                f"{spec.new_pipeline.address} instead of creating a second pipeline"
+                + (" and started it." if imported.status == "draft" else ".")
+            ),
+        )
     return StepResult(step, status, message, diffs, plan, edit.notes)
 
 
 def _outcome(step: str, edited: bool, applied: bool, converging: bool) -> tuple[str, str]:
     if not edited and not applied:
-        return "already done", (f"{step} is already done: the module and the infrastructure "
-                                "already match it. Nothing was edited or applied.")
+        return "already done", (
+            f"{step} is already done: the module and the infrastructure "
+            "already match it. Nothing was edited or applied."
+        )
     if not edited:
         why = "an earlier run stopped before applying" if converging else "it was edited before"
-        return "applied", (f"The module already held the {step} edit ({why}); applied the "
-                           "checked plan.")
+        return "applied", (
+            f"The module already held the {step} edit ({why}); applied the checked plan."
+        )
     if not applied:
         return "applied", f"Edited the module for {step}; Terraform found nothing to change."
     return "applied", f"Edited the module for {step} and applied the checked plan."
 
 
-def abort_migration(spec: MigrationSpec, runner: TerraformRunner,
-                    artie: PipelineSource | None = None) -> tuple[StepResult, ...]:
+def abort_migration(
+    spec: MigrationSpec, runner: TerraformRunner, artie: PipelineSource | None = None
+) -> tuple[StepResult, ...]:
     """Roll the migration back before cutover, one guarded step at a time: delete the new
     pipeline (the plan may only destroy it), then put the reader's `is_shared` / `tables` back
     as they were before promote (the plan may only update those). Refused after cutover."""

@@ -49,7 +49,9 @@ class ConnectionSettings:
 
 
 @contextmanager
-def workspace(settings: ConnectionSettings = ConnectionSettings()) -> Iterator[duckdb.DuckDBPyConnection]:
+def workspace(
+    settings: ConnectionSettings = ConnectionSettings(),
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory connection for the comparison, holding no destination yet.
 
     DuckDB spills to a private temporary directory (an in-memory database would otherwise use
@@ -179,7 +181,9 @@ def table_sql(table: Table) -> Sql:
     return qualified(table.catalog, table.schema, table.name)
 
 
-def readable_tables(location: str, settings: ConnectionSettings = ConnectionSettings()) -> list[Table]:
+def readable_tables(
+    location: str, settings: ConnectionSettings = ConnectionSettings()
+) -> list[Table]:
     """The tables of one destination, opened read-only as a validation would (preflight)."""
     _check_exists(OLD, location)
     with workspace(settings) as con:

@@ -225,7 +225,10 @@ def _compare(
         full,
         seconds=time.perf_counter() - started,
         coverage=Coverage(
-            FULL, reason, columns[0] if columns else None, reached=_reached(con, plan, full, old, new, columns)
+            FULL,
+            reason,
+            columns[0] if columns else None,
+            reached=_reached(con, plan, full, old, new, columns),
         ),
     )
 

@@ -103,7 +103,9 @@ def _changed(table: Table, column: str, since: datetime) -> Sql:
         naive = since.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
         return compose("{c} > CAST({s} AS {t})", c=ident(column), s=literal(naive), t=Sql(type_))
     if type_ == _ZONED_TIME:
-        return compose("{c} > CAST({s} AS TIMESTAMPTZ)", c=ident(column), s=literal(since.isoformat()))
+        return compose(
+            "{c} > CAST({s} AS TIMESTAMPTZ)", c=ident(column), s=literal(since.isoformat())
+        )
     return compose(
         "{c}::TIMESTAMPTZ > {s}::TIMESTAMPTZ", c=ident(column), s=literal(since.isoformat())
     )
@@ -162,7 +164,9 @@ def _add_counterparts(
 
 def _sum(con: duckdb.DuckDBPyConnection, side: str) -> int:
     return int(
-        con.execute(compose("SELECT coalesce(sum(c), 0) FROM {t}", t=temp("keys", side))).fetchone()[0]
+        con.execute(
+            compose("SELECT coalesce(sum(c), 0) FROM {t}", t=temp("keys", side))
+        ).fetchone()[0]
     )
 
 

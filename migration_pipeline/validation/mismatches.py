@@ -37,30 +37,54 @@ def mismatch_rows(con: duckdb.DuckDBPyConnection, report: ValidationReport) -> l
         seen = _first_seen(con, report, table)
         confirmed = set(table.confirmed.keys) if table.confirmed else set()
 
-        def row(kind: str, key: Key, column=None, old=None, new=None, table=table, seen=seen,
-                confirmed=confirmed) -> MismatchRow:
+        def row(
+            kind: str,
+            key: Key,
+            column=None,
+            old=None,
+            new=None,
+            table=table,
+            seen=seen,
+            confirmed=confirmed,
+        ) -> MismatchRow:
             text = _key_text(key)
-            return MismatchRow(report.id, table.table, kind, text, column, old, new,
-                               seen.get(text, report.finished_at), key in confirmed)
+            return MismatchRow(
+                report.id,
+                table.table,
+                kind,
+                text,
+                column,
+                old,
+                new,
+                seen.get(text, report.finished_at),
+                key in confirmed,
+            )
 
         rows += [row("missing_in_new", key) for key in table.missing_in_new.keys]
         rows += [row("extra_in_new", key) for key in table.extra_in_new.keys]
-        rows += [row("changed", r.key, c.column, _value(c.old), _value(c.new))
-                 for r in table.changed for c in r.columns]
-        rows += [row("duplicate", d.key, None, str(d.old_rows), str(d.new_rows))
-                 for d in table.duplicate_keys]
+        rows += [
+            row("changed", r.key, c.column, _value(c.old), _value(c.new))
+            for r in table.changed
+            for c in r.columns
+        ]
+        rows += [
+            row("duplicate", d.key, None, str(d.old_rows), str(d.new_rows))
+            for d in table.duplicate_keys
+        ]
     return rows
 
 
-def _first_seen(con: duckdb.DuckDBPyConnection, report: ValidationReport,
-                table: TableReport) -> dict[str, datetime]:
+def _first_seen(
+    con: duckdb.DuckDBPyConnection, report: ValidationReport, table: TableReport
+) -> dict[str, datetime]:
     """Key (JSON text) -> the finish time of the oldest run in the unbroken series of runs,
     newest first, that listed it."""
     runs = con.execute(
         "SELECT r.finished_at, t.mismatched_keys FROM validation_tables t "
         "JOIN validation_runs r USING (run_id) WHERE r.old_destination = ? AND "
         "r.new_destination = ? AND t.table_name = ? ORDER BY r.finished_at DESC LIMIT ?",
-        [report.old, report.new, table.table, LOOKBACK]).fetchall()
+        [report.old, report.new, table.table, LOOKBACK],
+    ).fetchall()
     seen: dict[str, datetime] = {}
     listing = {_key_text(k) for k in table.listed_keys()}
     for finished_at, keys in runs:

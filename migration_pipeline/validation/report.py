@@ -294,9 +294,7 @@ class TableReport:
             for key in table.suspect_keys()
             if key in confirmations
         )
-        return replace(
-            table, confirmations=kept, previous_mismatched_rows=previous_mismatched_rows
-        )
+        return replace(table, confirmations=kept, previous_mismatched_rows=previous_mismatched_rows)
 
     def settle(self, keys: frozenset[Key], resolved: frozenset[Key] = frozenset()) -> TableReport:
         """Pending deletes in `keys` move to the missing / extra lists; those in `resolved`
@@ -369,5 +367,10 @@ class ValidationReport:
 
     def table_verdict(self, table: TableReport) -> Verdict:
         """The verdict `table` alone gets, its reasons naming this report's destinations."""
-        return judge(replace(self, tables=(table,)).summary, self.limits,
-                     (table.table,) if table.schema_blocks else (), self.old, self.new)
+        return judge(
+            replace(self, tables=(table,)).summary,
+            self.limits,
+            (table.table,) if table.schema_blocks else (),
+            self.old,
+            self.new,
+        )

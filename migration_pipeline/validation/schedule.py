@@ -32,4 +32,3 @@ class IncrementalPolicy:
     full_every: int = DEFAULT_FULL_EVERY
     full_every_hours: float = DEFAULT_FULL_EVERY_HOURS
     force_full: bool = False
-

@@ -102,8 +102,10 @@ def test_the_applied_example_passes_every_check(setup, sandbox, tmp_path, monkey
     names = re.findall(r"^PASS ([a-z ]+):", out, re.MULTILINE)
     assert names == [*NAMES, "dagster instance", "run limits", "run monitoring"]
     assert out.endswith("11 passed, 0 failed\n")
-    assert ("PASS destination: analytics_v1.duckdb opens read-only; the old pipeline's tables "
-            "have keys\n") in out
+    assert (
+        "PASS destination: analytics_v1.duckdb opens read-only; the old pipeline's tables "
+        "have keys\n"
+    ) in out
     assert sandbox.api_key not in out
 
 

@@ -81,8 +81,9 @@ def refused_imports(closure: set[str]) -> set[str]:
 def test_the_sandbox_dependencies_are_only_in_the_sandbox_extra():
     closure = product_closure()
     assert not closure & SANDBOX_ONLY
-    extra = {_key(Requirement(r).name) for r in metadata.requires(PRODUCT)
-             if "extra == \"sandbox\"" in r}
+    extra = {
+        _key(Requirement(r).name) for r in metadata.requires(PRODUCT) if 'extra == "sandbox"' in r
+    }
     assert SANDBOX_ONLY <= extra
 
 
@@ -90,13 +91,24 @@ def test_every_product_module_imports_and_the_command_runs_without_the_sandbox()
     refused = refused_imports(product_closure())
     assert {"fastapi", "tf", "artie_sandbox", "sandbox_demo", "hypothesis"} <= refused
     # definitions.py builds the code location from $MIGRATIONS_FILE at import.
-    env = {**os.environ, "MIGRATIONS_FILE": str(EXAMPLE_SPEC),
-           "ARTIE_ENDPOINT": "http://127.0.0.1:9"}
-    result = subprocess.run([sys.executable, "-c", CHILD, json.dumps(sorted(refused))],
-                            capture_output=True, text=True, timeout=180, env=env)
+    env = {
+        **os.environ,
+        "MIGRATIONS_FILE": str(EXAMPLE_SPEC),
+        "ARTIE_ENDPOINT": "http://127.0.0.1:9",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(sorted(refused))],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stderr.strip().splitlines()[-1])
     assert report["codes"] == [0, 0, 0, 0, 0]
-    assert {"migration_pipeline.cli.status", "migration_pipeline.definitions",
-            "migration_pipeline.validation.engine"} <= set(report["modules"])
+    assert {
+        "migration_pipeline.cli.status",
+        "migration_pipeline.definitions",
+        "migration_pipeline.validation.engine",
+    } <= set(report["modules"])
     assert "Move a live Artie pipeline" in result.stdout

@@ -24,8 +24,9 @@ class HoldingProxy:
     itself is held and never reaches `upstream` (answered 503 once released): Artie never saw it.
     """
 
-    def __init__(self, upstream: str, method: str, path_regex: str, before: bool = False,
-                 armed: bool = True):
+    def __init__(
+        self, upstream: str, method: str, path_regex: str, before: bool = False, armed: bool = True
+    ):
         self.upstream = urlsplit(upstream)
         self.trap = (method, re.compile(path_regex))
         self.accepted = threading.Event()
@@ -45,10 +46,12 @@ class HoldingProxy:
                     except OSError:
                         pass  # the client was killed while its request was held
                     return
-                conn = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port,
-                                                  timeout=60)
-                headers = {k: v for k, v in self.headers.items()
-                           if k.lower() not in ("host", "connection")}
+                conn = http.client.HTTPConnection(
+                    proxy.upstream.hostname, proxy.upstream.port, timeout=60
+                )
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
+                }
                 conn.request(self.command, self.path, body=body, headers=headers)
                 answer = conn.getresponse()
                 payload = answer.read()
@@ -58,8 +61,7 @@ class HoldingProxy:
                 try:
                     self.send_response(answer.status)
                     for key, value in answer.getheaders():
-                        if key.lower() not in ("transfer-encoding", "connection",
-                                               "content-length"):
+                        if key.lower() not in ("transfer-encoding", "connection", "content-length"):
                             self.send_header(key, value)
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
@@ -69,8 +71,12 @@ class HoldingProxy:
 
             def _trap(self, path: str, status: int) -> bool:
                 """Hold here if this is the trapped request; whether it was."""
-                if not (proxy.armed.is_set() and not proxy.accepted.is_set()
-                        and self.command == proxy.trap[0] and proxy.trap[1].search(path)):
+                if not (
+                    proxy.armed.is_set()
+                    and not proxy.accepted.is_set()
+                    and self.command == proxy.trap[0]
+                    and proxy.trap[1].search(path)
+                ):
                     return False
                 proxy.trapped = (self.command, path, status)
                 proxy.accepted.set()

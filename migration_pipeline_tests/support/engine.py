@@ -47,7 +47,10 @@ class EngineProcess:
         log = open(self.state_dir / f"engine-{self.starts}.log", "wb")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "artie_sandbox.engine", "--state-dir", str(self.state_dir)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=self.state_dir, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.state_dir,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         log.close()
 
@@ -91,7 +94,10 @@ def streaming(store: Store, uuid: str) -> bool:
 def drained(store: Store, uuids: list[str], since: str) -> bool:
     reports = [progress(store, u) for u in uuids]
     return all(
-        r and r.updated_at > since and r.extra.get("phase") == "streaming" and r.offset == r.log_end
+        r
+        and r.updated_at > since
+        and r.extra.get("phase") == "streaming"
+        and r.offset == r.log_end
         and r.extra["reader"]["source_position"] == r.extra["source_head"]
         for r in reports
     )

@@ -24,10 +24,16 @@ migrations:
 
 def report_validation(instance, spec, validation_id: str, matches: bool, at: float) -> None:
     """A validation recorded the way the job records one (through the metadata codec)."""
-    confirmed = TableReport("orders", "orders", changed=(ChangedRow((1,), ()),), changed_total=1,
-                            confirmations=(Confirmation((1,), SEEN_TWICE),))
+    confirmed = TableReport(
+        "orders",
+        "orders",
+        changed=(ChangedRow((1,), ()),),
+        changed_total=1,
+        confirmations=(Confirmation((1,), SEEN_TWICE),),
+    )
     tables = () if matches else (confirmed,)
     finished = datetime.fromtimestamp(at, UTC)
     report = ValidationReport("old", "new", finished, finished, tables, id=validation_id)
-    instance.report_runless_asset_event(dg.AssetMaterialization(
-        validation_key(spec), metadata=validation_metadata(report)))
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(validation_key(spec), metadata=validation_metadata(report))
+    )

@@ -52,11 +52,16 @@ class SandboxHandle:
         """The example's `warehouse_directory`: DuckDB files land in `<warehouse>/<connector>/`."""
         return self.state_dir / WAREHOUSE
 
-    def terraform(self, workdir, *args: str, check: bool = True, env: dict | None = None,
-                  timeout: float = 120) -> subprocess.CompletedProcess:
+    def terraform(
+        self, workdir, *args: str, check: bool = True, env: dict | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess:
         result = subprocess.run(
-            [self.terraform_bin, *args], cwd=workdir, env=env or self.env, capture_output=True,
-            text=True, timeout=timeout,
+            [self.terraform_bin, *args],
+            cwd=workdir,
+            env=env or self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         ok = (0, 2) if "-detailed-exitcode" in args else (0,)
         if check and result.returncode not in ok:
@@ -66,7 +71,9 @@ class SandboxHandle:
     def api(self, method: str, path: str, body=None):
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
-            f"{self.endpoint}/{path}", data=data, method=method,
+            f"{self.endpoint}/{path}",
+            data=data,
+            method=method,
             headers={"Authorization": f"Bearer {self.api_key}"},
         )
         try:

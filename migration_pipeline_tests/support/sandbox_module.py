@@ -14,24 +14,27 @@ EXAMPLE = EXAMPLE_MODULE
 
 
 def spec_for(directory: Path) -> MigrationSpec:
-    return MigrationSpec.model_validate({
-        "name": "analytics_v1_to_v2",
-        "terraform": {"dir": str(directory)},
-        "reader": "artie_source_reader.shop",
-        "old_pipeline": "artie_pipeline.analytics_v1",
-        "new_pipeline": {
-            "address": "artie_pipeline.analytics_v2",
-            "name": "analytics_v2",
-            "destination_connector": "artie_connector.analytics_v2",
-            "destination_config": {"database": "analytics_v2", "schema": "main"},
-        },
-    })
+    return MigrationSpec.model_validate(
+        {
+            "name": "analytics_v1_to_v2",
+            "terraform": {"dir": str(directory)},
+            "reader": "artie_source_reader.shop",
+            "old_pipeline": "artie_pipeline.analytics_v1",
+            "new_pipeline": {
+                "address": "artie_pipeline.analytics_v2",
+                "name": "analytics_v2",
+                "destination_connector": "artie_connector.analytics_v2",
+                "destination_config": {"database": "analytics_v2", "schema": "main"},
+            },
+        }
+    )
 
 
 def runner_for(sandbox, directory: Path, endpoint: str | None = None) -> TerraformRunner:
     env = {"ARTIE_API_KEY": sandbox.api_key, "ARTIE_ENDPOINT": endpoint or sandbox.endpoint}
-    return TerraformRunner(directory, cli_config_file=sandbox.tf_cli_config, extra_env=env,
-                           timeout=120)
+    return TerraformRunner(
+        directory, cli_config_file=sandbox.tf_cli_config, extra_env=env, timeout=120
+    )
 
 
 def deployed_module(sandbox, tmp_path: Path, main_tf: Callable[[str], str] = str) -> Path:
@@ -45,7 +48,8 @@ def deployed_module(sandbox, tmp_path: Path, main_tf: Callable[[str], str] = str
     main.write_text(main_tf(main.read_text()))
     (directory / "terraform.tfvars").write_text(
         f'source_database_path = "{tmp_path / "source.db"}"\n'
-        f'warehouse_directory = "{tmp_path / "warehouse"}"\n')
+        f'warehouse_directory = "{tmp_path / "warehouse"}"\n'
+    )
     runner = runner_for(sandbox, directory)
     runner.init()
     plan = tmp_path / "deploy.tfplan"

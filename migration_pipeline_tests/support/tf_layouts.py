@@ -13,11 +13,17 @@ from migration_pipeline.terraform import edits, hcl
 
 NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True)
 SPACE = st.sampled_from([" ", "  ", "\t", "   "])
-NOISE = st.sampled_from([
-    "# a comment\n", "// another comment\n", "/* block\n   comment */\n", "\n", "\n\n",
-    'resource "terraform_data" "noise" {\n  input = <<-EOT\n    } { " tricky\n  EOT\n}\n',
-    'locals {\n  m = { "quoted key" = 1, bare = "}" }   # trailing\n}\n',
-])
+NOISE = st.sampled_from(
+    [
+        "# a comment\n",
+        "// another comment\n",
+        "/* block\n   comment */\n",
+        "\n",
+        "\n\n",
+        'resource "terraform_data" "noise" {\n  input = <<-EOT\n    } { " tricky\n  EOT\n}\n',
+        'locals {\n  m = { "quoted key" = 1, bare = "}" }   # trailing\n}\n',
+    ]
+)
 
 
 @st.composite
@@ -28,12 +34,15 @@ def tables_map(draw, indent: str) -> tuple[str, set[str]]:
         schema = draw(st.sampled_from(["", "shop"]))
         key = f"{schema}.{name}" if schema else name
         quoted = f'"{key}"' if schema or draw(st.booleans()) else key
-        value = (f'{{ name = "{name}"' + (f', schema = "{schema}"' if schema else "") + " }")
+        value = f'{{ name = "{name}"' + (f', schema = "{schema}"' if schema else "") + " }"
         if draw(st.booleans()):
             value = value.replace("{ ", "{\n" + indent * 3).replace(", ", "\n" + indent * 3)
             value = value.replace(" }", "\n" + indent * 2 + "}")
-        lines.append(f"{indent * 2}{quoted}{draw(SPACE)}={draw(SPACE)}{value}"
-                     + draw(st.sampled_from(["", "   # note"])) + "\n")
+        lines.append(
+            f"{indent * 2}{quoted}{draw(SPACE)}={draw(SPACE)}{value}"
+            + draw(st.sampled_from(["", "   # note"]))
+            + "\n"
+        )
         keys.add(key)
     return f"{{\n{''.join(lines)}{indent}}}", keys
 
@@ -42,10 +51,14 @@ def tables_map(draw, indent: str) -> tuple[str, set[str]]:
 def modules(draw) -> tuple[dict[str, str], set[str]]:
     indent = draw(st.sampled_from(["  ", "    ", "\t"]))
     tables, keys = draw(tables_map(indent))
-    reader_attrs = [f'name{draw(SPACE)}= "r"', "connector_uuid = artie_connector.mysql.uuid",
-                    draw(st.sampled_from(["is_shared = false", "# not shared", ""]))]
+    reader_attrs = [
+        f'name{draw(SPACE)}= "r"',
+        "connector_uuid = artie_connector.mysql.uuid",
+        draw(st.sampled_from(["is_shared = false", "# not shared", ""])),
+    ]
     pipeline_attrs = [
-        'name = "old"', "source_reader_uuid = artie_source_reader.mysql.uuid",
+        'name = "old"',
+        "source_reader_uuid = artie_source_reader.mysql.uuid",
         "destination_connector_uuid = artie_connector.snowflake.uuid",
         'destination_config = {\n  database = "a"\n  schema = "b"\n}'.replace("\n", "\n" + indent),
         f"tables = {tables}",
@@ -54,10 +67,12 @@ def modules(draw) -> tuple[dict[str, str], set[str]]:
     pipeline_attrs = draw(st.permutations(pipeline_attrs))
     blocks = [
         'resource "artie_source_reader" "mysql" {\n'
-        + "".join(f"{indent}{a}\n" for a in reader_attrs if a) + "}\n",
+        + "".join(f"{indent}{a}\n" for a in reader_attrs if a)
+        + "}\n",
         draw(st.sampled_from(["", "# old pipeline\n"]))
         + 'resource "artie_pipeline" "orders_snowflake" {\n'
-        + "".join(f"{indent}{a}\n" for a in pipeline_attrs) + "}\n",
+        + "".join(f"{indent}{a}\n" for a in pipeline_attrs)
+        + "}\n",
     ]
     pieces = []
     for block in blocks:
@@ -80,8 +95,13 @@ def only(tag: str, before: str, after: str) -> list[str]:
     changed = [op for op in ops if op[0] != "equal"]
     assert {op[0] for op in changed} <= {tag}, changed
     lines = after_lines if tag == "insert" else before_lines
-    return [line for op in changed for line in lines[(op[3] if tag == "insert" else op[1]):
-                                                      (op[4] if tag == "insert" else op[2])]]
+    return [
+        line
+        for op in changed
+        for line in lines[
+            (op[3] if tag == "insert" else op[1]) : (op[4] if tag == "insert" else op[2])
+        ]
+    ]
 
 
 def run(step, directory: Path, spec, *extra) -> dict[Path, tuple[str, str]]:

@@ -118,8 +118,11 @@ output "reader_uuid" {
 def write_module(directory: Path, files: dict[str, str] | None = None) -> Path:
     """Write the default three-file module (or `files`) into `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
-    files = files or {"providers.tf": PROVIDERS_TF, "connectors.tf": CONNECTORS_TF,
-                      "pipelines.tf": PIPELINES_TF}
+    files = files or {
+        "providers.tf": PROVIDERS_TF,
+        "connectors.tf": CONNECTORS_TF,
+        "pipelines.tf": PIPELINES_TF,
+    }
     for name, text in files.items():
         (directory / name).write_bytes(text.encode())
     return directory
@@ -142,6 +145,7 @@ def spec_for(directory: Path, **overrides) -> MigrationSpec:
         **overrides,
     }
     return MigrationSpec.model_validate(body)
+
 
 # One file, schema-less tables, comments inside maps, trailing commas, nested blocks.
 SINGLE_FILE_TF = """\
@@ -185,10 +189,17 @@ resource "artie_pipeline" "v1" {
 
 
 def single_file_spec(directory: Path) -> MigrationSpec:
-    return MigrationSpec.model_validate({
-        "name": "v1_to_v2", "terraform": {"dir": str(directory)},
-        "reader": "artie_source_reader.shop", "old_pipeline": "artie_pipeline.v1",
-        "new_pipeline": {"address": "artie_pipeline.v2", "name": "v2",
-                         "destination_connector": "artie_connector.v2",
-                         "tables": {"products": {"skip_deletes": True}}},
-    })
+    return MigrationSpec.model_validate(
+        {
+            "name": "v1_to_v2",
+            "terraform": {"dir": str(directory)},
+            "reader": "artie_source_reader.shop",
+            "old_pipeline": "artie_pipeline.v1",
+            "new_pipeline": {
+                "address": "artie_pipeline.v2",
+                "name": "v2",
+                "destination_connector": "artie_connector.v2",
+                "tables": {"products": {"skip_deletes": True}},
+            },
+        }
+    )

@@ -46,8 +46,9 @@ ROWS = 2000
 
 @pytest.fixture
 def prepared(tmp_path, monkeypatch):
-    ready = prepare(tmp_path / "state", find_terraform(), ROWS, say=lambda line: None,
-                    poll_seconds=1)
+    ready = prepare(
+        tmp_path / "state", find_terraform(), ROWS, say=lambda line: None, poll_seconds=1
+    )
     for key, value in ready.env.items():
         monkeypatch.setenv(key, value)
     yield ready
@@ -76,10 +77,16 @@ class RunningWorkload(threading.Thread):
 
 def module_diff(before: Path, after: Path) -> str:
     return "".join(
-        "".join(difflib.unified_diff(
-            (before / name).read_text().splitlines(True) if (before / name).exists() else [],
-            (after / name).read_text().splitlines(True), f"a/{name}", f"b/{name}"))
-        for name in sorted(p.name for p in after.glob("*.tf")))
+        "".join(
+            difflib.unified_diff(
+                (before / name).read_text().splitlines(True) if (before / name).exists() else [],
+                (after / name).read_text().splitlines(True),
+                f"a/{name}",
+                f"b/{name}",
+            )
+        )
+        for name in sorted(p.name for p in after.glob("*.tf"))
+    )
 
 
 def wait_for(what: str, check, timeout: float, every: float = 1.0):
@@ -98,8 +105,9 @@ def pipelines(prepared) -> list[str]:
 
 
 @pytest.mark.timeout(720)
-def test_only_a_person_starts_or_resumes_the_migration_through_the_daemon(prepared, tmp_path,
-                                                                           capsys):
+def test_only_a_person_starts_or_resumes_the_migration_through_the_daemon(
+    prepared, tmp_path, capsys
+):
     spec = load_spec(prepared.config, MIGRATION)
     job = job_name(spec)
     with ArtieClient(spec.artie.api_url, prepared.env["ARTIE_API_KEY"]) as client:
@@ -108,12 +116,17 @@ def test_only_a_person_starts_or_resumes_the_migration_through_the_daemon(prepar
     workload.start()
     # Terraform reaches Artie through a proxy that holds the cutover's DELETE once armed (it never
     # reaches the sandbox); the sensor and the ops' API client go straight to the sandbox.
-    proxy = HoldingProxy(prepared.sandbox.endpoint(), "DELETE", r"^/pipelines/[^/]+$",
-                         before=True, armed=False)
+    proxy = HoldingProxy(
+        prepared.sandbox.endpoint(), "DELETE", r"^/pipelines/[^/]+$", before=True, armed=False
+    )
     started = time.monotonic()
-    with proxy, Deployment({**prepared.env, "ARTIE_ENDPOINT": proxy.url},
-                           tmp_path / "dagster-dev.log") as deployment, \
-            dg.DagsterInstance.get() as instance:
+    with (
+        proxy,
+        Deployment(
+            {**prepared.env, "ARTIE_ENDPOINT": proxy.url}, tmp_path / "dagster-dev.log"
+        ) as deployment,
+        dg.DagsterInstance.get() as instance,
+    ):
         up = time.monotonic() - started
         watch = Watch(deployment, spec, instance)
         # The reader is already shared: the sensor still launches nothing before a person does.
@@ -143,13 +156,16 @@ def test_only_a_person_starts_or_resumes_the_migration_through_the_daemon(prepar
         assert all("a person stopped the migration" in t.skip_reason for t in parked), parked
         assert pipelines(prepared) == ["analytics_v1", "analytics_v2"]
         capsys.readouterr()
-        assert main(["status", "--config", str(prepared.config), "--migration", MIGRATION,
-                     "--json"]) == 0
+        assert (
+            main(["status", "--config", str(prepared.config), "--migration", MIGRATION, "--json"])
+            == 0
+        )
         status = json.loads(capsys.readouterr().out)
         assert not status["sensor"]["may_launch"]
         assert status["sensor"]["reason"] == (
             f"a person stopped the migration: the sensor's run {cutover.run_id} of {job} was "
-            "terminated. The sensor launches nothing until a person launches the job again.")
+            "terminated. The sensor launches nothing until a person launches the job again."
+        )
 
         resumed = deployment.launch_job(job)
         wait_for("complete", lambda: watch.status()["phase"] == "complete", 120, every=2)
@@ -180,13 +196,16 @@ def test_only_a_person_starts_or_resumes_the_migration_through_the_daemon(prepar
     assert module_diff(original, prepared.module) == EXPECTED_DIFF.read_text()
     assert not files_holding(prepared.module, prepared.env["ARTIE_API_KEY"])
     durations = [t.ended - t.started for t in ticks if t.ended and t.status == "SKIPPED"]
-    print(f"\ndagster dev up in {up:.0f} s; launch to cutover {to_cutover - up:.0f} s; whole "
-          f"test {total:.0f} s; {len(ticks)} sensor ticks, median "
-          f"{statistics.median(durations):.2f} s, max {max(durations):.2f} s")
+    print(
+        f"\ndagster dev up in {up:.0f} s; launch to cutover {to_cutover - up:.0f} s; whole "
+        f"test {total:.0f} s; {len(ticks)} sensor ticks, median "
+        f"{statistics.median(durations):.2f} s, max {max(durations):.2f} s"
+    )
     assert statistics.median(durations) < 5
 
 
 def instance_check(prepared, spec, check: str):
     with dg.DagsterInstance.get() as instance:
         return instance.get_latest_asset_check_evaluation_record(
-            dg.AssetCheckKey(validation_key(spec), check))
+            dg.AssetCheckKey(validation_key(spec), check)
+        )

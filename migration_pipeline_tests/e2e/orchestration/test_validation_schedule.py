@@ -51,8 +51,11 @@ class Deployment:
 
     def tick(self) -> dg.ScheduleExecutionData:
         """One schedule tick; the run it requests is executed like the daemon's."""
-        context = dg.build_schedule_context(instance=self.instance, resources=self.defs.resources,
-                                            scheduled_execution_time=datetime.now(UTC))
+        context = dg.build_schedule_context(
+            instance=self.instance,
+            resources=self.defs.resources,
+            scheduled_execution_time=datetime.now(UTC),
+        )
         data = self.schedule.evaluate_tick(context)
         job = self.defs.resolve_job_def(self.schedule.job_name)
         for request in data.run_requests or ():
@@ -63,17 +66,20 @@ class Deployment:
 
     def launch(self) -> dict[str, str]:
         """The migration job once; op -> proceed / gate_closed / skipped."""
-        result = self.defs.resolve_job_def(f"{NAME}_job").execute_in_process(
-            instance=self.instance)
+        result = self.defs.resolve_job_def(f"{NAME}_job").execute_in_process(instance=self.instance)
         assert result.success
-        done = {e.step_key: e.event_specific_data.step_output_handle.output_name
-                for e in result.all_events if e.event_type_value == "STEP_OUTPUT"}
+        done = {
+            e.step_key: e.event_specific_data.step_output_handle.output_name
+            for e in result.all_events
+            if e.event_type_value == "STEP_OUTPUT"
+        }
         return {n.name: done.get(n.name, "skipped") for n in result.job_def.graph.node_defs}
 
 
 @pytest.mark.timeout(300)
-def test_scheduled_validations_keep_an_approval_fresh_until_the_cutover(tmp_path, sandbox,
-                                                                        monkeypatch):
+def test_scheduled_validations_keep_an_approval_fresh_until_the_cutover(
+    tmp_path, sandbox, monkeypatch
+):
     create_source(sandbox.source_db, rows=500)
     module = example_module(sandbox, tmp_path / "module")
     sandbox.terraform(module, "init", "-input=false")
@@ -83,8 +89,15 @@ def test_scheduled_validations_keep_an_approval_fresh_until_the_cutover(tmp_path
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
     (tmp_path / "dagster").mkdir()
     config = tmp_path / "migrations.yaml"
-    config.write_text(migrations_text(module, sandbox.tf_cli_config, sandbox.endpoint,
-                                      poll_seconds=1, max_age_minutes=MAX_AGE_MINUTES))
+    config.write_text(
+        migrations_text(
+            module,
+            sandbox.tf_cli_config,
+            sandbox.endpoint,
+            poll_seconds=1,
+            max_age_minutes=MAX_AGE_MINUTES,
+        )
+    )
     spec = load_specs(config)[NAME]
     defs = build_definitions({NAME: spec})
     with dg.DagsterInstance.get() as instance:
@@ -114,24 +127,33 @@ def test_scheduled_validations_keep_an_approval_fresh_until_the_cutover(tmp_path
         # asset's config (the Launchpad's `full: true`) and the event log and history say so.
         assert validation_records(instance, spec)[0].mode == "incremental"
         scheduled = instance.fetch_materializations(validation_key(spec), limit=1).records[0]
-        assert isinstance(scheduled.asset_materialization.metadata["incremental_since"],
-                          dg.TimestampMetadataValue)
+        assert isinstance(
+            scheduled.asset_materialization.metadata["incremental_since"], dg.TimestampMetadataValue
+        )
         forced = defs.resolve_job_def(deployment.schedule.job_name).execute_in_process(
             instance=instance,
-            run_config={"ops": {f"{NAME}_validation": {"config": {"full": True}}}})
+            run_config={"ops": {f"{NAME}_validation": {"config": {"full": True}}}},
+        )
         assert forced.success
         full = validation_records(instance, spec)[0]
         assert full.mode == "full" and full.clean
-        assert all(part.endswith(": full (full validation requested)")
-                   for part in full.coverage.split("; "))
-        metadata = instance.fetch_materializations(validation_key(spec),
-                                                   limit=1).records[0].asset_materialization.metadata
+        assert all(
+            part.endswith(": full (full validation requested)")
+            for part in full.coverage.split("; ")
+        )
+        metadata = (
+            instance.fetch_materializations(validation_key(spec), limit=1)
+            .records[0]
+            .asset_materialization.metadata
+        )
         assert metadata["mode"].value == "full" and metadata["changed_keys_checked"].value == 0
         assert "incremental_since" not in metadata
-        with duckdb.connect(str(history_path(spec.validation.history(spec.terraform.dir))),
-                            read_only=True) as con:
-            modes = con.execute("SELECT DISTINCT mode FROM validation_tables WHERE run_id = ?",
-                                [full.id]).fetchall()
+        with duckdb.connect(
+            str(history_path(spec.validation.history(spec.terraform.dir))), read_only=True
+        ) as con:
+            modes = con.execute(
+                "SELECT DISTINCT mode FROM validation_tables WHERE run_id = ?", [full.id]
+            ).fetchall()
         assert modes == [("full",)]
         waiting = assessment()
         assert (waiting.phase, waiting.closed_gate.name) == (Phase.CAUGHT_UP, "approval")
@@ -149,19 +171,30 @@ def test_scheduled_validations_keep_an_approval_fresh_until_the_cutover(tmp_path
         assert outputs["cut_over"] == outputs["unshare_reader"] == "proceed"
         # The job's validate step (latest) and the scheduled materialization record alike.
         for key in (validation_key(spec), mismatches_key(spec)):
-            by_job, by_schedule = (r.asset_materialization.metadata for r in
-                                   instance.fetch_materializations(key, limit=2).records)
+            by_job, by_schedule = (
+                r.asset_materialization.metadata
+                for r in instance.fetch_materializations(key, limit=2).records
+            )
             assert set(by_job) == set(by_schedule)
         assert by_job["dagster/row_count"].value == 0  # no mismatched key
         report = instance.fetch_materializations(validation_key(spec), limit=1).records[0]
         assert "streaming" in report.asset_materialization.metadata["new_pipeline_progress"].value
         after = deployment.tick()
         assert not after.run_requests
-        assert after.skip_message == "complete: the cutover is under way or done, nothing left " \
-                                     "to validate"
+        assert (
+            after.skip_message == "complete: the cutover is under way or done, nothing left "
+            "to validate"
+        )
         # Each applied Terraform step recorded what it did on the asset it changed (newest first).
-        changes = {name: [r.asset_materialization.metadata["change"].value for r in
-                          instance.fetch_materializations(dg.AssetKey([NAME, name]), 10).records]
-                   for name in ("source_reader", "new_pipeline", "old_pipeline")}
-        assert changes == {"source_reader": ["unshared", "shared"], "new_pipeline": ["created"],
-                           "old_pipeline": ["deleted"]}
+        changes = {
+            name: [
+                r.asset_materialization.metadata["change"].value
+                for r in instance.fetch_materializations(dg.AssetKey([NAME, name]), 10).records
+            ]
+            for name in ("source_reader", "new_pipeline", "old_pipeline")
+        }
+        assert changes == {
+            "source_reader": ["unshared", "shared"],
+            "new_pipeline": ["created"],
+            "old_pipeline": ["deleted"],
+        }

@@ -23,8 +23,12 @@ API = next(s for s in SERVICES if s.name == "api")
 
 def cli(*args: str, env: dict | None = None, preexec_fn=None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "artie_sandbox.cli", *args], capture_output=True, text=True,
-        timeout=60, env=env or _env(), preexec_fn=preexec_fn,
+        [sys.executable, "-m", "artie_sandbox.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env or _env(),
+        preexec_fn=preexec_fn,
     )
 
 
@@ -59,7 +63,9 @@ def test_init_writes_the_key_the_mirror_and_the_cli_config(state, tmp_path, terr
     )
     launcher = launcher_path(state / "mirror")
     assert launcher.name == "terraform-provider-artie_v0.1.0"
-    assert launcher.parent == state / "mirror/registry.terraform.io/artie-labs/artie/0.1.0/linux_amd64"
+    assert (
+        launcher.parent == state / "mirror/registry.terraform.io/artie-labs/artie/0.1.0/linux_amd64"
+    )
     assert os.access(launcher, os.X_OK)
     config = (state / "terraform.rc").read_text()
     assert f'path    = "{state / "mirror"}"' in config
@@ -74,14 +80,18 @@ def test_init_writes_the_key_the_mirror_and_the_cli_config(state, tmp_path, terr
     (workdir / "versions.tf").write_text((EXAMPLE / "versions.tf").read_text())
     (workdir / "variables.tf").write_text((EXAMPLE / "variables.tf").read_text())
     init = subprocess.run(
-        [terraform_bin, "init", "-input=false", "-no-color"], cwd=workdir, capture_output=True,
-        text=True, env=_env(TF_CLI_CONFIG_FILE=str(state / "terraform.rc"), CHECKPOINT_DISABLE="1"),
+        [terraform_bin, "init", "-input=false", "-no-color"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        env=_env(TF_CLI_CONFIG_FILE=str(state / "terraform.rc"), CHECKPOINT_DISABLE="1"),
     )
     assert init.returncode == 0, init.stderr
     assert "- Installing artie-labs/artie v0.1.0..." in init.stdout
-    assert 'provider "registry.terraform.io/artie-labs/artie"' in (
-        workdir / ".terraform.lock.hcl"
-    ).read_text()
+    assert (
+        'provider "registry.terraform.io/artie-labs/artie"'
+        in (workdir / ".terraform.lock.hcl").read_text()
+    )
 
 
 def test_state_dir_defaults_to_artie_sandbox_home(tmp_path):
@@ -93,7 +103,12 @@ def test_state_dir_defaults_to_artie_sandbox_home(tmp_path):
 
 
 def test_up_status_down_own_exactly_their_processes(state):
-    up = cli("up", "--state-dir", str(state), preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    up = cli(
+        "up",
+        "--state-dir",
+        str(state),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
 
     assert up.returncode == 0, up.stderr
     sandbox = Sandbox(state)
@@ -104,8 +119,14 @@ def test_up_status_down_own_exactly_their_processes(state):
     assert f"export ARTIE_ENDPOINT={sandbox.endpoint()}" in up.stdout
     proc_stat = Path(f"/proc/{pid}/stat").read_text()
     assert int(proc_stat[proc_stat.rindex(")") + 2 :].split()[3]) == pid  # own session
-    ignored = int(next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-                       if line.startswith("SigIgn:")).split()[1], 16)
+    ignored = int(
+        next(
+            line
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+            if line.startswith("SigIgn:")
+        ).split()[1],
+        16,
+    )
     assert not ignored & (1 << (signal.SIGINT - 1)) and not ignored & (1 << (signal.SIGTERM - 1))
 
     assert cli("up", "--state-dir", str(state)).returncode == 0
@@ -114,7 +135,10 @@ def test_up_status_down_own_exactly_their_processes(state):
     status = cli("status", "--state-dir", str(state))
     assert status.returncode == 0, status.stderr
     assert status.stdout.splitlines()[:4] == [
-        f"Artie sandbox at {sandbox.endpoint()}", "", "Connectors (0)", "NAME  TYPE  UUID",
+        f"Artie sandbox at {sandbox.endpoint()}",
+        "",
+        "Connectors (0)",
+        "NAME  TYPE  UUID",
     ]
     assert "Source readers (0)" in status.stdout and "Pipelines (0)" in status.stdout
 
@@ -170,8 +194,10 @@ def test_concurrent_ups_start_one_api(state):
     lock_path = state / ".lifecycle.lock"  # the lock every `up` takes first (Sandbox._locked)
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        racers = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   env=_env()) for _ in range(3)]
+        racers = [
+            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+            for _ in range(3)
+        ]
         wait_until_flock_waiters(lock_path, 3)  # all three queued: released together below
     outputs = [racer.communicate(timeout=60) for racer in racers]
 

@@ -19,8 +19,9 @@ print(json.dumps({{"code": code, "loaded": loaded}}), file=sys.stderr)
 
 
 def loaded_by(argv: list[str]) -> tuple[int, set[str]]:
-    result = subprocess.run([sys.executable, "-c", PROBE.format(argv=argv)], capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(argv=argv)], capture_output=True, text=True, timeout=120
+    )
     report = json.loads(result.stderr.strip().splitlines()[-1])
     return report["code"], set(report["loaded"])
 
@@ -29,8 +30,14 @@ def loaded_by(argv: list[str]) -> tuple[int, set[str]]:
 def test_validate_help_loads_neither_dagster_duckdb_nor_the_sandbox(argv):
     code, loaded = loaded_by(argv)
     assert code == 0
-    assert not loaded & {"dagster", "duckdb", "artie_sandbox", "sandbox_demo", "python_terraform",
-                          "hcl2"}
+    assert not loaded & {
+        "dagster",
+        "duckdb",
+        "artie_sandbox",
+        "sandbox_demo",
+        "python_terraform",
+        "hcl2",
+    }
 
 
 def test_status_help_does_load_dagster():

@@ -160,7 +160,9 @@ def test_human_output_and_history_only_in_the_state_dir(pair, capsys, tmp_path):
     assert [p.name for p in (tmp_path / "state").iterdir()] == ["validation_history.duckdb"]
     code, out, _ = _run(capsys, "--old", old, "--new", new, "--state-dir", str(tmp_path / "state"))
     assert code == 1
-    assert out.startswith("MISMATCH: 2 tables compared (full)\n  because 5 mismatched keys confirmed\n")
+    assert out.startswith(
+        "MISMATCH: 2 tables compared (full)\n  because 5 mismatched keys confirmed\n"
+    )
     assert "orders -> orders: MISMATCH" in out
     assert "  confirmed 2: seen in consecutive validations" in out
     assert "  previous run: 3 mismatched rows, now 3" in out
@@ -197,16 +199,29 @@ def test_lag_beyond_the_limit_is_inconclusive_and_exits_1(tmp_path, capsys):
     )  # fmt: skip
     code, out, _ = _run(capsys, "--old", old, "--new", new, "--json", "--max-lag", "5")
     summary = json.loads(out)["summary"]
-    assert (code, summary["verdict"], summary["new_behind_old_seconds"]) == (1, "inconclusive", 22.0)
+    assert (code, summary["verdict"], summary["new_behind_old_seconds"]) == (
+        1,
+        "inconclusive",
+        22.0,
+    )
     assert summary["reasons"] == ["analytics_v2 is 22.0 s behind (limit 5 s); 1 keys in flight"]
-    assert summary["counts"] == {"confirmed": 0, "unconfirmed": 0, "pending_deletes": 0, "in_flight": 1}
+    assert summary["counts"] == {
+        "confirmed": 0,
+        "unconfirmed": 0,
+        "pending_deletes": 0,
+        "in_flight": 1,
+    }
     code, out, _ = _run(capsys, "--old", old, "--new", new, "--json", "--max-lag", "30")
     assert (code, json.loads(out)["summary"]["verdict"]) == (0, "clean")
 
 
 def test_backfill_snapshot_times_are_not_lag(tmp_path, capsys):
-    old = _db(tmp_path / "old.duckdb", STREAMED, "INSERT INTO t VALUES (1, 'a', '2024-01-01 00:00')")
-    new = _db(tmp_path / "new.duckdb", STREAMED, "INSERT INTO t VALUES (1, 'a', '2024-01-01 03:00')")
+    old = _db(
+        tmp_path / "old.duckdb", STREAMED, "INSERT INTO t VALUES (1, 'a', '2024-01-01 00:00')"
+    )
+    new = _db(
+        tmp_path / "new.duckdb", STREAMED, "INSERT INTO t VALUES (1, 'a', '2024-01-01 03:00')"
+    )
     code, out, _ = _run(capsys, "--old", old, "--new", new, "--json")
     summary = json.loads(out)["summary"]
     assert (code, summary["verdict"], summary["new_behind_old_seconds"]) == (0, "clean", 0.0)

@@ -32,15 +32,32 @@ def created(sandbox, tmp_path, monkeypatch):
         for step in ("promote", "create"):
             run_step(step, spec, runner_for(sandbox, directory), api)
     config = tmp_path / "migrations.yaml"
-    config.write_text(yaml.safe_dump({"migrations": {spec.name: {
-        **spec.model_dump(mode="json", include={"reader", "old_pipeline", "new_pipeline"}),
-        "terraform": {"dir": str(directory), "cli_config_file": str(sandbox.tf_cli_config)},
-        "artie": {"api_url": sandbox.endpoint, "api_key_env": "ARTIE_API_KEY"}}}}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "migrations": {
+                    spec.name: {
+                        **spec.model_dump(
+                            mode="json", include={"reader", "old_pipeline", "new_pipeline"}
+                        ),
+                        "terraform": {
+                            "dir": str(directory),
+                            "cli_config_file": str(sandbox.tf_cli_config),
+                        },
+                        "artie": {"api_url": sandbox.endpoint, "api_key_env": "ARTIE_API_KEY"},
+                    }
+                }
+            }
+        )
+    )
     home = tmp_path / "dagster"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    for name, value in (("DAGSTER_HOME", str(home)), ("ARTIE_API_KEY", sandbox.api_key),
-                        ("ARTIE_ENDPOINT", sandbox.endpoint)):
+    for name, value in (
+        ("DAGSTER_HOME", str(home)),
+        ("ARTIE_API_KEY", sandbox.api_key),
+        ("ARTIE_ENDPOINT", sandbox.endpoint),
+    ):
         monkeypatch.setenv(name, value)
     return load_spec(config, spec.name), config, before
 
@@ -56,11 +73,21 @@ def rolled_back(sandbox, spec, before: dict) -> None:
 
 @pytest.mark.timeout(300)
 def test_the_abort_command_records_the_decision_and_rolls_back(
-        sandbox, created, capsys, tmp_path, monkeypatch):
+    sandbox, created, capsys, tmp_path, monkeypatch
+):
     spec, config, before = created
     temp = private_temp(monkeypatch, tmp_path)
-    argv = ["abort", "--config", str(config), "--migration", spec.name, "--who", "ana",
-            "--comment", "wrong warehouse"]
+    argv = [
+        "abort",
+        "--config",
+        str(config),
+        "--migration",
+        spec.name,
+        "--who",
+        "ana",
+        "--comment",
+        "wrong warehouse",
+    ]
     assert main(argv) == 0
     rolled_back(sandbox, spec, before)
     out = capsys.readouterr().out
@@ -68,12 +95,16 @@ def test_the_abort_command_records_the_decision_and_rolls_back(
     assert sandbox.api_key not in out
     with dg.DagsterInstance.get() as instance:
         approval = latest_approval(instance, spec)
-        assert (approval.who, approval.decision, approval.comment) == ("ana", "abort",
-                                                                      "wrong warehouse")
+        assert (approval.who, approval.decision, approval.comment) == (
+            "ana",
+            "abort",
+            "wrong warehouse",
+        )
         # The launchable abort job takes the same path: here it finds everything rolled back.
         job = build_definitions({spec.name: spec}).resolve_job_def(f"{spec.name}_abort_job")
-        result = job.execute_in_process(instance=instance, run_config={
-            "ops": {"roll_back": {"config": {"who": "bo"}}}})
+        result = job.execute_in_process(
+            instance=instance, run_config={"ops": {"roll_back": {"config": {"who": "bo"}}}}
+        )
         assert result.success
         assert latest_approval(instance, spec).who == "bo"
     rolled_back(sandbox, spec, before)

@@ -22,47 +22,78 @@ from migration_pipeline_tests.support.sandbox_module import (
 )
 from sandbox_demo.driver import Driver
 
-SHARED_AS_VARIABLE = ("  database_name  = var.source_database_name\n",
-                      "  database_name  = var.source_database_name\n  is_shared      = var.shared\n")
+SHARED_AS_VARIABLE = (
+    "  database_name  = var.source_database_name\n",
+    "  database_name  = var.source_database_name\n  is_shared      = var.shared\n",
+)
 KINDS = {
     # a guard outside the plan: reader_tables would drop tables the old pipeline uses
-    "step": (str, {"reader_tables": ["customers"]},
-             "promote refused: reader_tables leaves out order_items (used by "
-             "artie_pipeline.analytics_v1); orders (used by artie_pipeline.analytics_v1); "
-             "products (used by artie_pipeline.analytics_v1): the reader would stop capturing "
-             "them and those pipelines would go stale. Add them to reader_tables or remove "
-             "reader_tables to use the union."),
+    "step": (
+        str,
+        {"reader_tables": ["customers"]},
+        "promote refused: reader_tables leaves out order_items (used by "
+        "artie_pipeline.analytics_v1); orders (used by artie_pipeline.analytics_v1); "
+        "products (used by artie_pipeline.analytics_v1): the reader would stop capturing "
+        "them and those pipelines would go stale. Add them to reader_tables or remove "
+        "reader_tables to use the union.",
+    ),
     # a module a step cannot edit safely
-    "module": (lambda text: text.replace(*SHARED_AS_VARIABLE)
-               + 'variable "shared" {\n  default = false\n}\n', {},
-               "promote refused: artie_source_reader.shop.is_shared is the expression "
-               "`var.shared`; the step needs it written as a literal value to edit it safely."),
+    "module": (
+        lambda text: (
+            text.replace(*SHARED_AS_VARIABLE) + 'variable "shared" {\n  default = false\n}\n'
+        ),
+        {},
+        "promote refused: artie_source_reader.shop.is_shared is the expression "
+        "`var.shared`; the step needs it written as a literal value to edit it safely.",
+    ),
     # the plan guard: a hand edit to another resource shows in promote's plan
-    "plan": (lambda text: text.replace('  name = "analytics_v2"\n', '  name = "renamed"\n', 1),
-             {}, "promote refused: Refused to apply promote: the plan holds changes this step "
-             "must not make."),
+    "plan": (
+        lambda text: text.replace('  name = "analytics_v2"\n', '  name = "renamed"\n', 1),
+        {},
+        "promote refused: Refused to apply promote: the plan holds changes this step "
+        "must not make.",
+    ),
 }
 
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_refusal_stops_cleanly_and_reaches_the_person(sandbox, tmp_path, monkeypatch, capsys,
-                                                        kind):
+def test_a_refusal_stops_cleanly_and_reaches_the_person(
+    sandbox, tmp_path, monkeypatch, capsys, kind
+):
     edit, spec_extra, reason = KINDS[kind]
     directory = deployed_module(sandbox, tmp_path, edit if kind != "plan" else str)
     if kind == "plan":  # edited after the deploy: the module no longer matches Artie
         (directory / "main.tf").write_text(edit((directory / "main.tf").read_text()))
     spec = spec_for(directory)
     config = tmp_path / "migrations.yaml"
-    config.write_text(yaml.safe_dump({"migrations": {spec.name: {
-        **spec.model_dump(mode="json", include={"reader", "old_pipeline", "new_pipeline"}),
-        "terraform": {"dir": str(directory), "cli_config_file": str(sandbox.tf_cli_config)},
-        "artie": {"api_url": sandbox.endpoint, "api_key_env": "ARTIE_API_KEY"}, **spec_extra}}}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "migrations": {
+                    spec.name: {
+                        **spec.model_dump(
+                            mode="json", include={"reader", "old_pipeline", "new_pipeline"}
+                        ),
+                        "terraform": {
+                            "dir": str(directory),
+                            "cli_config_file": str(sandbox.tf_cli_config),
+                        },
+                        "artie": {"api_url": sandbox.endpoint, "api_key_env": "ARTIE_API_KEY"},
+                        **spec_extra,
+                    }
+                }
+            }
+        )
+    )
     home = tmp_path / "dagster"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    for name, value in (("DAGSTER_HOME", str(home)), ("ARTIE_API_KEY", sandbox.api_key),
-                        ("ARTIE_ENDPOINT", sandbox.endpoint)):
+    for name, value in (
+        ("DAGSTER_HOME", str(home)),
+        ("ARTIE_API_KEY", sandbox.api_key),
+        ("ARTIE_ENDPOINT", sandbox.endpoint),
+    ):
         monkeypatch.setenv(name, value)
     spec = load_spec(config, spec.name)
     before, state_before = tf_bytes(directory), runner_for(sandbox, directory).state()
@@ -73,16 +104,18 @@ def test_a_refusal_stops_cleanly_and_reaches_the_person(sandbox, tmp_path, monke
         records = instance.all_logs(run.run_id)
         blocker = automation(instance, f"{spec.name}_job").blocker
     assert line.startswith(f"run {run.run_id[:8]}: promote_reader stopped: {reason}")
-    output = next(r.dagster_event for r in records if r.dagster_event
-                  and r.dagster_event.event_type_value == "STEP_OUTPUT")
+    output = next(
+        r.dagster_event
+        for r in records
+        if r.dagster_event and r.dagster_event.event_type_value == "STEP_OUTPUT"
+    )
     metadata = output.event_specific_data.metadata
-    assert (metadata["gate"].value, metadata["reason"].value[: len(reason)]) == ("refused",
-                                                                                  reason)
+    assert (metadata["gate"].value, metadata["reason"].value[: len(reason)]) == ("refused", reason)
     errors = [r for r in records if r.level >= 40 and r.user_message.startswith(reason)]
-    assert errors and not any(r.dagster_event and r.dagster_event.is_step_failure
-                              for r in records)
-    assert blocker.startswith(f"the latest run {run.run_id} of {spec.name}_job was refused: "
-                              f"{reason}")
+    assert errors and not any(r.dagster_event and r.dagster_event.is_step_failure for r in records)
+    assert blocker.startswith(
+        f"the latest run {run.run_id} of {spec.name}_job was refused: {reason}"
+    )
     assert tf_bytes(directory) == before
     assert runner_for(sandbox, directory).state() == state_before
     capsys.readouterr()

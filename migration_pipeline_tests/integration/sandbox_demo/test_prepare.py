@@ -11,8 +11,13 @@ from artie_sandbox.lifecycle import SERVICES, Sandbox
 
 def demo(state) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ARTIE_", "TF_"))}
-    return subprocess.run([sys.executable, "-m", "sandbox_demo.prepare", "--state", str(state)],
-                          capture_output=True, text=True, timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox_demo.prepare", "--state", str(state)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
 
 
 def test_demo_applies_the_example_then_changes_nothing(tmp_path):

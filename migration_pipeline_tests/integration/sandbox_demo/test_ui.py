@@ -35,8 +35,10 @@ def jobs(port: int) -> list[str]:
     """The job names the web server's code location offers (GraphQL)."""
     query = "{ repositoriesOrError { ... on RepositoryConnection { nodes { jobs { name } } } } }"
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"})
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         nodes = json.loads(response.read())["data"]["repositoriesOrError"]["nodes"]
     return [j["name"] for n in nodes for j in n["jobs"]]
@@ -60,11 +62,27 @@ def test_the_ui_answers_and_stops_on_sigterm(tmp_path):
     log = open(tmp_path / "ui.log", "wb")  # noqa: SIM115 - closed below
     # Backgrounded with SIGINT/SIGTERM ignored, as a non-interactive shell leaves them.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sandbox_demo.ui", "--state", str(tmp_path / "state"),
-         "--port", str(port), "--rows", "500"], stdout=log, stderr=subprocess.STDOUT, env=env,
-        cwd=tmp_path, start_new_session=True,
-        preexec_fn=lambda: (signal.signal(signal.SIGTERM, signal.SIG_IGN),
-                            signal.signal(signal.SIGINT, signal.SIG_IGN)))
+        [
+            sys.executable,
+            "-m",
+            "sandbox_demo.ui",
+            "--state",
+            str(tmp_path / "state"),
+            "--port",
+            str(port),
+            "--rows",
+            "500",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=tmp_path,
+        start_new_session=True,
+        preexec_fn=lambda: (
+            signal.signal(signal.SIGTERM, signal.SIG_IGN),
+            signal.signal(signal.SIGINT, signal.SIG_IGN),
+        ),
+    )
     try:
         deadline = time.monotonic() + 150
         while not answers(f"http://127.0.0.1:{port}/server_info"):

@@ -16,7 +16,7 @@ from migration_pipeline_tests.support.sandbox_module import (
     tf_bytes,
 )
 
-SHARED_READER = '''  database_name  = var.source_database_name
+SHARED_READER = """  database_name  = var.source_database_name
   is_shared      = true
   # every table analytics_v1 reads; the reader was shared before the migration
   tables = {
@@ -25,7 +25,7 @@ SHARED_READER = '''  database_name  = var.source_database_name
     "order_items" = { name = "order_items" }
     "products"    = { name = "products" }
   }
-}'''
+}"""
 
 
 def share_reader(main_tf: str) -> str:
@@ -41,7 +41,8 @@ def reader_in_artie(api: ArtieClient, uuid: str) -> tuple:
 # (test_orchestration_abort.py); here, a reader that was shared already, and each step's plan.
 @pytest.mark.timeout(300)
 def test_abort_after_create_deletes_the_new_pipeline_and_leaves_a_reader_shared_before_as_it_was(
-        sandbox, tmp_path, monkeypatch):
+    sandbox, tmp_path, monkeypatch
+):
     temp = private_temp(monkeypatch, tmp_path)
     directory = deployed_module(sandbox, tmp_path, share_reader)
     spec = spec_for(directory)
@@ -56,17 +57,24 @@ def test_abort_after_create_deletes_the_new_pipeline_and_leaves_a_reader_shared_
         results = abort_migration(spec, runner, api)
         assert [(r.step, r.status) for r in results] == [
             ("abort_pipeline", "applied"),
-            ("abort_reader", "already done"), ("abort_tidy", "already done")]
+            ("abort_reader", "already done"),
+            ("abort_tidy", "already done"),
+        ]
         assert [c.describe() for c in results[0].plan.changes] == [
-            "artie_pipeline.analytics_v2 would be destroyed"]
+            "artie_pipeline.analytics_v2 would be destroyed"
+        ]
         assert reader_before[0] is True
         assert tf_bytes(directory) == before
         assert [p.name for p in api.pipelines_on_reader(reader_uuid)] == ["analytics_v1"]
         assert reader_in_artie(api, reader_uuid) == reader_before
         assert [r.status for r in abort_migration(spec, runner, api)] == ["already done"] * 3
     assert set(runner.state().uuids()) == {
-        "artie_connector.shop", "artie_connector.analytics_v1", "artie_connector.analytics_v2",
-        spec.reader, spec.old_pipeline}
+        "artie_connector.shop",
+        "artie_connector.analytics_v1",
+        "artie_connector.analytics_v2",
+        spec.reader,
+        spec.old_pipeline,
+    }
     assert_nothing_secret_left(directory, sandbox.api_key, temp)
 
 
@@ -84,6 +92,7 @@ def test_abort_after_cutover_is_refused_and_changes_nothing(sandbox, tmp_path):
     assert str(refusal.value) == (
         "The cutover has started or is done: artie_pipeline.analytics_v1 is no longer in the "
         "module, so the old pipeline is being (or has been) deleted and there is nothing to roll "
-        "back to. Abort only applies before cutover; finish the migration instead.")
+        "back to. Abort only applies before cutover; finish the migration instead."
+    )
     assert tf_bytes(directory) == after_cutover
     assert not (directory / ".terraform" / "migration-pipeline" / "journal.json").exists()

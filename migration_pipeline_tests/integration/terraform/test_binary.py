@@ -20,11 +20,19 @@ def _init_and_plan(terraform: str, workdir, path_env: str) -> subprocess.Complet
     }
     subprocess.run(
         [terraform, "init", "-input=false", "-no-color"],
-        cwd=workdir, env=env, check=True, capture_output=True, timeout=120,
+        cwd=workdir,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     return subprocess.run(
         [terraform, "plan", "-input=false", "-no-color", "-detailed-exitcode"],
-        cwd=workdir, env=env, capture_output=True, text=True, timeout=120,
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -38,10 +38,12 @@ from migration_pipeline_tests.support.sandbox_module import (
 
 STEPS = ("promote", "create", "cutover", "unshare")
 # The request that carries each step's change; validate-unsaved and deploy calls do not match.
-TRAPS = {"promote": ("POST", r"^/source-readers/(?!validate)[^/]+$"),
-         "create": ("POST", r"^/pipelines$"),
-         "cutover": ("DELETE", r"^/pipelines/[^/]+$"),
-         "unshare": ("POST", r"^/source-readers/(?!validate)[^/]+$")}
+TRAPS = {
+    "promote": ("POST", r"^/source-readers/(?!validate)[^/]+$"),
+    "create": ("POST", r"^/pipelines$"),
+    "cutover": ("DELETE", r"^/pipelines/[^/]+$"),
+    "unshare": ("POST", r"^/source-readers/(?!validate)[^/]+$"),
+}
 
 
 def intended_files(original: dict[str, bytes], steps: tuple[str, ...], tmp_path: Path) -> dict:
@@ -72,13 +74,15 @@ def one_new_pipeline(sandbox, directory: Path, spec: MigrationSpec) -> None:
         on_reader = api.pipelines_on_reader(uuids[spec.reader])
     names = sorted(p.name for p in on_reader)
     assert [(p.uuid, p.status) for p in on_reader if p.name == "analytics_v2"] == [
-        (uuids[spec.new_pipeline.address], "running")]  # started, not left a draft
+        (uuids[spec.new_pipeline.address], "running")
+    ]  # started, not left a draft
     return names
 
 
 @pytest.mark.timeout(600)
 def test_terraform_killed_right_after_artie_accepted_each_step_converges(
-        sandbox, tmp_path, monkeypatch):
+    sandbox, tmp_path, monkeypatch
+):
     temp = private_temp(monkeypatch, tmp_path)
     directory = deployed_module(sandbox, tmp_path)
     spec = spec_for(directory)
@@ -95,12 +99,14 @@ def test_terraform_killed_right_after_artie_accepted_each_step_converges(
                 assert 200 <= proxy.trapped[2] < 300, proxy.trapped  # Artie accepted it
             result = run_step(step, spec, runner, api)
             assert result.status == "applied", result.message
-            assert ("Artie already" in result.message), result.message
+            assert "Artie already" in result.message, result.message
             assert run_step(step, spec, runner, api).status == "already done"
             assert tf_bytes(directory) == intended_files(original, STEPS[:done], tmp_path)
             if step == "create":
-                assert one_new_pipeline(sandbox, directory, spec) == ["analytics_v1",
-                                                                      "analytics_v2"]
+                assert one_new_pipeline(sandbox, directory, spec) == [
+                    "analytics_v1",
+                    "analytics_v2",
+                ]
     assert one_new_pipeline(sandbox, directory, spec) == ["analytics_v2"]
     assert_nothing_secret_left(directory, sandbox.api_key, temp)
 
@@ -121,7 +127,8 @@ with ArtieClient(args["env"]["ARTIE_ENDPOINT"], args["env"]["ARTIE_API_KEY"]) as
 
 @pytest.mark.timeout(300)
 def test_a_run_worker_killed_mid_step_takes_terraform_with_it_and_the_next_run_converges(
-        sandbox, tmp_path, monkeypatch):
+    sandbox, tmp_path, monkeypatch
+):
     temp = private_temp(monkeypatch, tmp_path)
     directory = deployed_module(sandbox, tmp_path)
     spec = spec_for(directory)
@@ -130,12 +137,23 @@ def test_a_run_worker_killed_mid_step_takes_terraform_with_it_and_the_next_run_c
     with ArtieClient(sandbox.endpoint, sandbox.api_key) as api:
         run_step("promote", spec, runner, api)
         with HoldingProxy(sandbox.endpoint, *TRAPS["create"]) as proxy:
-            worker = subprocess.Popen([sys.executable, "-c", WORKER], stdin=subprocess.PIPE,
-                                      stderr=subprocess.DEVNULL, text=True)
-            worker.stdin.write(json.dumps({
-                "spec": spec.model_dump(mode="json"), "dir": str(directory), "step": "create",
-                "cli_config": str(sandbox.tf_cli_config),
-                "env": {"ARTIE_API_KEY": sandbox.api_key, "ARTIE_ENDPOINT": proxy.url}}))
+            worker = subprocess.Popen(
+                [sys.executable, "-c", WORKER],
+                stdin=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            worker.stdin.write(
+                json.dumps(
+                    {
+                        "spec": spec.model_dump(mode="json"),
+                        "dir": str(directory),
+                        "step": "create",
+                        "cli_config": str(sandbox.tf_cli_config),
+                        "env": {"ARTIE_API_KEY": sandbox.api_key, "ARTIE_ENDPOINT": proxy.url},
+                    }
+                )
+            )
             worker.stdin.close()
             assert proxy.accepted.wait(120), "the worker never sent the create request"
             (terraform,) = children(worker.pid, "terraform")
@@ -154,6 +172,5 @@ def test_a_run_worker_killed_mid_step_takes_terraform_with_it_and_the_next_run_c
         assert result.message.startswith("Artie already had 'analytics_v2' ("), result.message
         assert result.message.endswith("instead of creating a second pipeline and started it.")
     assert one_new_pipeline(sandbox, directory, spec) == ["analytics_v1", "analytics_v2"]
-    assert tf_bytes(directory) == intended_files(original, ("promote", "create"),
-                                                 tmp_path)
+    assert tf_bytes(directory) == intended_files(original, ("promote", "create"), tmp_path)
     assert_nothing_secret_left(directory, sandbox.api_key, temp)

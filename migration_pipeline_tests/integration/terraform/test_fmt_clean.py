@@ -19,13 +19,23 @@ from migration_pipeline_tests.support.tf_modules import spec_for
 
 ENV = {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1"}
 KEYS = st.from_regex(r"[a-z][a-z0-9_]{0,22}", fullmatch=True)
-LITERALS = st.one_of(st.integers(-5, 10**6).map(str), st.sampled_from(["true", "false", "null"]),
-                     st.text("abcé xyz_-", max_size=12).map(lambda s: f'"{s}"'),
-                     st.just('["a", "b"]'))
+LITERALS = st.one_of(
+    st.integers(-5, 10**6).map(str),
+    st.sampled_from(["true", "false", "null"]),
+    st.text("abcé xyz_-", max_size=12).map(lambda s: f'"{s}"'),
+    st.just('["a", "b"]'),
+)
 VALUES = st.one_of(LITERALS, st.just("var.anything"))
 COMMENT = st.sampled_from(["", "", " # why", "   // note"])
-NOISE = st.sampled_from(["", "# a comment\n", "\n", 'locals {\n  x   = 1\n  yyy = "}"\n}\n',
-                         'resource "terraform_data" "t" {\n  input = <<-EOT\n    a = b\n  EOT\n}\n'])
+NOISE = st.sampled_from(
+    [
+        "",
+        "# a comment\n",
+        "\n",
+        'locals {\n  x   = 1\n  yyy = "}"\n}\n',
+        'resource "terraform_data" "t" {\n  input = <<-EOT\n    a = b\n  EOT\n}\n',
+    ]
+)
 
 
 @st.composite
@@ -44,8 +54,14 @@ def body(draw, fixed: list[str]) -> str:
 
 @st.composite
 def tables(draw) -> str:
-    names = draw(st.lists(st.sampled_from(["orders", "customers", "line_items", "x"]),
-                          min_size=1, max_size=4, unique=True))
+    names = draw(
+        st.lists(
+            st.sampled_from(["orders", "customers", "line_items", "x"]),
+            min_size=1,
+            max_size=4,
+            unique=True,
+        )
+    )
     rows = []
     for name in names:
         inner = f'name = "{name}"\nschema = "shop"' + draw(COMMENT)
@@ -63,20 +79,36 @@ def module(draw) -> str:
         reader.append("is_shared = false")
     elif state == "shared":
         reader += ["is_shared = true", "tables = " + draw(tables())]
-    pipeline = ['name = "old"' + draw(COMMENT),
-                "source_reader_uuid = artie_source_reader.mysql.uuid",
-                "destination_connector_uuid = artie_connector.snowflake.uuid",
-                'destination_config = {\n  database = "a"\n  schema = "b"\n}',
-                "tables = " + draw(tables())]
-    return (draw(NOISE) + 'resource "artie_source_reader" "mysql" {\n' + draw(body(reader))
-            + "}\n" + draw(NOISE) + "\n" + draw(st.sampled_from(["", "# the old one\n"]))
-            + 'resource "artie_pipeline" "orders_snowflake" {\n' + draw(body(pipeline))
-            + "}\n" + draw(NOISE))
+    pipeline = [
+        'name = "old"' + draw(COMMENT),
+        "source_reader_uuid = artie_source_reader.mysql.uuid",
+        "destination_connector_uuid = artie_connector.snowflake.uuid",
+        'destination_config = {\n  database = "a"\n  schema = "b"\n}',
+        "tables = " + draw(tables()),
+    ]
+    return (
+        draw(NOISE)
+        + 'resource "artie_source_reader" "mysql" {\n'
+        + draw(body(reader))
+        + "}\n"
+        + draw(NOISE)
+        + "\n"
+        + draw(st.sampled_from(["", "# the old one\n"]))
+        + 'resource "artie_pipeline" "orders_snowflake" {\n'
+        + draw(body(pipeline))
+        + "}\n"
+        + draw(NOISE)
+    )
 
 
 def fmt(directory: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([terraform(), "fmt", "-recursive", "-no-color", *args, str(directory)],
-                          env=ENV, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [terraform(), "fmt", "-recursive", "-no-color", *args, str(directory)],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def outside_unchanged(before: str, after: str, block: hcl.ResourceBlock) -> None:
@@ -108,10 +140,11 @@ def migrate(directory: Path, record: Path) -> None:
     abort.record_before(hcl.load_module(directory), spec)
     for step in STEPS:
         module = hcl.load_module(directory)
-        args = (edits.module_pipelines(module, spec.reader),) if step in (
-            "promote", "unshare") else ()
+        args = (
+            (edits.module_pipelines(module, spec.reader),) if step in ("promote", "unshare") else ()
+        )
         edit = getattr(edits, step)(module, spec, *args)
-        (path, after), = edit.files.items() if edit.files else ((None, None),)
+        ((path, after),) = edit.files.items() if edit.files else ((None, None),)
         if path is None:
             assert step == "promote"  # a reader generated shared and covering every table
             continue
@@ -124,8 +157,10 @@ def migrate(directory: Path, record: Path) -> None:
         else:  # cutover: one contiguous cut holding the old block
             old = module.resources[spec.old_pipeline]
             cut = len(before) - len(after)
-            assert any(before[:s] == after[:s] and before[s + cut :] == after[s:]
-                       for s in range(max(0, old.end - cut), old.start + 1))
+            assert any(
+                before[:s] == after[:s] and before[s + cut :] == after[s:]
+                for s in range(max(0, old.end - cut), old.start + 1)
+            )
         path.write_bytes(after.encode())
         (record / step).mkdir(parents=True)
         (record / step / "main.tf").write_bytes(after.encode())
@@ -134,8 +169,12 @@ def migrate(directory: Path, record: Path) -> None:
 
 
 # No shrinking: one example holds twelve modules, and the failure output shows them all.
-@settings(max_examples=4, deadline=None, phases=(Phase.explicit, Phase.reuse, Phase.generate),
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=4,
+    deadline=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(st.lists(module(), min_size=12, max_size=12))
 def test_fmt_clean_modules_stay_fmt_clean_after_every_step(texts):
     with tempfile.TemporaryDirectory() as tmp:
@@ -149,4 +188,5 @@ def test_fmt_clean_modules_stay_fmt_clean_after_every_step(texts):
         checked = fmt(root / "out", "-check", "-list=true")
         assert checked.stdout == "" and checked.returncode == 0, checked.stdout + "".join(
             (root / "out" / line.removeprefix(str(root / "out") + "/")).read_text()
-            for line in checked.stdout.split())
+            for line in checked.stdout.split()
+        )

@@ -38,39 +38,55 @@ def refused(sandbox, spec, *expected: str) -> None:
 
 @pytest.mark.timeout(300)
 def test_misspelt_addresses_and_an_unreadable_destination_are_refused_before_any_apply(
-        sandbox, tmp_path):
+    sandbox, tmp_path
+):
     directory = deployed_module(sandbox, tmp_path)
     spec = spec_for(directory)
     missing = tmp_path / "nowhere" / "analytics_v1.duckdb"
-    spec = spec.model_copy(update={
-        "old_pipeline": "artie_pipeline.analytics_v11",
-        "new_pipeline": spec.new_pipeline.model_copy(
-            update={"destination_connector": "var.analytics_v2_uuid"}),
-    })
-    refused(sandbox, spec,
-            f"old_pipeline: artie_pipeline.analytics_v11 is not declared in {directory}/*.tf "
-            "(did you mean artie_pipeline.analytics_v1?).",
-            "new_pipeline.destination_connector: var.analytics_v2_uuid refers to a variable "
-            f"analytics_v2_uuid that {directory}/*.tf does not declare.")
+    spec = spec.model_copy(
+        update={
+            "old_pipeline": "artie_pipeline.analytics_v11",
+            "new_pipeline": spec.new_pipeline.model_copy(
+                update={"destination_connector": "var.analytics_v2_uuid"}
+            ),
+        }
+    )
+    refused(
+        sandbox,
+        spec,
+        f"old_pipeline: artie_pipeline.analytics_v11 is not declared in {directory}/*.tf "
+        "(did you mean artie_pipeline.analytics_v1?).",
+        "new_pipeline.destination_connector: var.analytics_v2_uuid refers to a variable "
+        f"analytics_v2_uuid that {directory}/*.tf does not declare.",
+    )
     spec = spec_for(directory)
-    spec = spec.model_copy(update={"validation": spec.validation.model_copy(
-        update={"old_destination": str(missing)})})
-    refused(sandbox, spec,
-            f"validation.old_destination: the old destination {missing} cannot be read "
-            "(missing, not a DuckDB file, or no permission): fix the path or its permissions, "
-            "or set validation.old_destination.")
+    spec = spec.model_copy(
+        update={"validation": spec.validation.model_copy(update={"old_destination": str(missing)})}
+    )
+    refused(
+        sandbox,
+        spec,
+        f"validation.old_destination: the old destination {missing} cannot be read "
+        "(missing, not a DuckDB file, or no permission): fix the path or its permissions, "
+        "or set validation.old_destination.",
+    )
     garbage = tmp_path / "not-duckdb.duckdb"
     garbage.write_text("a CSV export, not a database\n")
-    refused(sandbox, spec.model_copy(update={"validation": spec.validation.model_copy(
-        update={"old_destination": str(garbage)})}),
-            f"validation.old_destination: the old destination {garbage} cannot be read "
-            "(missing, not a DuckDB file, or no permission): fix the path or its permissions, "
-            "or set validation.old_destination.")
+    refused(
+        sandbox,
+        spec.model_copy(
+            update={
+                "validation": spec.validation.model_copy(update={"old_destination": str(garbage)})
+            }
+        ),
+        f"validation.old_destination: the old destination {garbage} cannot be read "
+        "(missing, not a DuckDB file, or no permission): fix the path or its permissions, "
+        "or set validation.old_destination.",
+    )
 
 
 @pytest.mark.timeout(300)
-def test_connectors_as_variables_destination_as_var_and_lookup_through_the_api(
-        sandbox, tmp_path):
+def test_connectors_as_variables_destination_as_var_and_lookup_through_the_api(sandbox, tmp_path):
     directory = deployed_module(sandbox, tmp_path)
     runner = runner_for(sandbox, directory)
     state = runner.state()
@@ -80,7 +96,7 @@ def test_connectors_as_variables_destination_as_var_and_lookup_through_the_api(
     text = main.read_text()
     for name in ("analytics_v1", "analytics_v2"):
         start = text.index(f'resource "artie_connector" "{name}"')
-        text = text[:start] + text[text.index("}\n\n", text.index("duckdb_config", start)) + 3:]
+        text = text[:start] + text[text.index("}\n\n", text.index("duckdb_config", start)) + 3 :]
         text = text.replace(f"artie_connector.{name}.uuid", f"var.{name}_uuid")
         text += f'\nvariable "{name}_uuid" {{\n  type = string\n}}\n'
         sandbox.terraform(directory, "state", "rm", f"artie_connector.{name}")
@@ -89,8 +105,13 @@ def test_connectors_as_variables_destination_as_var_and_lookup_through_the_api(
         for name in ("analytics_v1", "analytics_v2"):
             tfvars.write(f'{name}_uuid = "{uuids[f"artie_connector.{name}"]}"\n')
     spec = spec_for(directory)
-    spec = spec.model_copy(update={"new_pipeline": spec.new_pipeline.model_copy(
-        update={"destination_connector": "var.analytics_v2_uuid"})})
+    spec = spec.model_copy(
+        update={
+            "new_pipeline": spec.new_pipeline.model_copy(
+                update={"destination_connector": "var.analytics_v2_uuid"}
+            )
+        }
+    )
     warehouse = tmp_path / "warehouse"
     with ArtieClient(sandbox.endpoint, sandbox.api_key) as api:
         check_inputs(spec, runner.state(), api)
@@ -103,9 +124,12 @@ def test_connectors_as_variables_destination_as_var_and_lookup_through_the_api(
     assert "  destination_connector_uuid = var.analytics_v2_uuid\n" in main.read_text()
     new = state.attributes(spec.new_pipeline.address)
     assert new["destination_connector_uuid"] == uuids["artie_connector.analytics_v2"]
-    assert located == (str(warehouse / "analytics_v1" / "analytics_v1.duckdb"),
-                       str(warehouse / "analytics_v2" / "analytics_v2.duckdb"))
+    assert located == (
+        str(warehouse / "analytics_v1" / "analytics_v1.duckdb"),
+        str(warehouse / "analytics_v2" / "analytics_v2.duckdb"),
+    )
     assert str(without_api.value) == (
         "validation.old_destination: the destination of artie_pipeline.analytics_v1 cannot be "
         "located: its connector is neither in the Terraform state nor known to Artie's API; "
-        "set validation.old_destination explicitly")
+        "set validation.old_destination explicitly"
+    )

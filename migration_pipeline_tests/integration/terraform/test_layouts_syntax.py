@@ -24,8 +24,14 @@ ENV = {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1"
 
 
 def terraform_parses(text: str) -> str:
-    result = subprocess.run([terraform(), "fmt", "-no-color", "-"], input=text, env=ENV,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [terraform(), "fmt", "-no-color", "-"],
+        input=text,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr + text
     return result.stdout
 
@@ -33,8 +39,9 @@ def terraform_parses(text: str) -> str:
 def migrate_checking_syntax(directory: Path, spec) -> None:
     for step in STEPS:
         loaded = hcl.load_module(directory)
-        extra = (edits.module_pipelines(loaded, spec.reader),) if step in (
-            "promote", "unshare") else ()
+        extra = (
+            (edits.module_pipelines(loaded, spec.reader),) if step in ("promote", "unshare") else ()
+        )
         changed = run(step, directory, spec, *extra)
         assert changed, f"{step} changed nothing"
         for _before, after in changed.values():

@@ -58,14 +58,17 @@ def test_a_failing_command_raises_with_command_exit_code_and_message(module):
     assert error.value.command == [runner.binary, "validate", "-no-color"]
     assert error.value.exit_code == 1
     assert 'An argument named "inptu" is not expected here.' in error.value.stderr
-    assert str(error.value).startswith(f"`{runner.binary} validate -no-color` failed with exit code 1: ")
+    assert str(error.value).startswith(
+        f"`{runner.binary} validate -no-color` failed with exit code 1: "
+    )
 
 
 def test_the_environment_and_flags_terraform_gets(module, tmp_path, monkeypatch):
     binary = fake_terraform(tmp_path, 'echo "$TF_CLI_CONFIG_FILE|$CHECKPOINT_DISABLE|$*"\n')
     rc = tmp_path / "sandbox.tfrc"
-    runner = TerraformRunner(module, binary=binary, cli_config_file=rc,
-                             var_files=(tmp_path / "a.tfvars",))
+    runner = TerraformRunner(
+        module, binary=binary, cli_config_file=rc, var_files=(tmp_path / "a.tfvars",)
+    )
     result = runner.run("plan", input=False, out="p.tfplan", var_file=[str(tmp_path / "a.tfvars")])
     assert result.stdout.strip() == (
         f"{rc}|1|plan -input=false -out=p.tfplan -var-file={tmp_path / 'a.tfvars'} -no-color"
@@ -101,7 +104,7 @@ class Terminated(BaseException):
 
 def test_an_interrupt_while_terraform_runs_stops_it_before_raising(module, tmp_path):
     pid_file = tmp_path / "pid"
-    binary = fake_terraform(tmp_path, f'echo $$ > {pid_file}\nexec sleep 30\n')
+    binary = fake_terraform(tmp_path, f"echo $$ > {pid_file}\nexec sleep 30\n")
     runner = TerraformRunner(module, binary=binary, timeout=60)
 
     def terminate(signum, frame):

@@ -39,8 +39,11 @@ class SandboxEnv:
 
     @property
     def env(self) -> dict[str, str]:
-        return {"ARTIE_API_KEY": self.key, "ARTIE_ENDPOINT": self.endpoint,
-                "TF_VAR_artie_api_key": self.key}
+        return {
+            "ARTIE_API_KEY": self.key,
+            "ARTIE_ENDPOINT": self.endpoint,
+            "TF_VAR_artie_api_key": self.key,
+        }
 
     def runner(self, directory: Path, cls=TerraformRunner) -> TerraformRunner:
         return cls(directory, cli_config_file=self.cli_config, extra_env=self.env, timeout=120)
@@ -78,18 +81,20 @@ def example_module(tmp_path: Path) -> Path:
 
 
 def example_spec(directory: Path) -> MigrationSpec:
-    return MigrationSpec.model_validate({
-        "name": "analytics_v1_to_v2",
-        "terraform": {"dir": str(directory)},
-        "reader": "artie_source_reader.shop",
-        "old_pipeline": "artie_pipeline.analytics_v1",
-        "new_pipeline": {
-            "address": "artie_pipeline.analytics_v2",
-            "name": "analytics_v2",
-            "destination_connector": "artie_connector.analytics_v2",
-            "destination_config": {"database": "analytics_v2", "schema": "main"},
-        },
-    })
+    return MigrationSpec.model_validate(
+        {
+            "name": "analytics_v1_to_v2",
+            "terraform": {"dir": str(directory)},
+            "reader": "artie_source_reader.shop",
+            "old_pipeline": "artie_pipeline.analytics_v1",
+            "new_pipeline": {
+                "address": "artie_pipeline.analytics_v2",
+                "name": "analytics_v2",
+                "destination_connector": "artie_connector.analytics_v2",
+                "destination_config": {"database": "analytics_v2", "schema": "main"},
+            },
+        }
+    )
 
 
 def tf_bytes(directory: Path) -> dict[str, bytes]:
@@ -101,13 +106,16 @@ def state_uuid(runner: TerraformRunner, address: str) -> str:
 
 
 def test_every_step_converges_keeps_other_bytes_and_running_it_again_is_a_no_op(
-        tf_sandbox, tmp_path):
+    tf_sandbox, tmp_path
+):
     directory = write_module(tmp_path / "module")
     runner = tf_sandbox.deploy(directory)
     spec = spec_for(directory)
     reader_uuid = state_uuid(runner, spec.reader)
-    untouched = {"providers.tf": (directory / "providers.tf").read_bytes(),
-                 "connectors.tf": (directory / "connectors.tf").read_bytes()}
+    untouched = {
+        "providers.tf": (directory / "providers.tf").read_bytes(),
+        "connectors.tf": (directory / "connectors.tf").read_bytes(),
+    }
     with tf_sandbox.api() as api:
         for step in STEPS:
             result = run_step(step, spec, runner, api)
@@ -121,7 +129,9 @@ def test_every_step_converges_keeps_other_bytes_and_running_it_again_is_a_no_op(
     assert {name: (directory / name).read_bytes() for name in untouched} == untouched
     assert (reader.is_shared, reader.tables) == (False, ())
     assert (pipeline.name, sorted((t.schema, t.name) for t in pipeline.tables)) == (
-        "orders -> duckdb v2", [("shop", "customers"), ("shop", "line_items"), ("shop", "orders")])
+        "orders -> duckdb v2",
+        [("shop", "customers"), ("shop", "line_items"), ("shop", "orders")],
+    )
 
 
 def refused(step: str, spec: MigrationSpec, runner: TerraformRunner) -> PlanGuardRefusal:
@@ -160,8 +170,11 @@ def test_drift_from_a_change_made_in_artie_is_refused(tf_sandbox, tmp_path):
     uuid = state_uuid(runner, "artie_connector.analytics_v1")
     headers = {"Authorization": f"Bearer {tf_sandbox.key}"}
     body = httpx.get(f"{tf_sandbox.endpoint}/connectors/{uuid}", headers=headers).json()
-    httpx.post(f"{tf_sandbox.endpoint}/connectors/{uuid}", headers=headers,
-               json={**body, "label": "renamed in the UI"}).raise_for_status()
+    httpx.post(
+        f"{tf_sandbox.endpoint}/connectors/{uuid}",
+        headers=headers,
+        json={**body, "label": "renamed in the UI"},
+    ).raise_for_status()
     refusal = refused("promote", example_spec(directory), runner)
     assert refusal.unexpected == [
         "artie_connector.analytics_v1 was changed outside Terraform (name differ from the "
@@ -178,8 +191,12 @@ def test_an_update_of_the_old_pipeline_during_create_is_refused(tf_sandbox, tmp_
     with tf_sandbox.api() as api:
         run_step("promote", spec, runner, api)
     main = directory / "main.tf"
-    main.write_text(main.read_text().replace('  name                       = "analytics_v1"',
-                                             '  name                       = "analytics v1"'))
+    main.write_text(
+        main.read_text().replace(
+            '  name                       = "analytics_v1"',
+            '  name                       = "analytics v1"',
+        )
+    )
     refusal = refused("create", spec, runner)
     assert refusal.unexpected == [
         "artie_pipeline.analytics_v1 would be updated in place (changes name), but create does "
@@ -190,10 +207,12 @@ def test_an_update_of_the_old_pipeline_during_create_is_refused(tf_sandbox, tmp_
 def test_a_replace_is_refused(tf_sandbox, tmp_path):
     directory = example_module(tmp_path)
     (directory / "extra.tf").write_text(
-        'resource "terraform_data" "marker" {\n  triggers_replace = ["v1"]\n}\n')
+        'resource "terraform_data" "marker" {\n  triggers_replace = ["v1"]\n}\n'
+    )
     runner = tf_sandbox.deploy(directory)
     (directory / "extra.tf").write_text(
-        'resource "terraform_data" "marker" {\n  triggers_replace = ["v2"]\n}\n')
+        'resource "terraform_data" "marker" {\n  triggers_replace = ["v2"]\n}\n'
+    )
     refusal = refused("promote", example_spec(directory), runner)
     assert refusal.unexpected == [
         "terraform_data.marker would be replaced (destroyed, then created again) because "
@@ -205,10 +224,15 @@ def test_a_shared_reader_missing_a_table_of_the_old_pipeline_gets_it_back(tf_san
     directory = example_module(tmp_path)
     main = directory / "main.tf"
     reader_end = "  database_name  = var.source_database_name\n"
-    tables = "".join(f"    {t} = {{ name = \"{t}\" }}\n"
-                     for t in ("customers", "order_items", "orders", "products"))
-    main.write_text(main.read_text().replace(
-        reader_end, reader_end + f"  is_shared = true\n  tables = {{\n{tables}  }}\n"))
+    tables = "".join(
+        f'    {t} = {{ name = "{t}" }}\n'
+        for t in ("customers", "order_items", "orders", "products")
+    )
+    main.write_text(
+        main.read_text().replace(
+            reader_end, reader_end + f"  is_shared = true\n  tables = {{\n{tables}  }}\n"
+        )
+    )
     runner = tf_sandbox.deploy(directory)
     # Artie accepts a reader update that drops a table a pipeline uses: it goes stale.
     main.write_text(main.read_text().replace('    products = { name = "products" }\n', ""))
@@ -219,17 +243,23 @@ def test_a_shared_reader_missing_a_table_of_the_old_pipeline_gets_it_back(tf_san
         reader = api.get_source_reader(state_uuid(runner, spec.reader))
     assert result.notes == ("reader tables: added products (used by artie_pipeline.analytics_v1)",)
     assert (result.diffs[0].added, result.diffs[0].removed) == (3, 0)
-    assert sorted(t.name for t in reader.tables) == ["customers", "order_items", "orders",
-                                                     "products"]
+    assert sorted(t.name for t in reader.tables) == [
+        "customers",
+        "order_items",
+        "orders",
+        "products",
+    ]
 
 
 def test_rehearsal_of_the_example_shows_all_four_steps_and_changes_nothing(
-        tf_sandbox, tmp_path, monkeypatch, capsys):
+    tf_sandbox, tmp_path, monkeypatch, capsys
+):
     directory = example_module(tmp_path)
     # A module call by relative path: the rehearsal copy must still find it.
     (tmp_path / "modules" / "marker").mkdir(parents=True)
     (tmp_path / "modules" / "marker" / "main.tf").write_text(
-        'resource "terraform_data" "marker" {\n  input = "m"\n}\n')
+        'resource "terraform_data" "marker" {\n  input = "m"\n}\n'
+    )
     (directory / "marker.tf").write_text('module "marker" {\n  source = "../modules/marker"\n}\n')
     tf_sandbox.deploy(directory)
     config = tmp_path / "migrations.yaml"
@@ -253,8 +283,12 @@ def test_rehearsal_of_the_example_shows_all_four_steps_and_changes_nothing(
     assert module_hash(directory) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == siblings
     headings = [line for line in out.splitlines() if line.startswith("### ")]
-    assert headings == ["### promote: planned", "### create: planned", "### cutover: planned",
-                        "### unshare: planned"]
+    assert headings == [
+        "### promote: planned",
+        "### create: planned",
+        "### cutover: planned",
+        "### unshare: planned",
+    ]
     assert "- artie_pipeline.analytics_v2 would be created" in out
     assert "- artie_pipeline.analytics_v1 would be destroyed" in out
 
@@ -282,29 +316,36 @@ def test_a_crash_between_edit_and_apply_converges_on_the_next_run(tf_sandbox, tm
         with pytest.raises(KeyboardInterrupt):
             run_step("promote", spec, tf_sandbox.runner(directory, CrashBeforeApply), api)
         result = run_step("promote", spec, runner, api)
-        assert (result.status, result.message) == ("applied", (
-            "The module already held the promote edit (an earlier run stopped before "
-            "applying); applied the checked plan."))
+        assert (result.status, result.message) == (
+            "applied",
+            (
+                "The module already held the promote edit (an earlier run stopped before "
+                "applying); applied the checked plan."
+            ),
+        )
         with pytest.raises(KeyboardInterrupt):
             run_step("create", spec, tf_sandbox.runner(directory, CrashAfterApply), api)
         assert run_step("create", spec, runner, api).status == "already done"
 
 
 def test_a_sensitive_value_never_reaches_output_logs_or_results(
-        tf_sandbox, tmp_path, caplog, capfd):
+    tf_sandbox, tmp_path, caplog, capfd
+):
     caplog.set_level("DEBUG")
     directory = write_module(tmp_path / "module")
     runner = tf_sandbox.deploy(directory)
     spec = spec_for(directory)
     providers = directory / "providers.tf"
-    providers.write_text(providers.read_text().replace(
-        "input = { key = var.artie_api_key }", "input = { key = var.artie_api_key, v = 2 }"))
+    providers.write_text(
+        providers.read_text().replace(
+            "input = { key = var.artie_api_key }", "input = { key = var.artie_api_key, v = 2 }"
+        )
+    )
     seen = []
     with tf_sandbox.api() as api:
         with pytest.raises(PlanGuardRefusal) as refusal:
             run_step("promote", spec, runner, api)
-        seen += [str(refusal.value), refusal.value.result.to_markdown(),
-                 repr(refusal.value.result)]
+        seen += [str(refusal.value), refusal.value.result.to_markdown(), repr(refusal.value.result)]
         assert "(sensitive value)" in refusal.value.result.to_markdown()
         (directory / "broken.tf").write_text('output "k" {\n  value = var.artie_api_key\n}\n')
         with pytest.raises(TerraformCommandError) as failure:
@@ -324,8 +365,12 @@ def module_hash(directory: Path) -> str:
 
 
 def next_step(spec: MigrationSpec, runner: TerraformRunner, api: ArtieClient):
-    facts = MigrationFacts(module_facts(spec, runner.state(), api), spec.reader,
-                           spec.old_pipeline, spec.new_pipeline.address)
+    facts = MigrationFacts(
+        module_facts(spec, runner.state(), api),
+        spec.reader,
+        spec.old_pipeline,
+        spec.new_pipeline.address,
+    )
     return assess(facts, GateSettings())
 
 
@@ -335,10 +380,15 @@ def shared_reader_missing_products(tf_sandbox, tmp_path) -> tuple[Path, Terrafor
     directory = example_module(tmp_path)
     main = directory / "main.tf"
     reader_end = "  database_name  = var.source_database_name\n"
-    tables = "".join(f"    {t} = {{ name = \"{t}\" }}\n"
-                     for t in ("customers", "order_items", "orders", "products"))
-    main.write_text(main.read_text().replace(
-        reader_end, reader_end + f"  is_shared      = true\n  tables = {{\n{tables}  }}\n"))
+    tables = "".join(
+        f'    {t} = {{ name = "{t}" }}\n'
+        for t in ("customers", "order_items", "orders", "products")
+    )
+    main.write_text(
+        main.read_text().replace(
+            reader_end, reader_end + f"  is_shared      = true\n  tables = {{\n{tables}  }}\n"
+        )
+    )
     runner = tf_sandbox.deploy(directory)
     main.write_text(main.read_text().replace('    products = { name = "products" }\n', ""))
     tf_sandbox.deploy(directory)
@@ -346,7 +396,8 @@ def shared_reader_missing_products(tf_sandbox, tmp_path) -> tuple[Path, Terrafor
 
 
 def test_a_shared_reader_missing_a_table_is_not_promoted_and_job_and_rehearsal_agree(
-        tf_sandbox, tmp_path):
+    tf_sandbox, tmp_path
+):
     directory, runner = shared_reader_missing_products(tf_sandbox, tmp_path)
     spec = example_spec(directory)
     with tf_sandbox.api() as api:
@@ -358,19 +409,23 @@ def test_a_shared_reader_missing_a_table_is_not_promoted_and_job_and_rehearsal_a
             assert run_step(a.next_step, spec, runner, api).status == "applied"
         reader = api.get_source_reader(state_uuid(runner, spec.reader))
     assert (first.phase, first.next_step) == ("planned", "promote")
-    assert first.reason.startswith("The reader is shared but missing products (used by "
-                                   "artie_pipeline.analytics_v1; not captured since 20")
+    assert first.reason.startswith(
+        "The reader is shared but missing products (used by "
+        "artie_pipeline.analytics_v1; not captured since 20"
+    )
     assert first.reason.endswith("): promote will add it.")
     assert [r.status for r in rehearsal.results] == ["planned"] * 4
     assert rehearsal.results[0].notes[0] == (
-        "reader tables: added products (used by artie_pipeline.analytics_v1)")
+        "reader tables: added products (used by artie_pipeline.analytics_v1)"
+    )
     assert taken == ["promote", "create"]  # then the catch-up gate waits for validations
     assert [r.step for r in rehearsal.results][: len(taken)] == taken
     assert "products" in {t.name for t in reader.tables}
 
 
 def test_a_table_dropped_from_the_shared_reader_mid_migration_stops_and_promote_repairs_it(
-        tf_sandbox, tmp_path):
+    tf_sandbox, tmp_path
+):
     directory = example_module(tmp_path)
     runner = tf_sandbox.deploy(directory)
     spec = example_spec(directory)
@@ -380,8 +435,9 @@ def test_a_table_dropped_from_the_shared_reader_mid_migration_stops_and_promote_
             run_step(step, spec, runner, api)
         assert next_step(spec, runner, api).phase == "backfilling"
         edited = main.read_text()
-        dropped = re.sub(r'\n    "?products"? = \{\n      name = "products"\n    \}', "", edited,
-                         count=1)
+        dropped = re.sub(
+            r'\n    "?products"? = \{\n      name = "products"\n    \}', "", edited, count=1
+        )
         assert dropped != edited
         main.write_text(dropped)  # a hand edit, not applied
         stopped = next_step(spec, runner, api)
@@ -389,8 +445,11 @@ def test_a_table_dropped_from_the_shared_reader_mid_migration_stops_and_promote_
         repaired = run_step("promote", spec, runner, api)
         after = next_step(spec, runner, api)
     assert (stopped.phase, stopped.next_step, stopped.reason) == (
-        "planned", "promote", "The reader is shared but missing products (used by "
-        "artie_pipeline.analytics_v1): promote will add it.")
+        "planned",
+        "promote",
+        "The reader is shared but missing products (used by "
+        "artie_pipeline.analytics_v1): promote will add it.",
+    )
     assert [r.status for r in rehearsal.results][:2] == ["planned", "planned"]
     assert rehearsal.results[0].notes[0].startswith("reader tables: added products")
     assert repaired.notes[0].startswith("reader tables: added products")

@@ -102,7 +102,9 @@ def test_timestamp_precision_decimal_scale_and_json_spacing_compare_by_value(tmp
     assert table.schema_differences == (
         SchemaDifference("type_changed", "id", "INTEGER", "BIGINT", values_compare=True),
         SchemaDifference("type_changed", "ts", "TIMESTAMP_MS", "TIMESTAMP", values_compare=True),
-        SchemaDifference("type_changed", "d", "DECIMAL(10,2)", "DECIMAL(18,4)", values_compare=True),
+        SchemaDifference(
+            "type_changed", "d", "DECIMAL(10,2)", "DECIMAL(18,4)", values_compare=True
+        ),
         SchemaDifference("type_changed", "j", "JSON", "VARCHAR", values_compare=True),
     )
     assert not table.schema_blocks

@@ -21,7 +21,9 @@ def _db(path, *statements):
 
 @pytest.fixture
 def pair(tmp_path):
-    rows = "INSERT INTO t SELECT i, 'v' || i, TIMESTAMP '2026-01-01 12:03:04.118' FROM range(100) r(i)"
+    rows = (
+        "INSERT INTO t SELECT i, 'v' || i, TIMESTAMP '2026-01-01 12:03:04.118' FROM range(100) r(i)"
+    )
     return _db(tmp_path / "old.duckdb", CREATE, rows), _db(tmp_path / "new.duckdb", CREATE, rows)
 
 
@@ -47,39 +49,63 @@ def _keys(table):
 def test_after_a_clean_full_run_only_changed_keys_are_checked(pair, tmp_path, capsys):
     code, document, table = _validate(capsys, pair, tmp_path)
     assert (code, document["summary"]["mode"], table["coverage"]["reason"]) == (
-        0, "full", "no clean full validation to continue from")
+        0,
+        "full",
+        "no clean full validation to continue from",
+    )
     assert table["coverage"]["reached"] == "2026-01-01T12:03:04.118000+00:00"
-    _both(pair, "UPDATE t SET v = 'x', __artie_updated_at = TIMESTAMP '2026-01-01 13:00:00' WHERE id < 3",
-          "INSERT INTO t VALUES (500, 'n', TIMESTAMP '2026-01-01 13:00:00')", "DELETE FROM t WHERE id = 50")
+    _both(
+        pair,
+        "UPDATE t SET v = 'x', __artie_updated_at = TIMESTAMP '2026-01-01 13:00:00' WHERE id < 3",
+        "INSERT INTO t VALUES (500, 'n', TIMESTAMP '2026-01-01 13:00:00')",
+        "DELETE FROM t WHERE id = 50",
+    )
     code, document, table = _validate(capsys, pair, tmp_path)
     assert (code, document["summary"]["mode"]) == (0, "incremental")
     assert table["coverage"]["description"] == (
-        "incremental since 2026-01-01 12:03:04.118: 4 changed keys checked, counts equal")
-    assert (table["old_rows"], table["new_rows"], table["coverage"]["changed_keys"]) == (100, 100, 4)
+        "incremental since 2026-01-01 12:03:04.118: 4 changed keys checked, counts equal"
+    )
+    assert (table["old_rows"], table["new_rows"], table["coverage"]["changed_keys"]) == (
+        100,
+        100,
+        4,
+    )
     main(["validate", "--old", pair[0], "--new", pair[1], "--state-dir", str(tmp_path)])
-    assert "  coverage: incremental since 2026-01-01 13:00:00.000: 0 changed keys checked, " \
-           "counts equal" in capsys.readouterr().out
+    assert (
+        "  coverage: incremental since 2026-01-01 13:00:00.000: 0 changed keys checked, "
+        "counts equal" in capsys.readouterr().out
+    )
 
 
 def test_a_change_lost_on_new_is_listed_by_the_incremental_run(pair, tmp_path, capsys):
     _validate(capsys, pair, tmp_path)
-    _db(pair[0], "UPDATE t SET v = 'x', __artie_updated_at = TIMESTAMP '2026-01-01 13:00:00' WHERE id IN (1, 2)",
-        "INSERT INTO t VALUES (500, 'n', TIMESTAMP '2026-01-01 13:00:00')")
-    _db(pair[1], "UPDATE t SET v = 'y', __artie_updated_at = TIMESTAMP '2026-01-01 13:00:00' WHERE id = 1",
-        "INSERT INTO t VALUES (600, 'n', TIMESTAMP '2026-01-01 13:00:00')")
+    _db(
+        pair[0],
+        "UPDATE t SET v = 'x', __artie_updated_at = TIMESTAMP '2026-01-01 13:00:00' WHERE id IN (1, 2)",
+        "INSERT INTO t VALUES (500, 'n', TIMESTAMP '2026-01-01 13:00:00')",
+    )
+    _db(
+        pair[1],
+        "UPDATE t SET v = 'y', __artie_updated_at = TIMESTAMP '2026-01-01 13:00:00' WHERE id = 1",
+        "INSERT INTO t VALUES (600, 'n', TIMESTAMP '2026-01-01 13:00:00')",
+    )
     code, document, table = _validate(capsys, pair, tmp_path, "--max-lag", "1e9")
     assert (code, document["summary"]["mode"], _keys(table)) == (1, "incremental", [1, 2, 500, 600])
     assert table["coverage"]["changed_keys"] == 4
 
 
-def test_a_run_from_another_folder_with_relative_paths_continues(pair, tmp_path, capsys, monkeypatch):
+def test_a_run_from_another_folder_with_relative_paths_continues(
+    pair, tmp_path, capsys, monkeypatch
+):
     _validate(capsys, pair, tmp_path)
     monkeypatch.chdir(tmp_path)
     code, document, table = _validate(capsys, ("old.duckdb", "./x/../new.duckdb"), tmp_path)
     assert (code, table["coverage"]["mode"], document["new"]) == (0, "incremental", pair[1])
 
 
-def test_counts_the_changed_keys_do_not_explain_send_the_table_to_a_full_run(pair, tmp_path, capsys):
+def test_counts_the_changed_keys_do_not_explain_send_the_table_to_a_full_run(
+    pair, tmp_path, capsys
+):
     _validate(capsys, pair, tmp_path)
     _db(pair[0], "DELETE FROM t WHERE id = 7")  # a hard delete new never applies
     code, document, table = _validate(capsys, pair, tmp_path)
@@ -94,7 +120,9 @@ def test_full_every_and_full_force_a_full_run(pair, tmp_path, capsys):
     *_, table = _validate(capsys, pair, tmp_path, "--full")
     assert table["coverage"]["reason"] == "full validation requested"
     *_, table = _validate(capsys, pair, tmp_path, "--full-every-hours", "1e-9")
-    assert table["coverage"]["reason"] == "last full validation 0.0 h ago (one at least every 1e-09 h)"
+    assert (
+        table["coverage"]["reason"] == "last full validation 0.0 h ago (one at least every 1e-09 h)"
+    )
 
 
 def test_no_change_time_column_means_full(tmp_path, capsys):
@@ -114,11 +142,16 @@ def test_a_named_change_time_column_is_used_and_must_exist(tmp_path, capsys):
     _db(pair[1], "UPDATE t SET v = 0, changed = TIMESTAMPTZ '2026-01-02 00:00:00+00' WHERE id = 3")
     code, document, table = _validate(capsys, pair, tmp_path, *args)
     assert (code, table["coverage"]["mode"], table["coverage"]["column"], _keys(table)) == (
-        1, "incremental", "changed", [3])
+        1,
+        "incremental",
+        "changed",
+        [3],
+    )
     assert main(["validate", "--old", pair[0], "--new", pair[1], "--state-dir", str(tmp_path),
                  "--change-time-column", "nope"]) == 2  # fmt: skip
     assert "change-time column 'nope' of table 't' is not in both destinations" in (
-        capsys.readouterr().err)
+        capsys.readouterr().err
+    )
 
 
 def test_a_full_run_that_was_not_clean_allows_no_incremental_run(pair, tmp_path, capsys):
@@ -127,7 +160,9 @@ def test_a_full_run_that_was_not_clean_allows_no_incremental_run(pair, tmp_path,
     assert _validate(capsys, pair, tmp_path, "--full")[2]["coverage"]["mode"] == "full"
     *_, table = _validate(capsys, pair, tmp_path)
     assert (table["coverage"]["reason"], _keys(table)) == (
-        "no clean full validation to continue from", [9])
+        "no clean full validation to continue from",
+        [9],
+    )
 
 
 # What an incremental run cannot see (README, validation/incremental.py), each found by --full.
@@ -162,4 +197,6 @@ def test_the_history_keeps_mode_since_and_reached(pair, tmp_path, capsys):
                            "ORDER BY r.finished_at").fetchall()  # fmt: skip
     reached = datetime.fromisoformat("2026-01-01T12:03:04.118+00:00")
     assert [(m, s, w.astimezone(reached.tzinfo), c) for m, s, w, c in rows] == [
-        ("full", None, reached, 0), ("incremental", reached, reached, 0)]
+        ("full", None, reached, 0),
+        ("incremental", reached, reached, 0),
+    ]

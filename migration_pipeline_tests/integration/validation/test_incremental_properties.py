@@ -28,13 +28,17 @@ def scenarios(draw):
     for key in inserted:
         changes[key] = ("insert", draw(st.sampled_from(["ok", "ok", "drop", "corrupt"])))
     unchanged = [k for k in base if k not in changes]
-    silent = draw(st.lists(st.sampled_from(unchanged), unique=True, max_size=3)) if unchanged else []
+    silent = (
+        draw(st.lists(st.sampled_from(unchanged), unique=True, max_size=3)) if unchanged else []
+    )
     return base, changes, silent
 
 
 def _apply(path, base, changes, silent, side):
     with duckdb.connect(str(path)) as con:
-        con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER, __artie_updated_at TIMESTAMPTZ)")
+        con.execute(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER, __artie_updated_at TIMESTAMPTZ)"
+        )
         con.executemany("INSERT INTO t VALUES (?, ?, ?)", [[k, k, T0] for k in [MARKER, *base]])
         con.execute("UPDATE t SET v = 0, __artie_updated_at = ? WHERE id = ?", [T1, MARKER])
         for key, (kind, fault) in changes.items():
@@ -42,7 +46,9 @@ def _apply(path, base, changes, silent, side):
                 continue
             value = key + 1000 if side == "new" and fault == "corrupt" else key + 1
             if kind == "update":
-                con.execute("UPDATE t SET v = ?, __artie_updated_at = ? WHERE id = ?", [value, T1, key])
+                con.execute(
+                    "UPDATE t SET v = ?, __artie_updated_at = ? WHERE id = ?", [value, T1, key]
+                )
             elif kind == "insert":
                 con.execute("INSERT INTO t VALUES (?, ?, ?)", [key, value, T1])
             else:

@@ -67,7 +67,10 @@ def test_a_mismatch_is_confirmed_only_when_the_next_run_sees_it_again(tmp_path):
     assert first.verdict == "inconclusive" and first.tables[0].confirmed == KeyList()
     second = record(state, validate(old, new))
     assert second.verdict == "mismatch" and second.tables[0].confirmed == KeyList(((2,),), 1)
-    assert (first.tables[0].previous_mismatched_rows, second.tables[0].previous_mismatched_rows) == (None, 1)
+    assert (
+        first.tables[0].previous_mismatched_rows,
+        second.tables[0].previous_mismatched_rows,
+    ) == (None, 1)
     with duckdb.connect(new) as con:
         con.execute("UPDATE t SET v = 'b' WHERE id = 2")
     converged = record(state, validate(old, new))
@@ -79,7 +82,8 @@ def test_a_mismatch_is_confirmed_only_when_the_next_run_sees_it_again(tmp_path):
             "ORDER BY r.finished_at"
         ).fetchall()
         newest = con.execute(
-            "SELECT run_id FROM validation_runs ORDER BY finished_at DESC LIMIT 1").fetchone()
+            "SELECT run_id FROM validation_runs ORDER BY finished_at DESC LIMIT 1"
+        ).fetchone()
     assert rows == [("inconclusive", 1, 0), ("mismatch", 1, 1), ("clean", 0, 0), ("clean", 0, 0)]
     assert newest == (latest.id,)  # the history keys a validation by the report's own id
 

@@ -139,9 +139,7 @@ def _no_keys() -> dict[str, set[tuple]]:
 
 
 def _set_aside(report: ValidationReport) -> dict[str, set[tuple]]:
-    return {
-        t.table: set(t.in_flight.keys) | set(t.pending_deletes.keys) for t in report.tables
-    }
+    return {t.table: set(t.in_flight.keys) | set(t.pending_deletes.keys) for t in report.tables}
 
 
 def _repair(v1: str, v2: str, wrong: dict[str, set[tuple]]) -> None:
@@ -216,20 +214,25 @@ def test_every_round_after_faults_reports_each_wrong_key_and_none_is_clean_until
         assert all(not expected[n] & set_aside[n] for n in KINDS)
         assert report.verdict != "clean"
     first = record(history, validate(v1, v2))
-    evidence = record_evidence(DuckDBResource(database=str(history_path(history))),
-                               validate(v1, v2))
+    evidence = record_evidence(
+        DuckDBResource(database=str(history_path(history))), validate(v1, v2)
+    )
     second = evidence.report
     assert listed_keys(first) == expected
     assert listed_keys(second) == expected
     assert confirmed_keys(second) == expected
     assert all(t.in_flight.total == 0 for t in second.tables)
     assert (second.verdict, second.summary.confirmed) == (
-        "mismatch", sum(map(len, expected.values())))
+        "mismatch",
+        sum(map(len, expected.values())),
+    )
     with duckdb.connect(str(history_path(history)), read_only=True) as con:
-        stored = con.execute("SELECT DISTINCT table_name, key, confirmed FROM "
-                             "validation_mismatches").fetchall()
-    assert sorted(stored) == sorted((table, json.dumps(json_key(key)), True)
-                                    for table, keys in expected.items() for key in keys)
+        stored = con.execute(
+            "SELECT DISTINCT table_name, key, confirmed FROM validation_mismatches"
+        ).fetchall()
+    assert sorted(stored) == sorted(
+        (table, json.dumps(json_key(key)), True) for table, keys in expected.items() for key in keys
+    )
     assert evidence.mismatches_metadata["dagster/row_count"] == len(evidence.mismatches)
     assert set(evidence.mismatches["validation_id"]) == {second.id}
 
@@ -278,7 +281,8 @@ def test_a_stalled_new_pipeline_is_inconclusive_with_its_lag_and_holds_the_catch
             assert report.verdict == "inconclusive"
             lag = report.summary.new_behind_old_seconds
             assert lag > 1.0 and report.judgement.reasons[0].startswith(
-                f"analytics_v2 is {lag:.1f} s behind (limit 1 s); ")
+                f"analytics_v2 is {lag:.1f} s behind (limit 1 s); "
+            )
             assert not gate.open
         faults.clear("v2", "stall")
     finally:

@@ -17,8 +17,10 @@ from artie_sandbox.models import (
 from artie_sandbox.store import Store
 
 TABLES = (PipelineTable("orders", "public"), PipelineTable("customers", "public"))
-SHARED_TABLES = {"public.orders": ReaderTable("orders", "public"),
-                 "public.customers": ReaderTable("customers", "public")}
+SHARED_TABLES = {
+    "public.orders": ReaderTable("orders", "public"),
+    "public.customers": ReaderTable("customers", "public"),
+}
 
 
 @pytest.fixture
@@ -31,8 +33,9 @@ def world(backend):
     source = backend.create_connector(Connector("", "sqlite", "mysql-prod", {"path": "/src.db"}))
     dest = backend.create_connector(Connector("", "duckdb", "warehouse", {"directory": "/dw"}))
     reader = backend.create_reader(SourceReader("", "prod", source.uuid, "shop")).reader
-    v1 = backend.create_pipeline(Pipeline("", "analytics_v1", reader.uuid, dest.uuid,
-                                          "analytics_v1", tables=TABLES)).pipeline
+    v1 = backend.create_pipeline(
+        Pipeline("", "analytics_v1", reader.uuid, dest.uuid, "analytics_v1", tables=TABLES)
+    ).pipeline
     return source, dest, reader, v1
 
 
@@ -65,10 +68,12 @@ def test_second_pipeline_needs_a_shared_reader(backend, world):
 
 def test_shared_reader_tables_must_cover_a_new_pipeline(backend, world):
     _, _, reader, _ = world
-    backend.update_reader(reader.uuid, _shared(reader, {"public.orders": ReaderTable("orders", "public")}))
+    backend.update_reader(
+        reader.uuid, _shared(reader, {"public.orders": ReaderTable("orders", "public")})
+    )
     assert _refusal(backend.create_pipeline, _v2(world)) == (
         f'pipeline "analytics_v2": shared source reader "prod" ({reader.uuid}) does not capture '
-        "\"public.customers\"; add it to the source reader's tables first"
+        '"public.customers"; add it to the source reader\'s tables first'
     )
 
 
@@ -93,8 +98,10 @@ def test_table_keys_must_match_schema_and_name(backend, world):
         f'source reader "prod" ({reader.uuid}): tables key "orders" does not match its table '
         '(schema "public", name "orders"); use the key "public.orders"'
     )
-    bare = _shared(reader, {"orders": ReaderTable("orders"), "public.customers":
-                            ReaderTable("customers", "public")})
+    bare = _shared(
+        reader,
+        {"orders": ReaderTable("orders"), "public.customers": ReaderTable("customers", "public")},
+    )
     assert backend.update_reader(reader.uuid, bare).reader.tables["orders"].name == "orders"
 
 
@@ -130,7 +137,8 @@ def test_dropping_a_used_table_is_accepted_and_visible(backend, world):
     only_orders = {"public.orders": ReaderTable("orders", "public")}
     view = backend.update_reader(reader.uuid, _shared(reader, only_orders))
     assert [(u.table_key, u.pipeline_uuid) for u in view.uncaptured] == [
-        ("public.customers", v1.uuid)]
+        ("public.customers", v1.uuid)
+    ]
     statuses = {t.table.key: t.status for t in backend.get_pipeline(v1.uuid).tables}
     assert statuses == {"public.orders": "queued", "public.customers": NOT_CAPTURED}
 
@@ -139,9 +147,15 @@ def test_pipeline_status_comes_from_engine_progress(backend, world):
     _, _, _, v1 = world
     assert backend.get_pipeline(v1.uuid).has_backfilling_tables is True
     with backend.store.transaction() as tx:
-        tx.put(PipelineProgress(v1.uuid, tables=(
-            TableProgress("public.orders", "streaming", "complete"),
-            TableProgress("public.customers", "streaming", "complete"))))
+        tx.put(
+            PipelineProgress(
+                v1.uuid,
+                tables=(
+                    TableProgress("public.orders", "streaming", "complete"),
+                    TableProgress("public.customers", "streaming", "complete"),
+                ),
+            )
+        )
     view = backend.get_pipeline(v1.uuid)
     assert view.has_backfilling_tables is False
     assert {t.status for t in view.tables} == {"streaming"}
@@ -168,7 +182,8 @@ def test_connectors_are_checked_for_kind_and_type(backend, world):
         'destination_connector_uuid must name a destination connector (type "duckdb")'
     )
     assert _refusal(backend.delete_connector, source.uuid).startswith(
-        f'connector "mysql-prod" ({source.uuid}) cannot be deleted while source reader "prod"')
+        f'connector "mysql-prod" ({source.uuid}) cannot be deleted while source reader "prod"'
+    )
 
 
 def test_unknown_uuid_is_not_found(backend):

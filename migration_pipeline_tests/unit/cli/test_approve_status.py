@@ -31,11 +31,23 @@ def _validation(passed: bool) -> None:
 
 def test_approve_records_who_decision_comment_and_the_validation(config, capsys):
     _validation(True)
-    code = main(["approve", "--config", str(config), "--migration", "shop_move", "--who", "ana",
-                 "--comment", "counts agree"])
+    code = main(
+        [
+            "approve",
+            "--config",
+            str(config),
+            "--migration",
+            "shop_move",
+            "--who",
+            "ana",
+            "--comment",
+            "counts agree",
+        ]
+    )
     assert code == 0
-    assert capsys.readouterr().out == ("Recorded: approve by ana on validation "
-                                       "2026-01-01T00:00:00+00:00 of shop_move.\n")
+    assert capsys.readouterr().out == (
+        "Recorded: approve by ana on validation 2026-01-01T00:00:00+00:00 of shop_move.\n"
+    )
     with dg.DagsterInstance.get() as instance:
         approval = latest_approval(instance, load_specs(config)["shop_move"])
     assert (approval.who, approval.comment) == ("ana", "counts agree")
@@ -47,12 +59,24 @@ def test_approving_a_failed_validation_exits_1(config, capsys):
     assert code == 1
     assert capsys.readouterr().err == (
         "migration-pipeline approve: error: nothing to approve: the latest validation (2026-01-01T00:00:00+00:00) was "
-        "mismatch. Let the job validate again, then approve.\n")
+        "mismatch. Let the job validate again, then approve.\n"
+    )
 
 
 def test_a_rejection_needs_no_passing_validation(config):
-    code = main(["approve", "--config", str(config), "--migration", "shop_move", "--who", "bo",
-                 "--decision", "reject"])
+    code = main(
+        [
+            "approve",
+            "--config",
+            str(config),
+            "--migration",
+            "shop_move",
+            "--who",
+            "bo",
+            "--decision",
+            "reject",
+        ]
+    )
     assert code == 0
 
 
@@ -65,4 +89,5 @@ def test_without_dagster_home_status_exits_2(config, monkeypatch, capsys):
     monkeypatch.delenv("DAGSTER_HOME")
     assert main(["status", "--config", str(config), "--migration", "shop_move"]) == 2
     assert capsys.readouterr().err.startswith(
-        "migration-pipeline status: error: DAGSTER_HOME is not set")
+        "migration-pipeline status: error: DAGSTER_HOME is not set"
+    )

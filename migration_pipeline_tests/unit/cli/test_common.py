@@ -74,8 +74,9 @@ def test_an_error_subclassed_outside_errors_inherits_its_parents_code():
         (None, "", "migrations.yaml"),
     ],
 )
-def test_config_is_the_flag_else_migrations_file_else_the_local_file(given, env, expected,
-                                                                      monkeypatch):
+def test_config_is_the_flag_else_migrations_file_else_the_local_file(
+    given, env, expected, monkeypatch
+):
     if env is None:
         monkeypatch.delenv("MIGRATIONS_FILE", raising=False)
     else:
@@ -88,8 +89,9 @@ def test_a_missing_api_key_is_a_configuration_error(monkeypatch):
     monkeypatch.delenv("SOME_ARTIE_KEY", raising=False)
     with pytest.raises(errors.ConfigurationError) as raised:
         api_key("SOME_ARTIE_KEY")
-    assert str(raised.value) == ("artie.api_key_env: SOME_ARTIE_KEY is not set; it must hold the "
-                                 "Artie API key")
+    assert str(raised.value) == (
+        "artie.api_key_env: SOME_ARTIE_KEY is not set; it must hold the Artie API key"
+    )
     monkeypatch.setenv("SOME_ARTIE_KEY", "k")
     assert api_key("SOME_ARTIE_KEY") == "k"
 
@@ -103,19 +105,22 @@ def test_status_without_an_api_key_exits_2_naming_the_variable(tmp_path, monkeyp
         "migrations:\n  m:\n    terraform: {dir: module}\n    reader: artie_source_reader.r\n"
         "    old_pipeline: artie_pipeline.old\n    new_pipeline:\n"
         "      address: artie_pipeline.new\n      destination_connector: artie_connector.c\n"
-        "      destination_config: {database: d}\n")
+        "      destination_config: {database: d}\n"
+    )
     monkeypatch.setenv("MIGRATIONS_FILE", str(config))
     assert main(["status", "--migration", "m"]) == 2
     assert capsys.readouterr().err == (
         "migration-pipeline status: error: artie.api_key_env: ARTIE_API_KEY is not set; it must "
-        "hold the Artie API key\n")
+        "hold the Artie API key\n"
+    )
 
 
 def test_the_demo_is_not_a_product_command(capsys):
     assert main(["demo", "--state", "x"]) == 2
     assert capsys.readouterr().err == (
         "migration-pipeline demo: error: the demo is not part of the product: run `make demo` "
-        "(python -m sandbox_demo --state DIR) from a clone of the repository\n")
+        "(python -m sandbox_demo --state DIR) from a clone of the repository\n"
+    )
 
 
 def test_an_unknown_command_is_a_usage_error(capsys):

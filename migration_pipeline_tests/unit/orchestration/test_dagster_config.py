@@ -48,9 +48,16 @@ def test_every_op_and_asset_that_runs_terraform_or_validates_is_in_the_migration
     defs = build_definitions({spec.name: spec})
     job = defs.resolve_job_def("shop_move_job")
     assert {n.name: n.pool for n in job.graph.node_defs} == {
-        name: "migration-shop_move" for name in (
-            "promote_reader", "create_pipeline", "validate_destinations", "check_approval",
-            "cut_over", "unshare_reader")}
+        name: "migration-shop_move"
+        for name in (
+            "promote_reader",
+            "create_pipeline",
+            "validate_destinations",
+            "check_approval",
+            "cut_over",
+            "unshare_reader",
+        )
+    }
     abort = defs.resolve_job_def("shop_move_abort_job")
     assert [n.pool for n in abort.graph.node_defs] == ["migration-shop_move"]
     for key in (validation_key(spec), approval_key(spec)):  # an abort decision runs terraform

@@ -35,15 +35,32 @@ migrations:
 """
 FINISHED = datetime(2026, 3, 1, 9, 30, 15, 250000, tzinfo=UTC)
 # Every kind of mismatch at once: 2 missing, 1 extra, 3 changed, 4 duplicated keys.
-MISMATCHED = TableReport("orders", "orders", old_rows=10, new_rows=9,
-                         missing_in_new=KeyList(((1,), (2,)), 2), extra_in_new=KeyList(((9,),), 1),
-                         changed_total=3, duplicate_total=4)
+MISMATCHED = TableReport(
+    "orders",
+    "orders",
+    old_rows=10,
+    new_rows=9,
+    missing_in_new=KeyList(((1,), (2,)), 2),
+    extra_in_new=KeyList(((9,),), 1),
+    changed_total=3,
+    duplicate_total=4,
+)
 
 SINCE = datetime(2026, 3, 1, 12, 3, 4, 118000, tzinfo=UTC)
-INCREMENTAL = TableReport("orders", "orders", old_rows=20, new_rows=20, coverage=Coverage(
-    "incremental", column="__artie_updated_at", since=SINCE, changed_keys=10412))
-FULL = TableReport("customers", "customers", old_rows=5, new_rows=5,
-                   coverage=Coverage("full", "full validation requested"))
+INCREMENTAL = TableReport(
+    "orders",
+    "orders",
+    old_rows=20,
+    new_rows=20,
+    coverage=Coverage("incremental", column="__artie_updated_at", since=SINCE, changed_keys=10412),
+)
+FULL = TableReport(
+    "customers",
+    "customers",
+    old_rows=5,
+    new_rows=5,
+    coverage=Coverage("full", "full validation requested"),
+)
 
 
 @pytest.fixture
@@ -56,8 +73,9 @@ def spec(tmp_path):
 def test_a_validation_reads_back_as_the_record_the_gates_were_given(spec, tmp_path, tables):
     report = ValidationReport("old.duckdb", "new.duckdb", FINISHED, FINISHED, tables)
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        instance.report_runless_asset_event(dg.AssetMaterialization(
-            validation_key(spec), metadata=validation_metadata(report)))
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(validation_key(spec), metadata=validation_metadata(report))
+        )
         (read,) = validation_records(instance, spec)
         stored = instance.fetch_materializations(validation_key(spec), limit=1).records[0]
     assert read == validation_record(report)
@@ -70,8 +88,9 @@ def test_a_validation_reads_back_as_the_record_the_gates_were_given(spec, tmp_pa
 
 
 def test_the_history_and_the_event_log_name_a_validation_by_the_same_id(tmp_path):
-    recorded = record(tmp_path / "state", ValidationReport("o", "n", FINISHED, FINISHED,
-                                                           (MISMATCHED,)))
+    recorded = record(
+        tmp_path / "state", ValidationReport("o", "n", FINISHED, FINISHED, (MISMATCHED,))
+    )
     with duckdb.connect(str(history_path(tmp_path / "state")), read_only=True) as con:
         (run_id,) = con.execute("SELECT run_id FROM validation_runs").fetchone()
     assert validation_metadata(recorded)["validation_id"] == run_id == recorded.id
@@ -80,12 +99,16 @@ def test_the_history_and_the_event_log_name_a_validation_by_the_same_id(tmp_path
 def test_an_approval_reads_back_with_the_events_time(spec, tmp_path):
     decided = Approval("ana", "approve", "v-7", "counts agree")
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        instance.report_runless_asset_event(dg.AssetMaterialization(
-            approval_key(spec), metadata=approval_metadata(decided, validation_verdict="clean")))
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(
+                approval_key(spec), metadata=approval_metadata(decided, validation_verdict="clean")
+            )
+        )
         read = latest_approval(instance, spec)
         stored = instance.fetch_materializations(approval_key(spec), limit=1).records[0]
-    assert read == Approval("ana", "approve", "v-7", "counts agree",
-                            datetime.fromtimestamp(stored.timestamp, UTC))
+    assert read == Approval(
+        "ana", "approve", "v-7", "counts agree", datetime.fromtimestamp(stored.timestamp, UTC)
+    )
     assert stored.asset_materialization.metadata["validation_verdict"].value == "clean"
 
 
@@ -93,20 +116,26 @@ def test_an_event_without_a_validation_id_is_not_a_validation():
     assert read_validation({"note": dg.MetadataValue.text("materialized by hand")}) is None
 
 
-@pytest.mark.parametrize(("tables", "mode"), [((INCREMENTAL,), "incremental"), ((FULL,), "full"),
-                                              ((INCREMENTAL, FULL), "mixed")])
-def test_a_validation_reads_back_with_its_mode_and_what_each_table_covered(spec, tmp_path,
-                                                                           tables, mode):
+@pytest.mark.parametrize(
+    ("tables", "mode"),
+    [((INCREMENTAL,), "incremental"), ((FULL,), "full"), ((INCREMENTAL, FULL), "mixed")],
+)
+def test_a_validation_reads_back_with_its_mode_and_what_each_table_covered(
+    spec, tmp_path, tables, mode
+):
     report = ValidationReport("old.duckdb", "new.duckdb", FINISHED, FINISHED, tables)
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        instance.report_runless_asset_event(dg.AssetMaterialization(
-            validation_key(spec), metadata=validation_metadata(report)))
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(validation_key(spec), metadata=validation_metadata(report))
+        )
         (read,) = validation_records(instance, spec)
         stored = instance.fetch_materializations(validation_key(spec), limit=1).records[0]
     assert read == validation_record(report)
-    lines = {"orders": "orders: incremental since 2026-03-01 12:03:04.118: 10,412 changed keys "
-                       "checked, counts equal",
-             "customers": "customers: full (full validation requested)"}
+    lines = {
+        "orders": "orders: incremental since 2026-03-01 12:03:04.118: 10,412 changed keys "
+        "checked, counts equal",
+        "customers": "customers: full (full validation requested)",
+    }
     assert (read.mode, read.coverage) == (mode, "; ".join(lines[t.table] for t in tables))
     metadata = stored.asset_materialization.metadata
     incremental = INCREMENTAL in tables
@@ -120,9 +149,17 @@ def test_a_validation_reads_back_with_its_mode_and_what_each_table_covered(spec,
     rows = {r.data["table"]: r.data for r in metadata["tables"].records}
     if incremental:
         assert {k: rows["orders -> orders"][k] for k in ("mode", "since", "changed_keys")} == {
-            "mode": "incremental", "since": SINCE.isoformat(), "changed_keys": 10412}
+            "mode": "incremental",
+            "since": SINCE.isoformat(),
+            "changed_keys": 10412,
+        }
     if FULL in tables:
-        assert {k: rows["customers -> customers"][k] for k in ("mode", "since", "changed_keys",
-                                                               "coverage")} == {
-            "mode": "full", "since": None, "changed_keys": None,
-            "coverage": "full (full validation requested)"}
+        assert {
+            k: rows["customers -> customers"][k]
+            for k in ("mode", "since", "changed_keys", "coverage")
+        } == {
+            "mode": "full",
+            "since": None,
+            "changed_keys": None,
+            "coverage": "full (full validation requested)",
+        }

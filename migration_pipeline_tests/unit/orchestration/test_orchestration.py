@@ -43,24 +43,44 @@ def spec(tmp_path):
 
 
 def state(*resources: tuple[str, str, dict]) -> TerraformState:
-    return TerraformState.parse({"resources": [{"mode": "managed", "type": t, "name": n,
-                                                "instances": [{"attributes": a}]}
-                                               for t, n, a in resources]})
+    return TerraformState.parse(
+        {
+            "resources": [
+                {"mode": "managed", "type": t, "name": n, "instances": [{"attributes": a}]}
+                for t, n, a in resources
+            ]
+        }
+    )
 
 
 STATE = state(
-    ("artie_connector", "wh1", {"uuid": "c1", "type": "duckdb",
-                                "duckdb_config": {"directory": "/data/wh1"}}),
+    (
+        "artie_connector",
+        "wh1",
+        {"uuid": "c1", "type": "duckdb", "duckdb_config": {"directory": "/data/wh1"}},
+    ),
     ("artie_connector", "md", {"uuid": "c2", "type": "motherduck"}),
-    ("artie_pipeline", "v1", {"uuid": "p1", "destination_connector_uuid": "c1",
-                              "destination_config": {"database": "analytics", "schema": "main"},
-                              "tables": {"orders": {"name": "orders", "alias": "o"},
-                                         "items": {"name": "items"}}}),
-    ("artie_pipeline", "v2", {"uuid": "p2", "destination_connector_uuid": "c2",
-                              "destination_config": {"database": "analytics_v2"},
-                              "soft_delete_rows": True,
-                              "tables": {"orders": {"name": "orders",
-                                                    "columns_to_exclude": ["Note"]}}}),
+    (
+        "artie_pipeline",
+        "v1",
+        {
+            "uuid": "p1",
+            "destination_connector_uuid": "c1",
+            "destination_config": {"database": "analytics", "schema": "main"},
+            "tables": {"orders": {"name": "orders", "alias": "o"}, "items": {"name": "items"}},
+        },
+    ),
+    (
+        "artie_pipeline",
+        "v2",
+        {
+            "uuid": "p2",
+            "destination_connector_uuid": "c2",
+            "destination_config": {"database": "analytics_v2"},
+            "soft_delete_rows": True,
+            "tables": {"orders": {"name": "orders", "columns_to_exclude": ["Note"]}},
+        },
+    ),
 )
 
 
@@ -68,13 +88,21 @@ def test_definitions_name_a_job_sensor_assets_and_checks_per_migration(spec):
     defs = build_definitions({spec.name: spec})
     job = defs.resolve_job_def("shop_move_job")
     assert [n.name for n in job.graph.node_defs] == [
-        "promote_reader", "create_pipeline", "validate_destinations", "check_approval",
-        "cut_over", "unshare_reader"]
+        "promote_reader",
+        "create_pipeline",
+        "validate_destinations",
+        "check_approval",
+        "cut_over",
+        "unshare_reader",
+    ]
     assert defs.resolve_sensor_def("shop_move_catch_up_sensor").job_name == "shop_move_job"
     graph = defs.resolve_asset_graph()
     assert {validation_key(spec), approval_key(spec)} <= set(graph.get_all_asset_keys())
     assert {k.name for k in graph.asset_check_keys} == {
-        "row_counts_match", "content_matches", "schemas_match"}
+        "row_counts_match",
+        "content_matches",
+        "schemas_match",
+    }
 
 
 def test_destinations_come_from_the_connector_directory_or_motherduck(spec):
@@ -82,14 +110,21 @@ def test_destinations_come_from_the_connector_directory_or_motherduck(spec):
 
 
 def test_an_explicit_destination_wins_and_a_missing_pipeline_says_what_to_set(spec):
-    explicit = spec.model_copy(update={"validation": spec.validation.model_copy(
-        update={"new_destination": "/elsewhere/v2.duckdb"})})
+    explicit = spec.model_copy(
+        update={
+            "validation": spec.validation.model_copy(
+                update={"new_destination": "/elsewhere/v2.duckdb"}
+            )
+        }
+    )
     assert destinations(explicit, STATE)[1] == "/elsewhere/v2.duckdb"
     with pytest.raises(SpecError) as e:
         destinations(spec, state())
-    assert str(e.value) == ("validation.old_destination: artie_pipeline.v1 is not in the "
-                            "Terraform state, so its destination cannot be derived; set it "
-                            "explicitly")
+    assert str(e.value) == (
+        "validation.old_destination: artie_pipeline.v1 is not in the "
+        "Terraform state, so its destination cannot be derived; set it "
+        "explicitly"
+    )
 
 
 def test_mappings_carry_aliases_exclusions_and_soft_delete(spec):
@@ -104,13 +139,19 @@ def test_an_approval_records_the_latest_validation_and_is_read_back(spec, tmp_pa
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         with pytest.raises(ApprovalError) as e:
             record_approval(instance, spec, "ana", "approve")
-        assert str(e.value) == ("nothing to approve: no validation has run yet. Let the job "
-                                "validate again, then approve.")
+        assert str(e.value) == (
+            "nothing to approve: no validation has run yet. Let the job "
+            "validate again, then approve."
+        )
         report_validation(instance, spec, "v-1", True, 1.0e9)
         record_approval(instance, spec, "ana", "approve", "counts agree")
         approval = latest_approval(instance, spec)
     assert (approval.who, approval.decision, approval.validation_id, approval.comment) == (
-        "ana", "approve", "v-1", "counts agree")
+        "ana",
+        "approve",
+        "v-1",
+        "counts agree",
+    )
 
 
 def test_an_unknown_decision_is_refused(spec, tmp_path):
@@ -120,56 +161,88 @@ def test_an_unknown_decision_is_refused(spec, tmp_path):
 
 
 def _snapshot(assessment: Assessment, streaming: bool = True) -> Snapshot:
-    status = PipelineDetail("p2", "v2", "r", "c", "running", tables=(
-        TableStatus("orders", "", "streaming" if streaming else "backfilling"),))
+    status = PipelineDetail(
+        "p2",
+        "v2",
+        "r",
+        "c",
+        "running",
+        tables=(TableStatus("orders", "", "streaming" if streaming else "backfilling"),),
+    )
     module = ModuleFacts(True, (), True, True, None)
-    facts = MigrationFacts(module, "r", "o", "n", status,
-                           (ValidationRecord("v", "clean", datetime.now(UTC)),))
+    facts = MigrationFacts(
+        module, "r", "o", "n", status, (ValidationRecord("v", "clean", datetime.now(UTC)),)
+    )
     return Snapshot(facts, TerraformState(), assessment)
 
 
-@pytest.mark.parametrize(("assessment", "streaming", "launch"), [
-    (Assessment("planned", "promote", "not shared"), True, None),
-    (Assessment("reader_shared", "create", "no v2"), True, "create is allowed: no v2"),
-    (Assessment("backfilling", None, "", (Gate("catch_up", False, ""),)), False, None),
-    (Assessment("caught_up", None, "", (Gate("catch_up", False, ""),)), True,
-     "the new pipeline streams every table: validate again"),
-    (Assessment("caught_up", None, "", (Gate("catch_up", True, ""), Gate("approval", False, ""))),
-     True, None),
-    (Assessment("complete", None, "done"), True, None),
-])
+@pytest.mark.parametrize(
+    ("assessment", "streaming", "launch"),
+    [
+        (Assessment("planned", "promote", "not shared"), True, None),
+        (Assessment("reader_shared", "create", "no v2"), True, "create is allowed: no v2"),
+        (Assessment("backfilling", None, "", (Gate("catch_up", False, ""),)), False, None),
+        (
+            Assessment("caught_up", None, "", (Gate("catch_up", False, ""),)),
+            True,
+            "the new pipeline streams every table: validate again",
+        ),
+        (
+            Assessment(
+                "caught_up", None, "", (Gate("catch_up", True, ""), Gate("approval", False, ""))
+            ),
+            True,
+            None,
+        ),
+        (Assessment("complete", None, "done"), True, None),
+    ],
+)
 def test_the_sensor_launches_only_when_a_run_could_advance(assessment, streaming, launch):
     assert launch_reason(_snapshot(assessment, streaming)) == launch
 
 
-@pytest.mark.parametrize(("in_flight", "limit", "passed"), [(1, 1000, True), (1, 0, False),
-                                                       (0, 1000, False)])
+@pytest.mark.parametrize(
+    ("in_flight", "limit", "passed"), [(1, 1000, True), (1, 0, False), (0, 1000, False)]
+)
 def test_row_counts_may_differ_only_when_the_verdict_is_clean(in_flight, limit, passed):
-    table = TableReport("orders", "orders", old_rows=10, new_rows=9,
-                        in_flight=KeyList(((1,),) * in_flight, in_flight),
-                        missing_in_new=KeyList(((1,),) * (1 - in_flight), 1 - in_flight))
+    table = TableReport(
+        "orders",
+        "orders",
+        old_rows=10,
+        new_rows=9,
+        in_flight=KeyList(((1,),) * in_flight, in_flight),
+        missing_in_new=KeyList(((1,),) * (1 - in_flight), 1 - in_flight),
+    )
     now = datetime.now(UTC)
-    report = ValidationReport("old", "new", now, now, (table,), limits=Limits(max_in_flight_keys=limit))
+    report = ValidationReport(
+        "old", "new", now, now, (table,), limits=Limits(max_in_flight_keys=limit)
+    )
     outcomes = {o.name: o for o in checks(report)}
-    assert (outcomes["row_counts_match"].passed, outcomes["row_counts_match"].metadata["in_flight"],
-            outcomes["content_matches"].passed) == (passed, in_flight, report.clean)
+    assert (
+        outcomes["row_counts_match"].passed,
+        outcomes["row_counts_match"].metadata["in_flight"],
+        outcomes["content_matches"].passed,
+    ) == (passed, in_flight, report.clean)
     assert report.clean == passed
 
 
 def test_the_approval_asset_records_a_ui_decision_and_refuses_a_failed_validation(
-        spec, tmp_path, monkeypatch):
+    spec, tmp_path, monkeypatch
+):
     monkeypatch.setenv("TEST_ARTIE_KEY", "unused")  # only an abort talks to Artie
     defs = build_definitions({spec.name: spec})
     approval_asset = defs.resolve_assets_def(approval_key(spec))
     config = {"ops": {"shop_move__approval": {"config": {"who": "ana", "comment": "ok"}}}}
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         report_validation(instance, spec, "v-1", False, 1.0e9)
-        refused = dg.materialize([approval_asset], instance=instance, run_config=config,
-                                 raise_on_error=False)
+        refused = dg.materialize(
+            [approval_asset], instance=instance, run_config=config, raise_on_error=False
+        )
         assert not refused.success
         failure = next(e for e in refused.all_events if e.is_step_failure)
         assert "nothing to approve: the latest validation (v-1) was mismatch" in (
-            failure.step_failure_data.error.message)
+            failure.step_failure_data.error.message
+        )
         report_validation(instance, spec, "v-2", True, 1.1e9)
         assert dg.materialize([approval_asset], instance=instance, run_config=config).success
         approval = latest_approval(instance, spec)
@@ -199,7 +272,9 @@ def test_an_approval_for_a_validation_that_is_no_longer_the_latest_is_refused(sp
             report_validation(instance, spec, f"v-{n}", True, 1.0e9 + n)
         with pytest.raises(ApprovalError) as e:
             record_approval(instance, spec, "ana", "approve", "looked at v-1", reviewed="v-1")
-        assert str(e.value) == ("you reviewed validation v-1, but the latest is v-2: read the "
-                                "latest validation_report, then decide again")
+        assert str(e.value) == (
+            "you reviewed validation v-1, but the latest is v-2: read the "
+            "latest validation_report, then decide again"
+        )
         record_approval(instance, spec, "ana", "approve", "looked at v-2", reviewed="v-2")
         assert latest_approval(instance, spec).validation_id == "v-2"

@@ -64,7 +64,8 @@ def test_the_sensor_waits_for_a_persons_first_launch():
     with dg.DagsterInstance.ephemeral() as instance:
         assert automation(instance, JOB).blocker == (
             f"no person has launched {JOB} yet: the sensor only carries on a migration a person "
-            "started. Launch the job (Dagster UI, Launchpad) to start it.")
+            "started. Launch the job (Dagster UI, Launchpad) to start it."
+        )
         job.execute_in_process(instance=instance, tags=sensor_tags())
         assert automation(instance, JOB).person_run is None  # its own runs do not count
         person = job.execute_in_process(instance=instance)
@@ -83,7 +84,8 @@ def test_a_terminated_run_parks_the_sensor_until_a_person_launches_again(by_sens
         who = "the sensor's" if by_sensor else "a person's"
         assert automation(instance, JOB).blocker == (
             f"a person stopped the migration: {who} run {canceled} of {JOB} was terminated. The "
-            "sensor launches nothing until a person launches the job again.")
+            "sensor launches nothing until a person launches the job again."
+        )
         job.execute_in_process(instance=instance, tags=sensor_tags())  # not a person: still parked
         assert automation(instance, JOB).blocker.startswith("a person stopped the migration")
         again = job.execute_in_process(instance=instance)
@@ -98,7 +100,8 @@ def test_a_failed_run_parks_the_sensor_until_a_person_launches_again():
         failed = job.execute_in_process(instance=instance, raise_on_error=False)
         assert automation(instance, JOB).blocker == (
             f"a person's run {failed.run_id} of {JOB} failed: read its logs, fix the cause, then "
-            "launch the job again (the sensor waits until a person does).")
+            "launch the job again (the sensor waits until a person does)."
+        )
         outcome["fail"] = False
         job.execute_in_process(instance=instance)
         assert automation(instance, JOB).blocker is None
@@ -110,17 +113,34 @@ def test_an_active_run_blocks_the_sensor():
         job.execute_in_process(instance=instance)
         started = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)
         assert automation(instance, JOB).blocker == (
-            f"run {started.run_id} of {JOB} is still in progress")
+            f"run {started.run_id} of {JOB} is still in progress"
+        )
 
 
-def snapshot(validations: tuple[ValidationRecord, ...], approval: Approval | None = None,
-             table_status: str = "streaming", gate: str = "catch_up") -> Snapshot:
-    status = PipelineDetail("p2", "v2", "r", "c", "running",
-                            tables=(TableStatus("orders", "public", table_status),))
-    facts = MigrationFacts(ModuleFacts(True, ("orders",), True, True, None), "r", "o", "n",
-                           status, validations, approval, datetime.now(UTC))
-    return Snapshot(facts, TerraformState(), Assessment(
-        "caught_up", None, "closed", (Gate(gate, False, "closed"),)))
+def snapshot(
+    validations: tuple[ValidationRecord, ...],
+    approval: Approval | None = None,
+    table_status: str = "streaming",
+    gate: str = "catch_up",
+) -> Snapshot:
+    status = PipelineDetail(
+        "p2", "v2", "r", "c", "running", tables=(TableStatus("orders", "public", table_status),)
+    )
+    facts = MigrationFacts(
+        ModuleFacts(True, ("orders",), True, True, None),
+        "r",
+        "o",
+        "n",
+        status,
+        validations,
+        approval,
+        datetime.now(UTC),
+    )
+    return Snapshot(
+        facts,
+        TerraformState(),
+        Assessment("caught_up", None, "closed", (Gate(gate, False, "closed"),)),
+    )
 
 
 def record(n: int, verdict: str) -> ValidationRecord:
@@ -130,9 +150,11 @@ def record(n: int, verdict: str) -> ValidationRecord:
 def test_only_a_change_the_gates_read_changes_the_fingerprint():
     first = snapshot((record(1, "clean"),))
     assert fingerprint(first) == fingerprint(snapshot((record(1, "clean"),)))
-    changed = [snapshot((record(2, "clean"), record(1, "clean"))),
-               snapshot((record(1, "clean"),), table_status="backfilling"),
-               snapshot((record(1, "clean"),), Approval("ana", "approve", "v-1"))]
+    changed = [
+        snapshot((record(2, "clean"), record(1, "clean"))),
+        snapshot((record(1, "clean"),), table_status="backfilling"),
+        snapshot((record(1, "clean"),), Approval("ana", "approve", "v-1")),
+    ]
     assert len({fingerprint(first), *map(fingerprint, changed)}) == 4
 
 
@@ -166,22 +188,39 @@ def test_a_run_that_stops_at_a_gate_says_where_and_why_in_its_tags():
         result = job.execute_in_process(instance=instance)
         tags = instance.get_run_by_id(result.run_id).tags
     assert (tags[STOPPED_AT_TAG], tags[STOP_REASON_TAG]) == (
-        "approval", "Waiting for a person to approve the cutover.")
+        "approval",
+        "Waiting for a person to approve the cutover.",
+    )
     assert LAUNCHED_BY_TAG not in tags
 
 
 def test_a_mismatch_stop_names_the_first_keys_and_where_to_read_them_all(tmp_path):
-    spec = MigrationSpec.model_validate({
-        "name": "shop_move", "terraform": {"dir": str(tmp_path)},
-        "reader": "artie_source_reader.shop", "old_pipeline": "artie_pipeline.v1",
-        "new_pipeline": {"address": "artie_pipeline.v2", "destination_config": {"database": "v2"}}})
+    spec = MigrationSpec.model_validate(
+        {
+            "name": "shop_move",
+            "terraform": {"dir": str(tmp_path)},
+            "reader": "artie_source_reader.shop",
+            "old_pipeline": "artie_pipeline.v1",
+            "new_pipeline": {
+                "address": "artie_pipeline.v2",
+                "destination_config": {"database": "v2"},
+            },
+        }
+    )
     now = datetime.now(UTC)
-    table = TableReport("orders", "orders", key_columns=("id",),
-                        missing_in_new=KeyList(((4,), (9,), (12,), (15,)), 7))
+    table = TableReport(
+        "orders",
+        "orders",
+        key_columns=("id",),
+        missing_in_new=KeyList(((4,), (9,), (12,), (15,)), 7),
+    )
     report = ValidationReport("old", "new", now, now, (table, TableReport("items", "items")))
     assert mismatch_reason(spec, report, "0 of 2 clean.") == (
         "0 of 2 clean. First mismatched keys: orders (id): 4; 9; 12 (of 7). Every key: the "
-        "shop_move/validation_mismatches asset (and validation_report's metadata).")
+        "shop_move/validation_mismatches asset (and validation_report's metadata)."
+    )
     assert stop_tags("catch_up", "0 of 2 clean.", first_keys(report)) == {
-        STOPPED_AT_TAG: "catch_up", STOP_REASON_TAG: "0 of 2 clean.",
-        MISMATCHED_KEYS_TAG: "orders (id): 4; 9; 12 (of 7)"}
+        STOPPED_AT_TAG: "catch_up",
+        STOP_REASON_TAG: "0 of 2 clean.",
+        MISMATCHED_KEYS_TAG: "orders (id): 4; 9; 12 (of 7)",
+    }

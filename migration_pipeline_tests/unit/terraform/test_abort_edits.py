@@ -40,8 +40,12 @@ def test_abort_after_create_gives_back_the_original_bytes_and_keeps_a_users_chan
     main = module / "main.tf"
     main.write_text(main.read_text().replace("# The shop's CDC setup", "# The shop's CDC (edited)"))
     run_edits(module, *abort.STEPS)
-    expected = {**original, "main.tf": original["main.tf"].replace(
-        b"# The shop's CDC setup", b"# The shop's CDC (edited)")}
+    expected = {
+        **original,
+        "main.tf": original["main.tf"].replace(
+            b"# The shop's CDC setup", b"# The shop's CDC (edited)"
+        ),
+    }
     assert files(module) == expected
     run_edits(module, *abort.STEPS)  # again: nothing left to edit
     assert files(module) == expected
@@ -56,8 +60,11 @@ def test_abort_after_cutover_is_refused(module):
 def test_abort_without_the_record_promote_keeps_names_the_file(module):
     run_edits(module, "promote", "create", "abort_pipeline")
     (module / ".terraform" / "migration-pipeline" / "before.json").unlink()
-    with pytest.raises(StepRefused, match=r"^No record of artie_source_reader.shop before the "
-                       r"migration \(.*before.json is missing"):
+    with pytest.raises(
+        StepRefused,
+        match=r"^No record of artie_source_reader.shop before the "
+        r"migration \(.*before.json is missing",
+    ):
         run_edits(module, "abort_reader")
 
 

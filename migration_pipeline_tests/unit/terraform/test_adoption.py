@@ -11,8 +11,9 @@ CUTOVER = (Allowed("artie_pipeline.v1", ("delete",)),)
 
 
 def drift(address: str, actions: tuple[str, ...], *names: str) -> ResourceChange:
-    return ResourceChange(address, "managed", actions,
-                          tuple(AttributeChange(n, "before", "after") for n in names))
+    return ResourceChange(
+        address, "managed", actions, tuple(AttributeChange(n, "before", "after") for n in names)
+    )
 
 
 def test_the_reader_update_artie_accepted_before_the_crash_is_adopted():
@@ -31,15 +32,22 @@ def test_drift_in_another_attribute_is_not_the_steps_own():
 
 
 def test_drift_of_another_resource_voids_the_adoption_of_all():
-    plan = Plan(changes=(), drift=(drift(READER, ("update",), "tables"),
-                                   drift("artie_pipeline.v1", ("update",), "tables")))
+    plan = Plan(
+        changes=(),
+        drift=(
+            drift(READER, ("update",), "tables"),
+            drift("artie_pipeline.v1", ("update",), "tables"),
+        ),
+    )
     assert own_partial_apply(plan, PROMOTE) == ()
 
 
 def test_a_resource_that_still_differs_from_the_edit_is_not_adopted():
     # Artie holds something, but not the journaled edit: the plan would still change it.
-    plan = Plan(changes=(drift(READER, ("update",), "tables"),),
-                drift=(drift(READER, ("update",), "tables"),))
+    plan = Plan(
+        changes=(drift(READER, ("update",), "tables"),),
+        drift=(drift(READER, ("update",), "tables"),),
+    )
     assert own_partial_apply(plan, PROMOTE) == ()
 
 

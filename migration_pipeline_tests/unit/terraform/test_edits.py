@@ -105,27 +105,37 @@ def test_promote_a_second_time_edits_nothing(tmp_path):
 
 def test_promote_adds_tables_only_artie_reports_for_the_reader(tmp_path):
     directory = write_module(tmp_path / "m")
-    outside = AttachedPipeline("Artie pipeline 'audit' (u-1, not in this module)",
-                               frozenset({TableId("shop", "refunds")}))
+    outside = AttachedPipeline(
+        "Artie pipeline 'audit' (u-1, not in this module)", frozenset({TableId("shop", "refunds")})
+    )
     edit = promote(directory, spec_for(directory), [outside])
-    assert edit.notes[-1] == ("reader tables: added shop.refunds (used by Artie pipeline "
-                              "'audit' (u-1, not in this module))")
+    assert edit.notes[-1] == (
+        "reader tables: added shop.refunds (used by Artie pipeline "
+        "'audit' (u-1, not in this module))"
+    )
     assert '    "shop.refunds" = {\n      name = "refunds"\n      schema = "shop"\n    }\n' in (
-        (directory / "pipelines.tf").read_text())
+        (directory / "pipelines.tf").read_text()
+    )
 
 
 def test_promote_on_a_shared_reader_missing_a_table_adds_only_that_table(tmp_path):
-    reader = PIPELINES_TF.replace(READER_END, READER_END + (
-        "  is_shared = true # shared for the audit pipeline\n"
-        "  tables = {\n"
-        '    "shop.orders" = { name = "orders", schema = "shop" }   # keep\n'
-        '    "shop.customers" = { name = "customers", schema = "shop", columns_to_exclude = [] }\n'
-        "  }\n"
-    ))
+    reader = PIPELINES_TF.replace(
+        READER_END,
+        READER_END
+        + (
+            "  is_shared = true # shared for the audit pipeline\n"
+            "  tables = {\n"
+            '    "shop.orders" = { name = "orders", schema = "shop" }   # keep\n'
+            '    "shop.customers" = { name = "customers", schema = "shop", columns_to_exclude = [] }\n'
+            "  }\n"
+        ),
+    )
     directory = write_module(tmp_path / "m", {"pipelines.tf": reader})
     edit = promote(directory, spec_for(directory))
-    added = ('    "shop.line_items" = {\n      name = "line_items"\n      schema = "shop"\n    }\n')
-    anchor = '    "shop.customers" = { name = "customers", schema = "shop", columns_to_exclude = [] }\n'
+    added = '    "shop.line_items" = {\n      name = "line_items"\n      schema = "shop"\n    }\n'
+    anchor = (
+        '    "shop.customers" = { name = "customers", schema = "shop", columns_to_exclude = [] }\n'
+    )
     assert (directory / "pipelines.tf").read_text() == reader.replace(anchor, anchor + added)
     assert edit.notes == (
         "reader tables: added shop.line_items (used by artie_pipeline.orders_snowflake)",
@@ -153,8 +163,7 @@ def test_create_inserts_a_copy_of_the_old_pipeline_with_the_overrides(tmp_path):
     edit = edits.create(hcl.load_module(directory), spec)
     apply(edit)
     anchor = "  soft_delete_rows = true\n}\n"
-    assert (directory / "pipelines.tf").read_text() == before.replace(anchor,
-                                                                      anchor + NEW_PIPELINE)
+    assert (directory / "pipelines.tf").read_text() == before.replace(anchor, anchor + NEW_PIPELINE)
     assert edits.create(hcl.load_module(directory), spec).files == {}
 
 
@@ -162,7 +171,10 @@ def test_create_refuses_before_promote(tmp_path):
     directory = write_module(tmp_path / "m")
     with pytest.raises(StepRefused) as refused:
         edits.create(hcl.load_module(directory), spec_for(directory))
-    assert str(refused.value) == "artie_source_reader.mysql is not shared yet: run promote before create."
+    assert (
+        str(refused.value)
+        == "artie_source_reader.mysql is not shared yet: run promote before create."
+    )
 
 
 def test_create_refuses_an_address_already_taken_by_another_block(tmp_path):
@@ -181,10 +193,12 @@ def test_create_refuses_the_same_destination_as_the_old_pipeline(tmp_path):
     directory = write_module(tmp_path / "m")
     spec = spec_for(directory)
     promote(directory, spec)
-    same = spec.new_pipeline.model_copy(update={
-        "destination_connector": "artie_connector.snowflake",
-        "destination_config": {"database": "analytics", "schema": "main"},
-    })
+    same = spec.new_pipeline.model_copy(
+        update={
+            "destination_connector": "artie_connector.snowflake",
+            "destination_config": {"database": "analytics", "schema": "main"},
+        }
+    )
     with pytest.raises(StepRefused) as refused:
         edits.create(hcl.load_module(directory), spec.model_copy(update={"new_pipeline": same}))
     assert str(refused.value) == (
@@ -207,7 +221,8 @@ def test_cutover_removes_the_old_block_and_the_comments_directly_above_it(tmp_pa
     before = (directory / "pipelines.tf").read_text()
     apply(edits.cutover(hcl.load_module(directory), spec))
     assert (directory / "pipelines.tf").read_text() == before.replace(
-        OLD_PIPELINE_WITH_COMMENTS, "", 1)
+        OLD_PIPELINE_WITH_COMMENTS, "", 1
+    )
     assert edits.cutover(hcl.load_module(directory), spec).files == {}
 
 
@@ -215,7 +230,7 @@ def test_cutover_refuses_while_the_old_pipeline_is_still_referenced(tmp_path):
     directory, spec = _through_create(tmp_path)
     (directory / "outputs.tf").write_text(
         "# artie_pipeline.orders_snowflake is mentioned in a comment only here\n"
-        'locals {\n  old = artie_pipeline.orders_snowflake.uuid\n}\n'
+        "locals {\n  old = artie_pipeline.orders_snowflake.uuid\n}\n"
     )
     with pytest.raises(StepRefused) as refused:
         edits.cutover(hcl.load_module(directory), spec)
@@ -229,16 +244,18 @@ def test_cutover_removes_outputs_that_only_expose_the_old_pipeline(tmp_path):
     directory, spec = _through_create(tmp_path)
     outputs = (
         '# The old pipeline, for dashboards\noutput "old_uuid" {\n'
-        '  value = artie_pipeline.orders_snowflake.uuid\n}\n\n'
+        "  value = artie_pipeline.orders_snowflake.uuid\n}\n\n"
         'output "reader" {\n  value = artie_source_reader.mysql.uuid\n}\n'
     )
     (directory / "outputs.tf").write_text(outputs)
     edit = edits.cutover(hcl.load_module(directory), spec)
     apply(edit)
     assert (directory / "outputs.tf").read_text() == (
-        'output "reader" {\n  value = artie_source_reader.mysql.uuid\n}\n')
+        'output "reader" {\n  value = artie_source_reader.mysql.uuid\n}\n'
+    )
     assert edit.notes == (
-        "removed output old_uuid (it only exposed artie_pipeline.orders_snowflake)",)
+        "removed output old_uuid (it only exposed artie_pipeline.orders_snowflake)",
+    )
 
 
 def test_cutover_refuses_before_the_new_pipeline_exists(tmp_path):
@@ -290,14 +307,20 @@ def test_unshare_refuses_before_cutover(tmp_path):
     )
 
 
-@pytest.mark.parametrize(("meta", "instance", "target"), [
-    ("count = 1", "[0]", "orders_snowflake_0"),
-    ('for_each = { analytics_v1 = "a" }', '["analytics_v1"]', "analytics_v1"),
-])
+@pytest.mark.parametrize(
+    ("meta", "instance", "target"),
+    [
+        ("count = 1", "[0]", "orders_snowflake_0"),
+        ('for_each = { analytics_v1 = "a" }', '["analytics_v1"]', "analytics_v1"),
+    ],
+)
 def test_resources_with_count_or_for_each_are_refused_with_the_moved_block(
-        tmp_path, meta, instance, target):
-    text = PIPELINES_TF.replace('resource "artie_pipeline" "orders_snowflake" {\n',
-                                f'resource "artie_pipeline" "orders_snowflake" {{\n  {meta}\n')
+    tmp_path, meta, instance, target
+):
+    text = PIPELINES_TF.replace(
+        'resource "artie_pipeline" "orders_snowflake" {\n',
+        f'resource "artie_pipeline" "orders_snowflake" {{\n  {meta}\n',
+    )
     directory = write_module(tmp_path / "m", {"pipelines.tf": text})
     word = meta.split()[0]
     with pytest.raises(ModuleEditError) as refused:
@@ -314,8 +337,9 @@ def test_resources_with_count_or_for_each_are_refused_with_the_moved_block(
 
 
 def test_a_resource_inside_a_module_call_is_refused_with_the_reason(tmp_path):
-    directory = write_module(tmp_path / "m", {
-        "main.tf": 'module "replication" {\n  source = "./replication"\n}\n'})
+    directory = write_module(
+        tmp_path / "m", {"main.tf": 'module "replication" {\n  source = "./replication"\n}\n'}
+    )
     with pytest.raises(ModuleEditError) as refused:
         promote(directory, spec_for(directory))
     assert str(refused.value) == (
@@ -325,8 +349,9 @@ def test_a_resource_inside_a_module_call_is_refused_with_the_reason(tmp_path):
 
 
 def test_a_reader_whose_tables_are_an_expression_is_refused(tmp_path):
-    text = PIPELINES_TF.replace(READER_END, READER_END + "  is_shared = true\n"
-                                "  tables = var.reader_tables\n")
+    text = PIPELINES_TF.replace(
+        READER_END, READER_END + "  is_shared = true\n  tables = var.reader_tables\n"
+    )
     directory = write_module(tmp_path / "m", {"pipelines.tf": text})
     with pytest.raises(ModuleEditError) as refused:
         promote(directory, spec_for(directory))
@@ -358,8 +383,9 @@ def test_after_cutover_promote_refuses_and_create_has_nothing_to_do(tmp_path):
 
 
 def test_the_copy_leaves_out_status_override_which_artie_rejects_on_creation(tmp_path):
-    paused = PIPELINES_TF.replace("  soft_delete_rows = true\n",
-                                  '  soft_delete_rows = true\n  status_override  = "paused"\n')
+    paused = PIPELINES_TF.replace(
+        "  soft_delete_rows = true\n", '  soft_delete_rows = true\n  status_override  = "paused"\n'
+    )
     directory = write_module(tmp_path / "m", {"pipelines.tf": paused})
     spec = spec_for(directory)
     promote(directory, spec)
@@ -368,8 +394,10 @@ def test_the_copy_leaves_out_status_override_which_artie_rejects_on_creation(tmp
 
 
 def test_a_reader_written_on_one_line_is_refused(tmp_path):
-    text = ('resource "artie_source_reader" "mysql" { name = "r" }\n'
-            + PIPELINES_TF[PIPELINES_TF.index("# The pipeline") :])
+    text = (
+        'resource "artie_source_reader" "mysql" { name = "r" }\n'
+        + PIPELINES_TF[PIPELINES_TF.index("# The pipeline") :]
+    )
     directory = write_module(tmp_path / "m", {"pipelines.tf": text})
     with pytest.raises(ModuleEditError) as refused:
         promote(directory, spec_for(directory))
@@ -388,17 +416,19 @@ def test_a_single_file_module_with_nested_blocks_through_all_steps(tmp_path):
         "  is_shared      = false  # flipped by the migration\n",
         "  is_shared      = true  # flipped by the migration\n"
         "  tables = {\n"
-        "    customers = {\n      name = \"customers\"\n    }\n"
-        "    orders = {\n      name = \"orders\"\n    }\n"
-        "    products = {\n      name = \"products\"\n    }\n"
-        "  }\n")
+        '    customers = {\n      name = "customers"\n    }\n'
+        '    orders = {\n      name = "orders"\n    }\n'
+        '    products = {\n      name = "products"\n    }\n'
+        "  }\n",
+    )
     assert main.read_text() == after_promote
     apply(edits.create(hcl.load_module(directory), spec))
-    old_block = SINGLE_FILE_TF[SINGLE_FILE_TF.index('resource "artie_pipeline"'):]
-    new_block = (old_block.replace('"v1" {\n  name = "v1"', '"v2" {\n  name = "v2"')
-                 .replace("artie_connector.v1.uuid", "artie_connector.v2.uuid")
-                 .replace('"products" // catalogue', '"products" // catalogue\n'
-                          "      skip_deletes = true"))
+    old_block = SINGLE_FILE_TF[SINGLE_FILE_TF.index('resource "artie_pipeline"') :]
+    new_block = (
+        old_block.replace('"v1" {\n  name = "v1"', '"v2" {\n  name = "v2"')
+        .replace("artie_connector.v1.uuid", "artie_connector.v2.uuid")
+        .replace('"products" // catalogue', '"products" // catalogue\n      skip_deletes = true')
+    )
     assert main.read_text() == after_promote + "\n" + new_block
     apply(edits.cutover(hcl.load_module(directory), spec))
     assert main.read_text() == after_promote[: after_promote.index("# Analytics v1")] + new_block
@@ -409,8 +439,10 @@ def test_a_single_file_module_with_nested_blocks_through_all_steps(tmp_path):
 
 
 def test_create_renames_a_bare_label_too(tmp_path):
-    bare = PIPELINES_TF.replace('resource "artie_pipeline" "orders_snowflake" {',
-                                "resource artie_pipeline orders_snowflake {")
+    bare = PIPELINES_TF.replace(
+        'resource "artie_pipeline" "orders_snowflake" {',
+        "resource artie_pipeline orders_snowflake {",
+    )
     directory = write_module(tmp_path / "m", {"pipelines.tf": bare})
     spec = spec_for(directory)
     promote(directory, spec)

@@ -69,18 +69,30 @@ def test_an_update_of_an_attribute_outside_the_contract_is_refused():
 
 
 def test_the_expected_create_and_delete_pass():
-    assert check("create_new_pipeline", (Allowed("terraform_data.new_pipeline", ("create",)),),
-                 "create") == []
-    assert check("delete_old_pipeline", (Allowed("terraform_data.old_pipeline", ("delete",)),),
-                 "cutover") == []
+    assert (
+        check(
+            "create_new_pipeline", (Allowed("terraform_data.new_pipeline", ("create",)),), "create"
+        )
+        == []
+    )
+    assert (
+        check(
+            "delete_old_pipeline", (Allowed("terraform_data.old_pipeline", ("delete",)),), "cutover"
+        )
+        == []
+    )
 
 
 def test_drift_is_refused():
     doc = recorded("no_changes")
-    doc["resource_drift"] = [{
-        "address": "terraform_data.reader", "mode": "managed", "type": "terraform_data",
-        "change": {"actions": ["update"], "before": {"input": "a"}, "after": {"input": "b"}},
-    }]
+    doc["resource_drift"] = [
+        {
+            "address": "terraform_data.reader",
+            "mode": "managed",
+            "type": "terraform_data",
+            "change": {"actions": ["update"], "before": {"input": "a"}, "after": {"input": "b"}},
+        }
+    ]
     assert unexpected_changes(parse_plan(doc), "promote", READER) == [
         "terraform_data.reader was changed outside Terraform (input differ from the state): "
         "someone edited it by hand. Make the module match what you want, then rerun."
@@ -101,8 +113,7 @@ def test_sensitive_values_never_reach_parsed_plans_or_markdown(name):
     doc = recorded(name)
     assert SECRET in json.dumps(doc)  # the raw document does hold it
     plan = parse_plan(doc)
-    result = StepResult("promote", "refused", "x", plan=plan,
-                        problems=tuple(check(name)))
+    result = StepResult("promote", "refused", "x", plan=plan, problems=tuple(check(name)))
     assert SECRET not in repr(plan)
     assert SECRET not in result.to_markdown()
     assert SECRET not in json.dumps(repr(secrets_of(doc)))
@@ -112,8 +123,9 @@ def test_only_the_flagged_part_of_a_value_is_masked():
     (change,) = parse_plan(recorded("update_reader")).changes
     (attribute,) = change.attributes
     assert attribute.before == f'{{"is_shared": false, "password": "{MASK}", "tables": {{}}}}'
-    assert attribute.after == (f'{{"is_shared": true, "password": "{MASK}", "tables": '
-                               '{"orders": {"name": "orders"}}}')
+    assert attribute.after == (
+        f'{{"is_shared": true, "password": "{MASK}", "tables": {{"orders": {{"name": "orders"}}}}}}'
+    )
 
 
 def test_a_value_derived_from_a_secret_without_a_flag_is_masked_too():

@@ -19,13 +19,15 @@ from migration_pipeline.terraform.guard import (
 )
 from migration_pipeline.terraform.plan import parse_plan
 
-SPEC = MigrationSpec.model_validate({
-    "name": "m",
-    "terraform": {"dir": "/nonexistent-module"},
-    "reader": "artie_source_reader.mysql",
-    "old_pipeline": "artie_pipeline.v1",
-    "new_pipeline": {"address": "artie_pipeline.v2"},
-})
+SPEC = MigrationSpec.model_validate(
+    {
+        "name": "m",
+        "terraform": {"dir": "/nonexistent-module"},
+        "reader": "artie_source_reader.mysql",
+        "old_pipeline": "artie_pipeline.v1",
+        "new_pipeline": {"address": "artie_pipeline.v2"},
+    }
+)
 READER, OLD, NEW = "artie_source_reader.mysql", "artie_pipeline.v1", "artie_pipeline.v2"
 STEPS = ("promote", "create", "cutover", "unshare", "abort_pipeline", "abort_reader", "abort_tidy")
 # What each step may do, written out independently of guard.contract.
@@ -41,15 +43,15 @@ EXPECTED = {
 ACTIONS = (("create",), ("update",), ("delete",), ("delete", "create"), ("create", "delete"))
 
 
-def rc(address: str, actions: tuple[str, ...], attribute: str = "is_shared",
-       mode: str = "managed") -> dict:
+def rc(
+    address: str, actions: tuple[str, ...], attribute: str = "is_shared", mode: str = "managed"
+) -> dict:
     before = None if actions == ("create",) else {attribute: False, "name": "x"}
     after = None if actions == ("delete",) else {attribute: True, "name": "x"}
     change = {"actions": list(actions), "before": before, "after": after}
     if set(actions) == {"create", "delete"}:
         change["replace_paths"] = [["name"]]
-    return {"address": address, "mode": mode, "type": address.split(".")[-2],
-            "change": change}
+    return {"address": address, "mode": mode, "type": address.split(".")[-2], "change": change}
 
 
 def plan(*changes: dict, drift: tuple[dict, ...] = ()):
@@ -93,13 +95,13 @@ def test_an_update_where_only_a_create_is_allowed_is_refused():
 
 
 def test_an_update_where_only_a_delete_is_allowed_is_refused():
-    assert unexpected_changes(plan(rc(OLD, ("update",))), "cutover",
-                              contract("cutover", SPEC)) == [
+    assert unexpected_changes(plan(rc(OLD, ("update",))), "cutover", contract("cutover", SPEC)) == [
         "artie_pipeline.v1 would be updated in place (changes is_shared), but cutover may only "
         "destroy artie_pipeline.v1."
     ]
-    assert unexpected_changes(plan(rc(NEW, ("update",))), "abort_pipeline",
-                              contract("abort_pipeline", SPEC)) == [
+    assert unexpected_changes(
+        plan(rc(NEW, ("update",))), "abort_pipeline", contract("abort_pipeline", SPEC)
+    ) == [
         "artie_pipeline.v2 would be updated in place (changes is_shared), but abort_pipeline "
         "may only destroy artie_pipeline.v2."
     ]
@@ -119,10 +121,12 @@ def test_a_delete_or_create_where_only_an_update_is_allowed_is_refused():
 
 def test_a_replace_is_refused_at_the_contracted_address_in_either_order():
     for actions in (("delete", "create"), ("create", "delete")):
-        (problem,) = unexpected_changes(plan(rc(OLD, actions)), "cutover",
-                                        contract("cutover", SPEC))
-        assert problem.endswith("because name cannot change in place; a migration step never "
-                                "replaces a resource.")
+        (problem,) = unexpected_changes(
+            plan(rc(OLD, actions)), "cutover", contract("cutover", SPEC)
+        )
+        assert problem.endswith(
+            "because name cannot change in place; a migration step never replaces a resource."
+        )
 
 
 def test_abort_tidy_refuses_any_resource_change():
@@ -149,18 +153,21 @@ def test_a_data_source_read_is_not_a_change_but_a_managed_read_is():
     assert len(unexpected_changes(plan(data_delete), "cutover", contract("cutover", SPEC))) == 1
 
 
-@pytest.mark.parametrize("bystander", (
-    "artie_pipeline.v1_eu",
-    "artie_pipeline.v1-eu",
-    "artie_pipeline.v",
-    "artie_pipeline.v1x",
-    'artie_pipeline.v1["a"]',
-    "artie_pipeline.v1[0]",
-    "module.eu.artie_pipeline.v1",
-    "module.v1.artie_pipeline.v1_eu",
-    "artie_pipeline_x.v1",
-    "xartie_pipeline.v1",
-))
+@pytest.mark.parametrize(
+    "bystander",
+    (
+        "artie_pipeline.v1_eu",
+        "artie_pipeline.v1-eu",
+        "artie_pipeline.v",
+        "artie_pipeline.v1x",
+        'artie_pipeline.v1["a"]',
+        "artie_pipeline.v1[0]",
+        "module.eu.artie_pipeline.v1",
+        "module.v1.artie_pipeline.v1_eu",
+        "artie_pipeline_x.v1",
+        "xartie_pipeline.v1",
+    ),
+)
 def test_an_address_sharing_a_prefix_with_the_contracted_one_is_a_bystander(bystander):
     allowed = contract("cutover", SPEC)
     both = plan(rc(OLD, ("delete",)), rc(bystander, ("delete",)))
@@ -171,13 +178,18 @@ def test_an_address_sharing_a_prefix_with_the_contracted_one_is_a_bystander(byst
 
 def test_instance_addresses_are_matched_whole():
     allowed = (Allowed('artie_pipeline.p["a"]', ("delete",)),)
-    for other in ('artie_pipeline.p["ab"]', 'artie_pipeline.p["b"]', "artie_pipeline.p",
-                  'module.m.artie_pipeline.p["a"]'):
+    for other in (
+        'artie_pipeline.p["ab"]',
+        'artie_pipeline.p["b"]',
+        "artie_pipeline.p",
+        'module.m.artie_pipeline.p["a"]',
+    ):
         assert unexpected_changes(plan(rc(other, ("delete",))), "cutover", allowed) == [
             f"{other} would be destroyed, but cutover does not touch it."
         ]
-    assert unexpected_changes(plan(rc('artie_pipeline.p["a"]', ("delete",))), "cutover",
-                              allowed) == []
+    assert (
+        unexpected_changes(plan(rc('artie_pipeline.p["a"]', ("delete",))), "cutover", allowed) == []
+    )
     indexed = (Allowed("artie_pipeline.p[1]", ("delete",)),)
     for other in ("artie_pipeline.p[10]", "artie_pipeline.p[0]"):
         assert len(unexpected_changes(plan(rc(other, ("delete",))), "cutover", indexed)) == 1
@@ -211,8 +223,11 @@ def test_drift_on_a_deleted_resource_is_refused_and_never_adopted():
 
 
 def test_every_drift_and_change_is_listed_drift_first():
-    p = plan(rc(READER, ("update",)), rc(OLD, ("delete",)),
-             drift=(rc(NEW, ("update",)), rc(READER, ("update",), "tables")))
+    p = plan(
+        rc(READER, ("update",)),
+        rc(OLD, ("delete",)),
+        drift=(rc(NEW, ("update",)), rc(READER, ("update",), "tables")),
+    )
     problems = unexpected_changes(p, "promote", contract("promote", SPEC))
     assert [p.split(" ", 1)[0] for p in problems] == [NEW, READER, OLD]
 
@@ -221,8 +236,12 @@ def test_own_partial_apply_adopts_only_the_contracted_action_at_the_exact_addres
     allowed = contract("create", SPEC)
     own = plan(drift=(rc(NEW, ("create",)),))
     assert own_partial_apply(own, allowed) == (NEW,)
-    for drift in (rc(NEW, ("update",)), rc(NEW, ("delete",)), rc(NEW + "_eu", ("create",)),
-                  rc(NEW + "[0]", ("create",))):
+    for drift in (
+        rc(NEW, ("update",)),
+        rc(NEW, ("delete",)),
+        rc(NEW + "_eu", ("create",)),
+        rc(NEW + "[0]", ("create",)),
+    ):
         assert own_partial_apply(plan(drift=(drift,)), allowed) == ()
     mixed = plan(drift=(rc(NEW, ("create",)), rc(OLD, ("update",))))
     assert own_partial_apply(mixed, allowed) == ()
@@ -233,10 +252,18 @@ def test_own_partial_apply_adopts_only_the_contracted_action_at_the_exact_addres
 
 
 def test_every_drifted_attribute_is_named_or_the_resource_as_a_whole():
-    two = {"address": READER, "mode": "managed", "type": "artie_source_reader", "change": {
-        "actions": ["update"], "before": {"a": 1, "b": 1}, "after": {"a": 2, "b": 2}}}
-    same = {"address": OLD, "mode": "managed", "type": "artie_pipeline", "change": {
-        "actions": ["update"], "before": {"a": 1}, "after": {"a": 1}}}
+    two = {
+        "address": READER,
+        "mode": "managed",
+        "type": "artie_source_reader",
+        "change": {"actions": ["update"], "before": {"a": 1, "b": 1}, "after": {"a": 2, "b": 2}},
+    }
+    same = {
+        "address": OLD,
+        "mode": "managed",
+        "type": "artie_pipeline",
+        "change": {"actions": ["update"], "before": {"a": 1}, "after": {"a": 1}},
+    }
     assert unexpected_changes(plan(drift=(two, same)), "cutover", ()) == [
         "artie_source_reader.mysql was changed outside Terraform (a, b differ from the state): "
         "someone edited it by hand. Make the module match what you want, then rerun.",
@@ -247,16 +274,22 @@ def test_every_drifted_attribute_is_named_or_the_resource_as_a_whole():
 
 def test_a_data_source_read_before_a_change_does_not_hide_it():
     read = rc("data.artie_connector.c", ("read",), mode="data")
-    assert unexpected_changes(plan(read, rc(NEW, ("delete",))), "cutover",
-                              contract("cutover", SPEC)) == [
-        "artie_pipeline.v2 would be destroyed, but cutover does not touch it."
-    ]
+    assert unexpected_changes(
+        plan(read, rc(NEW, ("delete",))), "cutover", contract("cutover", SPEC)
+    ) == ["artie_pipeline.v2 would be destroyed, but cutover does not touch it."]
 
 
 def test_every_attribute_outside_the_contract_is_named():
-    change = {"address": READER, "mode": "managed", "type": "artie_source_reader", "change": {
-        "actions": ["update"], "before": {"is_shared": False, "x": 1, "y": 1},
-        "after": {"is_shared": True, "x": 2, "y": 2}}}
+    change = {
+        "address": READER,
+        "mode": "managed",
+        "type": "artie_source_reader",
+        "change": {
+            "actions": ["update"],
+            "before": {"is_shared": False, "x": 1, "y": 1},
+            "after": {"is_shared": True, "x": 2, "y": 2},
+        },
+    }
     assert unexpected_changes(plan(change), "promote", contract("promote", SPEC)) == [
         "artie_source_reader.mysql would also change x, y, but promote may only update "
         "artie_source_reader.mysql (only is_shared, tables)."

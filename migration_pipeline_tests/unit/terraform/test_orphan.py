@@ -11,10 +11,18 @@ from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.terraform.steps import orphan_pipeline
 from migration_pipeline_tests.support.sandbox_module import EXAMPLE, spec_for
 
-STATE = TerraformState.parse({"resources": [
-    {"mode": "managed", "type": t, "name": n, "instances": [{"attributes": {"uuid": u}}]}
-    for t, n, u in (("artie_source_reader", "shop", "r-1"), ("artie_pipeline", "analytics_v1",
-                    "p-1"), ("artie_connector", "analytics_v2", "c-2"))]})
+STATE = TerraformState.parse(
+    {
+        "resources": [
+            {"mode": "managed", "type": t, "name": n, "instances": [{"attributes": {"uuid": u}}]}
+            for t, n, u in (
+                ("artie_source_reader", "shop", "r-1"),
+                ("artie_pipeline", "analytics_v1", "p-1"),
+                ("artie_connector", "analytics_v2", "c-2"),
+            )
+        ]
+    }
+)
 
 
 class FakeArtie:
@@ -32,8 +40,9 @@ def pipeline(uuid: str, name: str, destination: str = "c-9") -> PipelineDetail:
 
 
 def find(*pipelines: PipelineDetail) -> PipelineDetail | None:
-    return orphan_pipeline(spec_for(EXAMPLE), hcl.load_module(EXAMPLE), STATE,
-                           FakeArtie(*pipelines))
+    return orphan_pipeline(
+        spec_for(EXAMPLE), hcl.load_module(EXAMPLE), STATE, FakeArtie(*pipelines)
+    )
 
 
 def test_a_pipeline_with_the_new_name_unknown_to_the_state_is_the_orphan():
@@ -49,6 +58,9 @@ def test_pipelines_the_state_knows_or_unrelated_ones_are_not_orphans():
 
 
 def test_two_candidates_are_refused_rather_than_guessed():
-    with pytest.raises(StepRefused, match=r"^2 pipelines on artie_source_reader.shop that this "
-                       r"module does not manage look like artie_pipeline.analytics_v2"):
+    with pytest.raises(
+        StepRefused,
+        match=r"^2 pipelines on artie_source_reader.shop that this "
+        r"module does not manage look like artie_pipeline.analytics_v2",
+    ):
         find(pipeline("p-2", "analytics_v2"), pipeline("p-3", "other", destination="c-2"))

@@ -5,21 +5,50 @@ from __future__ import annotations
 
 from migration_pipeline.terraform.state import TerraformState
 
-RAW = {"resources": [
-    {"mode": "managed", "type": "artie_source_reader", "name": "shop",
-     "instances": [{"attributes": {"uuid": "r-1", "is_shared": True}}]},
-    {"mode": "managed", "type": "artie_connector", "name": "wh",
-     "instances": [{"attributes": {"uuid": "c-1", "password": "hunter2"}}]},
-    {"mode": "managed", "type": "artie_pipeline", "name": "many",
-     "instances": [{"index_key": 0, "attributes": {"uuid": "p-0"}},
-                   {"index_key": 1, "attributes": {"uuid": "p-1"}}]},
-    {"mode": "managed", "type": "artie_pipeline", "name": "counted",
-     "instances": [{"index_key": 0, "attributes": {"uuid": "p-c"}}]},
-    {"mode": "data", "type": "artie_pipeline", "name": "looked_up",
-     "instances": [{"attributes": {"uuid": "d-1"}}]},
-    {"module": "module.child", "mode": "managed", "type": "artie_pipeline", "name": "inner",
-     "instances": [{"attributes": {"uuid": "m-1"}}]},
-]}
+RAW = {
+    "resources": [
+        {
+            "mode": "managed",
+            "type": "artie_source_reader",
+            "name": "shop",
+            "instances": [{"attributes": {"uuid": "r-1", "is_shared": True}}],
+        },
+        {
+            "mode": "managed",
+            "type": "artie_connector",
+            "name": "wh",
+            "instances": [{"attributes": {"uuid": "c-1", "password": "hunter2"}}],
+        },
+        {
+            "mode": "managed",
+            "type": "artie_pipeline",
+            "name": "many",
+            "instances": [
+                {"index_key": 0, "attributes": {"uuid": "p-0"}},
+                {"index_key": 1, "attributes": {"uuid": "p-1"}},
+            ],
+        },
+        {
+            "mode": "managed",
+            "type": "artie_pipeline",
+            "name": "counted",
+            "instances": [{"index_key": 0, "attributes": {"uuid": "p-c"}}],
+        },
+        {
+            "mode": "data",
+            "type": "artie_pipeline",
+            "name": "looked_up",
+            "instances": [{"attributes": {"uuid": "d-1"}}],
+        },
+        {
+            "module": "module.child",
+            "mode": "managed",
+            "type": "artie_pipeline",
+            "name": "inner",
+            "instances": [{"attributes": {"uuid": "m-1"}}],
+        },
+    ]
+}
 
 
 def test_only_single_instance_root_managed_resources_have_an_address():

@@ -40,15 +40,30 @@ class FakeArtie:
 
 
 def pipeline(uuid: str, name: str, *tables: str) -> PipelineDetail:
-    return PipelineDetail(uuid, name, READER_UUID, None, "running",
-                    tables=tuple(TableStatus(t, "shop") for t in tables))
+    return PipelineDetail(
+        uuid,
+        name,
+        READER_UUID,
+        None,
+        "running",
+        tables=tuple(TableStatus(t, "shop") for t in tables),
+    )
 
 
 def raw_state(**uuids: str) -> TerraformState:
-    return TerraformState.parse({"resources": [
-        {"mode": "managed", "type": address.split("__")[0], "name": address.split("__")[1],
-         "instances": [{"attributes": {"uuid": uuid}}]} for address, uuid in uuids.items()
-    ]})
+    return TerraformState.parse(
+        {
+            "resources": [
+                {
+                    "mode": "managed",
+                    "type": address.split("__")[0],
+                    "name": address.split("__")[1],
+                    "instances": [{"attributes": {"uuid": uuid}}],
+                }
+                for address, uuid in uuids.items()
+            ]
+        }
+    )
 
 
 def never_runs(directory) -> TerraformRunner:
@@ -80,7 +95,7 @@ def test_an_unfinished_step_must_be_finished_before_another(tmp_path):
 def test_the_journal_restores_the_first_recorded_bytes(tmp_path):
     directory = write_module(tmp_path / "m")
     path = directory / "pipelines.tf"
-    original = b"# crlf\r\nresource \"x\" \"y\" {}\r\n"
+    original = b'# crlf\r\nresource "x" "y" {}\r\n'
     path.write_bytes(original)
     journal = workdir.Journal(directory)
     journal.begin("promote", {path: original.decode()})
@@ -95,33 +110,48 @@ def test_the_journal_restores_the_first_recorded_bytes(tmp_path):
 def test_attached_pipelines_join_the_module_and_what_artie_reports(tmp_path):
     directory = write_module(tmp_path / "m")
     spec = spec_for(directory)
-    artie = FakeArtie([pipeline("p-old", "orders", "orders"),
-                       pipeline("p-audit", "audit", "refunds", "orders")])
-    state = raw_state(artie_source_reader__mysql=READER_UUID,
-                      artie_pipeline__orders_snowflake="p-old")
+    artie = FakeArtie(
+        [pipeline("p-old", "orders", "orders"), pipeline("p-audit", "audit", "refunds", "orders")]
+    )
+    state = raw_state(
+        artie_source_reader__mysql=READER_UUID, artie_pipeline__orders_snowflake="p-old"
+    )
     found = attached_pipelines(hcl.load_module(directory), spec, state, artie)
     assert artie.asked == [READER_UUID]
     assert [p.label for p in found] == [
         "artie_pipeline.orders_snowflake",
         "Artie pipeline 'audit' (p-audit, not in this module)",
     ]
-    assert found[1] == AttachedPipeline(found[1].label, frozenset(
-        {TableId("shop", "refunds"), TableId("shop", "orders")}))
+    assert found[1] == AttachedPipeline(
+        found[1].label, frozenset({TableId("shop", "refunds"), TableId("shop", "orders")})
+    )
 
 
 def test_without_a_reader_in_state_artie_is_not_asked(tmp_path):
     directory = write_module(tmp_path / "m")
     artie = FakeArtie([])
-    found = attached_pipelines(hcl.load_module(directory), spec_for(directory), TerraformState(), artie)
+    found = attached_pipelines(
+        hcl.load_module(directory), spec_for(directory), TerraformState(), artie
+    )
     assert ([p.label for p in found], artie.asked) == (["artie_pipeline.orders_snowflake"], [])
 
 
 def test_a_result_renders_as_markdown():
-    change = ResourceChange("artie_source_reader.mysql", "managed", ("update",),
-                            (AttributeChange("is_shared", "false", "true"),))
+    change = ResourceChange(
+        "artie_source_reader.mysql",
+        "managed",
+        ("update",),
+        (AttributeChange("is_shared", "false", "true"),),
+    )
     diff = FileDiff("main.tf", "--- a/main.tf\n+++ b/main.tf\n@@ -1 +1 @@\n-a\n+b\n")
-    result = StepResult("promote", "applied", "Edited the module for promote and applied the "
-                        "checked plan.", (diff,), Plan((change,), ()), ("reader tables: added x",))
+    result = StepResult(
+        "promote",
+        "applied",
+        "Edited the module for promote and applied the checked plan.",
+        (diff,),
+        Plan((change,), ()),
+        ("reader tables: added x",),
+    )
     assert result.to_markdown() == (
         "### promote: applied\n\n"
         "Edited the module for promote and applied the checked plan.\n\n"
@@ -137,14 +167,20 @@ def test_a_result_renders_as_markdown():
 def test_the_old_pipeline_counts_however_it_names_the_reader(tmp_path):
     directory = write_module(tmp_path / "m")
     pipelines = directory / "pipelines.tf"
-    pipelines.write_text(pipelines.read_text().replace(
-        "source_reader_uuid         = artie_source_reader.mysql.uuid",
-        "source_reader_uuid         = local.reader_uuid") + (
-        'resource "artie_pipeline" "other" {\n  source_reader_uuid = local.reader_uuid\n}\n'))
+    pipelines.write_text(
+        pipelines.read_text().replace(
+            "source_reader_uuid         = artie_source_reader.mysql.uuid",
+            "source_reader_uuid         = local.reader_uuid",
+        )
+        + ('resource "artie_pipeline" "other" {\n  source_reader_uuid = local.reader_uuid\n}\n')
+    )
     spec = spec_for(directory)
     artie = FakeArtie([pipeline("p-old", "orders", "orders"), pipeline("p-2", "x", "refunds")])
-    state = raw_state(artie_source_reader__mysql=READER_UUID,
-                      artie_pipeline__orders_snowflake="p-old", artie_pipeline__other="p-2")
+    state = raw_state(
+        artie_source_reader__mysql=READER_UUID,
+        artie_pipeline__orders_snowflake="p-old",
+        artie_pipeline__other="p-2",
+    )
     found = attached_pipelines(hcl.load_module(directory), spec, state, artie)
     assert [p.label for p in found] == [
         "artie_pipeline.orders_snowflake",
@@ -158,14 +194,20 @@ def test_module_facts_follow_the_steps(tmp_path):
     spec = spec_for(directory)
     assert module_facts(spec) == ModuleFacts(False, (), True, False, None)
     module = hcl.load_module(directory)
-    for path, text in edits.promote(module, spec, edits.module_pipelines(
-            module, spec.reader)).files.items():
+    for path, text in edits.promote(
+        module, spec, edits.module_pipelines(module, spec.reader)
+    ).files.items():
         path.write_text(text)
     workdir.Journal(directory).begin("create", {})
     state = raw_state(artie_source_reader__mysql=READER_UUID, artie_connector__mysql="c-1")
     assert module_facts(spec, state) == ModuleFacts(
-        True, ("shop.customers", "shop.line_items", "shop.orders"), True, False, "create",
-        {"artie_source_reader.mysql": READER_UUID})
+        True,
+        ("shop.customers", "shop.line_items", "shop.orders"),
+        True,
+        False,
+        "create",
+        {"artie_source_reader.mysql": READER_UUID},
+    )
 
 
 def test_without_artie_the_reader_steps_say_what_they_could_not_count(tmp_path):
@@ -174,8 +216,11 @@ def test_without_artie_the_reader_steps_say_what_they_could_not_count(tmp_path):
     spec = spec_for(directory)
     assert make_edit("promote", spec, module, TerraformState(), None).notes[-1] == (
         "Artie's API was not consulted: pipelines on this reader that the module does not "
-        "declare were not counted.")
-    assert NO_API_NOTE not in make_edit("promote", spec, module, TerraformState(), FakeArtie([])).notes
+        "declare were not counted."
+    )
+    assert (
+        NO_API_NOTE not in make_edit("promote", spec, module, TerraformState(), FakeArtie([])).notes
+    )
 
 
 class PlanRaises:
@@ -203,10 +248,12 @@ def files_of(directory) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(directory.glob("*.tf"))}
 
 
-@pytest.mark.parametrize("error", [KeyboardInterrupt(), ValueError("bad plan JSON"),
-                                   SystemExit(143)])
+@pytest.mark.parametrize(
+    "error", [KeyboardInterrupt(), ValueError("bad plan JSON"), SystemExit(143)]
+)
 def test_anything_raised_before_the_apply_restores_the_files_and_clears_the_journal(
-        tmp_path, error):
+    tmp_path, error
+):
     directory = write_module(tmp_path / "m")
     before = files_of(directory)
     runner = PlanRaises(directory, error)

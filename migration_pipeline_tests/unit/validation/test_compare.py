@@ -29,15 +29,23 @@ from migration_pipeline.validation.report import (
 from migration_pipeline.validation.sql import Sql, compose, ident, qualified
 
 
-def compare(schema: str, old_rows: str, new_rows: str, keys: tuple[str, ...] = (),
-            new_schema: str | None = None, **options) -> TableReport:
+def compare(
+    schema: str,
+    old_rows: str,
+    new_rows: str,
+    keys: tuple[str, ...] = (),
+    new_schema: str | None = None,
+    **options,
+) -> TableReport:
     """Table `t` (columns `schema`) in two in-memory catalogs, given rows written as SQL
     literals by these tests, compared."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     try:
-        for catalog, rows, columns in (("old", old_rows, schema),
-                                       ("new", new_rows, new_schema or schema)):
+        for catalog, rows, columns in (
+            ("old", old_rows, schema),
+            ("new", new_rows, new_schema or schema),
+        ):
             con.execute(compose("ATTACH ':memory:' AS {c}", c=ident(catalog)))
             table = qualified(catalog, "main", "t")
             con.execute(compose("CREATE TABLE {t} ({s})", t=table, s=Sql(columns)))
@@ -58,18 +66,29 @@ def test_identical_tables_have_no_differing_bucket():
     rows = "(1, 'a', 1, true), (2, NULL, NULL, NULL)"
     report = compare(TEXT, rows, rows)
     assert (report.old_rows, report.new_rows, report.differing_buckets, report.changed) == (
-        2, 2, 0, ())
+        2,
+        2,
+        0,
+        (),
+    )
     assert report.clean
 
 
 def test_null_differs_from_empty_zero_and_false_both_ways():
-    report = compare(TEXT, "(1, NULL, NULL, NULL), (2, '', 0, false), (3, NULL, NULL, NULL)",
-                     "(1, NULL, NULL, NULL), (2, NULL, NULL, NULL), (3, '', 0, false)")
+    report = compare(
+        TEXT,
+        "(1, NULL, NULL, NULL), (2, '', 0, false), (3, NULL, NULL, NULL)",
+        "(1, NULL, NULL, NULL), (2, NULL, NULL, NULL), (3, '', 0, false)",
+    )
     assert report.changed == (
-        ChangedRow((2,), (ColumnDiff("s", "", None), ColumnDiff("n", 0, None),
-                          ColumnDiff("b", False, None))),
-        ChangedRow((3,), (ColumnDiff("s", None, ""), ColumnDiff("n", None, 0),
-                          ColumnDiff("b", None, False))),
+        ChangedRow(
+            (2,),
+            (ColumnDiff("s", "", None), ColumnDiff("n", 0, None), ColumnDiff("b", False, None)),
+        ),
+        ChangedRow(
+            (3,),
+            (ColumnDiff("s", None, ""), ColumnDiff("n", None, 0), ColumnDiff("b", None, False)),
+        ),
     )
     assert report.changed_total == 2 and not report.clean
 
@@ -94,8 +113,9 @@ def test_among_many_buckets_only_the_one_holding_the_changed_row_differs():
 
 
 def test_swapped_values_between_keys_are_two_changed_rows():
-    report = compare(TEXT, "(1, 'a', 1, true), (2, 'b', 1, true)",
-                     "(1, 'b', 1, true), (2, 'a', 1, true)")
+    report = compare(
+        TEXT, "(1, 'a', 1, true), (2, 'b', 1, true)", "(1, 'b', 1, true), (2, 'a', 1, true)"
+    )
     assert [r.key for r in report.changed] == [(1,), (2,)]
 
 
@@ -108,8 +128,11 @@ def test_a_row_soft_deleted_on_the_old_side_and_absent_in_new_is_not_missing():
 def test_soft_deleted_rows_stay_out_of_the_second_pass():
     # Key 2 differs, so the bucket is read row by row: key 1, deleted in old and absent in new,
     # must not be counted live there.
-    report = compare(SOFT, "(1, 'a', true), (2, 'x', false), (3, 'z', true)",
-                     "(2, 'y', false), (3, 'other', true)")
+    report = compare(
+        SOFT,
+        "(1, 'a', true), (2, 'x', false), (3, 'z', true)",
+        "(2, 'y', false), (3, 'other', true)",
+    )
     assert report.missing_in_new == KeyList()
     assert report.extra_in_new == KeyList()
     assert report.duplicate_keys == ()
@@ -131,8 +154,12 @@ def test_a_null_delete_flag_is_a_live_row():
 
 def test_a_duplicated_soft_deleted_row_is_no_duplicate():
     no_pk = "id INTEGER, s VARCHAR, __artie_delete BOOLEAN"
-    report = compare(no_pk, "(1, 'a', false), (1, 'a', true), (2, 'b', false)",
-                     "(1, 'a', false), (2, 'c', false)", keys=("id",))
+    report = compare(
+        no_pk,
+        "(1, 'a', false), (1, 'a', true), (2, 'b', false)",
+        "(1, 'a', false), (2, 'c', false)",
+        keys=("id",),
+    )
     assert report.duplicate_keys == ()
     assert [r.key for r in report.changed] == [(2,)]
 
@@ -145,10 +172,13 @@ def test_duplicated_live_rows_are_reported_with_their_counts():
 
 
 def test_missing_and_extra_keys_are_told_apart():
-    report = compare(TEXT, "(1, 'a', 1, true), (2, 'b', 2, true)",
-                     "(2, 'b', 2, true), (3, 'c', 3, true)")
-    assert (report.missing_in_new, report.extra_in_new) == (KeyList(((1,),), 1),
-                                                             KeyList(((3,),), 1))
+    report = compare(
+        TEXT, "(1, 'a', 1, true), (2, 'b', 2, true)", "(2, 'b', 2, true), (3, 'c', 3, true)"
+    )
+    assert (report.missing_in_new, report.extra_in_new) == (
+        KeyList(((1,),), 1),
+        KeyList(((3,),), 1),
+    )
 
 
 def test_a_null_key_joins_a_null_key():
@@ -159,13 +189,16 @@ def test_a_null_key_joins_a_null_key():
 
 
 def test_max_keys_truncates_lists_but_not_totals():
-    report = compare(TEXT, "", "(1, 'a', 1, true), (2, 'b', 2, true), (3, 'c', 3, true)",
-                     max_keys=2)
+    report = compare(
+        TEXT, "", "(1, 'a', 1, true), (2, 'b', 2, true), (3, 'c', 3, true)", max_keys=2
+    )
     assert report.extra_in_new == KeyList(((1,), (2,)), 3)
 
 
-@pytest.mark.parametrize("rows, buckets", ((0, 1), (256, 1), (257, 2), (512, 2), (513, 4),
-                                           (10_000_000, 65536), (10**12, 1 << 20)))
+@pytest.mark.parametrize(
+    "rows, buckets",
+    ((0, 1), (256, 1), (257, 2), (512, 2), (513, 4), (10_000_000, 65536), (10**12, 1 << 20)),
+)
 def test_bucket_count_is_a_power_of_two_near_256_rows_each_up_to_a_cap(rows, buckets):
     assert bucket_count(rows) == buckets
 
@@ -175,8 +208,11 @@ T1, T2, T3 = (datetime(2026, 4, 1, 10, m, tzinfo=UTC) for m in (1, 2, 3))
 
 
 def test_keys_written_after_the_watermark_are_in_flight_not_mismatched():
-    report = compare(LIVE, "(1, 'a', '2026-04-01 10:01'), (2, 'b', '2026-04-01 10:02')",
-                     "(1, 'a', '2026-04-01 10:01'), (2, 'x', '2026-04-01 10:03')")
+    report = compare(
+        LIVE,
+        "(1, 'a', '2026-04-01 10:01'), (2, 'b', '2026-04-01 10:02')",
+        "(1, 'a', '2026-04-01 10:01'), (2, 'x', '2026-04-01 10:03')",
+    )
     assert report.freshness == Freshness("__artie_updated_at", T2, T3, T2)
     assert report.in_flight == KeyList(((2,),), 1)
     assert report.oldest_in_flight == T3
@@ -184,29 +220,41 @@ def test_keys_written_after_the_watermark_are_in_flight_not_mismatched():
 
 
 def test_a_key_only_on_the_lagging_side_is_a_pending_delete():
-    report = compare(LIVE, "(1, 'a', '2026-04-01 10:01'), (3, 'c', '2026-04-01 10:01')",
-                     "(1, 'a', '2026-04-01 10:03')")
+    report = compare(
+        LIVE,
+        "(1, 'a', '2026-04-01 10:01'), (3, 'c', '2026-04-01 10:01')",
+        "(1, 'a', '2026-04-01 10:03')",
+    )
     assert report.freshness.leading == "new"
     assert report.pending_deletes == KeyList(((3,),), 1)
     assert report.missing_in_new == KeyList()
 
 
 def test_a_given_watermark_is_used_as_given():
-    report = compare(LIVE, "(1, 'a', '2026-04-01 10:01')", "(1, 'b', '2026-04-01 10:02')",
-                     watermark=T3)
+    report = compare(
+        LIVE, "(1, 'a', '2026-04-01 10:01')", "(1, 'b', '2026-04-01 10:02')", watermark=T3
+    )
     assert report.freshness.watermark == T3
     assert report.changed == (ChangedRow((1,), (ColumnDiff("s", "a", "b"),)),)
 
 
 def test_a_write_time_on_one_side_only_reports_it_without_a_watermark():
-    report = compare(LIVE, "(1, 'a', '2026-04-01 10:01')", "(1, 'a')",
-                     new_schema="id INTEGER PRIMARY KEY, s VARCHAR")
+    report = compare(
+        LIVE,
+        "(1, 'a', '2026-04-01 10:01')",
+        "(1, 'a')",
+        new_schema="id INTEGER PRIMARY KEY, s VARCHAR",
+    )
     assert report.freshness == Freshness("__artie_updated_at", T1, None, None)
 
 
 def test_a_key_column_missing_in_new_leaves_counts_of_live_rows_only():
-    report = compare(SOFT, "(1, 'a', false), (2, 'b', true), (3, 'c', NULL)", "('a', false)",
-                     new_schema="s VARCHAR, __artie_delete BOOLEAN")
+    report = compare(
+        SOFT,
+        "(1, 'a', false), (2, 'b', true), (3, 'c', NULL)",
+        "('a', false)",
+        new_schema="s VARCHAR, __artie_delete BOOLEAN",
+    )
     assert (report.old_rows, report.new_rows, report.buckets, report.changed) == (2, 1, 0, ())
 
 
@@ -215,31 +263,54 @@ def test_a_table_missing_in_new_lists_its_live_keys():
     try:
         con.execute("ATTACH ':memory:' AS old")
         con.execute(compose("CREATE TABLE {t} ({s})", t=qualified("old", "main", "t"), s=Sql(SOFT)))
-        con.execute(compose("INSERT INTO {t} VALUES {r}", t=qualified("old", "main", "t"),
-                            r=Sql("(3, 'c', false), (1, 'a', NULL), (2, 'b', true), (4, 'd', false)")))
+        con.execute(
+            compose(
+                "INSERT INTO {t} VALUES {r}",
+                t=qualified("old", "main", "t"),
+                r=Sql("(3, 'c', false), (1, 'a', NULL), (2, 'b', true), (4, 'd', false)"),
+            )
+        )
         (old,) = list_tables(con, "old")
         assert missing_table_keys(con, ("id",), old, "__artie_delete", 2) == (
-            3, KeyList(((1,), (3,)), 3))
+            3,
+            KeyList(((1,), (3,)), 3),
+        )
         assert missing_table_keys(con, ("id",), old, None, None) == (
-            4, KeyList(((1,), (2,), (3,), (4,)), 4))
+            4,
+            KeyList(((1,), (2,), (3,), (4,)), 4),
+        )
     finally:
         con.close()
 
 
 def test_counts_only_still_reads_each_sides_latest_write_time():
     new_schema = "s VARCHAR, __artie_updated_at TIMESTAMP"
-    report = compare(LIVE, "(1, 'a', '2026-04-01 10:01'), (2, 'b', '2026-04-01 10:03')",
-                     "('a', '2026-04-01 10:02')", new_schema=new_schema)
+    report = compare(
+        LIVE,
+        "(1, 'a', '2026-04-01 10:01'), (2, 'b', '2026-04-01 10:03')",
+        "('a', '2026-04-01 10:02')",
+        new_schema=new_schema,
+    )
     assert (report.old_rows, report.new_rows) == (2, 1)
     assert report.freshness == Freshness("__artie_updated_at", T3, T2, T2)
-    given = compare(LIVE, "(1, 'a', '2026-04-01 10:01')", "('a', '2026-04-01 10:02')",
-                    new_schema=new_schema, watermark=T3)
+    given = compare(
+        LIVE,
+        "(1, 'a', '2026-04-01 10:01')",
+        "('a', '2026-04-01 10:02')",
+        new_schema=new_schema,
+        watermark=T3,
+    )
     assert given.freshness == Freshness("__artie_updated_at", T1, T2, T3)
 
 
 def test_a_write_time_on_the_new_side_only_is_named_and_no_watermark_is_kept():
-    report = compare("id INTEGER PRIMARY KEY, s VARCHAR", "(1, 'a')",
-                     "(1, 'a', '2026-04-01 10:01')", new_schema=LIVE, watermark=T3)
+    report = compare(
+        "id INTEGER PRIMARY KEY, s VARCHAR",
+        "(1, 'a')",
+        "(1, 'a', '2026-04-01 10:01')",
+        new_schema=LIVE,
+        watermark=T3,
+    )
     assert report.freshness == Freshness("__artie_updated_at", None, T1, None)
 
 

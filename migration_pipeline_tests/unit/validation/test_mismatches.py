@@ -23,10 +23,15 @@ T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 
 def _report(minutes: int, missing: tuple[int, ...], changed: bool = False) -> ValidationReport:
     table = TableReport(
-        "orders", "orders", ("id",), missing_in_new=KeyList(tuple((k,) for k in missing),
-                                                            len(missing)),
+        "orders",
+        "orders",
+        ("id",),
+        missing_in_new=KeyList(tuple((k,) for k in missing), len(missing)),
         changed=(ChangedRow((9,), (ColumnDiff("total", 1.5, 2.5), ColumnDiff("note", "a", None))),)
-        if changed else (), changed_total=int(changed))
+        if changed
+        else (),
+        changed_total=int(changed),
+    )
     at = T0 + timedelta(minutes=minutes)
     return ValidationReport("old.duckdb", "new.duckdb", at, at, (table,))
 

@@ -49,15 +49,18 @@ def test_verdicts():
     assert _table().verdict == "clean"
     assert _table(in_flight=KeyList(((1,),), 1)).verdict == "clean"
     assert _table(in_flight=KeyList(((1,),), 1), limits=Limits(max_in_flight_keys=0)).verdict == (
-        "inconclusive")
+        "inconclusive"
+    )
     mismatch = _table(missing_in_new=KeyList(((1,), (2,)), 2))
     assert mismatch.verdict == "inconclusive" and not mismatch.clean
     assert mismatch.with_confirmation({(2,): SEEN_TWICE, (3,): SEEN_TWICE}).confirmations == (
-        Confirmation((2,), SEEN_TWICE),)
+        Confirmation((2,), SEEN_TWICE),
+    )
     assert mismatch.with_confirmation({(2,): SEEN_TWICE}).verdict == "mismatch"
     assert mismatch.with_confirmation({(3,): SEEN_TWICE}).verdict == "inconclusive"
     assert _table(schema_differences=(SchemaDifference("missing_in_new", "a"),)).verdict == (
-        "mismatch")
+        "mismatch"
+    )
     widened = SchemaDifference("type_changed", "a", "INTEGER", "BIGINT", values_compare=True)
     assert _table(schema_differences=(widened,)).verdict == "clean"
 
@@ -81,17 +84,23 @@ def test_lag_is_zero_when_nothing_is_in_flight_and_signed_otherwise():
     backfilled = Freshness("c", NOW - timedelta(hours=3), NOW, NOW - timedelta(hours=3))
     assert _table(freshness=backfilled).new_behind_old_seconds == 0.0
     behind = Freshness("c", NOW, NOW - timedelta(seconds=22), NOW - timedelta(seconds=22))
-    stalled = _table(freshness=behind, in_flight=KeyList(((1,),), 3051),
-                     oldest_in_flight=NOW - timedelta(seconds=21))
+    stalled = _table(
+        freshness=behind,
+        in_flight=KeyList(((1,),), 3051),
+        oldest_in_flight=NOW - timedelta(seconds=21),
+    )
     assert (stalled.new_behind_old_seconds, stalled.in_flight_age_seconds) == (22.0, 21.0)
-    report = ValidationReport("/w/analytics_v1.duckdb", "/w/analytics_v2.duckdb", NOW, NOW,
-                              (stalled,))
+    report = ValidationReport(
+        "/w/analytics_v1.duckdb", "/w/analytics_v2.duckdb", NOW, NOW, (stalled,)
+    )
     assert report.judgement.reasons == (
         "analytics_v2 is 22.0 s behind (limit 10 s); 3,051 keys in flight",
         "3,051 keys in flight (limit 1,000)",
     )
-    old_behind = _table(freshness=Freshness("c", NOW - timedelta(seconds=4), NOW, NOW),
-                        in_flight=KeyList(((1,),), 1))
+    old_behind = _table(
+        freshness=Freshness("c", NOW - timedelta(seconds=4), NOW, NOW),
+        in_flight=KeyList(((1,),), 1),
+    )
     assert old_behind.new_behind_old_seconds == -4.0
 
 

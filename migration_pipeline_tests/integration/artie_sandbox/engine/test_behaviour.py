@@ -66,7 +66,12 @@ class Rig:
 
     def source_keys(self, table: str, key: str = "id") -> set:
         with sqlite3.connect(self.source) as conn:
-            return {r[0] for r in conn.execute(compose("SELECT {key} FROM {table}", key=ident(key), table=ident(table)))}
+            return {
+                r[0]
+                for r in conn.execute(
+                    compose("SELECT {key} FROM {table}", key=ident(key), table=ident(table))
+                )
+            }
 
 
 def _pipeline(uuid: str, tables=ALL, **settings) -> Pipeline:
@@ -80,7 +85,11 @@ def test_a_table_left_out_of_the_shared_reader_stops_changing_and_status_says_wh
     rig.drain()
     with rig.store.transaction() as tx:
         reader = tx.get(SourceReader, "reader")
-        tx.put(replace(reader, is_shared=True, tables={n: ReaderTable(n) for n in ALL if n != "products"}))
+        tx.put(
+            replace(
+                reader, is_shared=True, tables={n: ReaderTable(n) for n in ALL if n != "products"}
+            )
+        )
     rig.drain()
     with rig.db("v1") as con:
         before = con.execute("SELECT * FROM products ORDER BY id").fetchall()
@@ -88,7 +97,9 @@ def test_a_table_left_out_of_the_shared_reader_stops_changing_and_status_says_wh
     rig.drain()
     with rig.db("v1") as con:
         assert con.execute("SELECT * FROM products ORDER BY id").fetchall() == before
-        assert {r[0] for r in con.execute("SELECT id FROM customers").fetchall()} == rig.source_keys("customers")
+        assert {
+            r[0] for r in con.execute("SELECT id FROM customers").fetchall()
+        } == rig.source_keys("customers")
     assert rig.source_keys("products") != {r[0] for r in before}
 
     products = next(t for t in rig.progress("v1").tables if t.table_key == "products")
@@ -101,7 +112,10 @@ def test_a_table_left_out_of_the_shared_reader_stops_changing_and_status_says_wh
     body = client.get("/pipelines/v1").json()
     assert {t["name"]: t["status"] for t in body["tables"]}["products"] == "not_captured"
     report = client.get("/sandbox/progress").json()["pipelines"][0]
-    assert next(t for t in report["tables"] if t["table_key"] == "products")["detail"] == NOT_CAPTURED_DETAIL
+    assert (
+        next(t for t in report["tables"] if t["table_key"] == "products")["detail"]
+        == NOT_CAPTURED_DETAIL
+    )
 
 
 def _columns(con, table: str) -> list[str]:
@@ -110,32 +124,84 @@ def _columns(con, table: str) -> list[str]:
 
 def test_soft_delete_alias_excluded_columns_and_history_shapes(tmp_path):
     rig = Rig(tmp_path)
-    rig.add(_pipeline("v2", tables=(
-        PipelineTable("customers", columns_to_exclude=("email", "preferences")),
-        PipelineTable("orders", alias="orders_v2"),
-        PipelineTable("order_items", enable_history_mode=True),
-        PipelineTable("products"),
-    ), soft_delete_rows=True, include_artie_updated_at_column=True, include_database_updated_at_column=True))
+    rig.add(
+        _pipeline(
+            "v2",
+            tables=(
+                PipelineTable("customers", columns_to_exclude=("email", "preferences")),
+                PipelineTable("orders", alias="orders_v2"),
+                PipelineTable("order_items", enable_history_mode=True),
+                PipelineTable("products"),
+            ),
+            soft_delete_rows=True,
+            include_artie_updated_at_column=True,
+            include_database_updated_at_column=True,
+        )
+    )
     rig.drain()
     rig.workload.apply(1500)
     rig.drain()
     meta = ["__artie_delete", "__artie_updated_at", "__artie_db_updated_at"]
     with rig.db("v2") as con:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
-        assert tables == {"customers", "orders_v2", "order_items", "order_items__history", "products"}
+        tables = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            ).fetchall()
+        }
+        assert tables == {
+            "customers",
+            "orders_v2",
+            "order_items",
+            "order_items__history",
+            "products",
+        }
         assert _columns(con, "customers") == [
-            "id", "name", "country", "credit_limit", "score", "is_active", "created_at", *meta]
+            "id",
+            "name",
+            "country",
+            "credit_limit",
+            "score",
+            "is_active",
+            "created_at",
+            *meta,
+        ]
         assert _columns(con, "order_items__history") == [
-            "order_id", "line_no", "product_id", "quantity", "unit_price", "tax_rate", "is_returned",
-            "added_at", "__artie_operation", "__artie_updated_at", "__artie_db_updated_at"]
-        live = {r[0] for r in con.execute("SELECT id FROM orders_v2 WHERE NOT __artie_delete").fetchall()}
-        gone = {r[0] for r in con.execute("SELECT id FROM orders_v2 WHERE __artie_delete").fetchall()}
+            "order_id",
+            "line_no",
+            "product_id",
+            "quantity",
+            "unit_price",
+            "tax_rate",
+            "is_returned",
+            "added_at",
+            "__artie_operation",
+            "__artie_updated_at",
+            "__artie_db_updated_at",
+        ]
+        live = {
+            r[0]
+            for r in con.execute("SELECT id FROM orders_v2 WHERE NOT __artie_delete").fetchall()
+        }
+        gone = {
+            r[0] for r in con.execute("SELECT id FROM orders_v2 WHERE __artie_delete").fetchall()
+        }
         assert live == rig.source_keys("orders")
         assert gone and not gone & live
-        history = dict(con.execute("SELECT __artie_operation, count(*) FROM order_items__history GROUP BY 1").fetchall())
-        assert con.execute("SELECT count(*) FROM order_items WHERE __artie_db_updated_at IS NULL").fetchone() == (0,)
+        history = dict(
+            con.execute(
+                "SELECT __artie_operation, count(*) FROM order_items__history GROUP BY 1"
+            ).fetchall()
+        )
+        assert con.execute(
+            "SELECT count(*) FROM order_items WHERE __artie_db_updated_at IS NULL"
+        ).fetchone() == (0,)
     with sqlite3.connect(rig.source) as conn:
-        changed = dict(conn.execute("SELECT op, count(*) FROM _artie_changes WHERE table_name = 'order_items' GROUP BY 1").fetchall())
+        changed = dict(
+            conn.execute(
+                "SELECT op, count(*) FROM _artie_changes WHERE table_name = 'order_items' GROUP BY 1"
+            ).fetchall()
+        )
     assert history == {"r": 750, **changed}
 
 
@@ -150,7 +216,9 @@ def test_drop_and_corrupt_faults_make_the_destination_differ(tmp_path):
     rig.drain()
     with rig.db("v1") as con:
         renamed = con.execute("SELECT count(*) FROM customers WHERE name = 'renamed'").fetchone()[0]
-        corrupted = con.execute("SELECT count(*) FROM customers WHERE email LIKE '%~corrupt'").fetchone()[0]
+        corrupted = con.execute(
+            "SELECT count(*) FROM customers WHERE email LIKE '%~corrupt'"
+        ).fetchone()[0]
     assert (renamed, corrupted) == (5, 3)
     assert rig.engine.faults.active() == []
     assert rig.progress("v1").offset == rig.progress("v1").log_end == 10
@@ -181,15 +249,26 @@ def test_a_reader_holding_the_file_delays_but_never_breaks_the_pipeline(tmp_path
     rig.add(_pipeline("v1", tables=("customers",)))
     rig.drain()
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); "
-         "print('ready', flush=True); time.sleep(60)", str(tmp_path / "wh" / "v1.duckdb")],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); "
+            "print('ready', flush=True); time.sleep(60)",
+            str(tmp_path / "wh" / "v1.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
         rig.workload.apply(50)
         rig.engine.run_once()
         assert rig.progress("v1").offset == 0 < rig.progress("v1").log_end
-        assert rig.progress("v1").extra["error"].endswith("v1.duckdb is in use by another process; retrying")
+        assert (
+            rig.progress("v1")
+            .extra["error"]
+            .endswith("v1.duckdb is in use by another process; retrying")
+        )
     finally:
         holder.kill()
         holder.wait()
@@ -211,7 +290,10 @@ def test_a_re_created_source_is_reported_not_silently_ignored(tmp_path):
     create_source(rig.source, rows=200, seed=2)
     engine = Engine(tmp_path, rig.store, pipeline_gap=0, linger=0, report_every=0)
     engine.run_once()
-    assert "the source database was re-created under the same path" in rig.progress("v1").extra["error"]
+    assert (
+        "the source database was re-created under the same path"
+        in rig.progress("v1").extra["error"]
+    )
 
 
 def test_a_pipeline_moved_to_another_reader_is_refused_not_mixed_up(tmp_path):
@@ -225,7 +307,8 @@ def test_a_pipeline_moved_to_another_reader_is_refused_not_mixed_up(tmp_path):
     assert rig.progress("v1").extra["error"] == (
         f"{tmp_path / 'wh' / 'v1.duckdb'} was filled from source reader reader's change log, but the "
         "pipeline now reads from other; offsets do not carry over between readers: re-create the "
-        "pipeline (or delete its DuckDB file to backfill again)")
+        "pipeline (or delete its DuckDB file to backfill again)"
+    )
 
 
 def test_seconds_behind_counts_changes_the_reader_has_not_read_yet(tmp_path):

@@ -22,9 +22,11 @@ WAKE_UP_SECONDS = 3.0
 
 def _api(sandbox: Sandbox, method: str, path: str, body: dict | None = None):
     request = urllib.request.Request(
-        f"{sandbox.endpoint()}{path}", method=method,
+        f"{sandbox.endpoint()}{path}",
+        method=method,
         data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {sandbox.api_key()}"})
+        headers={"Authorization": f"Bearer {sandbox.api_key()}"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         raw = response.read()
         return json.loads(raw) if raw else None
@@ -65,22 +67,56 @@ def test_an_idle_engine_sleeps_and_wakes_up_for_the_next_change(tmp_path):
     try:
         source = sandbox.state_dir / "source.db"
         create_source(source, rows=2000, seed=5)
-        src = _api(sandbox, "POST", "/connectors", {
-            "type": "sqlite", "label": "shop", "sharedConfig": {"path": str(source)}})
-        dst = _api(sandbox, "POST", "/connectors", {
-            "type": "duckdb", "label": "dw", "sharedConfig": {"directory": str(tmp_path / "dw")}})
-        reader = _api(sandbox, "POST", "/source-readers", {
-            "name": "shop", "connectorUUID": src["uuid"], "database": "shop", "isShared": False})
-        pipeline = _api(sandbox, "POST", "/pipelines", {"pipeline": {
-            "name": "v1", "sourceReaderUUID": reader["uuid"], "destinationUUID": dst["uuid"],
-            "specificDestCfg": {"database": "v1", "schema": "main"},
-            "tables": [{"name": "customers", "schema": "main"}]}})
+        src = _api(
+            sandbox,
+            "POST",
+            "/connectors",
+            {"type": "sqlite", "label": "shop", "sharedConfig": {"path": str(source)}},
+        )
+        dst = _api(
+            sandbox,
+            "POST",
+            "/connectors",
+            {"type": "duckdb", "label": "dw", "sharedConfig": {"directory": str(tmp_path / "dw")}},
+        )
+        reader = _api(
+            sandbox,
+            "POST",
+            "/source-readers",
+            {"name": "shop", "connectorUUID": src["uuid"], "database": "shop", "isShared": False},
+        )
+        pipeline = _api(
+            sandbox,
+            "POST",
+            "/pipelines",
+            {
+                "pipeline": {
+                    "name": "v1",
+                    "sourceReaderUUID": reader["uuid"],
+                    "destinationUUID": dst["uuid"],
+                    "specificDestCfg": {"database": "v1", "schema": "main"},
+                    "tables": [{"name": "customers", "schema": "main"}],
+                }
+            },
+        )
         _api(sandbox, "POST", f"/pipelines/{pipeline['uuid']}/start")
         destination = tmp_path / "dw" / "v1.duckdb"
-        _wait(lambda: destination.exists() and _rows(
-            destination, "SELECT count(*) FROM customers", ())[0][0] > 0, 60, "the backfill")
-        _wait(lambda: _api(sandbox, "GET", f"/pipelines/{pipeline['uuid']}")["tables"][0]["status"]
-              == "streaming", 60, "the pipeline to stream")
+        _wait(
+            lambda: (
+                destination.exists()
+                and _rows(destination, "SELECT count(*) FROM customers", ())[0][0] > 0
+            ),
+            60,
+            "the backfill",
+        )
+        _wait(
+            lambda: (
+                _api(sandbox, "GET", f"/pipelines/{pipeline['uuid']}")["tables"][0]["status"]
+                == "streaming"
+            ),
+            60,
+            "the pipeline to stream",
+        )
 
         pid = sandbox.running(ENGINE)
         before = _cpu_seconds(pid)
@@ -89,12 +125,24 @@ def test_an_idle_engine_sleeps_and_wakes_up_for_the_next_change(tmp_path):
         assert used < 1.0, f"the idle engine used {used:.2f} s of CPU in {IDLE_SECONDS} s"
 
         conn = connect(source)
-        conn.execute("UPDATE customers SET name = 'woken up' WHERE id = (SELECT min(id) FROM customers)")
+        conn.execute(
+            "UPDATE customers SET name = 'woken up' WHERE id = (SELECT min(id) FROM customers)"
+        )
         conn.close()
         changed = time.monotonic()
-        _wait(lambda: _rows(destination, "SELECT count(*) FROM customers WHERE name = ?",
-                            ("woken up",))[0][0] == 1, WAKE_UP_SECONDS, "the change at the destination")
-        print(f"idle CPU {used:.3f} s in {IDLE_SECONDS} s; change landed in "
-              f"{time.monotonic() - changed:.2f} s")
+        _wait(
+            lambda: (
+                _rows(destination, "SELECT count(*) FROM customers WHERE name = ?", ("woken up",))[
+                    0
+                ][0]
+                == 1
+            ),
+            WAKE_UP_SECONDS,
+            "the change at the destination",
+        )
+        print(
+            f"idle CPU {used:.3f} s in {IDLE_SECONDS} s; change landed in "
+            f"{time.monotonic() - changed:.2f} s"
+        )
     finally:
         sandbox.down()

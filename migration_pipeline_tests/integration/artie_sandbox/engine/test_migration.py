@@ -48,27 +48,47 @@ NAMES = [t.name for t in DEMO_TABLES]
 def source_rows(path: Path, table: str) -> Counter:
     cols = list(KINDS[table])
     with sqlite3.connect(path) as conn:
-        rows = conn.execute(compose("SELECT {cols} FROM {table}", cols=join(ident(c) for c in cols),
-                                    table=ident(table))).fetchall()
-    return Counter(tuple(canon(KINDS[table][c], v) for c, v in zip(cols, r, strict=True)) for r in rows)
+        rows = conn.execute(
+            compose(
+                "SELECT {cols} FROM {table}", cols=join(ident(c) for c in cols), table=ident(table)
+            )
+        ).fetchall()
+    return Counter(
+        tuple(canon(KINDS[table][c], v) for c, v in zip(cols, r, strict=True)) for r in rows
+    )
 
 
 def destination_rows(con: duckdb.DuckDBPyConnection, table: str) -> Counter:
     cols = list(KINDS[table])
-    rows = con.execute(compose("SELECT {cols} FROM {table}", cols=join(ident(c) for c in cols),
-                               table=qualified("main", table))).fetchall()
-    return Counter(tuple(canon(KINDS[table][c], v) for c, v in zip(cols, r, strict=True)) for r in rows)
+    rows = con.execute(
+        compose(
+            "SELECT {cols} FROM {table}",
+            cols=join(ident(c) for c in cols),
+            table=qualified("main", table),
+        )
+    ).fetchall()
+    return Counter(
+        tuple(canon(KINDS[table][c], v) for c, v in zip(cols, r, strict=True)) for r in rows
+    )
 
 
 def source_changes(path: Path) -> Counter:
     """Every captured source change as (table, op, row..., commit time)."""
     with sqlite3.connect(path) as conn:
-        rows = conn.execute("SELECT table_name, op, row, committed_at FROM _artie_changes").fetchall()
+        rows = conn.execute(
+            "SELECT table_name, op, row, committed_at FROM _artie_changes"
+        ).fetchall()
     out = Counter()
     for table, op, row, committed_at in rows:
         image = json.loads(row)
-        out[(table, op, *(canon(k, image[c]) for c, k in KINDS[table].items()),
-             datetime.fromisoformat(committed_at))] += 1
+        out[
+            (
+                table,
+                op,
+                *(canon(k, image[c]) for c, k in KINDS[table].items()),
+                datetime.fromisoformat(committed_at),
+            )
+        ] += 1
     return out
 
 
@@ -76,12 +96,22 @@ def history_changes(con: duckdb.DuckDBPyConnection) -> Counter:
     """Every change v1's history tables recorded (backfilled 'r' rows left out)."""
     out = Counter()
     for table, kinds in KINDS.items():
-        for r in con.execute(compose(
-            "SELECT __artie_operation, {cols}, __artie_db_updated_at FROM {history} "
-            "WHERE __artie_operation <> 'r'",
-            cols=join(ident(c) for c in kinds), history=qualified("main", f"{table}__history"),
-        )).fetchall():
-            out[(table, r[0], *(canon(k, v) for k, v in zip(kinds.values(), r[1:-1], strict=True)), r[-1])] += 1
+        for r in con.execute(
+            compose(
+                "SELECT __artie_operation, {cols}, __artie_db_updated_at FROM {history} "
+                "WHERE __artie_operation <> 'r'",
+                cols=join(ident(c) for c in kinds),
+                history=qualified("main", f"{table}__history"),
+            )
+        ).fetchall():
+            out[
+                (
+                    table,
+                    r[0],
+                    *(canon(k, v) for k, v in zip(kinds.values(), r[1:-1], strict=True)),
+                    r[-1],
+                )
+            ] += 1
     return out
 
 
@@ -118,11 +148,24 @@ def run(tmp_path_factory):
     with store.transaction() as tx:
         tx.put(Connector("src", "sqlite", "shop", {"path": str(source)}))
         tx.put(Connector("wh1", "duckdb", "wh1", {"directory": "warehouse/analytics_v1"}))
-        tx.put(Connector("wh2", "duckdb", "wh2", {"directory": str(state / "warehouse" / "analytics_v2")}))
+        tx.put(
+            Connector(
+                "wh2", "duckdb", "wh2", {"directory": str(state / "warehouse" / "analytics_v2")}
+            )
+        )
         tx.put(SourceReader("reader", "shop", "src", "main"))
-        tx.put(Pipeline("v1", "analytics_v1", "reader", "wh1", "analytics_v1", tables=tuple(
-            PipelineTable(t.name, enable_history_mode=True) for t in tables),
-            include_artie_updated_at_column=True, include_database_updated_at_column=True))
+        tx.put(
+            Pipeline(
+                "v1",
+                "analytics_v1",
+                "reader",
+                "wh1",
+                "analytics_v1",
+                tables=tuple(PipelineTable(t.name, enable_history_mode=True) for t in tables),
+                include_artie_updated_at_column=True,
+                include_database_updated_at_column=True,
+            )
+        )
     engine = EngineProcess(state)
     engine.start()
     stop = threading.Event()
@@ -136,14 +179,24 @@ def run(tmp_path_factory):
         validator.start()
         # v1 must have streamed some of the workload before the promotion (not a fixed sleep:
         # under load the engine may need longer to get there).
-        offset_before_promote = wait_for(lambda: progress(store, "v1").offset > 100 and progress(store, "v1").offset,
-                                         30, "v1 to stream part of the workload", engine)
+        offset_before_promote = wait_for(
+            lambda: progress(store, "v1").offset > 100 and progress(store, "v1").offset,
+            30,
+            "v1 to stream part of the workload",
+            engine,
+        )
         with store.transaction() as tx:
             reader = tx.get(SourceReader, "reader")
             tx.put(replace(reader, is_shared=True, tables={n: ReaderTable(n) for n in NAMES}))
         facts["v1_offset_after_promote"] = wait_for(
-            lambda: progress(store, "v1").offset > offset_before_promote + 100 and progress(store, "v1").offset,
-            15, "v1 to keep streaming after the promotion", engine)
+            lambda: (
+                progress(store, "v1").offset > offset_before_promote + 100
+                and progress(store, "v1").offset
+            ),
+            15,
+            "v1 to keep streaming after the promotion",
+            engine,
+        )
         facts["v1_offset_before_promote"] = offset_before_promote
         Faults(store).add("slow_backfill", "v2", rows_per_second=1000)
         with store.transaction() as tx:
@@ -157,7 +210,11 @@ def run(tmp_path_factory):
 
         def v2_midway():
             p = v2_seen()
-            return p and p.extra.get("phase") == "backfilling" and sum(t.rows_backfilled for t in p.tables) > 500
+            return (
+                p
+                and p.extra.get("phase") == "backfilling"
+                and sum(t.rows_backfilled for t in p.tables) > 500
+            )
 
         # SIGKILL while v1 streams and v2 is half-way through its backfill, then restart.
         wait_for(v2_midway, 60, "v2 to be half-way through its backfill", engine)
@@ -165,7 +222,12 @@ def run(tmp_path_factory):
         facts["killed_at_v1_offset"] = progress(store, "v1").offset
         facts["killed_at_v2_rows"] = sum(t.rows_backfilled for t in progress(store, "v2").tables)
         engine.start()
-        wait_for(lambda: v2_seen() and streaming(store, "v2"), 60, "v2 to finish its backfill and stream", engine)
+        wait_for(
+            lambda: v2_seen() and streaming(store, "v2"),
+            60,
+            "v2 to finish its backfill and stream",
+            engine,
+        )
         streamed_from = progress(store, "v2").offset
         wait_for(lambda: progress(store, "v2").offset > streamed_from + 100, 30,
                  "v2 to stream live changes after its backfill", engine)  # fmt: skip
@@ -193,8 +255,10 @@ def _open(path: Path) -> duckdb.DuckDBPyConnection:
 
 def test_source_v1_and_v2_hold_the_same_rows(run):
     state = run["state"]
-    with _open(state / "warehouse/analytics_v1/analytics_v1.duckdb") as v1, \
-            _open(state / "warehouse/analytics_v2/analytics_v2.duckdb") as v2:
+    with (
+        _open(state / "warehouse/analytics_v1/analytics_v1.duckdb") as v1,
+        _open(state / "warehouse/analytics_v2/analytics_v2.duckdb") as v2,
+    ):
         for table in NAMES:
             expected = source_rows(run["source"], table)
             assert sum(expected.values()) > 100
@@ -228,7 +292,10 @@ def test_source_read_once_per_reader_whatever_the_pipelines(run):
         assert counters["changes_captured"] == head
         assert counters["source_position"] == head
     with sqlite3.connect(run["state"] / "engine/logs/reader.sqlite") as log:
-        assert log.execute("SELECT count(*), count(DISTINCT position) FROM log").fetchone() == (head, head)
+        assert log.execute("SELECT count(*), count(DISTINCT position) FROM log").fetchone() == (
+            head,
+            head,
+        )
 
 
 def test_kill_9_was_mid_stream_and_mid_backfill_and_the_engine_resumed(run):

@@ -74,8 +74,14 @@ def test_provider_runs_with_an_unwritable_home_and_never_logs_the_key(sandbox, a
     log = tmp_path / "provider.log"
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
-    env = {**sandbox.env, "HOME": "/proc", "TMPDIR": str(tmpdir), "ARTIE_PROVIDER_LOG": str(log),
-           "TF_LOG": "TRACE", "TF_LOG_PATH": str(tmp_path / "terraform.log")}
+    env = {
+        **sandbox.env,
+        "HOME": "/proc",
+        "TMPDIR": str(tmpdir),
+        "ARTIE_PROVIDER_LOG": str(log),
+        "TF_LOG": "TRACE",
+        "TF_LOG_PATH": str(tmp_path / "terraform.log"),
+    }
     env.pop("XDG_CACHE_HOME", None)
 
     result = sandbox.terraform(applied, *PLAN, "-detailed-exitcode", env=env)
@@ -111,8 +117,13 @@ def test_provider_exits_when_terraform_is_killed(sandbox, tmp_path):
     workdir = example_module(sandbox, tmp_path / "tf")
     env = {**sandbox.env, "ARTIE_ENDPOINT": f"http://127.0.0.1:{blackhole.getsockname()[1]}"}
     sandbox.terraform(workdir, "init", "-input=false", "-no-color")
-    terraform = subprocess.Popen([sandbox.terraform_bin, *APPLY], cwd=workdir, env=env,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    terraform = subprocess.Popen(
+        [sandbox.terraform_bin, *APPLY],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     held = None
     try:
         deadline = time.monotonic() + 30
@@ -156,8 +167,8 @@ def test_a_missing_api_key_says_where_to_set_it(sandbox, applied):
 
     assert result.returncode == 1
     assert (
-        "Error: Missing Artie API key with provider[\"registry.terraform.io/artie-labs/artie\"], "
-        "on versions.tf line 16, in provider \"artie\": 16: api_key = var.artie_api_key Set "
+        'Error: Missing Artie API key with provider["registry.terraform.io/artie-labs/artie"], '
+        'on versions.tf line 16, in provider "artie": 16: api_key = var.artie_api_key Set '
         "`api_key` in the provider block or the ARTIE_API_KEY environment variable. For the "
         "sandbox: export ARTIE_API_KEY=$(cat <state dir>/api-key)."
     ) in one_line(result.stderr)

@@ -38,13 +38,17 @@ def planned_changes(sandbox, workdir) -> list[tuple[str, list[str]]]:
 
 
 def changed(plan) -> list[tuple[str, list[str]]]:
-    return [(r["address"], r["change"]["actions"]) for r in plan["resource_changes"]
-            if r["change"]["actions"] != ["no-op"]]
+    return [
+        (r["address"], r["change"]["actions"])
+        for r in plan["resource_changes"]
+        if r["change"]["actions"] != ["no-op"]
+    ]
 
 
 def failed_apply(sandbox, workdir) -> str:
-    result = sandbox.terraform(workdir, "apply", "-auto-approve", "-input=false", "-no-color",
-                               check=False)
+    result = sandbox.terraform(
+        workdir, "apply", "-auto-approve", "-input=false", "-no-color", check=False
+    )
     assert result.returncode == 1, result.stdout
     return one_line(result.stderr)
 
@@ -78,10 +82,13 @@ def test_promote_plans_exactly_one_in_place_update_of_the_reader(sandbox, tmp_pa
     reader = next(r for r in plan["resource_changes"] if r["address"] == "artie_source_reader.shop")
     before, after = reader["change"]["before"], reader["change"]["after"]
     assert {k for k in after if before.get(k) != after[k]} == {"is_shared", "tables"}
-    assert after["tables"] == {t: {"name": t, "schema": None, "columns_to_exclude": None,
-                                   "columns_to_include": None} for t in TABLES}
-    pipeline = next(r for r in plan["resource_changes"]
-                    if r["address"] == "artie_pipeline.analytics_v1")
+    assert after["tables"] == {
+        t: {"name": t, "schema": None, "columns_to_exclude": None, "columns_to_include": None}
+        for t in TABLES
+    }
+    pipeline = next(
+        r for r in plan["resource_changes"] if r["address"] == "artie_pipeline.analytics_v1"
+    )
     assert pipeline["change"]["actions"] == ["no-op"]
 
 
@@ -95,7 +102,7 @@ def test_second_pipeline_needs_a_shared_reader(sandbox, tmp_path):
 
     assert (
         "Error: Unable to create Pipeline with artie_pipeline.analytics_v2, on analytics_v2.tf "
-        "line 3, in resource \"artie_pipeline\" \"analytics_v2\": 3: source_reader_uuid = "
+        'line 3, in resource "artie_pipeline" "analytics_v2": 3: source_reader_uuid = '
         f'artie_source_reader.shop.uuid pipeline "analytics_v2": source reader "shop" '
         f'({reader_uuid}) is not shared and already feeds pipeline "analytics_v1" ({v1_uuid}); '
         "set is_shared = true on the source reader and list every table in tables, then apply "
@@ -125,7 +132,7 @@ def test_unshare_is_refused_with_two_pipelines_and_allowed_after_one_is_deleted(
     error = failed_apply(sandbox, workdir)
 
     assert (
-        'Error: Unable to update Source Reader with artie_source_reader.shop, on main.tf line 40, '
+        "Error: Unable to update Source Reader with artie_source_reader.shop, on main.tf line 40, "
         'in resource "artie_source_reader" "shop": 40: is_shared = false source reader validation '
         f'failed: source reader "shop" ({reader_uuid}) feeds 2 pipelines ('
     ) in error
@@ -188,8 +195,10 @@ def test_shared_reader_may_omit_a_pipeline_table_and_the_api_shows_it(sandbox, t
 
 def test_import_by_uuid_gives_a_state_with_no_changes(sandbox, tmp_path):
     workdir = applied_example(sandbox, tmp_path)
-    uuids = {a: state_uuid(sandbox, workdir, a)
-             for a in ("artie_source_reader.shop", "artie_pipeline.analytics_v1")}
+    uuids = {
+        a: state_uuid(sandbox, workdir, a)
+        for a in ("artie_source_reader.shop", "artie_pipeline.analytics_v1")
+    }
     sandbox.terraform(workdir, "state", "rm", *uuids)
 
     for address, uuid in uuids.items():
@@ -204,10 +213,12 @@ def test_status_override_pauses_after_an_update_and_removing_it_starts_again(san
     pipeline_uuid = state_uuid(sandbox, workdir, "artie_pipeline.analytics_v1")
     main = workdir / "main.tf"
     running = main.read_text()
-    main.write_text(running.replace(
-        "  include_database_updated_at_column = true\n",
-        '  include_database_updated_at_column = true\n  status_override                    = "paused"\n',
-    ))
+    main.write_text(
+        running.replace(
+            "  include_database_updated_at_column = true\n",
+            '  include_database_updated_at_column = true\n  status_override                    = "paused"\n',
+        )
+    )
 
     sandbox.terraform(workdir, "apply", "-auto-approve", "-input=false", "-no-color")
     assert sandbox.api("GET", f"pipelines/{pipeline_uuid}")[1]["status"] == "paused"
@@ -232,5 +243,5 @@ def test_a_new_pipeline_must_be_covered_by_the_shared_readers_tables(sandbox, tm
         'line 8, in resource "artie_pipeline" "analytics_v2": 8: tables = { 9: "orders" = { '
         'name = "orders" } 10: "products" = { name = "products" } 11: } source validation '
         f'failed: this pipeline: shared source reader "shop" ({reader_uuid}) does not capture '
-        "\"products\"; add it to the source reader's tables first"
+        '"products"; add it to the source reader\'s tables first'
     ) in error

@@ -38,12 +38,20 @@ def test_reader_attributes_plan_as_artie_providers_schema_implies(sandbox, tmp_p
     planned = plan(sandbox, workdir)
     created = reader_change(planned)
     assert created["actions"] == ["create"]
-    pipeline = next(c["change"] for c in planned["resource_changes"]
-                    if c["address"] == "artie_pipeline.analytics_v1")
+    pipeline = next(
+        c["change"]
+        for c in planned["resource_changes"]
+        if c["address"] == "artie_pipeline.analytics_v1"
+    )
     # The example leaves soft_delete_rows out; Optional + Computed without a default there too.
     assert pipeline["after_unknown"].get("soft_delete_rows") is True
     assert {k for k, v in created["after_unknown"].items() if v is True} == {
-        "uuid", "connector_uuid", "is_shared", "tables", "backfill_batch_size"}  # the connector is new too
+        "uuid",
+        "connector_uuid",
+        "is_shared",
+        "tables",
+        "backfill_batch_size",
+    }  # the connector is new too
     apply(sandbox, workdir)
     shown = json.loads(sandbox.terraform(workdir, "show", "-json").stdout)
     reader = next(r for r in shown["values"]["root_module"]["resources"] if r["address"] == READER)
@@ -58,7 +66,9 @@ def test_reader_attributes_plan_as_artie_providers_schema_implies(sandbox, tmp_p
     main = workdir / "main.tf"
     shared_text = main.read_text()
     start = shared_text.index("  is_shared      = true\n")
-    main.write_text(shared_text[:start] + "}\n" + shared_text[shared_text.index("\n}\n", start) + 3:])
+    main.write_text(
+        shared_text[:start] + "}\n" + shared_text[shared_text.index("\n}\n", start) + 3 :]
+    )
     left_out = reader_change(plan(sandbox, workdir))
     assert left_out["actions"] == ["update"]
     assert (left_out["before"]["is_shared"], left_out["after"]["is_shared"]) == (True, True)
@@ -78,8 +88,12 @@ def test_reader_attributes_plan_as_artie_providers_schema_implies(sandbox, tmp_p
     assert (status, body["isShared"], body["tablesConfig"]) == (200, False, None)
 
     # backfill_batch_size above Artie's maximum is refused at plan time, as Artie's provider does.
-    main.write_text(main.read_text().replace(
-        "  is_shared      = false\n", "  is_shared      = false\n  backfill_batch_size = 60000\n"))
+    main.write_text(
+        main.read_text().replace(
+            "  is_shared      = false\n",
+            "  is_shared      = false\n  backfill_batch_size = 60000\n",
+        )
+    )
     refused = sandbox.terraform(workdir, "plan", "-input=false", "-no-color", check=False)
     assert refused.returncode == 1
     assert "The maximum allowed value for `backfill_batch_size` is 50,000." in refused.stderr

@@ -27,7 +27,9 @@ from artie_sandbox.store import Store
 
 TABLES = (PipelineTable("customers"), PipelineTable("orders"))
 PIPELINE = Pipeline("p1", "analytics_v1", "r1", "d", "analytics_v1", tables=TABLES)
-SHARED = SourceReader("r1", "shop", "c", "main", is_shared=True, tables={"customers": ReaderTable("customers")})
+SHARED = SourceReader(
+    "r1", "shop", "c", "main", is_shared=True, tables={"customers": ReaderTable("customers")}
+)
 
 
 def test_capture_follows_the_shared_readers_tables():
@@ -38,16 +40,29 @@ def test_capture_follows_the_shared_readers_tables():
 
 
 def test_table_status_through_backfill_streaming_and_uncaptured():
-    state = State("p1", 0, 0, 0, streaming=False, tables={
-        "customers": TableState("customers", 0, "[5]", 5, 10, done=False)})
+    state = State(
+        "p1",
+        0,
+        0,
+        0,
+        streaming=False,
+        tables={"customers": TableState("customers", 0, "[5]", 5, 10, done=False)},
+    )
     tables = table_progress(PIPELINE, SHARED, state, {"customers"}, running=True)
     assert [(t.status, t.backfill_stage, t.rows_backfilled, t.rows_estimated) for t in tables] == [
-        ("backfilling", "in_progress", 5, 10), ("not_captured", "not_started", 0, 0)]
+        ("backfilling", "in_progress", 5, 10),
+        ("not_captured", "not_started", 0, 0),
+    ]
     assert tables[1].detail == NOT_CAPTURED_DETAIL
     state.tables["customers"] = TableState("customers", 0, "[10]", 10, 10, done=True)
     state.streaming = True
-    assert table_progress(PIPELINE, SHARED, state, {"customers"}, running=True)[0].status == "streaming"
-    assert table_progress(PIPELINE, SHARED, state, {"customers"}, running=False)[0].status == "paused"
+    assert (
+        table_progress(PIPELINE, SHARED, state, {"customers"}, running=True)[0].status
+        == "streaming"
+    )
+    assert (
+        table_progress(PIPELINE, SHARED, state, {"customers"}, running=False)[0].status == "paused"
+    )
 
 
 def test_faults_expire_get_used_up_and_clear(tmp_path):
@@ -77,8 +92,18 @@ def _store(tmp_path) -> Store:
 def test_fault_cli_resolves_pipeline_names(tmp_path, capsys):
     _store(tmp_path)
     parser = sandbox_parser()
-    args = parser.parse_args(["fault", "drop", "--pipeline", "analytics_v1", "--count", "2",
-                              "--state-dir", str(tmp_path)])
+    args = parser.parse_args(
+        [
+            "fault",
+            "drop",
+            "--pipeline",
+            "analytics_v1",
+            "--count",
+            "2",
+            "--state-dir",
+            str(tmp_path),
+        ]
+    )
     assert args.func(args) == 0
     assert json.loads(capsys.readouterr().out)["pipeline_uuid"] == "p1"
     args = parser.parse_args(["fault", "stall", "--pipeline", "nope", "--state-dir", str(tmp_path)])
@@ -99,7 +124,11 @@ def test_extension_endpoints_and_api_error_fault(tmp_path):
     extensions.install(app)
     client = TestClient(app)
     progress = client.get("/sandbox/progress").json()["pipelines"][0]
-    assert (progress["name"], progress["offset_lag"], progress["seconds_behind"]) == ("analytics_v1", 6, 1.5)
+    assert (progress["name"], progress["offset_lag"], progress["seconds_behind"]) == (
+        "analytics_v1",
+        6,
+        1.5,
+    )
     made = client.post("/sandbox/faults", json={"kind": "api_errors", "seconds": 30, "status": 502})
     assert made.status_code == 201
     broken = client.get("/pipelines")
@@ -108,4 +137,6 @@ def test_extension_endpoints_and_api_error_fault(tmp_path):
     assert client.get("/sandbox/faults").json()["faults"][0]["kind"] == "api_errors"
     assert client.delete("/sandbox/faults").json() == {"removed": 1}
     assert client.get("/pipelines").status_code == 200
-    assert client.post("/sandbox/faults", json={"kind": "stall", "pipeline": "x"}).status_code == 400
+    assert (
+        client.post("/sandbox/faults", json={"kind": "stall", "pipeline": "x"}).status_code == 400
+    )

@@ -16,7 +16,9 @@ from artie_sandbox.sql import Sql, compose, ident
 
 def _changes(path) -> list[tuple]:
     with sqlite3.connect(path) as conn:
-        return conn.execute("SELECT position, table_name, op, row FROM _artie_changes ORDER BY position").fetchall()
+        return conn.execute(
+            "SELECT position, table_name, op, row FROM _artie_changes ORDER BY position"
+        ).fetchall()
 
 
 def test_seeding_is_not_captured_and_schema_is_self_described(tmp_path):
@@ -42,7 +44,10 @@ def test_every_committed_change_is_captured_in_order_with_its_row_image(tmp_path
         conn.execute("ROLLBACK")
     changes = _changes(path)
     assert [(p, t, op) for p, t, op, _ in changes] == [
-        (1, "customers", "u"), (2, "products", "d"), (3, "order_items", "d"), (4, "order_items", "c"),
+        (1, "customers", "u"),
+        (2, "products", "d"),
+        (3, "order_items", "d"),
+        (4, "order_items", "c"),
     ]
     assert json.loads(changes[0][3])["name"] == "x"
     assert json.loads(changes[1][3])["id"] == 2
