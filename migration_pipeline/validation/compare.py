@@ -18,7 +18,7 @@ from migration_pipeline.validation.catalog import Table, table_sql
 from migration_pipeline.validation.plan import ComparisonPlan
 from migration_pipeline.validation.report import Freshness, KeyList, TableReport
 from migration_pipeline.validation.rowdiff import diff_rows, limit
-from migration_pipeline.validation.sides import Side, side_of, temp
+from migration_pipeline.validation.sides import Side, latest_write_time, side_of, temp
 from migration_pipeline.validation.sql import Sql, compose, ident, join
 
 ROWS_PER_BUCKET = 256  # 2^16 buckets for 10M rows: measured best of 2^15..2^20 (pass 1 + pass 2)
@@ -85,14 +85,6 @@ def _differing_buckets(con: duckdb.DuckDBPyConnection) -> int:
     )
 
 
-def _latest(con: duckdb.DuckDBPyConnection, side: Side) -> datetime | None:
-    if side.write_time is None:
-        return None
-    return con.execute(
-        compose("SELECT max({w})::TIMESTAMPTZ FROM {t}", w=side.write_time, t=side.table)
-    ).fetchone()[0]
-
-
 def freshness_of(
     con: duckdb.DuckDBPyConnection,
     plan: ComparisonPlan,
@@ -104,7 +96,7 @@ def freshness_of(
     """Each side's latest write time (`latest` when the caller has read them already)."""
     if plan.freshness is None:
         return Freshness()
-    old_max, new_max = latest or (_latest(con, old), _latest(con, new))
+    old_max, new_max = latest or (latest_write_time(con, old), latest_write_time(con, new))
     if watermark is None and plan.live and old_max is not None and new_max is not None:
         watermark = min(old_max, new_max)
     return Freshness(plan.freshness[0], old_max, new_max, watermark if plan.live else None)

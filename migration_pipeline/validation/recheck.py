@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
-from datetime import datetime
 
 import duckdb
 
@@ -24,18 +23,17 @@ from migration_pipeline.validation.report import (
     TableReport,
 )
 from migration_pipeline.validation.rowdiff import limit
-from migration_pipeline.validation.sides import Side, key_join, names, positional, temp
+from migration_pipeline.validation.sides import (
+    Side,
+    key_join,
+    latest_write_time,
+    names,
+    positional,
+    temp,
+)
 from migration_pipeline.validation.sql import compose, join
 
 POLL_SECONDS = 0.25
-
-
-def _latest(con: duckdb.DuckDBPyConnection, side: Side) -> datetime | None:
-    if side.write_time is None:
-        return None
-    return con.execute(
-        compose("SELECT max({w})::TIMESTAMPTZ FROM {t}", w=side.write_time, t=side.table)
-    ).fetchone()[0]
 
 
 def _presence(
@@ -99,7 +97,7 @@ def recheck_pending(
         time.sleep(POLL_SECONDS)
         with hold():
             rows = _presence(con, old, new, count)
-            passed = _latest(con, lagging)
+            passed = latest_write_time(con, lagging)
         for key, on_old, on_new in rows:
             one_sided = on_new and not on_old if leading == "old" else on_old and not on_new
             if not one_sided:

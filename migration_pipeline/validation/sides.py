@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from migration_pipeline.validation.catalog import Table, table_sql
 from migration_pipeline.validation.plan import ComparisonPlan
 from migration_pipeline.validation.sql import Sql, compose, ident, join, literal
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 @dataclass(frozen=True)
@@ -80,3 +85,12 @@ def key_join(count: int, left: str, right: str) -> Sql:
         ),
         " AND ",
     )
+
+
+def latest_write_time(con: duckdb.DuckDBPyConnection, side: Side) -> datetime | None:
+    """The newest write time one side holds (None without a write-time column)."""
+    if side.write_time is None:
+        return None
+    return con.execute(
+        compose("SELECT max({w})::TIMESTAMPTZ FROM {t}", w=side.write_time, t=side.table)
+    ).fetchone()[0]
