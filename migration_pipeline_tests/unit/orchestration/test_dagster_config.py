@@ -10,18 +10,10 @@ import dagster as dg
 from migration_pipeline.orchestration import build_definitions
 from migration_pipeline.orchestration.event_metadata import approval_key, validation_key
 from migration_pipeline.spec import load_specs
+from migration_pipeline_tests.support.orchestration import SPEC_YAML
 from migration_pipeline_tests.support.paths import ROOT
 
 SHIPPED = ROOT / "dagster.yaml"
-SPEC_YAML = """
-migrations:
-  shop_move:
-    terraform: {dir: tf}
-    reader: artie_source_reader.shop
-    old_pipeline: artie_pipeline.v1
-    new_pipeline: {address: artie_pipeline.v2, destination_config: {database: v2}}
-    artie: {api_url: "http://127.0.0.1:9", api_key_env: TEST_ARTIE_KEY}
-"""
 
 
 def test_the_shipped_instance_config_loads_with_run_monitoring_on(tmp_path, monkeypatch):
