@@ -21,7 +21,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from sandbox_demo.prepare import ROOT
+
 ASSET_JOB = "__ASSET_JOB"
 
 LAUNCH = """mutation Launch($params: ExecutionParams!) {
@@ -90,11 +91,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _default_signals() -> None:
-    # A background process of a non-interactive shell starts with SIGINT/SIGTERM ignored, and
-    # `dagster dev` keeps them so: reset them, or `kill <pid>` never stops it.
+def default_signals() -> None:
+    """Reset SIGINT/SIGTERM to their defaults (call before starting `dagster dev`).
+
+    A background process of a non-interactive shell starts with them ignored, and `dagster dev`
+    keeps them so: without the reset, Ctrl-C or `kill <pid>` never stops it.
+    """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def dagster_command(port: int) -> list[str]:
+    """`dagster dev` on the repository's workspace.yaml, on 127.0.0.1:port."""
+    dagster = Path(sys.executable).parent / "dagster"
+    return [
+        str(dagster),
+        "dev",
+        "-w",
+        str(ROOT / "workspace.yaml"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
 
 
 class Deployment:
@@ -109,27 +128,16 @@ class Deployment:
 
     def start(self, timeout: float = 120) -> Deployment:
         """Start it and return once the code location answers (its jobs are listed)."""
-        dagster = Path(sys.executable).parent / "dagster"
-        command = [
-            str(dagster),
-            "dev",
-            "-w",
-            str(ROOT / "workspace.yaml"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-        ]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                command,
+                dagster_command(self.port),
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                preexec_fn=_default_signals,
+                preexec_fn=default_signals,
             )
         deadline = time.monotonic() + timeout
         while True:

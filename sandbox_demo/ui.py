@@ -11,25 +11,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 from pathlib import Path
 
+from sandbox_demo.deployment import dagster_command, default_signals
 from sandbox_demo.prepare import DEMO_ROWS, ROOT, prepare_or_explain
-
-
-def dagster_command(port: int) -> list[str]:
-    dagster = Path(sys.executable).parent / "dagster"
-    return [
-        str(dagster),
-        "dev",
-        "-w",
-        str(ROOT / "workspace.yaml"),
-        "-h",
-        "127.0.0.1",
-        "-p",
-        str(port),
-    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,8 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         "analytics_v1_to_v2_job to start the migration. Ctrl-C stops the UI.",
         flush=True,
     )
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    default_signals()
     os.chdir(ROOT)
     os.execve(command[0], command, dict(os.environ))
     return 0  # not reached: exec replaced this process

@@ -6,7 +6,9 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from migration_pipeline.spec import MigrationSpec
+import yaml
+
+from migration_pipeline.spec import MigrationSpec, load_spec
 from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline_tests.support.paths import EXAMPLE_MODULE
 
@@ -61,3 +63,30 @@ def deployed_module(sandbox, tmp_path: Path, main_tf: Callable[[str], str] = str
 
 def tf_bytes(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in directory.glob("*.tf")}
+
+
+def migrations_file(
+    sandbox, tmp_path: Path, directory: Path, monkeypatch, **settings
+) -> tuple[MigrationSpec, Path]:
+    """The example migration written as a migrations.yaml (`settings` added to its entry) with a
+    fresh Dagster home; DAGSTER_HOME and the Artie variables set for the test. Returns the spec as
+    the file loads and the file's path."""
+    spec = spec_for(directory)
+    config = tmp_path / "migrations.yaml"
+    entry = {
+        **spec.model_dump(mode="json", include={"reader", "old_pipeline", "new_pipeline"}),
+        "terraform": {"dir": str(directory), "cli_config_file": str(sandbox.tf_cli_config)},
+        "artie": {"api_url": sandbox.endpoint, "api_key_env": "ARTIE_API_KEY"},
+        **settings,
+    }
+    config.write_text(yaml.safe_dump({"migrations": {spec.name: entry}}))
+    home = tmp_path / "dagster"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    for name, value in (
+        ("DAGSTER_HOME", str(home)),
+        ("ARTIE_API_KEY", sandbox.api_key),
+        ("ARTIE_ENDPOINT", sandbox.endpoint),
+    ):
+        monkeypatch.setenv(name, value)
+    return load_spec(config, spec.name), config

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import dagster as dg
 import pytest
-import yaml
 
 from migration_pipeline.artie.client import ArtieClient
 from migration_pipeline.cli import main
 from migration_pipeline.orchestration import build_definitions
 from migration_pipeline.orchestration.event_metadata import approval_key, latest_approval
-from migration_pipeline.spec import load_spec
 from migration_pipeline.terraform.steps import run_step
 from migration_pipeline_tests.support.crash import assert_nothing_secret_left, private_temp
 from migration_pipeline_tests.support.sandbox_module import (
     deployed_module,
+    migrations_file,
     runner_for,
     spec_for,
     tf_bytes,
@@ -31,35 +30,8 @@ def created(sandbox, tmp_path, monkeypatch):
     with ArtieClient(sandbox.endpoint, sandbox.api_key) as api:
         for step in ("promote", "create"):
             run_step(step, spec, runner_for(sandbox, directory), api)
-    config = tmp_path / "migrations.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "migrations": {
-                    spec.name: {
-                        **spec.model_dump(
-                            mode="json", include={"reader", "old_pipeline", "new_pipeline"}
-                        ),
-                        "terraform": {
-                            "dir": str(directory),
-                            "cli_config_file": str(sandbox.tf_cli_config),
-                        },
-                        "artie": {"api_url": sandbox.endpoint, "api_key_env": "ARTIE_API_KEY"},
-                    }
-                }
-            }
-        )
-    )
-    home = tmp_path / "dagster"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    for name, value in (
-        ("DAGSTER_HOME", str(home)),
-        ("ARTIE_API_KEY", sandbox.api_key),
-        ("ARTIE_ENDPOINT", sandbox.endpoint),
-    ):
-        monkeypatch.setenv(name, value)
-    return load_spec(config, spec.name), config, before
+    spec, config = migrations_file(sandbox, tmp_path, directory, monkeypatch)
+    return spec, config, before
 
 
 def rolled_back(sandbox, spec, before: dict) -> None:

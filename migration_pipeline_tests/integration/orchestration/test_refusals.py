@@ -8,16 +8,14 @@ import json
 
 import dagster as dg
 import pytest
-import yaml
 
 from migration_pipeline.cli import main
 from migration_pipeline.orchestration import build_definitions
 from migration_pipeline.orchestration.runs import automation
-from migration_pipeline.spec import load_spec
 from migration_pipeline_tests.support.sandbox_module import (
     deployed_module,
+    migrations_file,
     runner_for,
-    spec_for,
     tf_bytes,
 )
 from sandbox_demo.driver import Driver
@@ -65,37 +63,7 @@ def test_a_refusal_stops_cleanly_and_reaches_the_person(
     directory = deployed_module(sandbox, tmp_path, edit if kind != "plan" else str)
     if kind == "plan":  # edited after the deploy: the module no longer matches Artie
         (directory / "main.tf").write_text(edit((directory / "main.tf").read_text()))
-    spec = spec_for(directory)
-    config = tmp_path / "migrations.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "migrations": {
-                    spec.name: {
-                        **spec.model_dump(
-                            mode="json", include={"reader", "old_pipeline", "new_pipeline"}
-                        ),
-                        "terraform": {
-                            "dir": str(directory),
-                            "cli_config_file": str(sandbox.tf_cli_config),
-                        },
-                        "artie": {"api_url": sandbox.endpoint, "api_key_env": "ARTIE_API_KEY"},
-                        **spec_extra,
-                    }
-                }
-            }
-        )
-    )
-    home = tmp_path / "dagster"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    for name, value in (
-        ("DAGSTER_HOME", str(home)),
-        ("ARTIE_API_KEY", sandbox.api_key),
-        ("ARTIE_ENDPOINT", sandbox.endpoint),
-    ):
-        monkeypatch.setenv(name, value)
-    spec = load_spec(config, spec.name)
+    spec, config = migrations_file(sandbox, tmp_path, directory, monkeypatch, **spec_extra)
     before, state_before = tf_bytes(directory), runner_for(sandbox, directory).state()
     driver = Driver(build_definitions({spec.name: spec}), spec)
     with dg.DagsterInstance.get() as instance:
