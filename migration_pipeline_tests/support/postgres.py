@@ -42,7 +42,7 @@ def free_port() -> int:
 
 
 class LocalPostgres:
-    """`with LocalPostgres() as pg:` a running server; `pg.port`, `pg.storage_yaml()`."""
+    """`with LocalPostgres() as pg:` a running server; `pg.port`, `pg.env()`."""
 
     def __init__(self):
         self.bin = postgres_bin()
@@ -122,17 +122,17 @@ class LocalPostgres:
                 os.kill(self.pid, signal.SIGKILL)
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def storage_yaml(self) -> str:
-        """dagster.yaml's `storage:` section for this server (the shape of
-        examples/production/dagster-postgres.yaml, without a password: trust auth)."""
-        return (
-            "storage:\n  postgres:\n    postgres_db:\n      hostname: 127.0.0.1\n"
-            f"      port: {self.port}\n      db_name: {DATABASE}\n"
-            f"      username: {USER}\n      password: ''\n"
-            # SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; dagster-postgres ships
-            # psycopg2.
-            "      scheme: postgresql+psycopg2\n"
-        )
+    def env(self) -> dict[str, str]:
+        """The variables examples/production/dagster-postgres.yaml reads, for this server (trust
+        auth: an empty password; no TLS on loopback)."""
+        return {
+            "DAGSTER_PG_HOST": "127.0.0.1",
+            "DAGSTER_PG_PORT": str(self.port),
+            "DAGSTER_PG_DB": DATABASE,
+            "DAGSTER_PG_USER": USER,
+            "DAGSTER_PG_PASSWORD": "",
+            "PGSSLMODE": "disable",
+        }
 
 
 def _alive(pid: int) -> bool:

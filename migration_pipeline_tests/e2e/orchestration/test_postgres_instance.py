@@ -1,7 +1,8 @@
-"""A whole migration on PostgreSQL instance storage (a real local server the test starts and stops): runs, validations and the approval live in PostgreSQL, and `status` and `approve` from the CLI read and write that instance."""
+"""A whole migration on PostgreSQL instance storage (a real local server the test starts and stops, examples/production/dagster-postgres.yaml copied as is): runs, validations and the approval live in PostgreSQL, and `status` and `approve` from the CLI read and write that instance."""
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import dagster as dg
@@ -16,6 +17,8 @@ from migration_pipeline_tests.support.postgres import LocalPostgres
 from sandbox_demo.driver import Driver
 from sandbox_demo.prepare import MIGRATION, ROOT, prepare
 
+EXAMPLE = ROOT / "examples" / "production" / "dagster-postgres.yaml"
+
 
 @pytest.fixture
 def postgres():
@@ -28,15 +31,21 @@ def prepared(tmp_path, monkeypatch, postgres):
     ready = prepare(
         tmp_path / "state", find_terraform(), 300, say=lambda line: None, poll_seconds=1
     )
-    for key, value in ready.env.items():
+    for key, value in {**ready.env, **postgres.env()}.items():
         monkeypatch.setenv(key, value)
-    shipped = yaml.safe_load((ROOT / "dagster.yaml").read_text())
-    settings = {**shipped, **yaml.safe_load(postgres.storage_yaml())}
-    (tmp_path / "state" / "dagster" / "dagster.yaml").write_text(yaml.safe_dump(settings))
+    shutil.copyfile(EXAMPLE, tmp_path / "state" / "dagster" / "dagster.yaml")
     yield ready
     sandbox = Sandbox(ready.sandbox.state_dir)
     sandbox.down()
     assert all(sandbox.running(s) is None for s in SERVICES)
+
+
+def test_the_example_keeps_the_shipped_run_limits():
+    example = yaml.safe_load(EXAMPLE.read_text())
+    assert example.pop("storage")["postgres"]["postgres_db"]["password"] == {
+        "env": "DAGSTER_PG_PASSWORD"
+    }
+    assert example == yaml.safe_load((ROOT / "dagster.yaml").read_text())
 
 
 @pytest.mark.timeout(300)
