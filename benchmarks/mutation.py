@@ -2,10 +2,14 @@
 
 mutmut (configured in pyproject.toml, [tool.mutmut]) mutates each module and runs the unit tests
 that cover each mutated function. This script runs the modules named (one mutmut run each, in
-the order given) and writes one report: per module, mutants generated, killed, survived, timed
-out, each survivor with its diff and, when it cannot change behaviour, why
-(benchmarks/mutation_equivalent.json). A module not run in this or an earlier run is listed as
-not run. Results accumulate in mutants/ (git-ignored), so modules can be run one at a time:
+the order given), saves each run module's results in a committed file,
+benchmarks/mutation_results/<module>.json (counts, wall time, each survivor's mutant name and
+diff), and writes one report from every committed result file: per module, mutants generated,
+killed, survived, timed out, each survivor with its diff and, when it cannot change behaviour,
+why (benchmarks/mutation_equivalent.json). A module with no result file is listed as not run.
+mutmut's own working folder (mutants/, git-ignored) stays in one worktree; the result files are
+what worktrees share, so modules can be run in different worktrees and the report rebuilt from
+their merged results (after a merge conflict on the report, rebuild it with --report-only):
 
     python benchmarks/mutation.py --modules guard,phases --out benchmarks/mutation.md
     python benchmarks/mutation.py --report-only --out benchmarks/mutation.md
@@ -24,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EQUIVALENT = Path(__file__).with_name("mutation_equivalent.json")
+RESULTS = Path(__file__).with_name("mutation_results")
 # Highest value first: what is applied (guard, plan), when (phases), what is written (edits,
 # hcl), what is approved (verdict, compare and its parts), then the rest of the brief.
 MODULES = {
@@ -39,6 +44,9 @@ MODULES = {
     "abort": "migration_pipeline/terraform/abort.py",
     "sensors": "migration_pipeline/orchestration/sensors.py",
     "backend": "artie_sandbox/backend.py",
+    "align": "migration_pipeline/terraform/align.py",
+    "coverage": "migration_pipeline/terraform/coverage.py",
+    "inputs": "migration_pipeline/terraform/inputs.py",
 }
 TARGET = 0.90
 DETECTED = {"killed", "timeout", "caught by type check"}
@@ -71,7 +79,7 @@ def run_module(name: str, max_children: int) -> float:
 
 
 def statuses(path: str) -> dict[str, str]:
-    """mutant name -> mutmut's status, from the module's results (empty when never run)."""
+    """mutant name -> mutmut's status, from this worktree's mutants/ (empty when never run)."""
     from mutmut.stats import status_by_exit_code
 
     meta = ROOT / "mutants" / f"{path}.meta"
@@ -94,35 +102,55 @@ def diff_of(mutant: str) -> str:
     return "\n".join(lines).strip() or shown.strip()
 
 
-def report(timings: dict[str, float], previous: dict[str, str]) -> tuple[str, bool]:
-    """The markdown report and whether every module run meets the target with every
-    survivor explained."""
+def save(name: str, wall: float | None) -> Path:
+    """Write `name`'s results from mutants/ to its committed result file."""
+    found = statuses(MODULES[name])
+    counts: dict[str, int] = {}
+    for status in found.values():
+        counts[status] = counts.get(status, 0) + 1
+    survivors = sorted(k for k, s in found.items() if s == "survived")
+    out = RESULTS / f"{name}.json"
+    RESULTS.mkdir(exist_ok=True)
+    result = {
+        "module": name,
+        "path": MODULES[name],
+        "run_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "wall_seconds": None if wall is None else round(wall),
+        "generated": len(found),
+        "counts": dict(sorted(counts.items())),
+        "survivors": [{"mutant": key, "diff": diff_of(key)} for key in survivors],
+    }
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    return out
+
+
+def report() -> tuple[str, bool]:
+    """The markdown report from the committed result files, and whether every module run
+    meets the target with every survivor explained."""
     explained = json.loads(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
     rows, sections, ok = [], [], True
     for name, path in MODULES.items():
-        found = statuses(path)
-        if not found:
+        file = RESULTS / f"{name}.json"
+        if not file.exists():
             rows.append(f"| {name} | `{path}` | not run | | | | | |")
             continue
-        counts: dict[str, int] = {}
-        for status in found.values():
-            counts[status] = counts.get(status, 0) + 1
-        total = len(found)
+        result = json.loads(file.read_text())
+        counts, total = result["counts"], result["generated"]
         checked = total - counts.get("not checked", 0)
         if not checked:
             rows.append(f"| {name} | `{path}` | not run ({total} generated) | | | | | |")
             continue
         detected = sum(counts.get(s, 0) for s in DETECTED)
-        survivors = sorted(k for k, s in found.items() if s == "survived")
-        unexplained = [k for k in survivors if k not in explained]
+        survivors = result["survivors"]
+        unexplained = [s for s in survivors if s["mutant"] not in explained]
         score = (detected + len(survivors) - len(unexplained)) / total if total else 1.0
         meets = checked == total and score >= TARGET and not unexplained
         ok &= meets
         others = ", ".join(
             f"{s} {n}" for s, n in sorted(counts.items()) if s not in DETECTED | {"survived"}
         )
-        wall = timings.get(name)
-        when = f"{wall:.0f} s" if wall is not None else previous.get(name, "see notes")
+        wall = result["wall_seconds"]
+        when = f"{wall} s ({result['run_at']})" if wall is not None else "see notes"
         rows.append(
             f"| {name} | `{path}` | {total} | {counts.get('killed', 0)} | {len(survivors)} "
             f"| {counts.get('timeout', 0)} | {detected / total:.1%} killed"
@@ -131,13 +159,14 @@ def report(timings: dict[str, float], previous: dict[str, str]) -> tuple[str, bo
         )
         if survivors:
             lines = [f"### {name}: {len(survivors)} surviving", ""]
-            for key in survivors:
+            for survivor in survivors:
+                key = survivor["mutant"]
                 why = explained.get(key, "NOT EXPLAINED: needs a test or a reason")
                 lines += [
                     f"- `{key}`: {why}",
                     "",
                     "  ```diff",
-                    *(f"  {line}" for line in diff_of(key).splitlines()),
+                    *(f"  {line}" for line in survivor["diff"].splitlines()),
                     "  ```",
                     "",
                 ]
@@ -149,10 +178,10 @@ def report(timings: dict[str, float], previous: dict[str, str]) -> tuple[str, bo
         "unit tests that cover the mutated function (`make mutation`; mutmut 3, configured in "
         "pyproject.toml). Killed counts timeouts and type-check catches as detected. A survivor "
         "is either killed by a test added since or explained as equivalent in "
-        "`benchmarks/mutation_equivalent.json` (it cannot change behaviour).",
+        "`benchmarks/mutation_equivalent.json` (it cannot change behaviour). Built from the "
+        "committed per-module results in `benchmarks/mutation_results/`.",
         "",
-        f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Target: at least {TARGET:.0%} of each "
-        "module's mutants killed, every survivor explained.",
+        f"Target: at least {TARGET:.0%} of each module's mutants killed, every survivor explained.",
         "",
         "| module | file | mutants | killed | survived | timed out | score | wall time |",
         "| --- | --- | ---: | ---: | ---: | ---: | --- | --- |",
@@ -162,34 +191,25 @@ def report(timings: dict[str, float], previous: dict[str, str]) -> tuple[str, bo
     return "\n".join(head + sections) + "\n", ok
 
 
-def previous_timings(out: Path) -> dict[str, str]:
-    """Wall times of modules run earlier, kept from the report being rewritten."""
-    if not out.exists():
-        return {}
-    found = {}
-    for line in out.read_text().splitlines():
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        if len(cells) == 8 and cells[0] in MODULES and not cells[2].startswith("not run"):
-            found[cells[0]] = cells[7]
-    return found
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--modules", default=",".join(MODULES), help=f"comma-separated, from: {', '.join(MODULES)}"
     )
     parser.add_argument("--max-children", type=int, default=2)
-    parser.add_argument("--report-only", action="store_true")
+    parser.add_argument(
+        "--report-only", action="store_true", help="rebuild the report from the result files"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "mutation.md")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.modules.split(",") if n.strip()]
     unknown = [n for n in names if n not in MODULES]
     if unknown:
         parser.error(f"unknown module(s) {', '.join(unknown)}; choose from {', '.join(MODULES)}")
-    previous = previous_timings(args.out)
-    timings = {} if args.report_only else {n: run_module(n, args.max_children) for n in names}
-    text, ok = report(timings, previous)
+    if not args.report_only:
+        for name in names:
+            print(f"wrote {save(name, run_module(name, args.max_children))}")
+    text, ok = report()
     args.out.write_text(text)
     print(f"wrote {args.out}" + ("" if ok else " (some module below target or unexplained)"))
     return 0
