@@ -6,7 +6,8 @@ the order given), saves each run module's results in a committed file,
 benchmarks/mutation_results/<module>.json (counts, wall time, each survivor's mutant name and
 diff), and writes one report from every committed result file: per module, mutants generated,
 killed, survived, timed out, each survivor with its diff and, when it cannot change behaviour,
-why (benchmarks/mutation_equivalent.json). A module with no result file is listed as not run.
+why (benchmarks/mutation_equivalent.json), then the hand-written benchmarks/mutation_notes.md.
+A module with no result file is listed as not run.
 mutmut's own working folder (mutants/, git-ignored) stays in one worktree; the result files are
 what worktrees share, so modules can be run in different worktrees and the report rebuilt from
 their merged results (after a merge conflict on the report, rebuild it with --report-only):
@@ -29,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 EQUIVALENT = Path(__file__).with_name("mutation_equivalent.json")
 RESULTS = Path(__file__).with_name("mutation_results")
+NOTES = Path(__file__).with_name("mutation_notes.md")  # hand-written, appended to the report
 # Highest value first: what is applied (guard, plan), when (phases), what is written (edits,
 # hcl), what is approved (verdict, compare and its parts), then the rest of the brief.
 MODULES = {
@@ -188,7 +190,8 @@ def report() -> tuple[str, bool]:
         *rows,
         "",
     ]
-    return "\n".join(head + sections) + "\n", ok
+    notes = [NOTES.read_text().strip()] if NOTES.exists() else []
+    return "\n".join(head + sections + notes) + "\n", ok
 
 
 def main(argv: list[str] | None = None) -> int:
