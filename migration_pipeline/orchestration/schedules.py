@@ -27,6 +27,15 @@ def skip_reason(snapshot: Snapshot) -> str | None:
     return None
 
 
+def tick(spec: MigrationSpec, snapshot: Snapshot) -> dg.RunRequest | dg.SkipReason:
+    """A tick's answer to the facts read: a validation run tagged with the migration and its
+    phase, or why not."""
+    reason = skip_reason(snapshot)
+    if reason is not None:
+        return dg.SkipReason(reason)
+    return dg.RunRequest(tags={**job_tags(spec), "migration/phase": str(snapshot.assessment.phase)})
+
+
 def build_validation_job(spec: MigrationSpec):
     """`<migration>_validation_job`: materializes validation_report and validation_mismatches."""
     return dg.define_asset_job(
@@ -63,11 +72,6 @@ def build_schedule(spec: MigrationSpec, job) -> dg.ScheduleDefinition:
     ):
         with artie.client() as client:
             snapshot = gather(spec, terraform.runner(spec), client, context.instance)
-        reason = skip_reason(snapshot)
-        if reason is not None:
-            return dg.SkipReason(reason)
-        return dg.RunRequest(
-            tags={**job_tags(spec), "migration/phase": str(snapshot.assessment.phase)}
-        )
+        return tick(spec, snapshot)
 
     return validation_schedule

@@ -10,6 +10,7 @@ a look per poll, never a run per poll.
 # No `from __future__ import annotations`: Dagster reads the context and resource annotations.
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import dagster as dg
@@ -97,6 +98,47 @@ class Cursor:
         return json.dumps(asdict(self), sort_keys=True)
 
 
+def tick(
+    context: dg.SensorEvaluationContext, job_name: str, read: Callable[[], Snapshot]
+) -> dg.RunRequest | dg.SkipReason:
+    """One evaluation of the sensor: its standing from the job's runs first, then (only when
+    nothing blocks it) the facts `read` gathers; the cursor keeps the person's launch and the
+    fingerprint of each launch."""
+    cursor = Cursor.load(context.cursor)
+    standing = automation(context.instance, job_name, cursor.person_run)
+    if standing.person_run != cursor.person_run:
+        cursor = Cursor(standing.person_run, cursor.launched)
+        context.update_cursor(cursor.dump())
+    if standing.blocker:
+        return dg.SkipReason(standing.blocker)
+    snapshot = read()
+    a = snapshot.assessment
+    reason = launch_reason(snapshot)
+    if reason is None:
+        return dg.SkipReason(
+            f"{a.phase}: {a.reason}"
+            + (
+                " A confirmed mismatch: the sensor launches again after the next validation (the "
+                "validation schedule, or materialize validation_report), a decision or a change "
+                "in Artie's status."
+                if lasting_mismatch(snapshot)
+                else ""
+            )
+        )
+    seen = fingerprint(snapshot)
+    if seen == cursor.launched:
+        return dg.SkipReason(f"{a.phase}: {a.reason} (nothing changed since the last launch)")
+    context.update_cursor(Cursor(cursor.person_run, seen).dump())
+    return dg.RunRequest(
+        run_key=f"{cursor.person_run}:{seen}",
+        tags={
+            **sensor_tags(),
+            "migration/phase": str(a.phase),
+            "migration/reason": short(reason),
+        },
+    )
+
+
 def build_sensor(spec: MigrationSpec, job: dg.JobDefinition) -> dg.SensorDefinition:
     @dg.sensor(
         name=f"{spec.name}_catch_up_sensor",
@@ -116,39 +158,10 @@ def build_sensor(spec: MigrationSpec, job: dg.JobDefinition) -> dg.SensorDefinit
     def catch_up_sensor(
         context: dg.SensorEvaluationContext, terraform: TerraformResource, artie: ArtieApiResource
     ):
-        cursor = Cursor.load(context.cursor)
-        standing = automation(context.instance, job.name, cursor.person_run)
-        if standing.person_run != cursor.person_run:
-            cursor = Cursor(standing.person_run, cursor.launched)
-            context.update_cursor(cursor.dump())
-        if standing.blocker:
-            return dg.SkipReason(standing.blocker)
-        with artie.client() as client:
-            snapshot = gather(spec, terraform.runner(spec), client, context.instance)
-        a = snapshot.assessment
-        reason = launch_reason(snapshot)
-        if reason is None:
-            return dg.SkipReason(
-                f"{a.phase}: {a.reason}"
-                + (
-                    " A confirmed mismatch: the sensor launches again after the next validation (the "
-                    "validation schedule, or materialize validation_report), a decision or a change "
-                    "in Artie's status."
-                    if lasting_mismatch(snapshot)
-                    else ""
-                )
-            )
-        seen = fingerprint(snapshot)
-        if seen == cursor.launched:
-            return dg.SkipReason(f"{a.phase}: {a.reason} (nothing changed since the last launch)")
-        context.update_cursor(Cursor(cursor.person_run, seen).dump())
-        return dg.RunRequest(
-            run_key=f"{cursor.person_run}:{seen}",
-            tags={
-                **sensor_tags(),
-                "migration/phase": str(a.phase),
-                "migration/reason": short(reason),
-            },
-        )
+        def read() -> Snapshot:
+            with artie.client() as client:
+                return gather(spec, terraform.runner(spec), client, context.instance)
+
+        return tick(context, job.name, read)
 
     return catch_up_sensor

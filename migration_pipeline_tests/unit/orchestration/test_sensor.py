@@ -20,7 +20,13 @@ from migration_pipeline.orchestration.runs import (
     sensor_tags,
     stop_tags,
 )
-from migration_pipeline.orchestration.sensors import Cursor, fingerprint, launch_reason
+from migration_pipeline.orchestration.sensors import (
+    Cursor,
+    build_sensor,
+    fingerprint,
+    launch_reason,
+    tick,
+)
 from migration_pipeline.phases import (
     Approval,
     Assessment,
@@ -224,3 +230,105 @@ def test_a_mismatch_stop_names_the_first_keys_and_where_to_read_them_all(tmp_pat
         STOP_REASON_TAG: "0 of 2 clean.",
         MISMATCHED_KEYS_TAG: "orders (id): 4; 9; 12 (of 7)",
     }
+
+
+def never_read() -> Snapshot:
+    raise AssertionError("the sensor read the facts although a run blocks it")
+
+
+def test_a_tick_reads_nothing_while_blocked_and_keeps_no_cursor_before_a_persons_launch():
+    with dg.DagsterInstance.ephemeral() as instance:
+        context = dg.build_sensor_context(instance=instance)
+        skipped = tick(context, JOB, never_read)
+        assert skipped.skip_message.startswith(f"no person has launched {JOB} yet")
+        assert context.cursor is None
+
+
+def test_a_tick_launches_once_per_change_and_remembers_the_persons_run_and_the_facts():
+    job = make_job({})
+    due = snapshot((record(1, "inconclusive"),))
+    with dg.DagsterInstance.ephemeral() as instance:
+        person = job.execute_in_process(instance=instance).run_id
+        context = dg.build_sensor_context(instance=instance)
+        request = tick(context, JOB, lambda: due)
+        seen = fingerprint(due)
+        assert (request.run_key, request.tags) == (
+            f"{person}:{seen}",
+            {
+                LAUNCHED_BY_TAG: "sensor",
+                "migration/phase": "caught_up",
+                "migration/reason": "the new pipeline streams every table: validate again",
+            },
+        )
+        assert Cursor.load(context.cursor) == Cursor(person, seen)
+        again = dg.build_sensor_context(instance=instance, cursor=context.cursor)
+        assert tick(again, JOB, lambda: due).skip_message == (
+            "caught_up: closed (nothing changed since the last launch)"
+        )
+        changed = snapshot((record(2, "inconclusive"), record(1, "inconclusive")))
+        assert tick(again, JOB, lambda: changed).run_key == f"{person}:{fingerprint(changed)}"
+
+
+def test_a_persons_new_launch_is_remembered_even_when_the_tick_skips():
+    job = make_job({})
+    waiting = snapshot((record(1, "clean"),), gate="approval")
+    with dg.DagsterInstance.ephemeral() as instance:
+        person = job.execute_in_process(instance=instance).run_id
+        context = dg.build_sensor_context(instance=instance, cursor=Cursor("old", "abc").dump())
+        assert tick(context, JOB, lambda: waiting).skip_message == "caught_up: closed"
+        assert Cursor.load(context.cursor) == Cursor(person, "abc")
+
+
+def test_a_tick_with_a_lasting_mismatch_says_what_launches_again():
+    job = make_job({})
+    lasting = snapshot((record(2, "mismatch"), record(1, "clean")))
+    with dg.DagsterInstance.ephemeral() as instance:
+        job.execute_in_process(instance=instance)
+        context = dg.build_sensor_context(instance=instance)
+        assert tick(context, JOB, lambda: lasting).skip_message == (
+            "caught_up: closed A confirmed mismatch: the sensor launches again after the next "
+            "validation (the validation schedule, or materialize validation_report), a decision "
+            "or a change in Artie's status."
+        )
+
+
+def test_a_tick_for_an_allowed_step_names_the_step_in_the_runs_reason():
+    job = make_job({})
+    base = snapshot(())
+    allowed = Snapshot(base.facts, base.state, Assessment("reader_shared", "create", "no v2"))
+    with dg.DagsterInstance.ephemeral() as instance:
+        job.execute_in_process(instance=instance)
+        request = tick(dg.build_sensor_context(instance=instance), JOB, lambda: allowed)
+        assert request.tags["migration/phase"] == "reader_shared"
+        assert request.tags["migration/reason"] == "create is allowed: no v2"
+
+
+def test_the_sensor_polls_the_specs_interval_and_starts_running(tmp_path):
+    spec = MigrationSpec.model_validate(
+        {
+            "name": "shop_move",
+            "terraform": {"dir": str(tmp_path)},
+            "reader": "artie_source_reader.shop",
+            "old_pipeline": "artie_pipeline.v1",
+            "new_pipeline": {
+                "address": "artie_pipeline.v2",
+                "destination_config": {"database": "v2"},
+            },
+            "gates": {"poll_seconds": 45},
+        }
+    )
+    sensor = build_sensor(spec, make_job({}))
+    assert (sensor.name, sensor.job_name, sensor.minimum_interval_seconds) == (
+        "shop_move_catch_up_sensor",
+        JOB,
+        45,
+    )
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert sensor.description == (
+        "Carries on shop_move after a person launched its job: launches it again when the new "
+        "pipeline has caught up, when a validation is due, or when an approval opens the cutover, "
+        "and only when one of those changed since its last launch. Launches nothing before a "
+        "person's first launch, while a run is active, and after a run a person terminated or one "
+        "that failed, until a person launches the job again. Its runs carry the tag "
+        "migration/launched_by=sensor."
+    )
