@@ -84,7 +84,7 @@ bench-terraform: terraform
 # Mutation testing of the deciding modules (not part of `make test`; long: run a few modules with
 # `make mutation MUTATION_MODULES=guard,phases`). Saves each run module's results in
 # benchmarks/mutation_results/ and rebuilds benchmarks/mutation.md from all of them.
-MUTATION_MODULES ?= guard,plan,phases,edits,verdict,compare,hcl,rowdiff,sides,abort,sensors,backend,align,coverage,inputs
+MUTATION_MODULES ?= guard,plan,phases,edits,verdict,compare,hcl,rowdiff,sides,abort,sensors,schedules,backend,align,coverage,inputs
 mutation: $(STAMP)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[mutation]'
 	$(PY) benchmarks/mutation.py --modules $(MUTATION_MODULES) --out benchmarks/mutation.md

@@ -45,6 +45,7 @@ MODULES = {
     "sides": "migration_pipeline/validation/sides.py",
     "abort": "migration_pipeline/terraform/abort.py",
     "sensors": "migration_pipeline/orchestration/sensors.py",
+    "schedules": "migration_pipeline/orchestration/schedules.py",
     "backend": "artie_sandbox/backend.py",
     "align": "migration_pipeline/terraform/align.py",
     "coverage": "migration_pipeline/terraform/coverage.py",

@@ -130,7 +130,9 @@ def test_the_validation_job_materializes_both_validation_assets_of_its_migration
     job = build_validation_job(spec_with({}, tmp_path))
     assert job.name == "shop_move_validation_job"
     assert job.tags == {"migration": "shop_move"}
-    assert job.description == "Validate shop_move now: compare the new destination with the old one."
+    assert (
+        job.description == "Validate shop_move now: compare the new destination with the old one."
+    )
     names = ("validation_report", "validation_mismatches", "approval")
     graph = [dg.AssetsDefinition(specs=[dg.AssetSpec(["shop_move", n])]) for n in names]
     assert job.selection.resolve(graph) == {
