@@ -138,16 +138,8 @@ def promote(module: hcl.Module, spec: MigrationSpec, attached: list[AttachedPipe
     elif missing:
         container = hcl.object_container(reader.body.get("tables"))
         indent = hcl.entry_indent(text, container)
-        for table in missing:
-            splices.append(
-                hcl.set_entry(
-                    text,
-                    reader.path,
-                    container,
-                    table.key,
-                    hcl.render(_reader_table(table), indent),
-                )
-            )
+        items = [(t.key, hcl.render(_reader_table(t), indent)) for t in missing]
+        splices.extend(hcl.set_entries(text, reader.path, container, items))
     notes = tuple(f"reader tables: added {t} (used by {needed[t]})" for t in missing)
     return StepEdit("promote", hcl.apply_splices(module.files, splices, (reader,)), notes)
 
@@ -267,7 +259,7 @@ def _table_overrides(text: str, block: hcl.ResourceBlock, overrides: dict) -> li
     if container is None:
         raise ModuleEditError("the old pipeline's tables must be a literal map to override them")
     indent = hcl.entry_indent(text, container)
-    splices = []
+    splices, added = [], []
     for key, settings in overrides.items():
         wanted = TableId.from_entry(key, settings)
         match = next(
@@ -284,18 +276,13 @@ def _table_overrides(text: str, block: hcl.ResourceBlock, overrides: dict) -> li
         )
         inner = hcl.object_container(match) if match else None
         if match is None:
-            value = {**_reader_table(wanted), **settings}
-            splices.append(
-                hcl.set_entry(text, block.path, container, key, hcl.render(value, indent))
-            )
+            added.append((key, hcl.render({**_reader_table(wanted), **settings}, indent)))
         elif inner is None:
             raise ModuleEditError(f"tables[{key!r}] of the old pipeline must be a literal object")
         else:
-            for name, value in settings.items():
-                splices.append(
-                    hcl.set_entry(text, block.path, inner, name, hcl.render(value, indent + "  "))
-                )
-    return splices
+            items = [(name, hcl.render(value, indent + "  ")) for name, value in settings.items()]
+            splices.extend(hcl.set_entries(text, block.path, inner, items))
+    return splices + hcl.set_entries(text, block.path, container, added)
 
 
 def _attr_source(block_text: str, key: str) -> str | None:

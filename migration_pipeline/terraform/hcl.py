@@ -308,6 +308,19 @@ def set_entry(text: str, path: Path, container: Container, key: str, value_text:
     return Splice(path, at, at, f", {render_key(key)} = {value_text}")
 
 
+def set_entries(
+    text: str, path: Path, container: Container, items: list[tuple[str, str]]
+) -> list[Splice]:
+    """`set_entry` for several keys of one container. An empty object written on one line takes
+    them in one splice, comma-separated (several splices would leave no separator between them,
+    which Terraform rejects)."""
+    if len(items) > 1 and not container.entries and not _alone_before(text, container.close_brace):
+        if not container.is_body:
+            added = ", ".join(f"{render_key(key)} = {value}" for key, value in items)
+            return [Splice(path, container.close_brace, container.close_brace, f" {added} ")]
+    return [set_entry(text, path, container, key, value) for key, value in items]
+
+
 def remove_entry(text: str, path: Path, entry: Entry) -> Splice:
     """Remove an entry: its whole lines when it stands alone on them, else just its text."""
     after = text[entry.end : line_end(text, entry.end)]
