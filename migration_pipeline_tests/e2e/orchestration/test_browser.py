@@ -10,12 +10,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from artie_sandbox.lifecycle import SERVICES, Sandbox
 from migration_pipeline.orchestration.runs import STOP_REASON_TAG, STOPPED_AT_TAG
 from migration_pipeline.spec import load_spec
-from migration_pipeline.terraform.binary import find_terraform
+from migration_pipeline_tests.support.demo import prepared_demo
 from sandbox_demo.deployment import Deployment
-from sandbox_demo.prepare import MIGRATION, prepare
+from sandbox_demo.prepare import MIGRATION
 from sandbox_demo.watch import Watch
 
 CHROMIUM = shutil.which("chromium")
@@ -38,15 +37,8 @@ def screenshots(tmp_path) -> Path:
 
 @pytest.fixture
 def prepared(tmp_path, monkeypatch):
-    ready = prepare(
-        tmp_path / "state", find_terraform(), 300, say=lambda line: None, poll_seconds=1
-    )
-    for key, value in ready.env.items():
-        monkeypatch.setenv(key, value)
-    yield ready
-    sandbox = Sandbox(ready.sandbox.state_dir)
-    sandbox.down()
-    assert all(sandbox.running(s) is None for s in SERVICES)
+    with prepared_demo(tmp_path, monkeypatch) as ready:
+        yield ready
 
 
 def wait_for(what: str, check, timeout: float):

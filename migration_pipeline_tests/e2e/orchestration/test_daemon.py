@@ -18,7 +18,6 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from artie_sandbox.lifecycle import SERVICES, Sandbox
 from artie_sandbox.source.workload import Workload
 from migration_pipeline.artie.client import ArtieClient
 from migration_pipeline.cli import main
@@ -31,12 +30,12 @@ from migration_pipeline.orchestration.runs import (
 )
 from migration_pipeline.phases import Step
 from migration_pipeline.spec import load_spec
-from migration_pipeline.terraform.binary import find_terraform
 from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline.terraform.steps import run_step
 from migration_pipeline_tests.support.crash import HoldingProxy, files_holding
+from migration_pipeline_tests.support.demo import prepared_demo
 from sandbox_demo.deployment import ASSET_JOB, Deployment
-from sandbox_demo.prepare import EXAMPLE_MODULE, MIGRATION, prepare
+from sandbox_demo.prepare import EXAMPLE_MODULE, MIGRATION
 from sandbox_demo.watch import Watch
 
 SENSOR = f"{MIGRATION}_catch_up_sensor"
@@ -46,15 +45,8 @@ ROWS = 2000
 
 @pytest.fixture
 def prepared(tmp_path, monkeypatch):
-    ready = prepare(
-        tmp_path / "state", find_terraform(), ROWS, say=lambda line: None, poll_seconds=1
-    )
-    for key, value in ready.env.items():
-        monkeypatch.setenv(key, value)
-    yield ready
-    sandbox = Sandbox(ready.sandbox.state_dir)
-    sandbox.down()
-    assert all(sandbox.running(s) is None for s in SERVICES)
+    with prepared_demo(tmp_path, monkeypatch, ROWS) as ready:
+        yield ready
 
 
 class RunningWorkload(threading.Thread):

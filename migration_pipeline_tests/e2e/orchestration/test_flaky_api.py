@@ -8,26 +8,18 @@ import time
 import httpx
 import pytest
 
-from artie_sandbox.lifecycle import SERVICES, Sandbox
 from migration_pipeline.phases import Phase
-from migration_pipeline.terraform.binary import find_terraform
+from migration_pipeline_tests.support.demo import prepared_demo
 from sandbox_demo.driver import Driver
-from sandbox_demo.prepare import MIGRATION, prepare
+from sandbox_demo.prepare import MIGRATION
 
 BURSTS = ({"status": 503, "seconds": 1.2}, {"status": 429, "seconds": 0.8, "retry_after": 1})
 
 
 @pytest.fixture
 def prepared(tmp_path, monkeypatch):
-    ready = prepare(
-        tmp_path / "state", find_terraform(), 300, say=lambda line: None, poll_seconds=1
-    )
-    for key, value in ready.env.items():
-        monkeypatch.setenv(key, value)
-    yield ready
-    sandbox = Sandbox(ready.sandbox.state_dir)
-    sandbox.down()
-    assert all(sandbox.running(s) is None for s in SERVICES)
+    with prepared_demo(tmp_path, monkeypatch) as ready:
+        yield ready
 
 
 @pytest.mark.timeout(300)

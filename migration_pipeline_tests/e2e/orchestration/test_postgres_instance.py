@@ -9,13 +9,12 @@ import dagster as dg
 import pytest
 import yaml
 
-from artie_sandbox.lifecycle import SERVICES, Sandbox
 from migration_pipeline.cli import main
 from migration_pipeline.phases import Phase
-from migration_pipeline.terraform.binary import find_terraform
+from migration_pipeline_tests.support.demo import prepared_demo
 from migration_pipeline_tests.support.postgres import LocalPostgres
 from sandbox_demo.driver import Driver
-from sandbox_demo.prepare import MIGRATION, ROOT, prepare
+from sandbox_demo.prepare import MIGRATION, ROOT
 
 EXAMPLE = ROOT / "examples" / "production" / "dagster-postgres.yaml"
 
@@ -28,16 +27,11 @@ def postgres():
 
 @pytest.fixture
 def prepared(tmp_path, monkeypatch, postgres):
-    ready = prepare(
-        tmp_path / "state", find_terraform(), 300, say=lambda line: None, poll_seconds=1
-    )
-    for key, value in {**ready.env, **postgres.env()}.items():
-        monkeypatch.setenv(key, value)
-    shutil.copyfile(EXAMPLE, tmp_path / "state" / "dagster" / "dagster.yaml")
-    yield ready
-    sandbox = Sandbox(ready.sandbox.state_dir)
-    sandbox.down()
-    assert all(sandbox.running(s) is None for s in SERVICES)
+    with prepared_demo(tmp_path, monkeypatch) as ready:
+        for key, value in postgres.env().items():
+            monkeypatch.setenv(key, value)
+        shutil.copyfile(EXAMPLE, tmp_path / "state" / "dagster" / "dagster.yaml")
+        yield ready
 
 
 def test_the_example_keeps_the_shipped_run_limits():
