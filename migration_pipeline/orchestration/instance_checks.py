@@ -13,7 +13,7 @@ from migration_pipeline.preflight import CheckResult
 from migration_pipeline.spec import MigrationSpec
 
 _YAML_FIX = (
-    "copy the concurrency: and run_monitoring: sections of the shipped dagster.yaml "
+    "copy the concurrency:, run_monitoring: and run_retries: sections of the shipped dagster.yaml "
     "into $DAGSTER_HOME/dagster.yaml and restart the Dagster daemon and web server"
 )
 
@@ -26,7 +26,7 @@ def _temporary(root: str | None) -> bool:
 
 def instance_checks(instance: dg.DagsterInstance, spec: MigrationSpec) -> list[CheckResult]:
     """A pass/fail line each: the instance keeps its history, runs are limited per migration,
-    the migration's pool admits one run, dead run workers are noticed."""
+    the migration's pool admits one run, dead run workers are noticed and their runs retried."""
     results = []
     storage = type(instance.run_storage).__name__
     if instance.is_ephemeral or (
@@ -92,4 +92,18 @@ def instance_checks(instance: dg.DagsterInstance, spec: MigrationSpec) -> list[C
         )
     else:
         results.append(CheckResult("run monitoring", True, "on"))
+    if not instance.run_retries_enabled:
+        results.append(
+            CheckResult(
+                "run retries",
+                False,
+                "off: a run whose worker crashed is not launched again; the migration waits "
+                "until a person launches the job",
+                _YAML_FIX,
+            )
+        )
+    else:
+        results.append(
+            CheckResult("run retries", True, "on: a run whose worker crashed is launched again")
+        )
     return results

@@ -1,5 +1,10 @@
 """Who launched a migration's runs and how they ended: the run tags, the pool, and whether the
-catch-up sensor may act (only after a person's launch that no one has withdrawn since)."""
+catch-up sensor may act (only after a person's launch that no one has withdrawn since).
+
+A crash is not a person's decision: a run whose worker died (SIGKILL, out of memory, a lost
+machine) is failed by Dagster and retried by its run retries (the migration's runs carry the
+retry tags; the shipped dagster.yaml turns retries on); a retry continues the launch it came
+from. A run a person terminated, a refused step and an op that failed are never retried."""
 
 from __future__ import annotations
 
@@ -18,6 +23,17 @@ MISMATCHED_KEYS_TAG = "migration/first_mismatched_keys"
 REFUSED_TAG = "migration/refused"  # set by orchestration.refusals on a refused step
 # Enough of a reason to read in the runs list; the full one is in the run's event log.
 TAG_TEXT_LIMIT = 200
+# Dagster's run retries (its auto re-execution daemon): a crashed run is launched again, every
+# step from the start (each is idempotent and converges), a few times at most; a run that failed
+# in an op (an error to read) is not retried.
+MAX_CRASH_RETRIES = 3
+RETRY_TAGS = {
+    "dagster/max_retries": str(MAX_CRASH_RETRIES),
+    "dagster/retry_strategy": "ALL_STEPS",
+    "dagster/retry_on_asset_or_op_failure": "false",
+}
+RETRY_NUMBER_TAG = "dagster/retry_number"  # set by Dagster on its automatic retries only
+WILL_RETRY_TAG = "dagster/will_retry"
 
 # A run in any of these may still be inside `terraform apply`.
 ACTIVE = (
@@ -29,7 +45,8 @@ ACTIVE = (
     dg.DagsterRunStatus.SUSPENDED,
     dg.DagsterRunStatus.CANCELING,
 )
-# A person terminated it, or it failed (or, tagged, a step was refused): each withdraws the launch it came from.
+# A person terminated it, or it failed (or, tagged, a step was refused): each withdraws the
+# launch it came from, except a crashed run Dagster retries.
 WITHDRAWN = (dg.DagsterRunStatus.CANCELED, dg.DagsterRunStatus.FAILURE)
 # How many recent runs are searched for a person's launch (older ones: the sensor's cursor).
 RECENT_RUNS = 50
@@ -47,7 +64,9 @@ def job_name(spec: MigrationSpec) -> str:
 
 
 def job_tags(spec: MigrationSpec) -> dict[str, str]:
-    return {MIGRATION_TAG: spec.name}
+    """The tags of every run of the migration's jobs: its name (one run per migration) and the
+    run retries that relaunch a run whose worker crashed."""
+    return {MIGRATION_TAG: spec.name, **RETRY_TAGS}
 
 
 def sensor_tags() -> dict[str, str]:
@@ -67,7 +86,13 @@ def short(text: str) -> str:
 
 
 def launched_by_person(run: dg.DagsterRun) -> bool:
-    return run.tags.get(LAUNCHED_BY_TAG) != SENSOR
+    """Neither the sensor's run nor Dagster's automatic retry of a crashed run."""
+    return run.tags.get(LAUNCHED_BY_TAG) != SENSOR and RETRY_NUMBER_TAG not in run.tags
+
+
+def retried_crash(run: dg.DagsterRun) -> bool:
+    """A failed run Dagster retries (or has retried): its worker died, nobody decided anything."""
+    return run.status == dg.DagsterRunStatus.FAILURE and run.tags.get(WILL_RETRY_TAG) == "true"
 
 
 @dataclass(frozen=True)
@@ -88,13 +113,21 @@ class Automation:
 def automation(
     instance: dg.DagsterInstance, job: str, known_person_run: str | None = None
 ) -> Automation:
-    """The sensor's standing from the job's recent runs: it waits while a run is active, for a
-    person's first launch, and after a run a person terminated or one that failed."""
+    """The sensor's standing from the job's recent runs: it waits while a run is active or a
+    crashed run waits for its retry, for a person's first launch, and after a run a person
+    terminated or one that failed (a crashed run Dagster retried is not a failure here)."""
     runs = instance.get_runs(dg.RunsFilter(job_name=job), limit=RECENT_RUNS)
     person = next((r.run_id for r in runs if launched_by_person(r)), known_person_run)
     active = next((r for r in runs if r.status in ACTIVE), None)
     if active is not None:
         return Automation(job, person, f"run {active.run_id} of {job} is still in progress")
+    crashed = next((r for r in runs if r.is_complete_and_waiting_to_retry), None)
+    if crashed is not None:
+        return Automation(
+            job,
+            person,
+            f"run {crashed.run_id} of {job} crashed (its worker died); Dagster retries it",
+        )
     if person is None:
         return Automation(
             job,
@@ -106,10 +139,21 @@ def automation(
         )
     # Runs since the person's launch, newest first (all recent ones if it is older than those).
     since = runs[: next((i + 1 for i, r in enumerate(runs) if r.run_id == person), len(runs))]
-    ended = next((r for r in since if r.status in WITHDRAWN or REFUSED_TAG in r.tags), None)
+    ended = next(
+        (
+            r
+            for r in since
+            if (r.status in WITHDRAWN and not retried_crash(r)) or REFUSED_TAG in r.tags
+        ),
+        None,
+    )
     if ended is None:
         return Automation(job, person, None)
-    who = "a person's" if launched_by_person(ended) else "the sensor's"
+    who = (
+        "Dagster's retry"
+        if RETRY_NUMBER_TAG in ended.tags
+        else ("a person's" if launched_by_person(ended) else "the sensor's")
+    )
     if REFUSED_TAG in ended.tags:
         return Automation(
             job,

@@ -1,10 +1,11 @@
 """The catch-up sensor: carries on a migration a person launched, when a gate may have opened.
 
 It acts only after a person launched the job (a run without the sensor's tag) and stops for good
-once a person terminated a run or a run failed, until a person launches again. It launches only
-when what the gates read changed since its last launch (a new validation, a decision, Artie's
-table statuses): the cursor keeps that fingerprint, so a lasting mismatch or a closed gate costs
-a look per poll, never a run per poll.
+once a person terminated a run or a run failed, until a person launches again. A run whose
+worker crashed is not a failure here: Dagster's run retries launch it again and the sensor waits
+for that. It launches only when what the gates read changed since its last launch (a new
+validation, a decision, Artie's table statuses): the cursor keeps that fingerprint, so a lasting
+mismatch or a closed gate costs a look per poll, never a run per poll.
 """
 
 # No `from __future__ import annotations`: Dagster reads the context and resource annotations.
@@ -151,7 +152,8 @@ def build_sensor(spec: MigrationSpec, job: dg.JobDefinition) -> dg.SensorDefinit
             "approval opens the cutover, and only when one of those changed since its last "
             "launch. Launches nothing before a person's first launch, while a run is "
             "active, and after a run a person terminated or one that failed, until a "
-            "person launches the job again. Its runs carry the tag "
+            "person launches the job again (a run whose worker crashed is retried by "
+            "Dagster, not a failure). Its runs carry the tag "
             "migration/launched_by=sensor."
         ),
     )

@@ -100,8 +100,8 @@ def test_the_applied_example_passes_every_check(setup, sandbox, tmp_path, monkey
     assert main(["preflight", "--config", str(config), "--migration", MIGRATION]) == 0
     out = capsys.readouterr().out
     names = re.findall(r"^PASS ([a-z ]+):", out, re.MULTILINE)
-    assert names == [*NAMES, "dagster instance", "run limits", "run monitoring"]
-    assert out.endswith("11 passed, 0 failed\n")
+    assert names == [*NAMES, "dagster instance", "run limits", "run monitoring", "run retries"]
+    assert out.endswith("12 passed, 0 failed\n")
     assert (
         "PASS destination: analytics_v1.duckdb opens read-only; the old pipeline's tables "
         "have keys\n"
@@ -121,7 +121,8 @@ def test_a_temporary_or_unlimited_instance_fails(setup, tmp_path, monkeypatch, c
     assert "(a temporary directory: validations and approvals would be lost)" in out
     assert "FAIL run limits: no run limit of 1 per `migration` tag value" in out
     assert "FAIL run monitoring: off" in out
-    assert out.endswith("8 passed, 3 failed\n")
+    assert "FAIL run retries: off: a run whose worker crashed is not launched again" in out
+    assert out.endswith("8 passed, 4 failed\n")
 
 
 def test_a_pool_admitting_two_runs_fails(setup, tmp_path):

@@ -1,9 +1,11 @@
-"""Crash helpers: an HTTP proxy that holds Artie's answer to one request, and process lookups.
+"""Crash helpers: an HTTP proxy that holds Artie's answer to one request, the one way the crash
+tests kill a step at that moment, and process lookups.
 
 The proxy sits between Terraform's provider and the sandbox API. When the trapped request has
 been forwarded and the sandbox has answered it (Artie accepted the change), `accepted` is set
 and the answer is held back until `release` is set: the test kills whatever it wants at exactly
-that moment, with no sleep and no race.
+that moment, with no sleep and no race. `rearm` sets the next trap (one proxy serves a whole
+migration); `requests` lists every request that reached the sandbox, with its answer's status.
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import signal
 import tempfile
 import threading
+import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -29,6 +34,8 @@ class HoldingProxy:
     ):
         self.upstream = urlsplit(upstream)
         self.trap = (method, re.compile(path_regex))
+        self.requests: list[tuple[str, str, int]] = []
+        self._lock = threading.Lock()
         self.accepted = threading.Event()
         self.release = threading.Event()
         self.armed = threading.Event()
@@ -56,6 +63,8 @@ class HoldingProxy:
                 answer = conn.getresponse()
                 payload = answer.read()
                 conn.close()
+                with proxy._lock:
+                    proxy.requests.append((self.command, urlsplit(self.path).path, answer.status))
                 if not before:
                     self._trap(urlsplit(self.path).path, answer.status)
                 try:
@@ -71,16 +80,18 @@ class HoldingProxy:
 
             def _trap(self, path: str, status: int) -> bool:
                 """Hold here if this is the trapped request; whether it was."""
-                if not (
-                    proxy.armed.is_set()
-                    and not proxy.accepted.is_set()
-                    and self.command == proxy.trap[0]
-                    and proxy.trap[1].search(path)
-                ):
-                    return False
-                proxy.trapped = (self.command, path, status)
-                proxy.accepted.set()
-                proxy.release.wait(120)
+                with proxy._lock:
+                    if not (
+                        proxy.armed.is_set()
+                        and not proxy.accepted.is_set()
+                        and self.command == proxy.trap[0]
+                        and proxy.trap[1].search(path)
+                    ):
+                        return False
+                    proxy.trapped = (self.command, path, status)
+                    release = proxy.release
+                    proxy.accepted.set()
+                release.wait(120)
                 return True
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
@@ -93,6 +104,22 @@ class HoldingProxy:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+    def rearm(self, method: str, path_regex: str) -> None:
+        """Trap the next `method path_regex` request; the request held now is released."""
+        with self._lock:
+            held = self.release
+            self.trap = (method, re.compile(path_regex))
+            self.trapped = None
+            self.accepted = threading.Event()
+            self.release = threading.Event()
+        held.set()
+
+    def reached(self, method: str, path_regex: str) -> list[tuple[str, str, int]]:
+        """The requests `method path_regex` that reached the sandbox, with their statuses."""
+        pattern = re.compile(path_regex)
+        with self._lock:
+            return [r for r in self.requests if r[0] == method and pattern.search(r[1])]
+
     def __enter__(self) -> HoldingProxy:
         self._thread.start()
         return self
@@ -103,21 +130,84 @@ class HoldingProxy:
         self.server.server_close()
 
 
-def children(parent: int, name: str) -> list[int]:
-    """Live child processes of `parent` whose command line contains `name`."""
-    found = []
+def _processes() -> dict[int, tuple[int, list[str]]]:
+    """Every live process: pid -> (parent pid, argv)."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == parent and fields[0] != "Z" and name in cmdline:
-            found.append(int(entry.name))
+        if fields[0] != "Z":
+            found[int(entry.name)] = (int(fields[1]), argv)
     return found
+
+
+def children(parent: int, name: str) -> list[int]:
+    """Live child processes of `parent` whose command line contains `name`."""
+    return [
+        pid
+        for pid, (ppid, argv) in _processes().items()
+        if ppid == parent and name in " ".join(argv)
+    ]
+
+
+def terraform_applying(ancestor: int) -> list[int]:
+    """Live `terraform apply` processes anywhere below `ancestor` (its providers excluded)."""
+    processes = _processes()
+
+    def below(pid: int) -> bool:
+        seen = set()
+        while pid not in seen and pid in processes:
+            seen.add(pid)
+            pid = processes[pid][0]
+            if pid == ancestor:
+                return True
+        return False
+
+    return [
+        pid
+        for pid, (_, argv) in processes.items()
+        if Path(argv[0]).name == "terraform" and "apply" in argv and below(pid)
+    ]
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+@dataclass(frozen=True)
+class Killed:
+    """What `kill_when_accepted` killed: the run worker (None: only terraform) and terraform."""
+
+    worker: int | None
+    terraform: int
+
+
+def kill_when_accepted(
+    proxy: HoldingProxy, under: int, worker: bool = False, terraform: bool = True
+) -> Killed:
+    """Once Artie accepted the trapped request (its answer still held), SIGKILL the step: with
+    `worker`, the process running it (terraform's parent: the run worker); with `terraform`,
+    terraform's process group (terraform and its provider). `under` is a process the step runs
+    below. Returns once terraform is gone (at most 5 s after the kill: without `terraform`, only
+    the parent-death signal stops it); the held answer is left for the caller to release."""
+    assert proxy.accepted.wait(180), "the step never sent its request"
+    (applying,) = terraform_applying(under)
+    runner = parent_of(applying) if worker else None
+    if runner is not None:
+        os.kill(runner, signal.SIGKILL)
+    if terraform:
+        os.killpg(applying, signal.SIGKILL)  # terraform runs in its own process group
+    deadline = time.monotonic() + 5
+    while alive(applying) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(applying), f"terraform ({applying}) outlived the kill"
+    return Killed(runner, applying)
 
 
 def alive(pid: int) -> bool:

@@ -6,12 +6,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -24,9 +22,8 @@ from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.terraform.steps import make_edit, run_step
 from migration_pipeline_tests.support.crash import (
     HoldingProxy,
-    alive,
     assert_nothing_secret_left,
-    children,
+    kill_when_accepted,
     private_temp,
 )
 from migration_pipeline_tests.support.sandbox_module import (
@@ -62,9 +59,7 @@ def intended_files(original: dict[str, bytes], steps: tuple[str, ...], tmp_path:
 
 
 def kill_terraform_when_accepted(proxy: HoldingProxy) -> None:
-    assert proxy.accepted.wait(90), "the step never sent its request"
-    (pid,) = children(os.getpid(), "terraform")
-    os.killpg(pid, signal.SIGKILL)  # terraform and its provider, mid-apply
+    kill_when_accepted(proxy, os.getpid())  # terraform and its provider, mid-apply
     proxy.release.set()
 
 
@@ -155,17 +150,14 @@ def test_a_run_worker_killed_mid_step_takes_terraform_with_it_and_the_next_run_c
                 )
             )
             worker.stdin.close()
-            assert proxy.accepted.wait(120), "the worker never sent the create request"
-            (terraform,) = children(worker.pid, "terraform")
-            worker.kill()
+            # Only the worker is killed: the parent-death signal stops terraform at once (within
+            # the helper's 5 s); without it terraform only dies on its next write to the dead
+            # worker's pipe ("Still creating... [10s elapsed]").
+            killed = kill_when_accepted(proxy, worker.pid, worker=True, terraform=False)
+            assert killed.worker == worker.pid
             worker.wait(10)
-            # The parent-death signal lands at once; without it terraform only dies on its next
-            # write to the dead worker's pipe ("Still creating... [10s elapsed]").
-            deadline = time.monotonic() + 5
-            while alive(terraform) and time.monotonic() < deadline:
-                time.sleep(0.05)
             # Artie's answer is still held: terraform did not finish, it was stopped.
-            assert not alive(terraform) and not proxy.release.is_set()
+            assert not proxy.release.is_set()
         plans = directory / ".terraform" / "migration-pipeline" / "plans"
         assert [p.name for p in plans.iterdir()] == [f"create-{worker.pid}.tfplan"]
         result = run_step("create", spec, runner, api)

@@ -111,11 +111,19 @@ def test_each_phase_is_validated_or_skipped_with_the_reason_shown(phase, tables,
     assert skip_reason(snapshot(phase, tables, pending)) == reason
 
 
+# A crashed run of any of the migration's jobs is retried by Dagster, never one that failed in an op.
+RETRY_TAGS = {
+    "dagster/max_retries": "3",
+    "dagster/retry_strategy": "ALL_STEPS",
+    "dagster/retry_on_asset_or_op_failure": "false",
+}
+
+
 def test_a_due_tick_requests_a_run_tagged_with_the_migration_and_its_phase(tmp_path):
     spec = spec_with({}, tmp_path)
     request = tick(spec, snapshot("approved"))
     assert isinstance(request, dg.RunRequest)
-    assert request.tags == {"migration": "shop_move", "migration/phase": "approved"}
+    assert request.tags == {"migration": "shop_move", **RETRY_TAGS, "migration/phase": "approved"}
 
 
 def test_a_tick_outside_the_window_skips_saying_why(tmp_path):
@@ -129,7 +137,7 @@ def test_a_tick_outside_the_window_skips_saying_why(tmp_path):
 def test_the_validation_job_materializes_both_validation_assets_of_its_migration(tmp_path):
     job = build_validation_job(spec_with({}, tmp_path))
     assert job.name == "shop_move_validation_job"
-    assert job.tags == {"migration": "shop_move"}
+    assert job.tags == {"migration": "shop_move", **RETRY_TAGS}
     assert (
         job.description == "Validate shop_move now: compare the new destination with the old one."
     )

@@ -113,6 +113,48 @@ def test_a_failed_run_parks_the_sensor_until_a_person_launches_again():
         assert automation(instance, JOB).blocker is None
 
 
+def crash(instance: dg.DagsterInstance, job: dg.JobDefinition, tags: dict | None = None) -> str:
+    """A run of `job` whose worker died, as Dagster records it with run retries on: failed by the
+    code server, then tagged to be retried by the daemon."""
+    run = instance.create_run_for_job(job, tags=tags, status=dg.DagsterRunStatus.STARTED)
+    instance.report_run_failed(run)
+    instance.add_run_tags(run.run_id, {"dagster/will_retry": "true"})
+    return run.run_id
+
+
+@pytest.mark.parametrize("by_sensor", [False, True])
+def test_a_crashed_run_dagster_retries_is_no_reason_to_park(by_sensor):
+    job = make_job({})
+    with dg.DagsterInstance.ephemeral() as instance:
+        person = job.execute_in_process(instance=instance).run_id
+        crashed = crash(instance, job, sensor_tags() if by_sensor else None)
+        assert automation(instance, JOB).blocker == (
+            f"run {crashed} of {JOB} crashed (its worker died); Dagster retries it"
+        )
+        instance.add_run_tags(crashed, {"dagster/auto_retry_run_id": "the-retry"})
+        retry_tags = {**(sensor_tags() if by_sensor else {}), "dagster/retry_number": "1"}
+        job.execute_in_process(instance=instance, tags=retry_tags)
+        # The retry carries on the launch it came from: it is no person's launch of its own.
+        assert automation(instance, JOB) == automation(instance, JOB, person)
+        assert automation(instance, JOB).person_run == (person if by_sensor else crashed)
+        assert automation(instance, JOB).blocker is None
+
+
+def test_a_retry_that_fails_in_an_op_parks_the_sensor():
+    outcome = {"fail": True}
+    job = make_job(outcome)
+    with dg.DagsterInstance.ephemeral() as instance:
+        crashed = crash(instance, job)
+        instance.add_run_tags(crashed, {"dagster/auto_retry_run_id": "the-retry"})
+        retry = job.execute_in_process(
+            instance=instance, tags={"dagster/retry_number": "1"}, raise_on_error=False
+        )
+        assert automation(instance, JOB).blocker == (
+            f"Dagster's retry run {retry.run_id} of {JOB} failed: read its logs, fix the cause, "
+            "then launch the job again (the sensor waits until a person does)."
+        )
+
+
 def test_an_active_run_blocks_the_sensor():
     job = make_job({})
     with dg.DagsterInstance.ephemeral() as instance:
@@ -329,6 +371,7 @@ def test_the_sensor_polls_the_specs_interval_and_starts_running(tmp_path):
         "pipeline has caught up, when a validation is due, or when an approval opens the cutover, "
         "and only when one of those changed since its last launch. Launches nothing before a "
         "person's first launch, while a run is active, and after a run a person terminated or one "
-        "that failed, until a person launches the job again. Its runs carry the tag "
+        "that failed, until a person launches the job again (a run whose worker crashed is "
+        "retried by Dagster, not a failure). Its runs carry the tag "
         "migration/launched_by=sensor."
     )
