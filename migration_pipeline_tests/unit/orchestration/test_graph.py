@@ -23,19 +23,15 @@ from migration_pipeline.spec import load_specs
 from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.validation import TableReport, ValidationReport
 from migration_pipeline.validation.report import KeyList
+from migration_pipeline_tests.support import orchestration as support
 
-SPEC_YAML = """
-migrations:
-  shop_move:
-    terraform: {dir: tf}
-    reader: artie_source_reader.shop
-    old_pipeline: artie_pipeline.v1
-    new_pipeline: {address: artie_pipeline.v2, destination_config: {database: v2}}
-    artie: {api_url: "http://127.0.0.1:9", api_key_env: TEST_ARTIE_KEY}
-    owners: [team:data, ana@example.com]
+SPEC_YAML = (
+    support.SPEC_YAML
+    + """    owners: [team:data, ana@example.com]
     validation:
       schedule: {cron: "*/5 * * * *", timezone: Europe/Berlin}
 """
+)
 
 
 def _specs(tmp_path, text: str = SPEC_YAML):
