@@ -92,14 +92,16 @@ def statuses(path: str) -> dict[str, str]:
     return {key: status_by_exit_code[code] for key, code in codes.items()}
 
 
-def diff_of(mutant: str) -> str:
-    mutmut = Path(sys.executable).with_name("mutmut")
-    shown = subprocess.run(
-        [str(mutmut), "show", mutant], cwd=ROOT, capture_output=True, text=True, check=False
-    ).stdout
+def diff_of(mutant: str, path: str) -> str:
+    """The mutant's changed lines (mutmut's own diff, read in this process: `mutmut show` is one
+    slow start per survivor)."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    os.chdir(ROOT)  # mutmut reads mutants/ relative to the working directory
+    shown = get_diff_for_mutant(mutant, path=path)
     lines = [
         line
-        for line in shown.splitlines()[1:]
+        for line in shown.splitlines()
         if line.startswith(("-", "+")) and not line.startswith(("---", "+++"))
     ]
     return "\n".join(lines).strip() or shown.strip()
@@ -121,7 +123,7 @@ def save(name: str, wall: float | None) -> Path:
         "wall_seconds": None if wall is None else round(wall),
         "generated": len(found),
         "counts": dict(sorted(counts.items())),
-        "survivors": [{"mutant": key, "diff": diff_of(key)} for key in survivors],
+        "survivors": [{"mutant": key, "diff": diff_of(key, MODULES[name])} for key in survivors],
     }
     out.write_text(json.dumps(result, indent=1) + "\n")
     return out
