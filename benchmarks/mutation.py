@@ -59,26 +59,32 @@ def dotted(path: str) -> str:
     return path.removesuffix(".py").replace("/", ".")
 
 
-def run_module(name: str, max_children: int) -> float:
-    """One mutmut run over `name`'s mutants; its wall time in seconds."""
+def run_module(name: str, max_children: int, rerun_all: bool = False) -> float:
+    """mutmut runs over `name`'s mutants; their wall time in seconds. Mutants killed in an earlier
+    run of this worktree stay killed (mutmut resets those of a function whose code changed);
+    only the others (survivors, not checked) are run, unless `rerun_all`."""
     mutmut = Path(sys.executable).with_name("mutmut")
     started = time.monotonic()
-    subprocess.run(
-        [
-            "nice",
-            "-n",
-            "10",
-            str(mutmut),
-            "run",
-            "--max-children",
-            str(max_children),
-            f"{dotted(MODULES[name])}.*",
-        ],
-        cwd=ROOT,
-        check=False,
-        env={**os.environ, "CHECKPOINT_DISABLE": "1"},
-    )
+    found = statuses(MODULES[name])
+    # With nothing pending, one killed mutant is run again: the run regenerates changed functions.
+    pending = [k for k, s in found.items() if s not in DETECTED] or list(found)[:1]
+    first = [f"{dotted(MODULES[name])}.*"] if rerun_all or not found else pending
+    for attempt in range(2):
+        names = first if attempt == 0 else unchecked(name)
+        if not names:
+            continue
+        subprocess.run(
+            ["nice", "-n", "10", str(mutmut), "run", "--max-children", str(max_children), *names],
+            cwd=ROOT,
+            check=False,
+            env={**os.environ, "CHECKPOINT_DISABLE": "1"},
+        )
     return time.monotonic() - started
+
+
+def unchecked(name: str) -> list[str]:
+    """Mutants never run: new, or of a function changed since (the first run regenerates them)."""
+    return [k for k, s in statuses(MODULES[name]).items() if s == "not checked"]
 
 
 def statuses(path: str) -> dict[str, str]:
@@ -206,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--report-only", action="store_true", help="rebuild the report from the result files"
     )
+    parser.add_argument(
+        "--rerun-all", action="store_true", help="run every mutant, killed before or not"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "mutation.md")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.modules.split(",") if n.strip()]
@@ -214,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown module(s) {', '.join(unknown)}; choose from {', '.join(MODULES)}")
     if not args.report_only:
         for name in names:
-            print(f"wrote {save(name, run_module(name, args.max_children))}")
+            print(f"wrote {save(name, run_module(name, args.max_children, args.rerun_all))}")
     text, ok = report()
     args.out.write_text(text)
     print(f"wrote {args.out}" + ("" if ok else " (some module below target or unexplained)"))
