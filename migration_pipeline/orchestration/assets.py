@@ -134,6 +134,8 @@ def validation_assets(spec: MigrationSpec) -> dg.AssetsDefinition:
                 severity=o.severity,
             )
         yield dg.MaterializeResult(asset_key=mismatches, metadata=evidence.mismatches_metadata)
+        for observation in evidence.observations(spec):
+            context.log_event(observation)
 
     return validation
 

@@ -21,7 +21,7 @@ from migration_pipeline.orchestration.event_metadata import (
     validation_metadata,
 )
 from migration_pipeline.orchestration.facts import Snapshot
-from migration_pipeline.orchestration.graph import mismatches_key
+from migration_pipeline.orchestration.graph import destination_key, mismatches_key, pipeline_key
 from migration_pipeline.orchestration.resources import ValidationResource
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform.inputs import ConnectorSource
@@ -85,6 +85,21 @@ class Evidence:
     mismatches: pd.DataFrame = field(repr=False)
     mismatches_metadata: dict[str, Any] = field(repr=False)
     checks: tuple[CheckOutcome, ...] = ()
+    progress: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def observations(self, spec: MigrationSpec) -> list[dg.AssetObservation]:
+        """What the validation saw of each destination (rows per table, latest write) and of the
+        new pipeline (its progress and lag, as Artie reported it): observations on those assets,
+        so their pages plot the two destinations converging."""
+        observed = [
+            dg.AssetObservation(
+                destination_key(spec, side), metadata=side_metadata(self.report, side)
+            )
+            for side in ("old", "new")
+        ]
+        if self.progress:
+            observed.append(dg.AssetObservation(pipeline_key(spec, "new"), metadata=self.progress))
+        return observed
 
     def events(self, spec: MigrationSpec) -> list:
         """The events a job step logs (an asset materialization yields the same, as results)."""
@@ -102,6 +117,7 @@ class Evidence:
                 for o in self.checks
             ),
             dg.AssetMaterialization(mismatches_key(spec), metadata=self.mismatches_metadata),
+            *self.observations(spec),
         ]
 
 
@@ -133,14 +149,29 @@ def record_evidence(
             con.execute("INSERT INTO validation_mismatches SELECT * FROM mismatches_frame")
             con.unregister("mismatches_frame")
         con.execute("COMMIT")
-    metadata = {**validation_metadata(report), **progress_metadata(status, report.finished_at)}
+    progress = progress_metadata(status, report.finished_at)
     return Evidence(
         report,
-        metadata,
+        {**validation_metadata(report), **progress},
         frame,
         mismatches_metadata(frame, history.database, report),
         tuple(checks(report)),
+        progress,
     )
+
+
+def side_metadata(report: ValidationReport, side: str) -> dict[str, Any]:
+    """One destination as the validation read it: its rows in total and per table (numbers, so
+    the asset page plots them) and its latest Artie write time (a timestamp), with the validation
+    that read them."""
+    rows = {t.table: t.old_rows if side == "old" else t.new_rows for t in report.tables}
+    writes = [w for t in report.tables if (w := t.freshness.latest(side)) is not None]
+    return {
+        "dagster/row_count": sum(rows.values()),
+        **{f"rows/{table}": n for table, n in sorted(rows.items())},
+        **({"latest_write": dg.MetadataValue.timestamp(max(writes))} if writes else {}),
+        "validation_id": report.id,
+    }
 
 
 def mismatch_frame(rows: list[MismatchRow]) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from migration_pipeline.orchestration import build_definitions
 from migration_pipeline.orchestration.approvals import record_approval
 from migration_pipeline.orchestration.event_metadata import validation_key, validation_records
 from migration_pipeline.orchestration.facts import gather
-from migration_pipeline.orchestration.graph import mismatches_key
+from migration_pipeline.orchestration.graph import destination_key, mismatches_key, pipeline_key
 from migration_pipeline.phases import Phase, Step
 from migration_pipeline.spec import load_specs
 from migration_pipeline.validation.history import history_path
@@ -177,6 +177,23 @@ def test_scheduled_validations_keep_an_approval_fresh_until_the_cutover(
             )
             assert set(by_job) == set(by_schedule)
         assert by_job["dagster/row_count"].value == 0  # no mismatched key
+        # Every validation observed both destinations and the new pipeline: their pages plot the
+        # row counts converging and the lag.
+        observed = {
+            side: [
+                r.asset_observation.metadata
+                for r in instance.fetch_observations(destination_key(spec, side), 100).records
+            ]
+            for side in ("old", "new")
+        }
+        assert (
+            len(observed["old"]) == len(observed["new"]) == len(validation_records(instance, spec))
+        )
+        latest_old, latest_new = observed["old"][0], observed["new"][0]
+        assert latest_new["dagster/row_count"].value == latest_old["dagster/row_count"].value > 0
+        assert isinstance(latest_new["latest_write"], dg.TimestampMetadataValue)
+        progress = instance.fetch_observations(pipeline_key(spec, "new"), 1).records[0]
+        assert "streaming" in progress.asset_observation.metadata["new_pipeline_progress"].value
         report = instance.fetch_materializations(validation_key(spec), limit=1).records[0]
         assert "streaming" in report.asset_materialization.metadata["new_pipeline_progress"].value
         after = deployment.tick()

@@ -107,6 +107,14 @@ def test_a_mismatch_is_recorded_with_each_checks_severity_and_its_keys(defs, tmp
     }
     materialized = [e.asset_key for e in events if isinstance(e, dg.AssetMaterialization)]
     assert materialized == [key("validation_report"), key("validation_mismatches")]
+    observed = {
+        e.asset_key.path[-1]: e.metadata for e in events if isinstance(e, dg.AssetObservation)
+    }
+    assert set(observed) == {"old_destination", "new_destination"}  # no Artie status given
+    assert (
+        observed["old_destination"]["dagster/row_count"].value,
+        observed["new_destination"]["rows/orders"].value,
+    ) == (3, 2)
     assert evidence.mismatches[["table_name", "kind", "key"]].values.tolist() == [
         ["orders", "missing_in_new", "7"]
     ]
