@@ -6,7 +6,6 @@ says who stopped it) until that person launches again, which completes it."""
 
 from __future__ import annotations
 
-import difflib
 import json
 import shutil
 import statistics
@@ -33,13 +32,18 @@ from migration_pipeline.spec import load_spec
 from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline.terraform.steps import run_step
 from migration_pipeline_tests.support.crash import HoldingProxy, files_holding
+from migration_pipeline_tests.support.daemon import (
+    EXPECTED_DIFF,
+    module_diff,
+    pipelines,
+    wait_for,
+)
 from migration_pipeline_tests.support.demo import prepared_demo
 from sandbox_demo.deployment import ASSET_JOB, Deployment
 from sandbox_demo.prepare import EXAMPLE_MODULE, MIGRATION
 from sandbox_demo.watch import Watch
 
 SENSOR = f"{MIGRATION}_catch_up_sensor"
-EXPECTED_DIFF = Path(__file__).with_name("expected_module.diff")
 ROWS = 2000
 
 
@@ -65,35 +69,6 @@ class RunningWorkload(threading.Thread):
             self.error = e
         finally:
             workload.close()
-
-
-def module_diff(before: Path, after: Path) -> str:
-    return "".join(
-        "".join(
-            difflib.unified_diff(
-                (before / name).read_text().splitlines(True) if (before / name).exists() else [],
-                (after / name).read_text().splitlines(True),
-                f"a/{name}",
-                f"b/{name}",
-            )
-        )
-        for name in sorted(p.name for p in after.glob("*.tf"))
-    )
-
-
-def wait_for(what: str, check, timeout: float, every: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(every)
-
-
-def pipelines(prepared) -> list[str]:
-    with ArtieClient(prepared.sandbox.endpoint(), prepared.env["ARTIE_API_KEY"]) as client:
-        return sorted(p.name for p in client.list_pipelines())
 
 
 @pytest.mark.timeout(720)

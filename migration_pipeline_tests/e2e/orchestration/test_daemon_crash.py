@@ -1,0 +1,147 @@
+"""A crash is nobody's decision: the run worker and terraform SIGKILLed right after Artie accepted
+the first change of each Terraform step (promote, create, cutover, unshare), in one migration
+through the real Dagster path (dagster dev: code server, daemon, run queue, run retries, the
+catch-up sensor, the shipped dagster.yaml), and one person's launch and one approval still carry
+it to `complete` with no command run by hand: one new pipeline, the old one deleted once, the
+Terraform state equal to what Artie holds, the module as intended, no key left behind.
+
+Later requests of a step (a second resource, a start after a create) are covered step by step
+in integration/terraform/test_crash.py; this test pays for one crash per step."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+from migration_pipeline.artie.client import ArtieClient
+from migration_pipeline.cli import main
+from migration_pipeline.orchestration.runs import LAUNCHED_BY_TAG, REFUSED_TAG, job_name
+from migration_pipeline.spec import load_spec
+from migration_pipeline.terraform.plan import Redactor, parse_plan
+from migration_pipeline.terraform.runner import TerraformRunner
+from migration_pipeline_tests.support.crash import (
+    HoldingProxy,
+    files_holding,
+    kill_when_accepted,
+)
+from migration_pipeline_tests.support.daemon import EXPECTED_DIFF, module_diff, pipelines, wait_for
+from migration_pipeline_tests.support.demo import prepared_demo
+from sandbox_demo.deployment import Deployment
+from sandbox_demo.prepare import EXAMPLE_MODULE, MIGRATION
+from sandbox_demo.watch import Watch
+
+READER = r"^/source-readers/(?!validate)[^/]+$"
+PIPELINE = r"^/pipelines/[^/]+$"
+# The first request that changes Artie in each step, in the order the migration sends them.
+TRAPS = (
+    ("promote", "POST", READER),
+    ("create", "POST", r"^/pipelines$"),
+    ("cutover", "DELETE", PIPELINE),
+    ("unshare", "POST", READER),
+)
+
+
+@pytest.fixture
+def prepared(tmp_path, monkeypatch):
+    with prepared_demo(tmp_path, monkeypatch) as ready:
+        # One clean validation before approval: the crashes, not the evidence, are under test.
+        spec = yaml.safe_load(ready.config.read_text())
+        spec["migrations"][MIGRATION]["gates"]["clean_validations"] = 1
+        ready.config.write_text(yaml.safe_dump(spec))
+        yield ready
+
+
+def approve_when_asked(watch: Watch, config: Path) -> bool:
+    """Approve the latest clean validation through the CLI once the job waits for approval."""
+    status = watch.status()
+    closed = next((g for g in status["gates"] if not g["open"]), None)
+    latest = status["latest_validation"]
+    if closed is None or closed["name"] != "approval" or (latest or {}).get("verdict") != "clean":
+        return False
+    argv = ["approve", "--config", str(config), "--migration", MIGRATION, "--who", "crash-test"]
+    return main([*argv, "--comment", "clean", "--validation", latest["id"]]) == 0
+
+
+@pytest.mark.timeout(600)
+def test_the_run_worker_killed_in_every_step_still_completes_with_no_hand_run_command(
+    prepared, tmp_path
+):
+    spec = load_spec(prepared.config, MIGRATION)
+    job = job_name(spec)
+    runner = TerraformRunner.for_spec(spec.terraform)
+    before = runner.state().uuids()
+    proxy = HoldingProxy(prepared.sandbox.endpoint(), *TRAPS[0][1:])
+    started = time.monotonic()
+    with (
+        proxy,
+        Deployment(
+            {**prepared.env, "ARTIE_ENDPOINT": proxy.url}, tmp_path / "dagster-dev.log"
+        ) as deployment,
+        dg.DagsterInstance.get() as instance,
+    ):
+        watch = Watch(deployment, spec, instance)
+        person = deployment.launch_job(job)
+        for index, (step, _, _) in enumerate(TRAPS):
+            if step == "cutover":
+                wait_for(
+                    "the approval gate", lambda: approve_when_asked(watch, prepared.config), 240
+                )
+            killed = kill_when_accepted(proxy, deployment.process.pid, worker=True)
+            assert 200 <= proxy.trapped[2] < 300, (step, proxy.trapped)  # Artie accepted it
+            assert killed.worker is not None, step
+            if index + 1 < len(TRAPS):
+                proxy.rearm(*TRAPS[index + 1][1:])  # and release the answer to the dead worker
+            else:
+                proxy.release.set()
+        wait_for("complete", lambda: watch.status()["phase"] == "complete", 240, every=2)
+        runs = deployment.runs(job)
+    total = time.monotonic() - started
+
+    crashed = [r for r in runs if r.status == "FAILURE"]
+    assert len(crashed) == len(TRAPS), runs
+    # Each crash was retried by Dagster (nobody launched anything by hand) and was not a refusal.
+    assert all(r.tags.get("dagster/will_retry") == "true" for r in crashed), crashed
+    retries = {r.run_id for r in runs if "dagster/retry_number" in r.tags}
+    assert {r.tags["dagster/auto_retry_run_id"] for r in crashed} <= retries
+    assert [
+        r.run_id for r in runs if LAUNCHED_BY_TAG not in r.tags and r.run_id not in retries
+    ] == [person]
+    assert all(r.status == "SUCCESS" for r in runs if r not in crashed), runs
+    assert not [r for r in runs if REFUSED_TAG in r.tags]
+
+    # Artie: one pipeline ever created, the old one deleted once, only the new one left.
+    created = proxy.reached("POST", r"^/pipelines$")
+    assert len(created) == 1 and 200 <= created[0][2] < 300, created
+    deleted = proxy.reached("DELETE", PIPELINE)
+    assert [path for _, path, _ in deleted] == [f"/pipelines/{before[spec.old_pipeline]}"]
+    assert 200 <= deleted[0][2] < 300, deleted
+    assert pipelines(prepared) == ["analytics_v2"]
+    # The state is what Artie holds: a refreshed plan finds nothing changed or drifted.
+    after = runner.state().uuids()
+    with ArtieClient(prepared.sandbox.endpoint(), prepared.env["ARTIE_API_KEY"]) as api:
+        (new,) = api.pipelines_on_reader(after[spec.reader])
+        reader = api.get_source_reader(after[spec.reader])
+    assert (new.uuid, new.status, reader.is_shared) == (
+        after[spec.new_pipeline.address],
+        "running",
+        False,
+    )
+    assert spec.old_pipeline not in after
+    plan_file = tmp_path / "check.tfplan"
+    assert runner.plan(plan_file) is False
+    plan = parse_plan(runner.show_json(plan_file), Redactor())
+    plan_file.unlink()
+    assert (plan.changes, plan.drift) == ((), ())
+    original = tmp_path / "original"
+    shutil.copytree(EXAMPLE_MODULE, original, ignore=shutil.ignore_patterns(".terraform*"))
+    assert module_diff(original, prepared.module) == EXPECTED_DIFF.read_text()
+    assert not files_holding(prepared.module, prepared.env["ARTIE_API_KEY"])
+    assert not list(prepared.module.rglob("*.tfplan"))
+    print(
+        f"\n{len(runs)} runs, {len(crashed)} crashed and retried; launch to complete {total:.0f} s"
+    )
