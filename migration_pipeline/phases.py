@@ -62,7 +62,7 @@ REMOVED_OUTSIDE_CUTOVER = (
     "it, or approve a fresh passing validation."
 )
 PENDING_CUTOVER = (
-    "A cutover step stopped before it finished; it resumes only with an approval "
+    "A cutover step is running or stopped before it finished; it resumes only with an approval "
     "and a fresh passing validation."
 )
 
@@ -330,16 +330,16 @@ def assess(facts: MigrationFacts, settings: GateSettings = GateSettings()) -> As
             facts,
             settings,
             PENDING_CUTOVER,
-            "A cutover step stopped before "
+            "A cutover step is running or stopped before "
             "it finished; approved, and the latest validation is fresh and "
-            "clean: running it again converges it.",
+            "clean: if none runs, running it again converges it.",
         )
     if m.pending_step and m.pending_step.startswith("abort_"):
         return Assessment(
             Phase.ABORTED,
             None,
-            f"An abort step ({m.pending_step}) stopped before "
-            "it finished: run `migration-pipeline abort` again (or launch the abort "
+            f"An abort step ({m.pending_step}) is running or stopped before "
+            "it finished: if none runs, run `migration-pipeline abort` again (or launch the abort "
             "job) to finish the rollback.",
         )
     if m.pending_step:
@@ -347,7 +347,8 @@ def assess(facts: MigrationFacts, settings: GateSettings = GateSettings()) -> As
         return Assessment(
             _PENDING_PHASE[step],
             step,
-            f"A {step} step stopped before it finished; running it again converges it.",
+            f"A {step} step is running or stopped before it finished; if none runs, running it "
+            "again converges it.",
         )
     if old_gone:
         return Assessment(

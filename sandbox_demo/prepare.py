@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from artie_sandbox import cli as sandbox_cli
-from artie_sandbox.environment import terraform_environment
+from artie_sandbox.environment import API_KEY_VARIABLE, terraform_environment
 from artie_sandbox.errors import LifecycleError
 from artie_sandbox.lifecycle import Sandbox
 from artie_sandbox.source.command import DEFAULT_SOURCE
@@ -144,7 +145,35 @@ def prepare(
         + migrations_text(module, sandbox.cli_config, sandbox.endpoint(), poll_seconds=poll_seconds)
     )
     env.update(DAGSTER_HOME=str(home), MIGRATIONS_FILE=str(config))
+    shell = write_shell_environment(state, env, sandbox)
+    say(f"For the CLI in another shell: source {shell}")
     return Prepared(sandbox, module, config, env)
+
+
+SHELL_VARIABLES = (
+    "DAGSTER_HOME",
+    "MIGRATIONS_FILE",
+    "ARTIE_SANDBOX_HOME",
+    "ARTIE_ENDPOINT",
+    "TF_CLI_CONFIG_FILE",
+    "CHECKPOINT_DISABLE",
+)
+
+
+def write_shell_environment(state: Path, env: dict[str, str], sandbox: Sandbox) -> Path:
+    """`state/env.sh`: what a shell needs to run `migration-pipeline` and `artie-sandbox` on this
+    sandbox (the venv's bin on PATH, the instance, the migrations file, Terraform's and the
+    provider's variables). The API key is read from the sandbox's 0600 key file when sourced,
+    never written here."""
+    lines = [
+        f"# Written by sandbox_demo for {state}: `source` it to use the CLI on this sandbox.",
+        f'export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"',
+        *(f"export {k}={shlex.quote(env[k])}" for k in SHELL_VARIABLES),
+        f'export {API_KEY_VARIABLE}="$(cat {shlex.quote(str(sandbox.api_key_file))})"',
+    ]
+    path = state / "env.sh"
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def prepare_or_explain(

@@ -14,8 +14,10 @@ import os
 import sys
 from pathlib import Path
 
+from migration_pipeline.spec import load_spec
+from migration_pipeline.terraform.hcl import load_module
 from sandbox_demo.deployment import dagster_command, default_signals
-from sandbox_demo.prepare import DEMO_ROWS, ROOT, prepare_or_explain
+from sandbox_demo.prepare import DEMO_ROWS, MIGRATION, ROOT, prepare_or_explain
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,9 +37,20 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(prepared.env)
     home = Path(os.environ["DAGSTER_HOME"])
     command = dagster_command(args.port)
+    spec = load_spec(prepared.config, MIGRATION)
+    if spec.old_pipeline in load_module(prepared.module).resources:
+        todo = (
+            f"launch {MIGRATION}_job to start the migration (docs/operators-guide.md, the runbook)"
+        )
+    else:
+        todo = (
+            f"the migration in {args.state} is already cut over ({spec.old_pipeline} is gone, "
+            "e.g. by `make demo`): to perform it by hand from the start, Ctrl-C, `make clean`, "
+            "then `make ui` again"
+        )
     print(
-        f"\nDagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME {home}); launch "
-        "analytics_v1_to_v2_job to start the migration. Ctrl-C stops the UI.",
+        f"\nDagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME {home}): {todo}. "
+        f"Ctrl-C stops the UI. For the CLI in another shell: source {args.state}/env.sh",
         flush=True,
     )
     default_signals()

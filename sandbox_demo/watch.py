@@ -41,11 +41,13 @@ class Watch:
     def approve_when_asked(self, status: dict, who: str, comment: str) -> str | None:
         """Materialize the approval asset for the latest validation (UI config who / comment /
         validation_id) when the job stopped at the approval gate and that validation was clean
-        and not approved yet; the run id, or None."""
+        and not approved yet, and no run of the job is queued or in progress (it would validate
+        again, and an approval of an older validation is refused); the run id, or None."""
         closed = next((g for g in status["gates"] if not g["open"]), None)
         latest = status["latest_validation"]
         if (
-            closed is None
+            any(r.status not in DONE for r in self.deployment.runs(self.job))
+            or closed is None
             or closed["name"] != "approval"
             or latest is None
             or latest["verdict"] != "clean"

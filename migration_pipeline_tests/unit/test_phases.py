@@ -102,7 +102,7 @@ def test_an_interrupted_cutover_without_approval_does_not_resume():
     assert (result.phase, result.next_step) == ("caught_up", None)
     assert result.closed_gate.name == "approval"
     assert result.reason.startswith(
-        "A cutover step stopped before it finished; it resumes only "
+        "A cutover step is running or stopped before it finished; it resumes only "
         "with an approval and a fresh passing validation. Waiting"
     )
 
@@ -392,7 +392,9 @@ def test_an_interrupted_abort_step_is_an_unfinished_rollback_whatever_was_decide
         )
     )
     assert (result.phase, result.next_step) == ("aborted", None)
-    assert result.reason.startswith("An abort step (abort_reader) stopped before it finished")
+    assert result.reason.startswith(
+        "An abort step (abort_reader) is running or stopped before it finished"
+    )
 
 
 @pytest.mark.parametrize(

@@ -88,8 +88,8 @@ CASES = [
         (
             "approved",
             "cutover",
-            "A cutover step stopped before it finished; approved, and the "
-            "latest validation is fresh and clean: running it again converges it.",
+            "A cutover step is running or stopped before it finished; approved, and the "
+            "latest validation is fresh and clean: if none runs, running it again converges it.",
         ),
     ),
     (
@@ -98,8 +98,9 @@ CASES = [
         (
             "aborted",
             None,
-            "An abort step (abort_reader) stopped before it finished: run "
-            "`migration-pipeline abort` again (or launch the abort job) to finish the rollback.",
+            "An abort step (abort_reader) is running or stopped before it finished: if none runs, "
+            "run `migration-pipeline abort` again (or launch the abort job) to finish the "
+            "rollback.",
         ),
     ),
     (
@@ -108,7 +109,8 @@ CASES = [
         (
             "planned",
             "promote",
-            "A promote step stopped before it finished; running it again converges it.",
+            "A promote step is running or stopped before it finished; if none runs, running it "
+            "again converges it.",
         ),
     ),
     (
