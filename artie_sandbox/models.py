@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Sandbox-only connector types, documented in the README: an SQLite file stands in for the MySQL
-# source, a folder of DuckDB files for a DuckDB / MotherDuck destination.
+# Sandbox-only connector types, documented in docs/operators-guide.md: an SQLite file stands in
+# for the MySQL source, a folder of DuckDB files for a DuckDB / MotherDuck destination.
 SOURCE_TYPES = frozenset({"sqlite"})
 DESTINATION_TYPES = frozenset({"duckdb"})
 

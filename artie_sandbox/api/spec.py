@@ -4,7 +4,7 @@ Written from `../shared/reference/artie-openapi.yaml` (the conformance tests com
 spec wherever that folder exists): the response codes each served operation lists, the spec's
 operations the sandbox does not serve, and the JSON types and formats of each request body, so
 a wrong type is refused the way Artie's typed decoder refuses it. Deviations are listed in the
-README's sandbox section.
+operator's guide's sandbox section (docs/operators-guide.md).
 """
 
 from __future__ import annotations

@@ -153,7 +153,7 @@ def coverage_json(coverage: Coverage) -> dict[str, Any]:
 
 
 def report_json(report: ValidationReport) -> dict[str, Any]:
-    """The CLI's `--json` (the JSON contract in the README)."""
+    """The CLI's `--json` (the JSON contract in docs/operators-guide.md)."""
     limits = report.limits
     summary = summary_json(report.summary, report.judgement)
     summary["confirmed"] = [

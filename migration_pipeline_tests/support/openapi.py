@@ -99,7 +99,8 @@ def _schema_validator(spec: dict, name: str) -> jsonschema.Draft202012Validator:
     )
 
 
-# Codes answered outside an operation's list, each documented in the README's sandbox section.
+# Codes answered outside an operation's list, each documented in docs/operators-guide.md's sandbox
+# section.
 DEVIATIONS = {
     401: "every operation: a missing or wrong API key",
     429: "every operation: the api_errors fault injected as a rate limit",

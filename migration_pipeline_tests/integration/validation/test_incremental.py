@@ -165,7 +165,8 @@ def test_a_full_run_that_was_not_clean_allows_no_incremental_run(pair, tmp_path,
     )
 
 
-# What an incremental run cannot see (README, validation/incremental.py), each found by --full.
+# What an incremental run cannot see (docs/operators-guide.md, validation/incremental.py), each
+# found by --full.
 BLIND_SPOTS = {
     "a row corrupted in place without a newer change time": [
         ("new", "UPDATE t SET v = 'rot' WHERE id = 9")],
