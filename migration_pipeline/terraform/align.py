@@ -48,7 +48,7 @@ def _split(line: str, start: int, state: dict) -> _Line:
             if ch == "\\":
                 i += 2
                 continue
-            if two in ("$${", "%%{"):
+            if body[i : i + 3] in ("$${", "%%{"):  # escaped: literal text, no interpolation
                 i += 3
                 continue
             if two in ("${", "%{"):
@@ -89,6 +89,7 @@ def _split(line: str, start: int, state: dict) -> _Line:
             if ch == "}" and stack and stack[-1] == "string":
                 stack.pop()
                 mode = "string"
+                net_from_equal -= equal is not None  # the interpolation opened after `=`
             elif equal is not None:
                 net_from_equal -= 1
         elif (
