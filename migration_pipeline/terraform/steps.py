@@ -319,5 +319,9 @@ def abort_migration(
 ) -> tuple[StepResult, ...]:
     """Roll the migration back before cutover, one guarded step at a time: delete the new
     pipeline (the plan may only destroy it), then put the reader's `is_shared` / `tables` back
-    as they were before promote (the plan may only update those). Refused after cutover."""
-    return tuple(run_step(step, spec, runner, artie) for step in abort.STEPS)
+    as they were before promote (the plan may only update those). Refused after cutover.
+    An abort stopped mid-rollback resumes at the step it left unfinished (the earlier ones are
+    done: each step clears its journal before the next starts)."""
+    pending = workdir.Journal(Path(spec.terraform.dir)).pending_step()
+    steps = abort.STEPS[abort.STEPS.index(pending) :] if pending in abort.STEPS else abort.STEPS
+    return tuple(run_step(step, spec, runner, artie) for step in steps)

@@ -1,7 +1,12 @@
 """A person's abort rolls the migration back whichever way it comes: `migration-pipeline abort`
-or the approval asset materialized with `decision: abort`, through real Dagster and terraform."""
+or the approval asset materialized with `decision: abort`, through real Dagster and terraform;
+an abort killed mid-rollback converges when the person runs it again, deleting nothing twice."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
 
 import dagster as dg
 import pytest
@@ -10,8 +15,14 @@ from migration_pipeline.artie.client import ArtieClient
 from migration_pipeline.cli import main
 from migration_pipeline.orchestration import build_definitions
 from migration_pipeline.orchestration.event_metadata import approval_key, latest_approval
+from migration_pipeline.terraform.plan import Redactor, parse_plan
 from migration_pipeline.terraform.steps import run_step
-from migration_pipeline_tests.support.crash import assert_nothing_secret_left, private_temp
+from migration_pipeline_tests.support.crash import (
+    HoldingProxy,
+    assert_nothing_secret_left,
+    kill_when_accepted,
+    private_temp,
+)
 from migration_pipeline_tests.support.sandbox_module import (
     deployed_module,
     migrations_file,
@@ -101,4 +112,68 @@ def test_the_approval_assets_abort_decision_rolls_back(sandbox, created, tmp_pat
     # provider): the plan summary lists the attribute the step sets.
     assert "artie_source_reader.shop would be updated in place (changes is_shared)" in shown
     rolled_back(sandbox, spec, before)
+    assert_nothing_secret_left(spec.terraform.dir, sandbox.api_key, temp)
+
+
+ABORT = "import sys; from migration_pipeline.cli import main; sys.exit(main(sys.argv[1:]))"
+PIPELINE = r"^/pipelines/[^/]+$"
+READER = r"^/source-readers/(?!validate)[^/]+$"
+# The first request that changes Artie in each rollback step (abort_tidy's plan changes nothing).
+ROLLBACK_TRAPS = (("abort_pipeline", "DELETE", PIPELINE), ("abort_reader", "POST", READER))
+
+
+def abort_through(proxy: HoldingProxy, config, spec) -> subprocess.Popen:
+    """`migration-pipeline abort` as a person runs it, its terraform reaching Artie via `proxy`."""
+    argv = ["abort", "--config", str(config), "--migration", spec.name, "--who", "ana"]
+    return subprocess.Popen(
+        [sys.executable, "-c", ABORT, *argv, "--comment", "wrong warehouse"],
+        env={**os.environ, "ARTIE_ENDPOINT": proxy.url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.mark.timeout(400)
+def test_an_abort_killed_after_artie_accepted_each_rollback_step_converges_when_run_again(
+    sandbox, created, tmp_path, monkeypatch
+):
+    spec, config, before = created
+    temp = private_temp(monkeypatch, tmp_path)
+    runner = runner_for(sandbox, spec.terraform.dir)
+    uuids = runner.state().uuids()
+    with HoldingProxy(sandbox.endpoint, *ROLLBACK_TRAPS[0][1:]) as proxy:
+        for index, (step, _, _) in enumerate(ROLLBACK_TRAPS):
+            worker = abort_through(proxy, config, spec)
+            # The person's abort command and its terraform, killed once Artie accepted the step's
+            # request; the person then runs abort again (a crash undoes nobody's decision).
+            kill_when_accepted(proxy, worker.pid, worker=True)
+            worker.communicate(timeout=30)
+            assert 200 <= proxy.trapped[2] < 300, (step, proxy.trapped)
+            following = ROLLBACK_TRAPS[index + 1][1:] if index + 1 < len(ROLLBACK_TRAPS) else None
+            proxy.rearm(*(following or ("NONE", r"^$")))
+        finished = abort_through(proxy, config, spec)
+        out, _ = finished.communicate(timeout=240)
+    assert finished.returncode == 0, out
+    # It resumes at the step the killed abort left unfinished.
+    assert out.splitlines() == [
+        "abort_reader: Artie already held the abort_reader change to artie_source_reader.shop (an "
+        "earlier run was stopped after Artie accepted it, before Terraform recorded it): recorded "
+        "it in the state (a checked refresh-only apply, or `state rm` of a pipeline Artie "
+        "deleted).",
+        "abort_tidy: Edited the module for abort_tidy; Terraform found nothing to change.",
+        f"{spec.name} aborted by ana and rolled back.",
+    ]
+    # Every change that reached Artie: the new pipeline deleted once, the reader updated once;
+    # the old pipeline never deleted, nothing created.
+    changes = [r for r in proxy.requests if r[0] in ("POST", "PUT", "PATCH", "DELETE")]
+    assert [(m, p) for m, p, _ in changes if not p.endswith("/validate-unsaved")] == [
+        ("DELETE", f"/pipelines/{uuids[spec.new_pipeline.address]}"),
+        ("POST", f"/source-readers/{uuids[spec.reader]}"),
+    ], changes
+    rolled_back(sandbox, spec, before)
+    plan_file = tmp_path / "check.tfplan"
+    assert runner.plan(plan_file) is False  # the state is what Artie holds
+    assert parse_plan(runner.show_json(plan_file), Redactor()).drift == ()
+    plan_file.unlink()
     assert_nothing_secret_left(spec.terraform.dir, sandbox.api_key, temp)
