@@ -1,4 +1,4 @@
-"""Pass 2: read only the rows of differing buckets (or of changed keys) and classify every differing key.
+"""Pass 2: classify every differing key among the rows read (differing buckets, or changed keys).
 
 Temporary tables hold positional column names (k0.., c0..), never a user's identifier.
 """
@@ -216,25 +216,6 @@ def _changed_rows(
         )
         changed.append(ChangedRow(tuple(row[:count]), columns))
     return tuple(changed), int(total)
-
-
-def diff_rows(
-    con: duckdb.DuckDBPyConnection,
-    plan: ComparisonPlan,
-    old: Side,
-    new: Side,
-    buckets: int,
-    report: TableReport,
-    max_keys: int | None,
-    tolerance: float,
-) -> TableReport:
-    """Fill `report` with every differing key of the buckets whose fingerprints differ."""
-    for side in (old, new):
-        where = compose(
-            "{b} IN (SELECT b FROM {d})", b=side.bucket(buckets), d=temp("diff", "buckets")
-        )
-        read_rows(con, side, where)
-    return classify_rows(con, plan, (old, new), report, max_keys, tolerance)
 
 
 def classify_rows(

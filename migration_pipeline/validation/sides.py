@@ -34,17 +34,23 @@ class Side:
         return compose("hash({v})", v=join(self.keys + self.columns))
 
     def bucket(self, buckets: int) -> Sql:
-        """The key's bucket: the top bits of its hash, as a small integer type so that DuckDB
-        can aggregate on it cheaply (`buckets` is a power of two)."""
-        bits = buckets.bit_length() - 1
-        if bits == 0:
-            return Sql("0::USMALLINT")
-        return compose(
-            "(hash({k}) >> {s})::{t}",
-            k=join(self.keys),
-            s=literal(64 - bits),
-            t=Sql("USMALLINT" if bits <= 16 else "UINTEGER"),
-        )
+        """The key's bucket among `buckets` (see `bucket_of`)."""
+        return bucket_of(join(self.keys), buckets)
+
+
+def bucket_of(keys: Sql, buckets: int) -> Sql:
+    """The bucket of the key `keys`: the top bits of its hash, as a small integer type so that
+    DuckDB can aggregate on it cheaply (`buckets` is a power of two). Buckets nest: the bucket
+    among 2^a is the bucket among 2^b (b > a) shifted right by b - a."""
+    bits = buckets.bit_length() - 1
+    if bits == 0:
+        return Sql("0::USMALLINT")
+    return compose(
+        "(hash({k}) >> {s})::{t}",
+        k=keys,
+        s=literal(64 - bits),
+        t=Sql("USMALLINT" if bits <= 16 else "UINTEGER"),
+    )
 
 
 def side_of(name: str, table: Table, plan: ComparisonPlan) -> Side:

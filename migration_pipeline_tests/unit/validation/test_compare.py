@@ -4,6 +4,7 @@ validation stands on, caught by `make unit` rather than only by the integration 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import duckdb
@@ -110,6 +111,61 @@ def test_among_many_buckets_only_the_one_holding_the_changed_row_differs():
     report = compare(TEXT, rows, changed, rows_per_bucket=4)
     assert (report.buckets, report.differing_buckets, report.changed_total) == (16, 1, 1)
     assert report.changed == (ChangedRow((17,), (ColumnDiff("s", "v17", "w17"),)),)
+
+
+def test_a_coarse_first_pass_narrows_to_the_fine_bucket_that_differs():
+    rows = ", ".join(f"({i}, 'v{i}', {i}, true)" for i in range(64))
+    changed = rows.replace("(17, 'v17',", "(17, 'w17',")
+    report = compare(TEXT, rows, changed, rows_per_bucket=4, first_pass_buckets=4)
+    assert (report.buckets, report.differing_buckets, report.changed_total) == (16, 1, 1)
+    assert report.changed == (ChangedRow((17,), (ColumnDiff("s", "v17", "w17"),)),)
+
+
+MIXED = "id INTEGER, s VARCHAR, __artie_delete BOOLEAN, __artie_updated_at TIMESTAMP"
+
+
+def _mixed_pair() -> tuple[str, str]:
+    """64 keys, then on the new side: changed values (NULL and '' included), an extra, a
+    duplicated, a soft-deleted (missing), a pending-delete and an in-flight key."""
+    old = {i: f"({i}, 'v{i}', false, '2026-04-01 10:01')" for i in range(64)}
+    new = dict(old)
+    new[3] = "(3, NULL, false, '2026-04-01 10:01')"
+    new[9] = "(9, '', false, '2026-04-01 10:01')"
+    del new[20]  # gone from the leading new side (a hard delete old has not applied yet)
+    new[70] = "(70, 'x', false, '2026-04-01 10:01')"  # extra in new
+    new[33] = old[33] + ", " + old[33]  # duplicated in new
+    new[41] = "(41, 'v41', true, '2026-04-01 10:01')"  # soft-deleted in new only
+    new[50] = "(50, 'later', false, '2026-04-01 10:03')"  # in flight
+    return ", ".join(old.values()), ", ".join(new.values())
+
+
+@pytest.mark.parametrize(
+    "first_pass_buckets, rows_read_limit",
+    ((1, 1 << 22), (2, 1 << 22), (4, 1 << 22), (2, 0), (4, 3)),
+)
+def test_every_first_pass_size_and_read_limit_finds_the_same_keys(
+    first_pass_buckets, rows_read_limit
+):
+    # One fine pass (first_pass_buckets = buckets) is the reference: coarser first passes,
+    # finer passes of only the differing buckets and the narrowing must not change a key.
+    old, new = _mixed_pair()
+    options = {"keys": ("id",), "rows_per_bucket": 4}
+    reference = compare(MIXED, old, new, first_pass_buckets=1 << 20, **options)
+    report = compare(
+        MIXED,
+        old,
+        new,
+        first_pass_buckets=first_pass_buckets,
+        rows_read_limit=rows_read_limit,
+        **options,
+    )
+    assert reference.buckets == 32 and reference.differing_buckets > 4
+    assert replace(report, seconds=0) == replace(reference, seconds=0)
+    assert [r.key for r in report.changed] == [(3,), (9,)]
+    assert (report.missing_in_new.keys, report.extra_in_new.keys) == (((41,),), ((70,),))
+    assert report.duplicate_keys == (DuplicateKey((33,), 1, 2),)
+    assert report.in_flight.keys == ((50,),)
+    assert report.pending_deletes.keys == ((20,),)
 
 
 def test_swapped_values_between_keys_are_two_changed_rows():
