@@ -178,3 +178,11 @@ def test_several_entries_added_to_an_empty_one_line_map_are_comma_separated(tmp_
         module, spec(tmp_path, tables={"shop.orders": {"alias": "o", "soft_delete": True}})
     )
     assert '"shop.orders" = { alias = "o", soft_delete = true }' in text
+
+
+def test_an_object_setting_is_indented_under_the_block(tmp_path):
+    old = 'resource "artie_pipeline" "v1" {\n  name = "v1"\n  x = 1\n}'
+    text = new_text(tmp_path, old, settings={"advanced": {"flush_rows": 10}})
+    assert text == old.replace("v1", "v2", 1).replace(
+        "  x = 1\n", "  x = 1\n  advanced = {\n    flush_rows = 10\n  }\n"
+    )

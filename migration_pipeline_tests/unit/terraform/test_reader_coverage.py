@@ -1,0 +1,131 @@
+"""Which tables a shared reader leaves out, in the module and at Artie, and since when (the gate
+that holds a migration back on them; found by mutation testing of coverage.py, which had no
+unit test)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from migration_pipeline.artie.models import ReaderTableDetail, SourceReaderDetail
+from migration_pipeline.errors import ArtieApiError
+from migration_pipeline.phases import ReaderGap
+from migration_pipeline.spec import MigrationSpec
+from migration_pipeline.terraform import coverage, hcl
+from migration_pipeline.terraform.state import TerraformState
+
+SINCE = datetime(2026, 11, 28, 22, 5, tzinfo=UTC)
+OLD = (
+    'resource "artie_pipeline" "v1" {\n  source_reader_uuid = artie_source_reader.mysql.uuid\n'
+    '  tables = { "shop.orders" = {}, "shop.items" = {}, "shop.pay" = {} }\n}\n'
+)
+STATE = TerraformState.parse(
+    {
+        "resources": [
+            {
+                "mode": "managed",
+                "type": "artie_source_reader",
+                "name": "mysql",
+                "instances": [{"attributes": {"uuid": "r-1"}}],
+            }
+        ]
+    }
+)
+
+
+class Artie:
+    """A hand-written stand-in for Artie's API: no other pipeline on the reader, and the reader
+    it runs (or an error for it)."""
+
+    def __init__(self, running: SourceReaderDetail | None = None, error: int | None = None):
+        self.running, self.error, self.asked = running, error, []
+
+    def pipelines_on_reader(self, reader_uuid: str) -> list:
+        return []
+
+    def get_source_reader(self, uuid: str) -> SourceReaderDetail:
+        self.asked.append(uuid)
+        if self.error:
+            raise ArtieApiError("no", status_code=self.error)
+        return self.running
+
+
+class PipelinesOnly:
+    """An Artie stand-in that cannot report readers."""
+
+    def pipelines_on_reader(self, reader_uuid: str) -> list:
+        return []
+
+
+def running(*tables: str, shared: bool = True) -> SourceReaderDetail:
+    found = tuple(ReaderTableDetail(t.split(".")[1], t.split(".")[0]) for t in tables)
+    return SourceReaderDetail("r-1", "r", "c-1", shared, "running", found, SINCE)
+
+
+def gaps(directory: Path, reader_lines: str, state=STATE, artie=None) -> tuple[ReaderGap, ...]:
+    reader = f'resource "artie_source_reader" "mysql" {{\n{reader_lines}}}\n'
+    (directory / "main.tf").write_text(f"{reader}\n{OLD}")
+    spec = MigrationSpec.model_validate(
+        {
+            "name": "m",
+            "terraform": {"dir": str(directory)},
+            "reader": "artie_source_reader.mysql",
+            "old_pipeline": "artie_pipeline.v1",
+            "new_pipeline": {"address": "artie_pipeline.v2", "tables": {"shop.new": {}}},
+        }
+    )
+    return coverage.reader_gaps(hcl.load_module(directory), spec, state, artie)
+
+
+SHARED = '  is_shared = true\n  tables = { "shop.orders" = {} }\n'
+
+
+def test_a_dedicated_reader_has_no_gaps(tmp_path):
+    assert gaps(tmp_path, '  tables = { "shop.orders" = {} }\n') == ()
+    assert gaps(tmp_path, "  is_shared = false\n", artie=Artie(running())) == ()
+
+
+def test_the_module_gaps_are_every_needed_table_its_tables_leave_out(tmp_path):
+    expected = (
+        ReaderGap("shop.items", "artie_pipeline.v1"),
+        ReaderGap("shop.new", "artie_pipeline.v2"),
+        ReaderGap("shop.pay", "artie_pipeline.v1"),
+    )
+    assert gaps(tmp_path, SHARED, state=None) == expected
+    assert gaps(tmp_path, SHARED) == expected
+
+
+def test_tables_the_running_reader_leaves_out_carry_its_last_update(tmp_path):
+    artie = Artie(running("shop.orders", "shop.items", "shop.new"))
+    assert gaps(tmp_path, SHARED, artie=artie) == (
+        ReaderGap("shop.items", "artie_pipeline.v1"),
+        ReaderGap("shop.new", "artie_pipeline.v2"),
+        ReaderGap("shop.pay", "artie_pipeline.v1", SINCE),
+    )
+    assert artie.asked == ["r-1"]
+    every = '  is_shared = true\n  tables = { a = { name = "orders", schema = "shop" } }\n'
+    assert gaps(tmp_path, every.replace("} }", "}, items = {}, new = {}, pay = {} }")) == ()
+    assert gaps(
+        tmp_path, every.replace("} }", "}, items = {}, new = {}, pay = {} }"), artie=artie
+    ) == (ReaderGap("shop.pay", "artie_pipeline.v1", SINCE),)
+
+
+def test_artie_is_not_asked_without_the_readers_uuid_or_a_way_to_ask(tmp_path):
+    artie = Artie(running())
+    gaps(tmp_path, SHARED, state=TerraformState.parse({}), artie=artie)
+    assert artie.asked == []
+    assert len(gaps(tmp_path, SHARED, artie=PipelinesOnly())) == 3
+
+
+def test_a_running_reader_not_shared_or_deleted_adds_no_gap(tmp_path):
+    module_only = gaps(tmp_path, SHARED)
+    assert gaps(tmp_path, SHARED, artie=Artie(running(shared=False))) == module_only
+    assert gaps(tmp_path, SHARED, artie=Artie(error=404)) == module_only
+
+
+def test_any_other_answer_from_artie_is_raised(tmp_path):
+    with pytest.raises(ArtieApiError) as raised:
+        gaps(tmp_path, SHARED, artie=Artie(error=500))
+    assert raised.value.status_code == 500
