@@ -61,13 +61,20 @@ def dotted(path: str) -> str:
 
 def run_module(name: str, max_children: int, rerun_all: bool = False) -> float:
     """mutmut runs over `name`'s mutants; their wall time in seconds. Mutants killed in an earlier
-    run of this worktree stay killed (mutmut resets those of a function whose code changed);
-    only the others (survivors, not checked) are run, unless `rerun_all`."""
+    run of this worktree stay killed (mutmut resets those of a function whose code changed, and
+    every result when the test selection in pyproject.toml changes); only the others (survivors
+    not explained as equivalent, not checked) are run, unless `rerun_all`."""
     mutmut = Path(sys.executable).with_name("mutmut")
     started = time.monotonic()
     found = statuses(MODULES[name])
-    # With nothing pending, one killed mutant is run again: the run regenerates changed functions.
-    pending = [k for k, s in found.items() if s not in DETECTED] or list(found)[:1]
+    explained = json.loads(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
+    # Survivors explained as equivalent are not run again (no test can kill them). With nothing
+    # pending, one killed mutant is run again: the run regenerates changed functions.
+    pending = [
+        k
+        for k, s in found.items()
+        if s not in DETECTED and not (s == "survived" and k in explained)
+    ] or list(found)[:1]
     first = [f"{dotted(MODULES[name])}.*"] if rerun_all or not found else pending
     for attempt in range(2):
         names = first if attempt == 0 else unchecked(name)
