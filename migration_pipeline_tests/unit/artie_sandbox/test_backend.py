@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from artie_sandbox.backend import NOT_CAPTURED, Backend, BadRequest, NotFound
+from artie_sandbox.backend import NOT_CAPTURED, Backend, BadRequest, Lag, NotFound
 from artie_sandbox.models import (
     Connector,
     Pipeline,
@@ -191,3 +191,212 @@ def test_unknown_uuid_is_not_found(backend):
         backend.get_pipeline("nope")
     assert info.value.status == 404
     assert info.value.message.startswith('pipeline "nope" does not exist')
+
+
+def test_a_connectors_type_cannot_change_and_an_update_is_checked_like_a_create(backend, world):
+    source, dest, _, _ = world
+    as_source = Connector("", "sqlite", "warehouse", {"path": "/x.db"})
+    assert _refusal(backend.update_connector, dest.uuid, as_source) == (
+        f'connector "warehouse" ({dest.uuid}): type cannot change from "duckdb" to "sqlite"; '
+        "create a new connector instead"
+    )
+    assert _refusal(backend.update_connector, source.uuid, replace(source, shared_config={})) == (
+        'connector "mysql-prod": type "sqlite" needs sharedConfig.path (the SQLite source file)'
+    )
+    renamed = backend.update_connector(dest.uuid, replace(dest, uuid="", label="dw2"))
+    assert (renamed.uuid, renamed.label, renamed.created_at) == (dest.uuid, "dw2", dest.created_at)
+    assert backend.get_connector(dest.uuid) == renamed
+    assert [c.uuid for c in backend.list_connectors(include_sources=False)] == [dest.uuid]
+    assert {c.uuid for c in backend.list_connectors(include_sources=True)} == {
+        source.uuid,
+        dest.uuid,
+    }
+
+
+def test_a_connector_in_use_names_its_users_and_an_unused_one_is_deleted(backend, world):
+    source, dest, reader, v1 = world
+    assert _refusal(backend.delete_connector, source.uuid) == (
+        f'connector "mysql-prod" ({source.uuid}) cannot be deleted while source reader "prod" '
+        f"({reader.uuid}) use it; delete those first"
+    )
+    assert _refusal(backend.delete_connector, dest.uuid) == (
+        f'connector "warehouse" ({dest.uuid}) cannot be deleted while pipeline "analytics_v1" '
+        f"({v1.uuid}) use it; delete those first"
+    )
+    spare = backend.create_connector(Connector("", "duckdb", "spare", {"directory": "/s"}))
+    backend.delete_connector(spare.uuid)
+    with pytest.raises(NotFound) as info:
+        backend.get_connector(spare.uuid)
+    assert info.value.message == (
+        f'connector "{spare.uuid}" does not exist (deleted outside Terraform, or a different '
+        "sandbox state directory); remove it from the Terraform state or re-create it"
+    )
+
+
+def test_a_reader_needs_an_existing_source_connector_a_database_and_named_tables(backend, world):
+    source, _, reader, _ = world
+    draft = SourceReader("", "r2", "nope", "shop")
+    assert _refusal(backend.create_reader, draft) == (
+        'source reader "r2": connector_uuid "nope" does not exist; create the artie_connector '
+        "first or fix connector_uuid"
+    )
+    assert backend.validate_reader(draft) == _refusal(backend.create_reader, draft)
+    assert _refusal(
+        backend.create_reader, replace(draft, connector_uuid=source.uuid, database="")
+    ) == ('source reader "r2": database_name is required')
+    unnamed = _shared(reader, {"x": ReaderTable("")})
+    assert _refusal(backend.update_reader, reader.uuid, unnamed) == (
+        f'source reader "prod" ({reader.uuid}): tables["x"] needs a name'
+    )
+    assert backend.validate_reader(replace(draft, connector_uuid=source.uuid)) is None
+    created = backend.create_reader(replace(draft, connector_uuid=source.uuid, status="draft"))
+    assert created.reader.status == "running"
+    assert created.reader.uuid not in ("", reader.uuid)
+    assert created.reader.created_at == created.reader.updated_at != ""
+
+
+def test_a_readers_connector_cannot_change_under_its_pipelines(backend, world):
+    source, _, reader, v1 = world
+    other = backend.create_connector(Connector("", "sqlite", "other", {"path": "/o.db"}))
+    moved = replace(reader, connector_uuid=other.uuid)
+    assert _refusal(backend.update_reader, reader.uuid, moved) == (
+        f'source reader "prod" ({reader.uuid}): connector_uuid cannot change while pipelines use '
+        f'it (pipeline "analytics_v1" ({v1.uuid})); create a new source reader instead'
+    )
+    backend.delete_pipeline(v1.uuid)
+    updated = backend.update_reader(reader.uuid, replace(moved, status="draft")).reader
+    assert (updated.connector_uuid, updated.status, updated.created_at) == (
+        other.uuid,
+        "running",
+        reader.created_at,
+    )
+    assert source.uuid != other.uuid
+
+
+def test_only_a_shared_reader_is_deployed_paused_or_resumed_on_its_own(backend, world):
+    _, _, reader, _ = world
+    for call, what in (
+        (lambda: backend.deploy_reader(reader.uuid), "deployed on their own"),
+        (
+            lambda: backend.set_reader_status(reader.uuid, "paused"),
+            "paused or resumed on their own",
+        ),
+    ):
+        with pytest.raises(BadRequest) as info:
+            call()
+        assert info.value.message == (
+            f'source reader "prod" ({reader.uuid}) is not shared; only shared source readers are '
+            f"{what} (a non-shared reader follows its pipeline)"
+        )
+    assert _refusal(backend.set_reader_status, reader.uuid, "stopped") == (
+        'source reader status "stopped" is not one of "draft", "paused", "running"'
+    )
+    backend.update_reader(reader.uuid, _shared(reader))
+    assert backend.set_reader_status(reader.uuid, "paused").reader.status == "paused"
+    assert backend.get_reader(reader.uuid).reader.status == "paused"
+    backend.deploy_reader(reader.uuid)
+    assert backend.get_reader(reader.uuid).reader.status == "running"
+
+
+def test_validate_unsaved_source_and_destination_say_what_a_create_would_refuse(backend, world):
+    source, dest, reader, _ = world
+    assert backend.validate_source("nope", TABLES) == (
+        'this pipeline: source_reader_uuid "nope" does not exist; create the artie_source_reader '
+        "first or fix source_reader_uuid"
+    )
+    assert backend.validate_source(reader.uuid, TABLES) is None
+    backend.update_reader(reader.uuid, _shared(reader, {"x.y": ReaderTable("y", "x")}))
+    assert backend.validate_source(reader.uuid, TABLES) == (
+        f'this pipeline: shared source reader "prod" ({reader.uuid}) does not capture '
+        '"public.orders", "public.customers"; add them to the source reader\'s tables first'
+    )
+    assert backend.validate_destination("nope", "db") == (
+        'this pipeline: destination_connector_uuid "nope" does not exist; create the '
+        "artie_connector first or fix destination_connector_uuid"
+    )
+    assert backend.validate_destination(dest.uuid, "") == (
+        "this pipeline: destination_config.database is required"
+    )
+    assert backend.validate_destination(dest.uuid, "db") is None
+    assert source.uuid != dest.uuid
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"name": ""}, "pipeline: name is required"),
+        ({"tables": ()}, 'pipeline "analytics_v2": tables is empty; list at least one table'),
+        (
+            {"tables": (PipelineTable(""),)},
+            'pipeline "analytics_v2": every table needs a name',
+        ),
+        (
+            {"tables": (TABLES[0], TABLES[1], TABLES[0])},
+            'pipeline "analytics_v2": table "public.orders" is listed twice',
+        ),
+    ],
+)
+def test_a_pipeline_needs_a_name_and_distinct_named_tables(backend, world, change, message):
+    _, _, reader, _ = world
+    backend.update_reader(reader.uuid, _shared(reader))
+    assert _refusal(backend.create_pipeline, replace(_v2(world), **change)) == message
+
+
+def test_a_pipeline_is_created_as_a_draft_and_an_update_keeps_its_status(backend, world):
+    _, _, reader, v1 = world
+    assert v1.status == "draft" and v1.uuid and v1.created_at == v1.updated_at
+    backend.start_pipeline(v1.uuid, keep_paused=True)
+    assert backend.get_pipeline(v1.uuid).pipeline.status == "paused"
+    updated = backend.update_pipeline(v1.uuid, replace(v1, uuid="", name="renamed", status="x"))
+    assert (updated.pipeline.uuid, updated.pipeline.name, updated.pipeline.status) == (
+        v1.uuid,
+        "renamed",
+        "paused",
+    )
+    assert updated.pipeline.created_at == v1.created_at
+    backend.start_pipeline(v1.uuid)
+    assert backend.get_pipeline(v1.uuid).pipeline.status == "running"
+    assert _refusal(backend.set_pipeline_status, v1.uuid, "stopped") == (
+        'pipeline status "stopped" is not one of "draft", "paused", "transfer paused", "running"'
+    )
+    assert backend.set_pipeline_status(v1.uuid, "transfer paused").pipeline.status == (
+        "transfer paused"
+    )
+    assert reader.uuid == updated.pipeline.source_reader_uuid
+
+
+def test_a_pipelines_view_reports_its_source_type_lag_and_captured_tables(backend, world):
+    _, _, reader, v1 = world
+    view = backend.get_pipeline(v1.uuid)
+    assert (view.source_type, view.lag) == ("sqlite", Lag())
+    assert [(t.status, t.backfill_stage) for t in view.tables] == [("queued", "not_started")] * 2
+    with backend.store.transaction() as tx:
+        tx.put(
+            PipelineProgress(
+                v1.uuid,
+                tables=(TableProgress("public.orders", "streaming", "complete"),),
+                offset=5,
+                log_end=12,
+                seconds_behind=3.5,
+            )
+        )
+    assert backend.get_pipeline(v1.uuid).lag == Lag(7, 3.5)
+    only_orders = {"public.orders": ReaderTable("orders", "public")}
+    view = backend.update_reader(reader.uuid, _shared(reader, only_orders))
+    assert [(u.table_key, u.pipeline_uuid, u.pipeline_name) for u in view.uncaptured] == [
+        ("public.customers", v1.uuid, "analytics_v1")
+    ]
+    assert backend.get_pipeline(v1.uuid).has_backfilling_tables is False  # not captured: ignored
+    with backend.store.transaction() as tx:
+        tx.put(PipelineProgress(v1.uuid, offset=20, log_end=12))
+    assert backend.get_pipeline(v1.uuid).lag == Lag(0, 0.0)
+    backend.delete_pipeline(v1.uuid)
+    with backend.store.transaction() as tx:
+        assert tx.get(PipelineProgress, v1.uuid) is None
+
+
+def test_an_unknown_reader_or_connector_is_not_found_by_its_kind(backend):
+    for call, kind in ((backend.get_reader, "source reader"), (backend.get_connector, "connector")):
+        with pytest.raises(NotFound) as info:
+            call("nope")
+        assert info.value.message.startswith(f'{kind} "nope" does not exist (')
