@@ -15,6 +15,7 @@ from migration_pipeline.orchestration.approvals import open_instance
 from migration_pipeline.orchestration.facts import Snapshot, gather
 from migration_pipeline.orchestration.refusals import latest_refusal
 from migration_pipeline.orchestration.runs import Automation, automation, job_name
+from migration_pipeline.phases import Phase
 from migration_pipeline.spec import MigrationSpec, load_spec
 from migration_pipeline.terraform.runner import TerraformRunner
 
@@ -78,13 +79,17 @@ def status_json(
             "validation_id": f.approval.validation_id,
             "comment": f.approval.comment,
         },
-        "sensor": None
-        if runs is None
-        else {
-            "may_launch": not runs.parked,
-            "reason": runs.blocker
-            or "a person launched the job; the sensor launches it again when a gate may have opened",
-        },
+        "sensor": None if runs is None else _sensor(a.phase, runs),
+    }
+
+
+def _sensor(phase: str, runs: Automation) -> dict:
+    if phase in (Phase.COMPLETE, Phase.ABORTED):
+        return {"may_launch": False, "reason": f"nothing left to launch: the migration is {phase}"}
+    return {
+        "may_launch": not runs.parked,
+        "reason": runs.blocker
+        or "a person launched the job; the sensor launches it again when a gate may have opened",
     }
 
 

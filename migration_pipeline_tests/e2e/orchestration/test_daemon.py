@@ -136,6 +136,10 @@ def test_only_a_person_starts_or_resumes_the_migration_through_the_daemon(
 
         resumed = deployment.launch_job(job)
         wait_for("complete", lambda: watch.status()["phase"] == "complete", 120, every=2)
+        assert watch.status()["sensor"] == {
+            "may_launch": False,
+            "reason": "nothing left to launch: the migration is complete",
+        }
         ticks = deployment.ticks(SENSOR)
         runs = deployment.runs()
     total = time.monotonic() - started
