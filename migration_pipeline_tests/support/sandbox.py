@@ -13,6 +13,7 @@ code is not 0, or not 0/2 for `plan -detailed-exitcode`) and `api(method, path, 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import urllib.error
 import urllib.request
@@ -123,6 +124,22 @@ def promote(workdir: Path, tables: list[str]) -> None:
     start = text.index("  database_name  = var.source_database_name\n")
     end = text.index("\n}\n", start) + 3
     main.write_text(text[:start] + shared + text[end:])
+
+
+def drop_reader_table(workdir: Path, table: str) -> None:
+    """Remove `table`'s entry from the example reader's `tables` by hand (one line or a block),
+    leaving the rest of main.tf as it is: the runbook's classic mistake."""
+    main = workdir / "main.tf"
+    text = main.read_text()
+    start = text.index('resource "artie_source_reader" "shop" {\n')
+    end = text.index("\n}\n", start)
+    entry = re.compile(
+        rf'\n *"?{re.escape(table)}"? *= *\{{(?: name = "{re.escape(table)}" \}}'
+        rf'|\n *name *= *"{re.escape(table)}"\n *\}})'
+    )
+    block, n = entry.subn("", text[start:end], count=1)
+    assert n == 1, f"no {table} entry in the reader's tables:\n{text[start:end]}"
+    main.write_text(text[:start] + block + text[end:])
 
 
 def unshare(workdir: Path) -> None:
