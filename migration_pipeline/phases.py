@@ -76,12 +76,30 @@ def done_in(step: str, phase: str) -> bool:
 
 @dataclass(frozen=True)
 class ReaderGap:
-    """A table an attached pipeline replicates that the shared reader does not capture; `since`
-    when Artie's running reader already leaves it out (its last update), else None."""
+    """A table an attached pipeline replicates that the shared reader does not capture. When
+    Artie's running reader already leaves it out: `since` is the reader's last update at Artie
+    (Artie gives no time per table, so the best fact there is) and `artie_status` the table's
+    status Artie reports on the attached pipelines (e.g. `not_captured`), if any; else None."""
 
     table: str
     used_by: str
     since: datetime | None = None
+    artie_status: str | None = None
+
+    def describe(self) -> str:
+        """`payments (used by X; not captured since T (...))`."""
+        if self.since is None:
+            return f"{self.table} (used by {self.used_by})"
+        status = (
+            f"Artie's table status: {self.artie_status}"
+            if self.artie_status
+            else "Artie reports no status for the table"
+        )
+        return (
+            f"{self.table} (used by {self.used_by}; not captured since "
+            f"{self.since.isoformat(timespec='seconds')}, the reader's last update at Artie; "
+            f"{status})"
+        )
 
 
 @dataclass(frozen=True)
@@ -393,12 +411,7 @@ def assess(facts: MigrationFacts, settings: GateSettings = GateSettings()) -> As
 
 def reader_gaps_reason(gaps: tuple[ReaderGap, ...]) -> str:
     """`reader shared but missing payments (used by ...): promote will add it`."""
-    shown = ", ".join(
-        f"{g.table} (used by {g.used_by}"
-        + (f"; not captured since {g.since.isoformat(timespec='seconds')}" if g.since else "")
-        + ")"
-        for g in gaps
-    )
+    shown = ", ".join(g.describe() for g in gaps)
     return f"The reader is shared but missing {shown}: promote will add " + (
         "it." if len(gaps) == 1 else "them."
     )

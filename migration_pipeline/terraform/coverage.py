@@ -40,6 +40,7 @@ def reader_gaps(
         for t in uncovered(edits.table_ids(edits.literal_attr(module, reader, "tables")), needed)
     }
     reader_uuid = state.uuids().get(spec.reader)
+    statuses: dict[TableId, str] = {}
     if reader_uuid and hasattr(artie, "get_source_reader"):
         try:
             running = artie.get_source_reader(reader_uuid)
@@ -51,4 +52,20 @@ def reader_gaps(
             captured = frozenset(TableId(t.schema, t.name) for t in running.tables)
             for table in uncovered(captured, needed):
                 missing[table] = running.updated_at
-    return tuple(ReaderGap(str(t), needed[t], since) for t, since in sorted(missing.items()))
+            statuses = _table_statuses(artie, reader_uuid) if any(missing.values()) else {}
+    return tuple(
+        ReaderGap(str(t), needed[t], since, statuses.get(t) if since else None)
+        for t, since in sorted(missing.items())
+    )
+
+
+def _table_statuses(artie: PipelineSource, reader_uuid: str) -> dict[TableId, str]:
+    """What Artie reports for each table of the reader's pipelines (`not_captured` beats any
+    other status: one pipeline that lost the table is enough)."""
+    found: dict[TableId, str] = {}
+    for pipeline in artie.pipelines_on_reader(reader_uuid):
+        for table in pipeline.tables:
+            key = TableId(table.schema, table.name)
+            if table.status and found.get(key) != "not_captured":
+                found[key] = table.status
+    return found

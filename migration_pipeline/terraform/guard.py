@@ -17,6 +17,8 @@ class Allowed:
     address: str
     actions: tuple[str, ...]
     attributes: frozenset[str] | None = None
+    # Map attributes whose entries, removed outside Terraform (drift), the step may put back.
+    repairs: frozenset[str] = frozenset()
 
     def describe(self) -> str:
         what = {"update": "update", "create": "create", "delete": "destroy"}[self.actions[0]]
@@ -27,7 +29,7 @@ class Allowed:
 def contract(step: str, spec: MigrationSpec) -> tuple[Allowed, ...]:
     """The changes `step` may make, as the design's table states them."""
     return {
-        "promote": (Allowed(spec.reader, ("update",), READER_ATTRIBUTES),),
+        "promote": (Allowed(spec.reader, ("update",), READER_ATTRIBUTES, frozenset({"tables"})),),
         "create": (Allowed(spec.new_pipeline.address, ("create",)),),
         "cutover": (Allowed(spec.old_pipeline, ("delete",)),),
         "unshare": (Allowed(spec.reader, ("update",), READER_ATTRIBUTES),),
@@ -61,10 +63,35 @@ def own_partial_apply(plan: Plan, allowed: tuple[Allowed, ...]) -> tuple[str, ..
     return tuple(adopted)
 
 
+def repaired_drift(plan: Plan, allowed: tuple[Allowed, ...]) -> dict[str, tuple[str, ...]]:
+    """The drifts the plan puts back and `allowed` lets it: per address, the map entries (e.g.
+    reader tables) someone removed outside Terraform, when removing them is the whole drift and
+    the plan's own update of that resource adds every one of them back."""
+    by_address = {a.address: a for a in allowed}
+    changes = {c.address: c for c in plan.changes if c.actions == ("update",)}
+    repaired = {}
+    for drift in plan.drift:
+        rule, change = by_address.get(drift.address), changes.get(drift.address)
+        if rule is None or change is None or drift.actions != ("update",) or not drift.attributes:
+            continue
+        putting_back = {a.name: set(a.added) for a in change.attributes}
+        if all(
+            a.name in rule.repairs
+            and a.removed_only
+            and set(a.removed_only) <= putting_back.get(a.name, set())
+            for a in drift.attributes
+        ):
+            repaired[drift.address] = tuple(k for a in drift.attributes for k in a.removed_only)
+    return repaired
+
+
 def unexpected_changes(plan: Plan, step: str, allowed: tuple[Allowed, ...]) -> list[str]:
     """Every change or drift in `plan` outside `allowed`, in words an operator can act on."""
     problems = []
+    repaired = repaired_drift(plan, allowed)
     for drift in plan.drift:
+        if drift.address in repaired:
+            continue
         names = ", ".join(a.name for a in drift.attributes) or "its attributes"
         problems.append(
             f"{drift.address} was changed outside Terraform ({names} differ from the state): "

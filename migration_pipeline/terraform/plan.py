@@ -29,6 +29,10 @@ class AttributeChange:
     name: str
     before: str
     after: str
+    # For a map (e.g. `tables`): the keys it lost when losing them is all that changed, and the
+    # keys it gained; empty otherwise.
+    removed_only: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -165,11 +169,27 @@ def _change(rc: dict, redact: Redactor) -> ResourceChange:
             shown_after = "(known after apply)"
         else:
             shown_after = _show(a, sensitive.get(name), redact)
-        attrs.append(AttributeChange(name, _show(b, sensitive.get(name), redact), shown_after))
+        attrs.append(
+            AttributeChange(
+                name,
+                _show(b, sensitive.get(name), redact),
+                shown_after,
+                *_map_keys(b, a, redact),
+            )
+        )
     because = tuple(".".join(str(p) for p in path) for path in change.get("replace_paths", []))
     return ResourceChange(
         rc["address"], rc.get("mode", "managed"), tuple(change["actions"]), tuple(attrs), because
     )
+
+
+def _map_keys(before, after, redact: Redactor) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(keys only removed, keys added) between two maps; both empty unless both are maps."""
+    if not (isinstance(before, dict) and isinstance(after, dict)):
+        return (), ()
+    gone, added = sorted(set(before) - set(after)), sorted(set(after) - set(before))
+    only = not added and all(before[k] == v for k, v in after.items())
+    return tuple(redact(k) for k in gone) if only else (), tuple(redact(k) for k in added)
 
 
 def _as_dict(flags) -> dict:

@@ -295,7 +295,17 @@ def run_step(
                 + (" and started it." if imported.status == "draft" else ".")
             ),
         )
-    return StepResult(step, status, message, diffs, plan, edit.notes)
+    return StepResult(
+        step, status, message, diffs, plan, (*edit.notes, *repair_notes(plan, allowed))
+    )
+
+
+def repair_notes(plan: Plan, allowed: tuple[guard.Allowed, ...]) -> tuple[str, ...]:
+    """What the step put back that someone had removed outside Terraform (Artie's API or UI)."""
+    return tuple(
+        f"{address}: put back {', '.join(keys)}, removed outside Terraform (at Artie)"
+        for address, keys in guard.repaired_drift(plan, allowed).items()
+    )
 
 
 def _outcome(step: str, edited: bool, applied: bool, converging: bool) -> tuple[str, str]:

@@ -410,6 +410,7 @@ def test_a_shared_reader_missing_a_table_is_not_promoted_whatever_the_phase(base
         "promote",
         "The reader is shared but missing payments (used by "
         "artie_pipeline.v1), refunds (used by artie_pipeline.v2; not captured since "
-        "2026-01-01T11:00:00+00:00): promote will add them.",
+        "2026-01-01T11:00:00+00:00, the reader's last update at Artie; Artie reports no status "
+        "for the table): promote will add them.",
     )
     assert not done_in("promote", result.phase)

@@ -194,7 +194,14 @@ def test_reader_gaps_are_named_with_since_and_one_or_several():
     one = (ReaderGap("payments", "artie_pipeline.p", since),)
     assert reader_gaps_reason(one) == (
         "The reader is shared but missing payments (used by artie_pipeline.p; not captured "
-        "since 2026-02-01T08:30:15+00:00): promote will add it."
+        "since 2026-02-01T08:30:15+00:00, the reader's last update at Artie; Artie reports no "
+        "status for the table): promote will add it."
+    )
+    with_status = (ReaderGap("payments", "artie_pipeline.p", since, "not_captured"),)
+    assert reader_gaps_reason(with_status) == (
+        "The reader is shared but missing payments (used by artie_pipeline.p; not captured "
+        "since 2026-02-01T08:30:15+00:00, the reader's last update at Artie; Artie's table "
+        "status: not_captured): promote will add it."
     )
     two = (ReaderGap("a", "p1"), ReaderGap("b", "p2"))
     assert reader_gaps_reason(two) == (

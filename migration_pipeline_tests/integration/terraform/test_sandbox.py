@@ -413,7 +413,10 @@ def test_a_shared_reader_missing_a_table_is_not_promoted_and_job_and_rehearsal_a
         "The reader is shared but missing products (used by "
         "artie_pipeline.analytics_v1; not captured since 20"
     )
-    assert first.reason.endswith("): promote will add it.")
+    assert first.reason.endswith(
+        ", the reader's last update at Artie; Artie's table status: not_captured): promote "
+        "will add it."
+    )
     assert [r.status for r in rehearsal.results] == ["planned"] * 4
     assert rehearsal.results[0].notes[0] == (
         "reader tables: added products (used by artie_pipeline.analytics_v1)"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from migration_pipeline.terraform.guard import Allowed, contract, unexpected_changes
+from migration_pipeline.terraform.guard import Allowed, contract, repaired_drift, unexpected_changes
 from migration_pipeline.terraform.plan import MASK, parse_plan, secrets_of
 from migration_pipeline.terraform.results import StepResult
 from migration_pipeline_tests.support.tf_modules import spec_for
@@ -102,7 +102,10 @@ def test_drift_is_refused():
 def test_contracts_follow_the_design_table(tmp_path):
     spec = spec_for(tmp_path)
     shared = frozenset({"is_shared", "tables"})
-    assert contract("promote", spec) == (Allowed("artie_source_reader.mysql", ("update",), shared),)
+    tables = frozenset({"tables"})
+    assert contract("promote", spec) == (
+        Allowed("artie_source_reader.mysql", ("update",), shared, repairs=tables),
+    )
     assert contract("create", spec) == (Allowed("artie_pipeline.orders_duckdb", ("create",)),)
     assert contract("cutover", spec) == (Allowed("artie_pipeline.orders_snowflake", ("delete",)),)
     assert contract("unshare", spec) == (Allowed("artie_source_reader.mysql", ("update",), shared),)
@@ -146,3 +149,54 @@ def test_an_output_only_change_still_counts_as_a_change_to_apply():
     plan = parse_plan(doc)
     assert (plan.outputs, plan.has_changes) == (("output old_uuid would be destroyed",), True)
     assert unexpected_changes(plan, "cutover", ()) == []
+
+
+def reader_plan(drift_after: dict, planned_after: dict, step_attrs=("tables",)) -> dict:
+    """A plan of the reader whose `tables` were {a, b, c} in the state: Artie now holds
+    `drift_after` (changed outside Terraform) and the plan writes `planned_after`."""
+    state = {"is_shared": True, "tables": {k: {"name": k} for k in "abc"}}
+    refreshed = {**state, "tables": drift_after}
+    rc = {"address": "artie_source_reader.mysql", "mode": "managed"}
+    return {
+        "resource_drift": [
+            {**rc, "change": {"actions": ["update"], "before": state, "after": refreshed}}
+        ],
+        "resource_changes": [
+            {
+                **rc,
+                "change": {
+                    "actions": ["update"],
+                    "before": refreshed,
+                    "after": {**refreshed, "tables": planned_after},
+                },
+            }
+        ],
+    }
+
+
+ALL = {k: {"name": k} for k in "abc"}
+WITHOUT_C = {k: {"name": k} for k in "ab"}
+
+
+def test_promote_may_put_back_reader_tables_removed_at_artie_and_nothing_else(tmp_path):
+    promote = contract("promote", spec_for(tmp_path))
+    repaired = parse_plan(reader_plan(WITHOUT_C, ALL))
+    assert repaired_drift(repaired, promote) == {"artie_source_reader.mysql": ("c",)}
+    assert unexpected_changes(repaired, "promote", promote) == []
+    drift_problem = (
+        "artie_source_reader.mysql was changed outside Terraform (tables differ from the "
+        "state): someone edited it by hand. Make the module match what you want, then rerun."
+    )
+    for name, doc, allowed in (
+        ("not put back", reader_plan(WITHOUT_C, WITHOUT_C | {"d": {"name": "d"}}), promote),
+        ("an entry changed too", reader_plan({**WITHOUT_C, "a": {"name": "x"}}, ALL), promote),
+        ("an entry added at Artie", reader_plan({**ALL, "d": {"name": "d"}}, ALL), promote),
+        (
+            "unshare repairs nothing",
+            reader_plan(WITHOUT_C, ALL),
+            contract("unshare", spec_for(tmp_path)),
+        ),
+    ):
+        plan = parse_plan(doc)
+        assert repaired_drift(plan, allowed) == {}, name
+        assert drift_problem in unexpected_changes(plan, "promote", allowed), name

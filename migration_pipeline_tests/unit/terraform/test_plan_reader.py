@@ -259,3 +259,17 @@ def test_secrets_of_tolerates_undeclared_variables_missing_changes_and_null_valu
     assert secrets_of(doc).secrets == set()
     doc["configuration"] = {"root_module": {"variables": {"other": {"sensitive": True}}}}
     assert secrets_of(doc).secrets == set()
+
+
+def test_a_map_that_only_lost_entries_names_them_and_an_added_entry_is_named_apart():
+    before = {"tables": {"a": {"name": "a"}, "b": {"name": "b"}, "c": {"name": "c"}}}
+    lost = one({"actions": ["update"], "before": before, "after": {"tables": {"a": {"name": "a"}}}})
+    assert (lost.attributes[0].removed_only, lost.attributes[0].added) == (("b", "c"), ())
+    changed = {"tables": {"a": {"name": "x"}}}
+    kept_changed = one({"actions": ["update"], "before": before, "after": changed})
+    assert kept_changed.attributes[0].removed_only == ()
+    grown = {"tables": {**before["tables"], "d": {"name": "d"}}}
+    added = one({"actions": ["update"], "before": before, "after": grown})
+    assert (added.attributes[0].removed_only, added.attributes[0].added) == ((), ("d",))
+    scalar = one({"actions": ["update"], "before": {"name": "a"}, "after": {"name": "b"}})
+    assert (scalar.attributes[0].removed_only, scalar.attributes[0].added) == ((), ())
