@@ -142,7 +142,7 @@ def _module_and_state(c: _Context) -> Iterator[CheckResult]:
     try:
         c.module = hcl.load_module(Path(c.spec.terraform.dir))
         c.state = c.runner.state()
-        check_inputs(c.spec, c.state, c.client)
+        check_inputs(c.spec, c.state, c.client, c.runner.evaluate)
     except ConfigurationError as e:
         problems = getattr(e, "problems", None) or [str(e)]
         for problem in problems:

@@ -130,7 +130,7 @@ def _step_op(spec: MigrationSpec, name: str, step: Step, description: str):
             try:
                 if step == Step.PROMOTE:  # the job's first step: inputs checked before any apply
                     runner.init()
-                    check_inputs(spec, runner.state(), client)
+                    check_inputs(spec, runner.state(), client, runner.evaluate)
                 snapshot = gather(spec, runner, client, context.instance)
                 a = snapshot.assessment
                 if step == Step.PROMOTE and a.next_step == Step.PROMOTE:

@@ -9,16 +9,23 @@ here too (`destination_location`), for the checks and for validation alike.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from migration_pipeline.errors import ArtieApiError, InputCheckError, SpecError
+from migration_pipeline.errors import (
+    ArtieApiError,
+    InputCheckError,
+    SpecError,
+    TerraformCommandError,
+)
 from migration_pipeline.locations import is_motherduck, motherduck
 from migration_pipeline.spec import MigrationSpec, connector_expression
 from migration_pipeline.terraform import edits, hcl
+from migration_pipeline.terraform.runner import Evaluation
 from migration_pipeline.terraform.state import TerraformState
 
 
@@ -88,6 +95,7 @@ class Inputs:
     module: hcl.Module
     state: TerraformState
     artie: ConnectorSource | None
+    evaluate: Callable[[str], Evaluation] | None = None  # TerraformRunner.evaluate
 
 
 def _addresses(i: Inputs) -> list[str]:
@@ -169,27 +177,81 @@ def _destinations(i: Inputs) -> list[str]:
                     "be read (missing, not a DuckDB file, or no permission): fix the "
                     "path or its permissions, or set validation.old_destination."
                 )
-    new = spec.new_pipeline
-    if v.new_destination is None and spec.new_pipeline.address not in i.state.uuids():
-        expression = connector_expression(new) or ""
-        connector = (
-            i.state.attributes(expression.removesuffix(".uuid"))
-            if (expression.startswith("artie_connector."))
-            else None
-        )
-        uuid = new.destination_connector_uuid
-        if connector is None and uuid:
-            connector = connector_settings(i.state, uuid, i.artie)
-        old_attrs = i.state.attributes(spec.old_pipeline) or {}
-        database = (new.destination_config or {}).get("database") or (
-            old_attrs.get("destination_config") or {}
-        ).get("database")
-        if connector is not None:
-            try:
-                _location(connector, database, "new_destination", "the new destination")
-            except SpecError as e:
-                problems.append(str(e))
-    return problems
+    return problems + _new_destination(i)
+
+
+def _new_destination(i: Inputs) -> list[str]:
+    """The new pipeline's connector exists (in the state, or at Artie for a uuid or an
+    expression's value), is a DuckDB connector validation can read, and what is already at the
+    new destination's file reads as DuckDB (the file itself may not exist yet)."""
+    spec, new = i.spec, i.spec.new_pipeline
+    if spec.validation.new_destination is not None or new.address in i.state.uuids():
+        return []
+    connector, problems = _new_connector(i)
+    if connector is None:
+        return problems
+    old_attrs = i.state.attributes(spec.old_pipeline) or {}
+    database = (new.destination_config or {}).get("database") or (
+        old_attrs.get("destination_config") or {}
+    ).get("database")
+    try:
+        location = _location(connector, database, "new_destination", "the new destination")
+    except SpecError as e:
+        return [str(e)]
+    path = None if is_motherduck(location) else Path(location)
+    if path is not None and (
+        not _reads_as_duckdb(path) if path.exists() else not _enterable(path.parent)
+    ):
+        return [
+            f"validation.new_destination: the new destination {location} cannot be read "
+            "(not a DuckDB file, or no permission on it or its folder): fix the connector's "
+            "directory or its permissions, or set validation.new_destination."
+        ]
+    return []
+
+
+def _new_connector(i: Inputs) -> tuple[Mapping[str, Any] | None, list[str]]:
+    """The new pipeline's destination connector's settings (None when they cannot be known
+    before the apply), or the problems finding it."""
+    new, field = i.spec.new_pipeline, "new_pipeline.destination_connector"
+    expression = connector_expression(new) or ""
+    if expression.startswith("artie_connector.") and expression.endswith(".uuid"):
+        return i.state.attributes(expression.removesuffix(".uuid")), []
+    if new.destination_connector_uuid:
+        return connector_settings(i.state, new.destination_connector_uuid, i.artie), []
+    if not expression or i.evaluate is None or _expression_declared(i.module, expression):
+        return None, []  # an undeclared expression is a problem of its own (_addresses)
+    try:
+        value = i.evaluate(expression)
+    except TerraformCommandError as e:
+        return None, [f"{field}: terraform console cannot evaluate {expression}: {e.stderr}"]
+    if value.status == "unknown" and expression.startswith("var."):
+        return None, [
+            f"{field}: {expression} has no value: set it in terraform.tfvars (or a file in "
+            "terraform.var_files) or give the variable a default."
+        ]
+    if value.status != "known":
+        return None, []  # known only at apply, or sensitive: the plan guard still checks create
+    if not isinstance(value.value, str) or not value.value:
+        return None, [
+            f"{field}: {expression} is not a connector uuid (terraform console gives "
+            f"{value.value!r}): fix its value."
+        ]
+    connector = connector_settings(i.state, value.value, i.artie)
+    if not connector and i.artie is not None:
+        return None, [
+            f"{field}: {expression} is {value.value} (terraform console), which is no "
+            "connector in the Terraform state or at Artie: fix its value."
+        ]
+    return connector, []
+
+
+def _enterable(folder: Path) -> bool:
+    """A folder validation can read once the pipeline writes there: the nearest existing one
+    (the pipeline creates the rest) is readable and searchable."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return os.access(folder, os.R_OK | os.X_OK)
 
 
 def _reads_as_duckdb(path: Path) -> bool:
@@ -206,11 +268,16 @@ CHECKS: tuple[Callable[[Inputs], list[str]], ...] = (_addresses, _destinations)
 
 
 def check_inputs(
-    spec: MigrationSpec, state: TerraformState, artie: ConnectorSource | None = None
+    spec: MigrationSpec,
+    state: TerraformState,
+    artie: ConnectorSource | None = None,
+    evaluate: Callable[[str], Evaluation] | None = None,
 ) -> None:
-    """Run every check; raise one InputCheckError listing every problem (nothing applied)."""
+    """Run every check; raise one InputCheckError listing every problem (nothing applied).
+    `evaluate` (TerraformRunner.evaluate) gives an expression's value, e.g. a `var.x` the new
+    pipeline's destination is written as; without it such a value is not checked."""
     module = hcl.load_module(Path(spec.terraform.dir))
-    inputs = Inputs(spec, module, state, artie)
+    inputs = Inputs(spec, module, state, artie, evaluate)
     problems = [p for check in CHECKS for p in check(inputs)]
     if not problems:
         for address in (spec.reader, spec.old_pipeline):

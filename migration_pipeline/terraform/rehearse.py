@@ -96,7 +96,7 @@ def rehearse(
             runner.redact = redact
             runner.init()
             state = runner.state()
-            check_inputs(spec, state, artie)  # the job's own checks, before its first step
+            check_inputs(spec, state, artie, runner.evaluate)  # the job's first checks
             phase = starting_phase(spec, copy, state, artie)
             allowed: tuple[guard.Allowed, ...] = ()
             for step in steps_of(spec):

@@ -74,6 +74,15 @@ class CommandResult:
     stderr: str
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """An expression's value before any apply: `known` (with `value`), `unknown` (a variable
+    without a value, an attribute of a resource not created yet) or `sensitive` (not shown)."""
+
+    status: str
+    value: object = None
+
+
 def cli_config(explicit: Path | None) -> str:
     """The CLI config terraform gets: the given one, else the user's own if it exists
     ($TF_CLI_CONFIG_FILE, then ~/.terraformrc), else none; never a missing file, which makes
@@ -153,8 +162,11 @@ class TerraformRunner:
             **kwargs,
         )
 
-    def run(self, command: str, *args: str, ok_codes=(0,), **options) -> CommandResult:
-        """Run `terraform <command> [options] [args]`; raise unless the exit code is in ok_codes."""
+    def run(
+        self, command: str, *args: str, ok_codes=(0,), stdin: str | None = None, **options
+    ) -> CommandResult:
+        """Run `terraform <command> [options] [args]` (`stdin` written to its input); raise
+        unless the exit code is in ok_codes."""
         options.setdefault("no_color", IsFlagged)
         cmd = self._tf.generate_cmd_string(command, *args, **options)
         log.info("terraform %s in %s", command, self.working_dir)
@@ -162,6 +174,7 @@ class TerraformRunner:
             cmd,
             cwd=self.working_dir,
             env=self.env,
+            stdin=None if stdin is None else subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -169,7 +182,7 @@ class TerraformRunner:
             preexec_fn=_stop_with_parent(os.getpid()),
         )
         try:
-            out, err = proc.communicate(timeout=self.timeout)
+            out, err = proc.communicate(stdin, timeout=self.timeout)
         except subprocess.TimeoutExpired:
             out, err = self._stop(proc)
             raise TerraformCommandError(
@@ -241,6 +254,20 @@ class TerraformRunner:
             **extra,
         )
         return result.exit_code == 2
+
+    def evaluate(self, expression: str) -> Evaluation:
+        """`expression`'s value as `terraform console` computes it from the configuration, the
+        variables (terraform.tfvars, *.auto.tfvars, var_files) and the state; nothing is
+        planned or changed."""
+        result = self.run(
+            "console", stdin=f"jsonencode({expression})\n", var_file=list(self.var_files)
+        )
+        out = result.stdout.strip()
+        if out == "(known after apply)":
+            return Evaluation("unknown")
+        if out == "(sensitive value)":
+            return Evaluation("sensitive")
+        return Evaluation("known", json.loads(json.loads(out)))
 
     def import_resource(self, address: str, uuid: str) -> CommandResult:
         """`terraform import`: adopt an existing Artie object as `address` (declared already)."""

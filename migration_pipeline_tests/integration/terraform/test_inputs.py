@@ -28,7 +28,7 @@ def refused(sandbox, spec, *expected: str) -> None:
     before, state = tf_bytes(directory), runner.state()
     with ArtieClient(sandbox.endpoint, sandbox.api_key) as api:
         with pytest.raises(InputCheckError) as job:
-            check_inputs(spec, state, api)
+            check_inputs(spec, state, api, runner.evaluate)
         with pytest.raises(InputCheckError) as rehearsal:
             rehearse(spec, lambda copy: runner_for(sandbox, copy), api)
     assert job.value.problems == rehearsal.value.problems == list(expected)
@@ -133,3 +133,65 @@ def test_connectors_as_variables_destination_as_var_and_lookup_through_the_api(s
         "located: its connector is neither in the Terraform state nor known to Artie's API; "
         "set validation.old_destination explicitly"
     )
+
+
+@pytest.mark.timeout(300)
+def test_a_destination_written_as_a_variable_is_checked_by_its_value_before_any_apply(
+    sandbox, tmp_path
+):
+    directory = deployed_module(sandbox, tmp_path)
+    runner = runner_for(sandbox, directory)
+    uuids = runner.state().uuids()
+    (directory / "destination.tf").write_text(
+        'variable "analytics_v2_uuid" {\n  type = string\n}\n'
+    )
+    spec = spec_for(directory)
+    spec = spec.model_copy(
+        update={
+            "new_pipeline": spec.new_pipeline.model_copy(
+                update={"destination_connector": "var.analytics_v2_uuid"}
+            )
+        }
+    )
+    tfvars = directory / "terraform.tfvars"
+    deployed_vars = tfvars.read_text()
+
+    def value(uuid: str) -> None:
+        tfvars.write_text(deployed_vars + f'analytics_v2_uuid = "{uuid}"\n')
+
+    field = "new_pipeline.destination_connector: var.analytics_v2_uuid"
+    refused(
+        sandbox,
+        spec,
+        f"{field} has no value: set it in terraform.tfvars (or a file in terraform.var_files) "
+        "or give the variable a default.",
+    )
+    nowhere = "00000000-0000-4000-8000-00000000dead"
+    value(nowhere)
+    refused(
+        sandbox,
+        spec,
+        f"{field} is {nowhere} (terraform console), which is no connector in the Terraform "
+        "state or at Artie: fix its value.",
+    )
+    value(uuids["artie_connector.shop"])  # the source's connector: not a destination
+    refused(
+        sandbox,
+        spec,
+        "validation.new_destination: the new destination cannot be located: it is not a DuckDB "
+        "connector with an absolute directory; set validation.new_destination explicitly",
+    )
+    value(uuids["artie_connector.analytics_v2"])
+    garbage = tmp_path / "warehouse" / "analytics_v2" / "analytics_v2.duckdb"
+    garbage.parent.mkdir(parents=True, exist_ok=True)
+    garbage.write_text("left over from an earlier export\n")
+    refused(
+        sandbox,
+        spec,
+        f"validation.new_destination: the new destination {garbage} cannot be read (not a "
+        "DuckDB file, or no permission on it or its folder): fix the connector's directory or "
+        "its permissions, or set validation.new_destination.",
+    )
+    garbage.unlink()
+    with ArtieClient(sandbox.endpoint, sandbox.api_key) as api:
+        check_inputs(spec, runner.state(), api, runner.evaluate)  # the right value passes
