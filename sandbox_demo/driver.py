@@ -11,7 +11,7 @@ import dagster as dg
 from migration_pipeline.errors import MigrationError
 from migration_pipeline.orchestration import build_definitions
 from migration_pipeline.orchestration.approvals import open_instance, record_approval
-from migration_pipeline.orchestration.facts import gather
+from migration_pipeline.orchestration.facts import UNREADABLE, gather
 from migration_pipeline.spec import MigrationSpec, load_specs
 
 
@@ -83,8 +83,11 @@ class Driver:
         # Outside a run, EnvVar-valued settings are resolved here (else the variable's name).
         artie = self.defs.resources["artie"].process_config_and_initialize()
         terraform = self.defs.resources["terraform"].process_config_and_initialize()
-        with artie.client() as client:
-            snapshot = gather(self.spec, terraform.runner(self.spec), client, instance)
+        try:
+            with artie.client() as client:
+                snapshot = gather(self.spec, terraform.runner(self.spec), client, instance)
+        except UNREADABLE:
+            return Outcome("unknown", line, False)  # the run's refusal (in `line`) says why
         closed = snapshot.assessment.closed_gate
         return Outcome(
             snapshot.assessment.phase, line, closed is not None and closed.name == "approval"

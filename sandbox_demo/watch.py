@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from migration_pipeline.cli.status import snapshot_of, status_json
+from migration_pipeline.cli.status import current_status
 from migration_pipeline.orchestration.event_metadata import approval_key
 from migration_pipeline.orchestration.runs import (
     LAUNCHED_BY_TAG,
     STOP_REASON_TAG,
     STOPPED_AT_TAG,
-    automation,
     job_name,
 )
 from migration_pipeline.spec import MigrationSpec
@@ -32,11 +31,7 @@ class Watch:
 
     def status(self) -> dict:
         """What `migration-pipeline status --json` prints."""
-        return status_json(
-            self.spec,
-            snapshot_of(self.spec, self.instance),
-            runs=automation(self.instance, self.job),
-        )
+        return current_status(self.spec, self.instance)
 
     def approve_when_asked(self, status: dict, who: str, comment: str) -> str | None:
         """Materialize the approval asset for the latest validation (UI config who / comment /

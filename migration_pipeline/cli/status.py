@@ -12,7 +12,7 @@ from migration_pipeline.artie.client import ArtieClient
 from migration_pipeline.artie.progress import pipeline_progress, summary
 from migration_pipeline.cli.common import add_spec_arguments, api_key, config_path
 from migration_pipeline.orchestration.approvals import open_instance
-from migration_pipeline.orchestration.facts import Snapshot, gather
+from migration_pipeline.orchestration.facts import UNREADABLE, Snapshot, gather
 from migration_pipeline.orchestration.refusals import latest_refusal
 from migration_pipeline.orchestration.runs import Automation, automation, job_name
 from migration_pipeline.phases import Phase
@@ -130,14 +130,40 @@ def render(status: dict) -> str:
     return "\n".join(lines)
 
 
+def current_status(spec: MigrationSpec, instance: dg.DagsterInstance) -> dict:
+    """What `status --json` prints now. A module the steps cannot work with (e.g. `is_shared`
+    written as an expression, a reader declared with `for_each`, an address it lacks) leaves the
+    phase `unknown`, with the reason; the latest run's refusal is shown as for every other."""
+    refused = latest_refusal(instance, job_name(spec))
+    runs = automation(instance, job_name(spec))
+    try:
+        snapshot = snapshot_of(spec, instance)
+    except UNREADABLE as e:
+        return unknown_status(spec, e, refused, runs)
+    return status_json(spec, snapshot, refused, runs)
+
+
+def unknown_status(
+    spec: MigrationSpec, error: Exception, refused: str | None, runs: Automation | None
+) -> dict:
+    """The status when the facts cannot be read: every field `status_json` has, phase unknown."""
+    return {
+        "migration": spec.name,
+        "phase": "unknown",
+        "next_step": None,
+        "reason": f"The phase cannot be derived: {error}",
+        "refused": refused,
+        "progress": None,
+        "gates": [],
+        "latest_validation": None,
+        "approval": None,
+        "sensor": None if runs is None else _sensor("unknown", runs),
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     spec = load_spec(config_path(args), args.migration)
     with open_instance() as instance:
-        status = status_json(
-            spec,
-            snapshot_of(spec, instance),
-            latest_refusal(instance, job_name(spec)),
-            automation(instance, job_name(spec)),
-        )
+        status = current_status(spec, instance)
     print(json.dumps(status, indent=2) if args.json else render(status))
     return 1 if status["phase"] == "aborted" else 0

@@ -8,7 +8,12 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from migration_pipeline.artie.client import ArtieClient
-from migration_pipeline.errors import ArtieApiError
+from migration_pipeline.errors import (
+    ArtieApiError,
+    InputCheckError,
+    ModuleEditError,
+    SpecError,
+)
 from migration_pipeline.orchestration.event_metadata import latest_approval, validation_records
 from migration_pipeline.phases import (
     Assessment,
@@ -21,6 +26,11 @@ from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform.facts import module_facts
 from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline.terraform.state import TerraformState
+
+# What `gather` raises when the module is one the steps cannot read (an expression where a
+# literal is needed, `for_each` / `count`) or lacks an address the spec names: the phase is
+# unknown, and the job's first step refuses for the same reason.
+UNREADABLE = (ModuleEditError, InputCheckError)
 
 
 def gate_settings(spec: MigrationSpec) -> GateSettings:
@@ -71,4 +81,8 @@ def gather(
         latest_approval(instance, spec),
         datetime.now(UTC),
     )
-    return Snapshot(facts, state, assess(facts, gate_settings(spec)))
+    try:
+        assessment = assess(facts, gate_settings(spec))
+    except SpecError as e:  # an address neither the module nor the state holds: an input
+        raise InputCheckError([str(e)]) from e
+    return Snapshot(facts, state, assessment)

@@ -142,10 +142,12 @@ def _step_op(spec: MigrationSpec, name: str, step: Step, description: str):
             if result is not None:
                 if result.status == "applied":
                     context.log_event(step_event(spec, step, result))
+                context.log.info(f"{step} runs because: {a.reason}")
                 yield from proceed(
                     context,
                     snapshot,
                     result.message,
+                    reason=dg.MetadataValue.text(a.reason),  # e.g. the tables a reader lost
                     step_result=dg.MetadataValue.md(result.to_markdown()),
                 )
             elif done_in(step, a.phase):

@@ -66,6 +66,7 @@ def test_a_table_dropped_through_artie_api_stops_the_migration_and_promote_repai
     assert waiting == f"waiting: planned: {reason}"
     assert (shown["phase"], shown["next_step"], shown["reason"]) == ("planned", "promote", reason)
     assert repair.startswith(f"run {instance.get_runs(limit=1)[0].run_id[:8]}: promote_reader ok")
+    assert outputs["promote_reader"]["reason"].value == reason
     promoted = outputs["promote_reader"]["step_result"].value
     assert "artie_source_reader.shop: put back products, removed outside Terraform" in promoted
     assert "changed outside Terraform" in promoted  # the plan's drift, shown

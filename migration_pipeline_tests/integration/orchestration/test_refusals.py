@@ -44,6 +44,14 @@ KINDS = {
         "promote refused: artie_source_reader.shop.is_shared is the expression "
         "`var.shared`; the step needs it written as a literal value to edit it safely.",
     ),
+    # an input checked before the first apply: a misspelt address
+    "input": (
+        str,
+        {"old_pipeline": "artie_pipeline.analytics_v11"},
+        "promote refused: Nothing was applied; fix these inputs first:\n- old_pipeline: "
+        "artie_pipeline.analytics_v11 is not declared in {directory}/*.tf (did you mean "
+        "artie_pipeline.analytics_v1?).",
+    ),
     # the plan guard: a hand edit to another resource shows in promote's plan
     "plan": (
         lambda text: text.replace('  name = "analytics_v2"\n', '  name = "renamed"\n', 1),
@@ -64,10 +72,12 @@ def test_a_refusal_stops_cleanly_and_reaches_the_person(
     if kind == "plan":  # edited after the deploy: the module no longer matches Artie
         (directory / "main.tf").write_text(edit((directory / "main.tf").read_text()))
     spec, config = migrations_file(sandbox, tmp_path, directory, monkeypatch, **spec_extra)
+    reason = reason.format(directory=directory)
     before, state_before = tf_bytes(directory), runner_for(sandbox, directory).state()
     driver = Driver(build_definitions({spec.name: spec}), spec)
     with dg.DagsterInstance.get() as instance:
         line = driver.launch(instance)  # a clean stop: the run succeeds
+        waiting = driver.step(instance)  # the sensor's tick, as the demo driver shows it
         run = instance.get_runs(limit=1)[0]
         records = instance.all_logs(run.run_id)
         blocker = automation(instance, f"{spec.name}_job").blocker
@@ -84,12 +94,22 @@ def test_a_refusal_stops_cleanly_and_reaches_the_person(
     assert blocker.startswith(
         f"the latest run {run.run_id} of {spec.name}_job was refused: {reason}"
     )
+    assert waiting.line == f"waiting: {blocker}"
     assert tf_bytes(directory) == before
     assert runner_for(sandbox, directory).state() == state_before
     capsys.readouterr()
-    code = main(["status", "--config", str(config), "--migration", spec.name, "--json"])
-    out, err = capsys.readouterr()
-    if kind == "module":  # status meets the same refusal when it reads the module: exit 2
-        assert code == 2 and reason.removeprefix("promote refused: ") in err
-    else:
-        assert code == 0 and json.loads(out)["refused"].startswith(reason)
+    command = ["status", "--config", str(config), "--migration", spec.name]
+    assert main([*command, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["refused"].startswith(reason)
+    if kind in ("module", "input"):  # the facts cannot be read: the phase is unknown
+        assert (shown["phase"], waiting.phase) == ("unknown", "unknown")
+        because = {
+            "module": reason.removeprefix("promote refused: "),
+            "input": "Nothing was applied; fix these inputs first:\n- old_pipeline: "
+            "artie_pipeline.analytics_v11 is neither in the module nor in the Terraform state; "
+            "check the address (`<type>.<name>`).",
+        }[kind]
+        assert shown["reason"] == f"The phase cannot be derived: {because}"
+    assert main(command) == 0
+    assert f"\n  latest run refused: {reason}" in capsys.readouterr().out
