@@ -201,3 +201,25 @@ def test_the_history_keeps_mode_since_and_reached(pair, tmp_path, capsys):
         ("full", None, reached, 0),
         ("incremental", reached, reached, 0),
     ]
+
+
+def test_soft_deleted_rows_are_left_out_of_the_incremental_counts(tmp_path, capsys):
+    # The counts decide whether an incremental run may stand: a soft-deleted row is no row.
+    create = (
+        "CREATE TABLE t (id BIGINT PRIMARY KEY, v VARCHAR, __artie_delete BOOLEAN, "
+        "__artie_updated_at TIMESTAMP)"
+    )
+    rows = (
+        "INSERT INTO t SELECT i, 'v' || i, i < 5, TIMESTAMP '2026-01-01 12:00' FROM range(100) r(i)"
+    )
+    pair = _db(tmp_path / "old.duckdb", create, rows), _db(tmp_path / "new.duckdb", create, rows)
+    code, document, table = _validate(capsys, pair, tmp_path)
+    assert (code, table["old_rows"], table["new_rows"]) == (0, 95, 95)
+    delete = (
+        "UPDATE t SET __artie_delete = true, __artie_updated_at = '2026-01-01 13:00' WHERE id = "
+    )
+    _both(pair, delete + "7")
+    _db(pair[0], delete + "8")
+    code, document, table = _validate(capsys, pair, tmp_path)
+    assert (code, document["summary"]["mode"]) == (1, "incremental")
+    assert (table["old_rows"], table["new_rows"], table["extra_in_new"]) == (93, 94, [8])
