@@ -172,6 +172,7 @@ def scale(directory: Path, rows: int, repeats: int) -> None:
             f"generated {rows} rows ({size / 1e9:.1f} GB per file) in {time.perf_counter() - started:.0f} s"
         )
         results: dict = {}
+        _compile_package()
         runs = _alternate(("floor", "engine"), pair / "old.duckdb", pair / "new.duckdb", repeats)
         for tool, tool_runs in runs.items():
             _record(results, tool, f"{rows:,} rows", tool_runs, None)
@@ -182,6 +183,7 @@ def scale(directory: Path, rows: int, repeats: int) -> None:
             {
                 "rows": rows,
                 "bytes_per_file": size,
+                "revision": _revision(),
                 "results": [[t, v, r] for (t, v), r in results.items()],
             }
         )
@@ -302,6 +304,29 @@ def validate_command(old: Path, new: Path) -> list[str]:
             "--json", "--memory-limit", MEMORY_LIMIT]  # fmt: skip
 
 
+PACKAGE = Path(__file__).resolve().parent.parent / "migration_pipeline"
+
+
+def _compile_package() -> None:
+    """Our package's bytecode, written once before timing as `pip install` writes it: where
+    PYTHONDONTWRITEBYTECODE is set (this machine sets it) an editable install would otherwise
+    compile every module in every timed run."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(PACKAGE)], check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+
+
+def _revision() -> str:
+    """The commit of the code measured (with `+` when the work tree differs from it)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(PACKAGE.parent), *args], capture_output=True,
+                              text=True).stdout.strip()  # fmt: skip
+
+    return git("rev-parse", "--short", "HEAD") + (
+        "+" if git("status", "--porcelain", "--", str(PACKAGE)) else ""
+    )
+
+
 def run_tool(tool: str, old: str, new: str) -> None:
     """Child process: run one tool once and print its result as JSON."""
     started = time.perf_counter()
@@ -409,6 +434,7 @@ def _alternate(
 def benchmark(directory: Path, repeats: int, others: int) -> dict:
     """Floor and our CLI alternate `repeats` times (so both see the same machine); reladiff and
     datacompy run `others` times each (minutes per run)."""
+    _compile_package()
     old = directory / "old.duckdb"
     expected = json.loads((directory / "differences.json").read_text())
     results: dict = {}
@@ -556,7 +582,12 @@ def _scale_lines(directory: Path) -> list[str]:
         f"The same table at {document['rows']:,} rows x 10 columns per side (two files of "
         f"{document['bytes_per_file'] / 1e9:.1f} GB), clean, generated, compared and deleted by",
         f"`validation.py scale --dir /tmp/valbench --rows {document['rows']}`; DuckDB memory limit "
-        f"{MEMORY_LIMIT} for both (our CLI's default `--memory-limit`).",
+        f"{MEMORY_LIMIT} for both (our CLI's default `--memory-limit`). "
+        + (
+            f"Code measured: commit {document['revision']}."
+            if document.get("revision")
+            else "Measured by an earlier run (commit not recorded), before the code measured above."
+        ),
         "",
         "| tool | seconds | CPU seconds | in-process seconds | peak MB | result | load | runs |",
         "|---|---:|---:|---:|---:|---|---:|---|",
@@ -568,7 +599,14 @@ def _scale_lines(directory: Path) -> list[str]:
     ]
 
 
-def render(results: dict, repeats: int, others: int, directory: Path, reused: bool = False) -> str:
+def render(
+    results: dict,
+    repeats: int,
+    others: int,
+    directory: Path,
+    reused: bool = False,
+    revision: str | None = None,
+) -> str:
     rows = [
         f"| {LABELS[tool]} | {variant} | {res['wall']:.2f} | {res['cpu']:.2f} | {res['seconds']:.2f} "
         f"| {res['peak_mb']:,.0f} | {res['located']} | {res['load']:.1f} |"
@@ -611,6 +649,9 @@ def render(results: dict, repeats: int, others: int, directory: Path, reused: bo
         "memory counts from its parent's resident size at fork, so the harness keeps its own process",
         "small (about 90 MB with DuckDB loaded: the floor of every peak below).",
         f"Floor and our CLI: median of {repeats} alternating runs (all listed below); {others_text}.",
+        "Our package's bytecode is compiled once before timing, as `pip install` does (this machine",
+        "sets PYTHONDONTWRITEBYTECODE, which would make every run of the editable install compile it).",
+        f"Code measured: commit {revision or '(not recorded)'}.",
         "",
         "Reproduce (needs the `bench` extra for reladiff and datacompy):",
         "",
@@ -619,8 +660,11 @@ def render(results: dict, repeats: int, others: int, directory: Path, reused: bo
         "## Machine",
         "",
         *_machine(),
-        "- Other engineers' processes shared this 2-core machine during the run; the mean 1-minute",
-        "  load average seen when each process started is in the last column.",
+        "- Other engineers' processes (mutation testing among them) shared this 2-core machine",
+        "  during the run, so it was loaded: the mean 1-minute load average seen when each process",
+        "  started is in the last column. Absolute seconds swing with that load; what counts are the",
+        "  ratios between tools measured in alternating runs of the same invocation (the floor and our",
+        "  CLI take turns, so both see the same machine).",
         "",
         "## Results (median, whole process)",
         "",
@@ -723,7 +767,12 @@ def main(argv: list[str] | None = None) -> int:
             rows = [[t, v, r] for (t, v), r in results.items()] + kept
             saved.write_text(
                 json.dumps(
-                    {"others": others, "results": rows, "others_reused": bool(args.reuse_others)}
+                    {
+                        "others": others,
+                        "results": rows,
+                        "others_reused": bool(args.reuse_others),
+                        "revision": _revision(),
+                    }
                 )
             )
         document = json.loads(saved.read_text())
@@ -734,6 +783,7 @@ def main(argv: list[str] | None = None) -> int:
             document["others"],
             args.dir,
             document.get("others_reused", False),
+            document.get("revision"),
         )
         if args.out:
             args.out.write_text(text)
