@@ -31,13 +31,11 @@ def decide(
     latest = records[0] if records else None
     if decision == "approve" and (latest is None or not latest.clean):
         raise ApprovalError(
-            "nothing to approve: "
-            + (
-                "no validation has run yet"
-                if latest is None
-                else f"the latest validation ({latest.id}) was {latest.verdict}"
-            )
-            + ". Let the job validate again, then approve."
+            "nothing to approve: no validation has run yet. Approve once the job's "
+            "validate_destinations step or the validation schedule has recorded a clean one."
+            if latest is None
+            else f"nothing to approve: the latest validation ({latest.id}) was {latest.verdict}. "
+            "Let the job validate again, then approve."
         )
     if reviewed and latest is not None and reviewed != latest.id:
         raise ApprovalError(

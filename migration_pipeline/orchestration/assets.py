@@ -149,7 +149,9 @@ def approval_asset(spec: MigrationSpec) -> dg.AssetsDefinition:
         owners=list(spec.owners),
         description=(
             f"A person's decision on the cutover of {spec.name}: materialize with config "
-            "who / decision (approve, reject, abort) / comment. An approval holds for the "
+            "who / decision (approve, reject, abort) / comment / validation_id (the one you "
+            "read in validation_report's metadata; refused if a newer one exists). An "
+            "approval holds for the "
             "clean validation it saw until a later validation confirms a mismatch (an "
             "inconclusive one does not void it). Abort (before cutover only) rolls the "
             "migration back: the new pipeline deleted, the reader as it was before."

@@ -140,8 +140,8 @@ def test_an_approval_records_the_latest_validation_and_is_read_back(spec, tmp_pa
         with pytest.raises(ApprovalError) as e:
             record_approval(instance, spec, "ana", "approve")
         assert str(e.value) == (
-            "nothing to approve: no validation has run yet. Let the job "
-            "validate again, then approve."
+            "nothing to approve: no validation has run yet. Approve once the job's "
+            "validate_destinations step or the validation schedule has recorded a clean one."
         )
         report_validation(instance, spec, "v-1", True, 1.0e9)
         record_approval(instance, spec, "ana", "approve", "counts agree")
