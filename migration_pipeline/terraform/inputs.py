@@ -25,7 +25,7 @@ from migration_pipeline.errors import (
 from migration_pipeline.locations import is_motherduck, motherduck
 from migration_pipeline.spec import MigrationSpec, connector_expression
 from migration_pipeline.terraform import edits, hcl
-from migration_pipeline.terraform.runner import Evaluation
+from migration_pipeline.terraform.runner import Evaluation, is_lock_error
 from migration_pipeline.terraform.state import TerraformState
 
 
@@ -224,6 +224,8 @@ def _new_connector(i: Inputs) -> tuple[Mapping[str, Any] | None, list[str]]:
     try:
         value = i.evaluate(expression)
     except TerraformCommandError as e:
+        if is_lock_error(e):
+            raise  # not an input to fix: another run held the state lock too long
         return None, [f"{field}: terraform console cannot evaluate {expression}: {e.stderr}"]
     if value.status == "unknown" and expression.startswith("var."):
         return None, [

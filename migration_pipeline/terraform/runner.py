@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,8 @@ log = logging.getLogger(__name__)
 logging.getLogger("python_terraform").setLevel(logging.WARNING)
 
 # Terraform's state lock is always taken; a run holding it briefly is waited for this long.
-LOCK_WAIT = "60s"
+LOCK_WAIT_SECONDS = 60
+LOCK_WAIT = f"{LOCK_WAIT_SECONDS}s"
 _STATE_LOCK_HINT = (
     "Another Terraform run holds the state lock. Wait for it to finish; if none is running, "
     "release it with `terraform force-unlock`."
@@ -72,6 +74,14 @@ class CommandResult:
     exit_code: int
     stdout: str
     stderr: str
+
+
+_LOCK_ERROR = "Error acquiring the state lock"
+
+
+def is_lock_error(error: TerraformCommandError) -> bool:
+    """Whether the command failed only because another run holds Terraform's state lock."""
+    return _LOCK_ERROR in error.stderr
 
 
 @dataclass(frozen=True)
@@ -197,7 +207,7 @@ class TerraformRunner:
             self._stop(proc)
             raise
         if proc.returncode not in ok_codes:
-            hint = _STATE_LOCK_HINT if "Error acquiring the state lock" in err else ""
+            hint = _STATE_LOCK_HINT if _LOCK_ERROR in err else ""
             raise TerraformCommandError(cmd, proc.returncode, self.redact(err), hint)
         return CommandResult(tuple(cmd), proc.returncode, out, err)
 
@@ -258,10 +268,19 @@ class TerraformRunner:
     def evaluate(self, expression: str) -> Evaluation:
         """`expression`'s value as `terraform console` computes it from the configuration, the
         variables (terraform.tfvars, *.auto.tfvars, var_files) and the state; nothing is
-        planned or changed."""
-        result = self.run(
-            "console", stdin=f"jsonencode({expression})\n", var_file=list(self.var_files)
-        )
+        planned or changed. `terraform console` takes the state lock and has no -lock-timeout:
+        a lock held by another run is waited for as long as other commands wait (LOCK_WAIT)."""
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                result = self.run(
+                    "console", stdin=f"jsonencode({expression})\n", var_file=list(self.var_files)
+                )
+                break
+            except TerraformCommandError as e:
+                if not is_lock_error(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(2)
         out = result.stdout.strip()
         if out == "(known after apply)":
             return Evaluation("unknown")

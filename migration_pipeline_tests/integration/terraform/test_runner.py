@@ -7,6 +7,8 @@ import os
 import shutil
 import signal
 import stat
+import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import pytest
 
 from migration_pipeline.errors import TerraformCommandError
 from migration_pipeline.terraform import binary
-from migration_pipeline.terraform.runner import TerraformRunner
+from migration_pipeline.terraform.runner import Evaluation, TerraformRunner, is_lock_error
 
 MODULE = 'resource "terraform_data" "x" {\n  input = "one"\n}\n'
 
@@ -175,3 +177,57 @@ def test_init_runs_once_per_directory_until_the_configuration_changes(module):
     shutil.rmtree(module / ".terraform")  # what init installed is gone: init again
     assert runner.init() is not None
     assert (module / ".terraform" / "modules").is_dir()
+
+
+class LockWatchingRunner(TerraformRunner):
+    """A runner that signals when a command found the state lock held by another run."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.locked_out = threading.Event()
+
+    def run(self, command, *args, **options):
+        try:
+            return super().run(command, *args, **options)
+        except TerraformCommandError as e:
+            if is_lock_error(e):
+                self.locked_out.set()
+            raise
+
+
+def test_evaluate_reads_values_and_waits_for_a_state_lock_another_run_holds(module):
+    declared = (
+        'variable "given" {\n  type = string\n}\n'
+        'variable "hidden" {\n  default   = "s3cr3t-value"\n  sensitive = true\n}\n'
+        'locals {\n  joined = "${var.given}-x"\n}\n'
+    )
+    (module / "vars.tf").write_text(declared + 'variable "unset" {\n  type = string\n}\n')
+    (module / "terraform.tfvars").write_text('given = "from-tfvars"\n')
+    runner = LockWatchingRunner(module, timeout=120)
+    runner.init()
+    assert runner.evaluate("local.joined") == Evaluation("known", "from-tfvars-x")
+    assert runner.evaluate("var.unset") == Evaluation("unknown")
+    assert runner.evaluate("var.hidden") == Evaluation("sensitive")
+    (module / "vars.tf").write_text(declared)
+    with pytest.raises(TerraformCommandError) as undeclared:
+        runner.evaluate("var.nowhere")  # not a lock: raised at once
+    assert "Reference to undeclared input variable" in undeclared.value.stderr
+    holder = subprocess.Popen(  # an interactive apply holds the lock while it asks
+        [runner.binary, "apply", "-no-color"],
+        cwd=module,
+        env=runner.env | {"TF_INPUT": "1"},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    asked = ""
+    while "Enter a value:" not in asked:
+        asked += holder.stdout.read(1) or pytest.fail(f"apply ended: {asked}")
+    found: list[Evaluation] = []
+    waiting = threading.Thread(target=lambda: found.append(runner.evaluate("var.given")))
+    waiting.start()
+    assert runner.locked_out.wait(60)  # console met the held lock ...
+    holder.communicate("no\n", timeout=60)  # ... which is released by declining the apply
+    waiting.join(90)
+    assert found == [Evaluation("known", "from-tfvars")]
