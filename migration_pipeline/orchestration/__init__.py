@@ -45,6 +45,14 @@ def build_definitions(specs: dict[str, MigrationSpec]) -> dg.Definitions:
         sensors.append(build_sensor(spec, job))
         schedules.append(build_schedule(spec, validation_job))
         assets += build_assets(spec)
+    # Every run executes its steps in its own worker process, as the migration jobs do: a UI
+    # materialization (the approval, a validation) is one or two steps in one pool, and a
+    # subprocess per step only adds a Python start (about 20 s on a loaded machine).
     return dg.Definitions(
-        jobs=jobs, sensors=sensors, schedules=schedules, assets=assets, resources=resources(specs)
+        jobs=jobs,
+        sensors=sensors,
+        schedules=schedules,
+        assets=assets,
+        resources=resources(specs),
+        executor=dg.in_process_executor,
     )

@@ -7,11 +7,20 @@ import difflib
 import time
 from pathlib import Path
 
+import yaml
+
 from migration_pipeline.artie.client import ArtieClient
 from sandbox_demo.prepare import Prepared
 
 # The module's expected diff from the example after a whole migration (both daemon tests).
 EXPECTED_DIFF = Path(__file__).parent.parent / "e2e" / "orchestration" / "expected_module.diff"
+
+
+def set_gates(config: Path, migration: str, **gates) -> None:
+    """Change `gates` settings of `migration` in the migrations file (before Dagster loads it)."""
+    spec = yaml.safe_load(config.read_text())
+    spec["migrations"][migration]["gates"].update(gates)
+    config.write_text(yaml.safe_dump(spec))
 
 
 def wait_for(what: str, check, timeout: float, every: float = 1.0):

@@ -36,6 +36,7 @@ from migration_pipeline_tests.support.daemon import (
     EXPECTED_DIFF,
     module_diff,
     pipelines,
+    set_gates,
     wait_for,
 )
 from migration_pipeline_tests.support.demo import prepared_demo
@@ -50,6 +51,9 @@ ROWS = 2000
 @pytest.fixture
 def prepared(tmp_path, monkeypatch):
     with prepared_demo(tmp_path, monkeypatch, ROWS) as ready:
+        # One clean validation opens the approval gate (the streak rule is the phases' own, tested
+        # without Dagster): each validation is one more run, about 25 s on a loaded machine.
+        set_gates(ready.config, MIGRATION, clean_validations=1)
         yield ready
 
 
@@ -77,8 +81,17 @@ def test_only_a_person_starts_or_resumes_the_migration_through_the_daemon(
 ):
     spec = load_spec(prepared.config, MIGRATION)
     job = job_name(spec)
-    with ArtieClient(spec.artie.api_url, prepared.env["ARTIE_API_KEY"]) as client:
-        run_step(Step.PROMOTE, spec, TerraformRunner.for_spec(spec.terraform), client)
+    # The product's promote shares the reader while dagster dev starts (they do not meet: no
+    # person has launched anything, so the sensor only looks at the runs list).
+    shared_at: list[float] = []
+
+    def share_reader() -> None:
+        with ArtieClient(spec.artie.api_url, prepared.env["ARTIE_API_KEY"]) as client:
+            run_step(Step.PROMOTE, spec, TerraformRunner.for_spec(spec.terraform), client)
+        shared_at.append(time.time())
+
+    promoter = threading.Thread(target=share_reader, daemon=True)
+    promoter.start()
     workload = RunningWorkload(prepared.source_db, rate=10)
     workload.start()
     # Terraform reaches Artie through a proxy that holds the cutover's DELETE once armed (it never
@@ -95,9 +108,11 @@ def test_only_a_person_starts_or_resumes_the_migration_through_the_daemon(
         dg.DagsterInstance.get() as instance,
     ):
         up = time.monotonic() - started
+        promoter.join(120)
+        assert shared_at, "the product's promote did not finish"
         watch = Watch(deployment, spec, instance)
         # The reader is already shared: the sensor still launches nothing before a person does.
-        idle = deployment.wait_for_ticks(SENSOR, 3, 0, timeout=60)
+        idle = deployment.wait_for_ticks(SENSOR, 3, shared_at[0], timeout=60)
         assert deployment.runs() == []
         assert {t.status for t in idle} == {"SKIPPED"}, idle
         assert all(t.skip_reason.startswith(f"no person has launched {job} yet") for t in idle)
@@ -118,10 +133,7 @@ def test_only_a_person_starts_or_resumes_the_migration_through_the_daemon(
         wait_for("the terminated run", lambda: deployment.runs(job)[0].status == "CANCELED", 60)
         proxy.release.set()
         canceled_at = time.time()
-        parked = deployment.wait_for_ticks(SENSOR, 3, canceled_at, timeout=60)
-        assert [r.run_id for r in deployment.runs(job)][0] == cutover.run_id  # nothing since
-        assert all("a person stopped the migration" in t.skip_reason for t in parked), parked
-        assert pipelines(prepared) == ["analytics_v1", "analytics_v2"]
+        # What the person reads while the sensor ticks (the ticks are checked after it).
         capsys.readouterr()
         assert (
             main(["status", "--config", str(prepared.config), "--migration", MIGRATION, "--json"])
@@ -133,6 +145,11 @@ def test_only_a_person_starts_or_resumes_the_migration_through_the_daemon(
             f"a person stopped the migration: the sensor's run {cutover.run_id} of {job} was "
             "terminated. The sensor launches nothing until a person launches the job again."
         )
+        assert pipelines(prepared) == ["analytics_v1", "analytics_v2"]
+        parked = deployment.wait_for_ticks(SENSOR, 3, canceled_at, timeout=60)
+        assert [r.run_id for r in deployment.runs(job)][0] == cutover.run_id  # nothing since
+        assert all("a person stopped the migration" in t.skip_reason for t in parked), parked
+        assert pipelines(prepared) == ["analytics_v1", "analytics_v2"]
 
         resumed = deployment.launch_job(job)
         wait_for("complete", lambda: watch.status()["phase"] == "complete", 120, every=2)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-import yaml
 
 from migration_pipeline.artie.client import ArtieClient
 from migration_pipeline.cli import main
@@ -29,7 +28,13 @@ from migration_pipeline_tests.support.crash import (
     files_holding,
     kill_when_accepted,
 )
-from migration_pipeline_tests.support.daemon import EXPECTED_DIFF, module_diff, pipelines, wait_for
+from migration_pipeline_tests.support.daemon import (
+    EXPECTED_DIFF,
+    module_diff,
+    pipelines,
+    set_gates,
+    wait_for,
+)
 from migration_pipeline_tests.support.demo import prepared_demo
 from sandbox_demo.deployment import Deployment
 from sandbox_demo.prepare import EXAMPLE_MODULE, MIGRATION
@@ -50,9 +55,7 @@ TRAPS = (
 def prepared(tmp_path, monkeypatch):
     with prepared_demo(tmp_path, monkeypatch) as ready:
         # One clean validation before approval: the crashes, not the evidence, are under test.
-        spec = yaml.safe_load(ready.config.read_text())
-        spec["migrations"][MIGRATION]["gates"]["clean_validations"] = 1
-        ready.config.write_text(yaml.safe_dump(spec))
+        set_gates(ready.config, MIGRATION, clean_validations=1)
         yield ready
 
 
