@@ -76,16 +76,20 @@ def run_module(name: str, max_children: int, rerun_all: bool = False) -> float:
         if s not in DETECTED and not (s == "survived" and k in explained)
     ] or list(found)[:1]
     first = [f"{dotted(MODULES[name])}.*"] if rerun_all or not found else pending
-    for attempt in range(2):
-        names = first if attempt == 0 else unchecked(name)
-        if not names:
-            continue
+    names, before = first, None
+    # A run can reset more results as it starts (functions changed, new tests covering them), so
+    # run again (at most 4 runs) while that leaves mutants never run and each run checks some.
+    for _ in range(4):
+        if not names or len(names) == before:
+            break
+        before = None if names is first else len(names)
         subprocess.run(
             ["nice", "-n", "10", str(mutmut), "run", "--max-children", str(max_children), *names],
             cwd=ROOT,
             check=False,
             env={**os.environ, "CHECKPOINT_DISABLE": "1"},
         )
+        names = unchecked(name)
     return time.monotonic() - started
 
 
