@@ -23,6 +23,19 @@ def set_gates(config: Path, migration: str, **gates) -> None:
     config.write_text(yaml.safe_dump(spec))
 
 
+FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
+
+
+def finished_runs(deployment, job: str | None = None, timeout: float = 60) -> list:
+    """Every run (of `job`) once none is queued or running any more: the migration reads as
+    `complete` before the run that completed it has ended."""
+    return wait_for(
+        "every run to end",
+        lambda: (runs := deployment.runs(job)) and all(r.status in FINISHED for r in runs) and runs,
+        timeout,
+    )
+
+
 def wait_for(what: str, check, timeout: float, every: float = 1.0):
     """`check()`'s first truthy answer, asked every `every` s; fails after `timeout` s."""
     deadline = time.monotonic() + timeout

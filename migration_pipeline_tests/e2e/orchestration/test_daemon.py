@@ -34,6 +34,7 @@ from migration_pipeline.terraform.steps import run_step
 from migration_pipeline_tests.support.crash import HoldingProxy, files_holding
 from migration_pipeline_tests.support.daemon import (
     EXPECTED_DIFF,
+    finished_runs,
     module_diff,
     pipelines,
     set_gates,
@@ -158,7 +159,7 @@ def test_only_a_person_starts_or_resumes_the_migration_through_the_daemon(
             "reason": "nothing left to launch: the migration is complete",
         }
         ticks = deployment.ticks(SENSOR)
-        runs = deployment.runs()
+        runs = finished_runs(deployment)
     total = time.monotonic() - started
     workload.stop.set()
     workload.join(10)

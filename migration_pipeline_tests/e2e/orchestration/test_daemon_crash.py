@@ -30,6 +30,7 @@ from migration_pipeline_tests.support.crash import (
 )
 from migration_pipeline_tests.support.daemon import (
     EXPECTED_DIFF,
+    finished_runs,
     module_diff,
     pipelines,
     set_gates,
@@ -83,7 +84,14 @@ def test_the_run_worker_killed_in_every_step_still_completes_with_no_hand_run_co
     with (
         proxy,
         Deployment(
-            {**prepared.env, "ARTIE_ENDPOINT": proxy.url}, tmp_path / "dagster-dev.log"
+            {
+                **prepared.env,
+                "ARTIE_ENDPOINT": proxy.url,
+                # The daemon that retries failed runs reads new failures every second (its default
+                # is 5 s): four crashes, each retried as soon as Dagster marked it failed.
+                "DAGSTER_EVENT_LOG_CONSUMER_DAEMON_INTERVAL_SECONDS": "1",
+            },
+            tmp_path / "dagster-dev.log",
         ) as deployment,
         dg.DagsterInstance.get() as instance,
     ):
@@ -102,7 +110,7 @@ def test_the_run_worker_killed_in_every_step_still_completes_with_no_hand_run_co
             else:
                 proxy.release.set()
         wait_for("complete", lambda: watch.status()["phase"] == "complete", 240, every=2)
-        runs = deployment.runs(job)
+        runs = finished_runs(deployment, job)
     total = time.monotonic() - started
 
     crashed = [r for r in runs if r.status == "FAILURE"]
