@@ -1,5 +1,6 @@
 """Every crash converges: terraform or the run worker killed right after Artie accepted a step's
-request leaves a module the next run finishes, with one new pipeline and nothing secret behind."""
+request (its first change, or the second where a step sends two) leaves a module the next run
+finishes, with one new pipeline and nothing secret behind."""
 
 from __future__ import annotations
 
@@ -103,6 +104,45 @@ def test_terraform_killed_right_after_artie_accepted_each_step_converges(
                     "analytics_v2",
                 ]
     assert one_new_pipeline(sandbox, directory, spec) == ["analytics_v2"]
+    assert_nothing_secret_left(directory, sandbox.api_key, temp)
+
+
+# The second change a step sends (the other steps send one): promote deploys the shared reader,
+# create starts the pipeline it saved. Killed after Artie accepted it, the step converges too.
+SECOND_TRAPS = {
+    "promote": ("POST", r"^/source-readers/[^/]+/deploy$"),
+    "create": ("POST", r"^/pipelines/[^/]+/start$"),
+}
+
+
+@pytest.mark.timeout(400)
+def test_terraform_killed_after_artie_accepted_a_steps_second_request_converges(
+    sandbox, tmp_path, monkeypatch
+):
+    temp = private_temp(monkeypatch, tmp_path)
+    directory = deployed_module(sandbox, tmp_path)
+    spec = spec_for(directory)
+    runner = runner_for(sandbox, directory)
+    original = tf_bytes(directory)
+    with ArtieClient(sandbox.endpoint, sandbox.api_key) as api:
+        for done, (step, trap) in enumerate(SECOND_TRAPS.items(), 1):
+            with HoldingProxy(sandbox.endpoint, *trap) as proxy:
+                killer = threading.Thread(target=kill_terraform_when_accepted, args=(proxy,))
+                killer.start()
+                with pytest.raises(TerraformCommandError):
+                    run_step(step, spec, runner_for(sandbox, directory, proxy.url), api)
+                killer.join()
+                assert 200 <= proxy.trapped[2] < 300, proxy.trapped
+                # The step's first change reached Artie once, before the second.
+                assert len(proxy.reached(*TRAPS[step])) == 1
+            result = run_step(step, spec, runner, api)
+            assert result.status == "applied", result.message
+            assert "Artie already" in result.message, result.message
+            if step == "create":  # started already: imported, not started a second time
+                assert result.message.endswith("instead of creating a second pipeline."), result
+            assert run_step(step, spec, runner, api).status == "already done"
+            assert tf_bytes(directory) == intended_files(original, STEPS[:done], tmp_path)
+    assert one_new_pipeline(sandbox, directory, spec) == ["analytics_v1", "analytics_v2"]
     assert_nothing_secret_left(directory, sandbox.api_key, temp)
 
 
