@@ -1,23 +1,26 @@
-"""The runbook's classic mistake end to end: a shared reader missing a table the old pipeline uses, and the same table dropped from the reader by hand mid-migration; each time real Dagster runs of the job (launched by a person, then by the catch-up sensor) add it back with promote before anything else and carry the migration to complete, and rehearse on the same module takes the same steps."""
+"""The runbook's classic mistake end to end through the real Dagster path (dagster dev: web server, daemon, sensor ticks, runs launched over GraphQL as the UI does): a shared reader missing a table the old pipeline uses, and the same table dropped from the reader by hand mid-migration; each time the job adds it back with promote before anything else (the sensor launching nothing meanwhile, saying why) and carries the migration to complete, and rehearse on the same module takes the same steps."""
 
 from __future__ import annotations
 
 import time
 
+import dagster as dg
 import pytest
 
 from migration_pipeline.artie.client import ArtieClient
-from migration_pipeline.phases import Phase
+from migration_pipeline.orchestration.runs import LAUNCHED_BY_TAG, job_name
 from migration_pipeline.spec import load_spec
 from migration_pipeline.terraform.rehearse import rehearse
 from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline_tests.support.demo import prepared_demo
 from migration_pipeline_tests.support.e2e import applied_steps, apply_module
 from migration_pipeline_tests.support.sandbox import drop_reader_table, promote
-from sandbox_demo.driver import Driver
+from sandbox_demo.deployment import Deployment
 from sandbox_demo.prepare import MIGRATION
+from sandbox_demo.watch import DONE, Watch
 
 TABLES = ["customers", "order_items", "orders", "products"]
+SENSOR = f"{MIGRATION}_catch_up_sensor"
 MISSING = "The reader is shared but missing products (used by artie_pipeline.analytics_v1"
 
 
@@ -39,41 +42,69 @@ def rehearsed_changes(spec, api) -> list[str]:
     ]
 
 
-@pytest.mark.timeout(400)
+def wait_for(what: str, check, timeout: float):
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(1)
+    return found
+
+
+@pytest.mark.timeout(600)
 def test_a_missing_reader_table_is_added_first_then_the_migration_completes(prepared, tmp_path):
     spec = load_spec(prepared.config, MIGRATION)
+    job = job_name(spec)
     promote(prepared.module, TABLES)  # an operator shared the reader by hand...
     apply_module(spec, tmp_path / "shared.tfplan")
     promote(prepared.module, TABLES[:-1])  # ...then left products out: Artie accepts it
     apply_module(spec, tmp_path / "missing.tfplan")
-    driver = Driver.from_file(prepared.config, MIGRATION)
-    with ArtieClient(spec.artie.api_url, prepared.env["ARTIE_API_KEY"]) as api:
+    with (
+        ArtieClient(spec.artie.api_url, prepared.env["ARTIE_API_KEY"]) as api,
+        Deployment(prepared.env, tmp_path / "dagster-dev.log") as deployment,
+        dg.DagsterInstance.get() as instance,
+    ):
         before_start = rehearsed_changes(spec, api)
-        with driver.instance() as instance:
-            first_run = driver.launch(instance)  # a person starts the migration
-            first_steps = applied_steps(instance, spec)
-            drop_reader_table(prepared.module, "products")  # by hand, mid-migration
-            waiting = driver.step(instance).line  # the sensor launches nothing: it says why
-            mid_rehearsal = rehearsed_changes(spec, api)
-            driver.launch(instance)  # the person who read the reason
-            approved, phase = False, None
-            deadline = time.monotonic() + 300
-            while phase != Phase.COMPLETE:
-                assert time.monotonic() < deadline, f"stuck in {phase}"
-                outcome = driver.step(instance)
-                phase = outcome.phase
-                if outcome.awaiting_approval and not approved:
-                    driver.approve(instance, "e2e", "products captured again")
-                    approved = True
-                time.sleep(0.5)
-            taken = applied_steps(instance, spec)
+        watch = Watch(deployment, spec, instance)
+        first = deployment.launch_job(job)  # a person starts the migration
+        wait_for("the first run", lambda: deployment.runs(job)[-1].status in DONE, 120)
+        first_steps = applied_steps(instance, spec)
+        drop_reader_table(prepared.module, "products")  # by hand, mid-migration
+        dropped_at = time.time()
+        waiting = wait_for(  # the sensor launches nothing, and says why
+            "the sensor's reason",
+            lambda: [
+                t
+                for t in deployment.wait_for_ticks(SENSOR, 1, dropped_at, timeout=60)
+                if t.skip_reason and t.skip_reason.startswith("planned: ")
+            ],
+            90,
+        )
+        mid_rehearsal = rehearsed_changes(spec, api)
+        resumed_at = time.time()
+        resumed = deployment.launch_job(job)  # the person who read the reason
+        held = [
+            t for t in deployment.ticks(SENSOR) if waiting[-1].started <= t.started < resumed_at
+        ]
+        approved = []
+        while (status := watch.status())["phase"] != "complete":
+            assert status["phase"] != "aborted", status
+            if watch.approve_when_asked(status, "e2e", "products captured again"):
+                approved.append(status["latest_validation"]["id"])
+            assert time.time() - dropped_at < 400, watch.progress()
+            time.sleep(1)
+        taken = applied_steps(instance, spec)
+        runs = deployment.runs(job)
         reader_uuid = TerraformRunner.for_spec(spec.terraform).state().uuids()[spec.reader]
         reader = api.get_source_reader(reader_uuid)
     assert before_start == ["promote", "create", "cutover", "unshare"]
-    assert "promote_reader ok, create_pipeline ok" in first_run
     assert first_steps == before_start[:2]
-    assert waiting.startswith(f"waiting: planned: {MISSING}"), waiting
-    assert waiting.endswith("): promote will add it.")
+    assert waiting[0].skip_reason.startswith(f"planned: {MISSING}"), waiting
+    assert waiting[0].skip_reason.endswith("): promote will add it.")
+    assert len(held) >= 2  # from its first such tick to the person's launch it launches nothing
+    assert all(t.status == "SKIPPED" for t in held), held
     assert mid_rehearsal == ["promote", "cutover", "unshare"]
     assert taken == first_steps + mid_rehearsal
+    by_person = [r.run_id for r in runs if LAUNCHED_BY_TAG not in r.tags]
+    assert sorted(by_person) == sorted([first, resumed])
+    assert all(r.status == "SUCCESS" for r in runs), runs
     assert approved and not reader.is_shared and reader.uuid == reader_uuid
