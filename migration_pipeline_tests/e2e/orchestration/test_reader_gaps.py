@@ -12,12 +12,13 @@ from migration_pipeline.orchestration.runs import LAUNCHED_BY_TAG, job_name
 from migration_pipeline.spec import load_spec
 from migration_pipeline.terraform.rehearse import rehearse
 from migration_pipeline.terraform.runner import TerraformRunner
+from migration_pipeline_tests.support.daemon import FINISHED, finished_runs, wait_for
 from migration_pipeline_tests.support.demo import prepared_demo
 from migration_pipeline_tests.support.e2e import applied_steps, apply_module
 from migration_pipeline_tests.support.sandbox import drop_reader_table, promote
 from sandbox_demo.deployment import Deployment
 from sandbox_demo.prepare import MIGRATION
-from sandbox_demo.watch import DONE, Watch
+from sandbox_demo.watch import Watch
 
 TABLES = ["customers", "order_items", "orders", "products"]
 SENSOR = f"{MIGRATION}_catch_up_sensor"
@@ -42,14 +43,6 @@ def rehearsed_changes(spec, api) -> list[str]:
     ]
 
 
-def wait_for(what: str, check, timeout: float):
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(1)
-    return found
-
-
 @pytest.mark.timeout(600)
 def test_a_missing_reader_table_is_added_first_then_the_migration_completes(prepared, tmp_path):
     spec = load_spec(prepared.config, MIGRATION)
@@ -66,7 +59,7 @@ def test_a_missing_reader_table_is_added_first_then_the_migration_completes(prep
         before_start = rehearsed_changes(spec, api)
         watch = Watch(deployment, spec, instance)
         first = deployment.launch_job(job)  # a person starts the migration
-        wait_for("the first run", lambda: deployment.runs(job)[-1].status in DONE, 120)
+        wait_for("the first run", lambda: deployment.runs(job)[-1].status in FINISHED, 120)
         first_steps = applied_steps(instance, spec)
         drop_reader_table(prepared.module, "products")  # by hand, mid-migration
         dropped_at = time.time()
@@ -92,8 +85,8 @@ def test_a_missing_reader_table_is_added_first_then_the_migration_completes(prep
                 approved.append(status["latest_validation"]["id"])
             assert time.time() - dropped_at < 400, watch.progress()
             time.sleep(1)
+        runs = finished_runs(deployment, job)
         taken = applied_steps(instance, spec)
-        runs = deployment.runs(job)
         reader_uuid = TerraformRunner.for_spec(spec.terraform).state().uuids()[spec.reader]
         reader = api.get_source_reader(reader_uuid)
     assert before_start == ["promote", "create", "cutover", "unshare"]
