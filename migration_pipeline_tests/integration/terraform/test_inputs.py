@@ -114,7 +114,7 @@ def test_connectors_as_variables_destination_as_var_and_lookup_through_the_api(s
     )
     warehouse = tmp_path / "warehouse"
     with ArtieClient(sandbox.endpoint, sandbox.api_key) as api:
-        check_inputs(spec, runner.state(), api)
+        check_inputs(spec, runner.state(), api, runner.evaluate)  # var.x: found through Artie
         for step in ("promote", "create"):
             assert run_step(step, spec, runner, api).status == "applied"
         state = runner.state()
