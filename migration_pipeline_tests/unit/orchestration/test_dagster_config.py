@@ -1,5 +1,5 @@
-"""The shipped dagster.yaml loads in Dagster 1.13, fails the runs of dead workers and runs one
-thing at a time per migration (pools)."""
+"""The shipped dagster.yaml loads in Dagster 1.13, fails the runs of dead workers and retries
+them, and runs one thing at a time per migration (pools)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,22 @@ def test_the_shipped_instance_config_loads_with_run_monitoring_on(tmp_path, monk
         # The default run launcher cannot resume a run: a resume attempt would only fail later.
         assert instance.run_monitoring_max_resume_run_attempts == 0
         assert instance.run_monitoring_start_timeout_seconds <= 300
+
+
+def test_the_shipped_instance_config_retries_crashed_runs_of_the_migration_jobs_only(
+    tmp_path, monkeypatch
+):
+    shutil.copy(SHIPPED, tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with dg.DagsterInstance.get() as instance:
+        # On, but no retry unless a job asks (the migration's jobs ask for 3 in their tags), and
+        # never after an op failed: a crash is retried, an error waits for a person.
+        assert (
+            instance.run_retries_enabled,
+            instance.run_retries_max_retries,
+            instance.run_retries_retry_on_asset_or_op_failure,
+        ) == (True, 0, False)
+        assert instance.run_coordinator.dequeue_interval_seconds == 1
 
 
 def test_the_shipped_instance_config_limits_each_pool_to_one_run(tmp_path, monkeypatch):

@@ -10,7 +10,8 @@ import pytest
 
 from migration_pipeline.artie.models import PipelineDetail, TableStatus
 from migration_pipeline.orchestration.facts import Snapshot
-from migration_pipeline.orchestration.ops import first_keys, mismatch_reason, stop
+from migration_pipeline.orchestration.ops import build_job, first_keys, mismatch_reason, stop
+from migration_pipeline.orchestration.rollback import build_abort_job
 from migration_pipeline.orchestration.runs import (
     LAUNCHED_BY_TAG,
     MISMATCHED_KEYS_TAG,
@@ -375,3 +376,22 @@ def test_the_sensor_polls_the_specs_interval_and_starts_running(tmp_path):
         "retried by Dagster, not a failure). Its runs carry the tag "
         "migration/launched_by=sensor."
     )
+
+
+def test_the_migrations_jobs_ask_dagster_to_retry_a_crashed_run_and_nothing_else(tmp_path):
+    spec = MigrationSpec.model_validate(
+        {
+            "name": "shop_move",
+            "terraform": {"dir": str(tmp_path)},
+            "reader": "artie_source_reader.shop",
+            "old_pipeline": "artie_pipeline.v1",
+            "new_pipeline": {"address": "artie_pipeline.v2", "destination_config": {}},
+        }
+    )
+    retries = {
+        "dagster/max_retries": "3",
+        "dagster/retry_strategy": "ALL_STEPS",
+        "dagster/retry_on_asset_or_op_failure": "false",
+    }
+    for job in (build_job(spec), build_abort_job(spec)):
+        assert job.tags == {"migration": "shop_move", **retries}, job.name
