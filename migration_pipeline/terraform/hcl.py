@@ -328,8 +328,9 @@ def remove_entry(text: str, path: Path, entry: Entry) -> Splice:
         return Splice(path, line_start(text, entry.start), line_end(text, entry.end), "")
     end = entry.end
     rest = text[end:]
-    if rest.lstrip(" ").startswith(","):
-        end += len(rest) - len(rest.lstrip(" ")) + 1
+    gap = len(rest) - len(rest.lstrip(" \t"))  # spaces or tabs before its comma
+    if rest[gap : gap + 1] == ",":
+        end += gap + 1
     return Splice(path, entry.start, end, "")
 
 

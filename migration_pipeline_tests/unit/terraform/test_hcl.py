@@ -135,6 +135,7 @@ def test_values_render_as_hcl():
         '{\n    a = 1\n    b-c = {\n      "d e" = [true]\n    }\n  }'
     )
     assert hcl.render([{"a": 1}], "  ") == "[{\n    a = 1\n  }]"
+    assert hcl.render({"a": 1}) == "{\n  a = 1\n}"
     with pytest.raises(TypeError) as refused:
         hcl.render(object())
     assert str(refused.value) == "cannot render object as HCL"
@@ -156,6 +157,7 @@ def test_line_positions_and_indents():
     assert hcl.indent_of(text, text.index("x")) == "\t"
     assert hcl.indent_of(text, text.index("= 1")) == "  "
     assert hcl.indent_of(text, 1) == ""
+    assert hcl.line_end("\nab", 0) == 1  # an empty first line ends at once
 
 
 def body(tmp_path: Path, text: str) -> hcl.Container:
@@ -237,6 +239,8 @@ def test_comment_lines_directly_above_are_found_in_every_style():
     assert hcl.comment_lines_above(text, text.index("resource")) == text.index("# a")
     assert hcl.comment_lines_above(text, text.index("resource") + 3) == text.index("# a")
     assert hcl.comment_lines_above("# top\nres {}", 6) == 0
+    block = "x = 1\n/* a comment\n   over lines */\nres {}"
+    assert hcl.comment_lines_above(block, block.index("res")) == block.index("/*")
     assert hcl.comment_lines_above("x = 1\nres {}", 6) == 6
     assert hcl.comment_lines_above("res {}", 0) == 0
 
@@ -281,4 +285,55 @@ def test_only_a_block_that_was_aligned_is_aligned_again(tmp_path):
     assert out == (
         'resource "a" "b" {\n  x      = 1\n  yy     = 2\n  longer = 3\n}\n'
         'resource "a" "c" {\n  x = 1\n  yy = 2\n  longer = 3\n}\n'
+    )
+
+
+def test_an_entry_sharing_its_line_is_removed_alone(tmp_path):
+    # `a` alone before but not after, `a` after `{` with a comment after: only the entry goes;
+    # a tab before its comma takes the comma too (a real bug, once: `{ \t, b = 2 }`).
+    text = (
+        'resource "a" "b" {\n  t = {\n    a = 1, b = 2\n  }\n  u = { a = 1 # c\n    b = 2\n  }\n'
+        "  w = { a = 1\t, b = 2 }\n}\n"
+    )
+    b = body(tmp_path, text)
+    path = tmp_path / "main.tf"
+    removed = {
+        name: hcl.apply_splices(
+            {path: text}, [hcl.remove_entry(text, path, hcl.object_container(b.get(name)).get("a"))]
+        )[path]
+        for name in "tuw"
+    }
+    assert removed == {
+        "t": text.replace("    a = 1, b = 2\n", "     b = 2\n"),
+        "u": text.replace("u = { a = 1 # c", "u = {  # c"),
+        "w": text.replace("w = { a = 1\t, b = 2 }", "w = {  b = 2 }"),
+    }
+
+
+def test_two_aligned_blocks_of_one_file_are_both_aligned_again(tmp_path):
+    # A shorter value in the first block moves the second: its span moves with it.
+    text = (
+        'resource "a" "b" {\n  x  = "1111111111111111111111111111111"\n  yy = 2\n}\n'
+        'resource "a" "c" {\n  x  = 1\n  yy = 2\n}\n'
+    )
+    module = load(tmp_path, main=text)
+    b, c = module.resources["a.b"], module.resources["a.c"]
+    splices = [
+        hcl.set_entry(text, b.path, b.body, "x", '"1"'),
+        hcl.set_entry(text, c.path, c.body, "longer", "3"),
+    ]
+    out = hcl.apply_splices(module.files, splices, (b, c))[tmp_path / "main.tf"]
+    assert out == (
+        'resource "a" "b" {\n  x  = "1"\n  yy = 2\n}\n'
+        'resource "a" "c" {\n  x      = 1\n  yy     = 2\n  longer = 3\n}\n'
+    )
+    widened = [
+        hcl.set_entry(text, b.path, b.body, "longest", "4"),
+        hcl.set_entry(text, c.path, c.body, "longer", "3"),
+    ]
+    out = hcl.apply_splices(module.files, widened, (b, c))[tmp_path / "main.tf"]
+    assert out == (
+        'resource "a" "b" {\n  x       = "1111111111111111111111111111111"\n  yy      = 2\n'
+        "  longest = 4\n}\n"
+        'resource "a" "c" {\n  x      = 1\n  yy     = 2\n  longer = 3\n}\n'
     )
