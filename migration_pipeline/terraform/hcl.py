@@ -224,7 +224,6 @@ def _unwrap(value, source: str):
         return {
             (json.loads(k) if k.startswith('"') else k): _unwrap(v, source)
             for k, v in value.items()
-            if not k.startswith("__")
         }
     return value
 

@@ -82,6 +82,11 @@ def test_a_lone_block_parses_with_positions_relative_to_it():
     assert text[entry.value_start : entry.value_end] == '"n"'
 
 
+def test_a_lone_block_may_follow_comments_and_blank_lines():
+    block = hcl.parse_block('# generated\n\nresource "artie_pipeline" "v2" {\n  name = "n"\n}')
+    assert (block.type, block.name) == ("artie_pipeline", "v2")
+
+
 def test_an_object_value_gives_its_entries_and_anything_else_none(tmp_path):
     text = (
         'resource "a" "b" {\n  t = { "x.y" = { name = "y" }, z = 1 }\n  l = [1]\n  v = var.t\n'
@@ -110,6 +115,8 @@ def test_an_object_value_gives_its_entries_and_anything_else_none(tmp_path):
         ("null", None),
         ('[1, "b", [false]]', [1, "b", [False]]),
         ('{ "x.y" = { name = "y" }, z = [1] }', {"x.y": {"name": "y"}, "z": [1]}),
+        # a real bug, once: keys starting with __ were dropped (python-hcl2 adds none to values)
+        ('{ __x = 1, "__y" = 2 }', {"__x": 1, "__y": 2}),
     ],
 )
 def test_literals_read_as_python_values(source, value):
@@ -158,6 +165,7 @@ def test_line_positions_and_indents():
     assert hcl.indent_of(text, text.index("= 1")) == "  "
     assert hcl.indent_of(text, 1) == ""
     assert hcl.line_end("\nab", 0) == 1  # an empty first line ends at once
+    assert hcl.line_start("\nab", 2) == 1
 
 
 def body(tmp_path: Path, text: str) -> hcl.Container:
