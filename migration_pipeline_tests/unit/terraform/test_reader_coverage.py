@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from migration_pipeline.artie.models import ReaderTableDetail, SourceReaderDetail
+from migration_pipeline.artie.models import (
+    PipelineDetail,
+    ReaderTableDetail,
+    SourceReaderDetail,
+    TableStatus,
+)
 from migration_pipeline.errors import ArtieApiError
 from migration_pipeline.phases import ReaderGap
 from migration_pipeline.spec import MigrationSpec
@@ -21,18 +26,18 @@ OLD = (
     'resource "artie_pipeline" "v1" {\n  source_reader_uuid = artie_source_reader.mysql.uuid\n'
     '  tables = { "shop.orders" = {}, "shop.items" = {}, "shop.pay" = {} }\n}\n'
 )
-STATE = TerraformState.parse(
-    {
-        "resources": [
-            {
-                "mode": "managed",
-                "type": "artie_source_reader",
-                "name": "mysql",
-                "instances": [{"attributes": {"uuid": "r-1"}}],
-            }
-        ]
+
+
+def resource(kind: str, name: str, uuid: str) -> dict:
+    return {
+        "mode": "managed",
+        "type": kind,
+        "name": name,
+        "instances": [{"attributes": {"uuid": uuid}}],
     }
-)
+
+
+STATE = TerraformState.parse({"resources": [resource("artie_source_reader", "mysql", "r-1")]})
 
 
 class Artie:
@@ -129,3 +134,40 @@ def test_any_other_answer_from_artie_is_raised(tmp_path):
     with pytest.raises(ArtieApiError) as raised:
         gaps(tmp_path, SHARED, artie=Artie(error=500))
     assert raised.value.status_code == 500
+
+
+class WithStatuses(Artie):
+    """Artie's stand-in whose reader's pipelines report their tables' statuses."""
+
+    def __init__(self, running: SourceReaderDetail, pipelines: list[PipelineDetail]):
+        super().__init__(running)
+        self.pipelines = pipelines
+
+    def pipelines_on_reader(self, reader_uuid: str) -> list:
+        return self.pipelines
+
+
+def pipeline(uuid: str, **statuses: str) -> PipelineDetail:
+    tables = tuple(TableStatus(name, "shop", status) for name, status in statuses.items())
+    return PipelineDetail(uuid, uuid, "r-1", "d-1", "running", tables)
+
+
+def test_a_gap_at_artie_carries_the_table_status_artie_reports_not_captured_first(tmp_path):
+    state = TerraformState.parse(
+        {
+            "resources": [
+                resource("artie_source_reader", "mysql", "r-1"),
+                resource("artie_pipeline", "v1", "p-1"),
+                resource("artie_pipeline", "gone", "p-2"),  # being cut over: not in the module
+            ]
+        }
+    )
+    artie = WithStatuses(
+        running("shop.orders", "shop.items", "shop.new"),
+        [pipeline("p-1", pay="not_captured", items="queued"), pipeline("p-2", pay="streaming")],
+    )
+    assert gaps(tmp_path, SHARED, state=state, artie=artie) == (
+        ReaderGap("shop.items", "artie_pipeline.v1"),  # left out in the module only
+        ReaderGap("shop.new", "artie_pipeline.v2"),
+        ReaderGap("shop.pay", "artie_pipeline.v1", SINCE, "not_captured"),
+    )
