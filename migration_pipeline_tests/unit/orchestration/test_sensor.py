@@ -3,6 +3,7 @@ cursor (no launch while nothing changed, none for a lasting mismatch) and the st
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -15,6 +16,7 @@ from migration_pipeline.orchestration.rollback import build_abort_job
 from migration_pipeline.orchestration.runs import (
     LAUNCHED_BY_TAG,
     MISMATCHED_KEYS_TAG,
+    RECENT_RUNS,
     STOP_REASON_TAG,
     STOPPED_AT_TAG,
     automation,
@@ -395,3 +397,34 @@ def test_the_migrations_jobs_ask_dagster_to_retry_a_crashed_run_and_nothing_else
     }
     for job in (build_job(spec), build_abort_job(spec)):
         assert job.tags == {"migration": "shop_move", **retries}, job.name
+
+
+def test_the_fingerprint_tells_apart_the_phase_the_next_step_artie_silent_and_the_decisions_time():
+    base = snapshot((record(1, "clean"),))
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    variants = [
+        base,
+        replace(base, assessment=replace(base.assessment, phase="approved")),
+        replace(base, assessment=replace(base.assessment, next_step="cutover")),
+        replace(base, assessment=replace(base.assessment, next_step="unshare")),
+        replace(base, facts=replace(base.facts, new_status=None)),
+        snapshot((record(1, "clean"),), Approval("ana", "approve", "v-1", at=at)),
+        snapshot((record(1, "clean"),), Approval("ana", "approve", "v-1", at=at.replace(hour=13))),
+    ]
+    assert len({fingerprint(s) for s in variants}) == len(variants)
+
+
+def test_a_stale_approval_is_a_reason_to_validate_again():
+    stale = snapshot((record(1, "clean"),), gate="fresh_validation")
+    assert launch_reason(stale) == "approved, but the latest validation is too old: validate again"
+
+
+def test_a_persons_launch_older_than_the_recent_runs_is_still_known_from_the_cursor():
+    job = make_job({})
+    due = snapshot((record(1, "inconclusive"),))
+    with dg.DagsterInstance.ephemeral() as instance:
+        person = job.execute_in_process(instance=instance).run_id
+        for _ in range(RECENT_RUNS):
+            instance.create_run_for_job(job, tags=sensor_tags(), status=dg.DagsterRunStatus.SUCCESS)
+        context = dg.build_sensor_context(instance=instance, cursor=Cursor(person, None).dump())
+        assert tick(context, JOB, lambda: due).run_key == f"{person}:{fingerprint(due)}"

@@ -9,8 +9,13 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from migration_pipeline.validation.sides import Side, latest_write_time
+from migration_pipeline.validation.catalog import list_tables
+from migration_pipeline.validation.mapping import plain_mapping
+from migration_pipeline.validation.plan import plan_table
+from migration_pipeline.validation.report import KeyList
+from migration_pipeline.validation.sides import Side, key_join, latest_write_time, side_of
 from migration_pipeline.validation.sql import Sql, compose, ident
+from migration_pipeline_tests.support.validation import compare
 
 
 def side(delete: str | None = None, write_time: str | None = None) -> Side:
@@ -82,3 +87,38 @@ def test_a_sides_latest_write_time_is_its_newest_and_none_without_the_column(con
     )
     assert latest_write_time(con, side(write_time="w")) == datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
     assert latest_write_time(con, side()) is None
+
+
+def test_a_composite_key_joins_only_when_every_part_matches_nulls_included(con):
+    for name, rows in (("l", "(1, 1), (1, 2), (NULL, 3)"), ("r", "(1, 2), (2, 1), (NULL, 3)")):
+        con.execute(
+            compose(
+                "CREATE TABLE {t} AS SELECT * FROM (VALUES {r}) v(k0, k1)",
+                t=ident(name),
+                r=Sql(rows),
+            )
+        )
+    joined = con.execute(
+        compose("SELECT l.k0, l.k1 FROM l JOIN r ON {on} ORDER BY l.k1", on=key_join(2, "l", "r"))
+    ).fetchall()
+    assert joined == [(1, 2), (None, 3)]
+
+
+def test_each_side_reads_its_own_delete_flag_when_only_one_side_soft_deletes():
+    report = compare(
+        "id INTEGER PRIMARY KEY, s VARCHAR, __artie_delete BOOLEAN",
+        "(1, 'a', false), (2, 'b', true)",
+        "(1, 'a')",
+        new_schema="id INTEGER PRIMARY KEY, s VARCHAR",
+    )
+    assert (report.old_rows, report.new_rows, report.missing_in_new) == (1, 1, KeyList())
+    assert report.clean
+
+
+def test_a_side_without_a_write_time_column_has_no_latest_write_time(con):
+    con.execute("ATTACH ':memory:' AS old")
+    con.execute("CREATE TABLE old.main.t (id INTEGER PRIMARY KEY, v VARCHAR)")
+    con.execute("INSERT INTO old.main.t VALUES (1, 'a')")
+    (table,) = list_tables(con, "old")
+    plan = plan_table(plain_mapping("t"), table, table, ())
+    assert latest_write_time(con, side_of("old", table, plan)) is None
