@@ -4,8 +4,8 @@
   the source, per-table status, and the reader's counters (how often the source was read).
 - `GET /sandbox/faults`, `POST /sandbox/faults` (`{"kind", "pipeline", "count", "seconds", ...}`),
   `DELETE /sandbox/faults?pipeline=&kind=`: the same faults as `artie-sandbox fault`.
-- While an `api_errors` fault is in force, every call outside /sandbox answers its status (503 by
-  default) in Artie's error shape, with `Retry-After` when the fault sets `retry_after`
+- While an `api_errors` fault is in force (for `seconds`, or for its next `count` calls), every
+  call outside /sandbox answers its status (503 by default) in Artie's error shape, with `Retry-After` when the fault sets `retry_after`
   seconds, so clients can rehearse retries and rate limits.
 """
 
@@ -52,7 +52,11 @@ def install(app: FastAPI) -> None:
         if time.monotonic() - cache["at"] > _CACHE_SECONDS:
             active = faults.active("api_errors")
             cache.update(at=time.monotonic(), fault=active[0] if active else None)
-        return cache["fault"]
+        fault = cache["fault"]
+        if fault is not None and fault.remaining is not None:  # counted: one call each
+            cache["at"] = 0.0
+            return fault if faults.take(fault) else None
+        return fault
 
     @app.middleware("http")
     async def injected_api_errors(request: Request, call_next):

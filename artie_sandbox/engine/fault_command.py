@@ -20,7 +20,11 @@ _ACTIONS = {
     "drop": ("drop_changes", "the pipeline silently skips its next --count changes", True),
     "corrupt": ("corrupt_rows", "--count destination rows of the pipeline get a wrong value", True),
     "stall": ("stall", "the pipeline stops moving (for --seconds, or until cleared)", True),
-    "api-errors": ("api_errors", "the API answers every call with --status for --seconds", False),
+    "api-errors": (
+        "api_errors",
+        "the API answers every call with --status for --seconds, or its next --count calls",
+        False,
+    ),
     "slow-backfill": ("slow_backfill", "backfills run at most --rows-per-second", False),
 }
 
@@ -48,6 +52,10 @@ def register(subparsers) -> None:
         )
         if kind in ("drop_changes", "corrupt_rows"):
             parser.add_argument("--count", type=int, required=True, help="how many changes / rows")
+        if kind == "api_errors":
+            parser.add_argument(
+                "--count", type=int, help="answer only the next N calls (instead of --seconds)"
+            )
         if kind == "corrupt_rows":
             parser.add_argument(
                 "--table", default="", help="table key or destination name (default: first table)"
@@ -56,9 +64,8 @@ def register(subparsers) -> None:
             parser.add_argument(
                 "--seconds",
                 type=float,
-                required=kind == "api_errors",
                 help="how long the fault lasts"
-                + ("" if kind == "api_errors" else " (default: until cleared)"),
+                + (" (or --count)" if kind == "api_errors" else " (default: until cleared)"),
             )
         if kind == "api_errors":
             parser.add_argument(

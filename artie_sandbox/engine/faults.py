@@ -1,7 +1,8 @@
 """Injected faults, kept in a table of the control-plane file so the engine and the API both see them.
 
 Kinds: `drop_changes` (a pipeline skips its next N changes), `corrupt_rows` (N destination
-rows get a wrong value), `stall` (a pipeline stops moving), `api_errors` (the API answers 5xx),
+rows get a wrong value), `stall` (a pipeline stops moving), `api_errors` (the API answers 5xx
+or 429 for a time, or to its next N calls),
 `slow_backfill` (backfill capped at rows per second). A fault with `until` expires then; one
 with `remaining` ends when used up; `clear` removes them.
 """
@@ -64,10 +65,15 @@ class Faults:
         seconds: float | None = None,
         **params,
     ) -> Fault:
-        """Record a fault; `count` for drop/corrupt, `seconds` bounds the others (None: until cleared)."""
+        """Record a fault; `count` for drop/corrupt (and api_errors: its next N calls), `seconds`
+        bounds the others (None: until cleared)."""
         if kind not in KINDS:
             raise ValueError(f"unknown fault {kind!r}; use one of {', '.join(KINDS)}")
         if kind in ("drop_changes", "corrupt_rows") and not (count and count > 0):
+            raise ValueError(f"{kind} needs a positive count")
+        if kind == "api_errors" and (count is None) == (seconds is None):
+            raise ValueError("api_errors needs either seconds (how long) or count (how many calls)")
+        if count is not None and count <= 0:
             raise ValueError(f"{kind} needs a positive count")
         now = time.time()
         until = now + seconds if seconds is not None else None
@@ -102,6 +108,14 @@ class Faults:
             "UPDATE sandbox_faults SET remaining = MAX(remaining - ?, 0) WHERE id = ?",
             (n, fault.id),
         )
+
+    def take(self, fault: Fault) -> bool:
+        """Use one unit of a counted fault; False when none was left (another caller took it)."""
+        cur = self._execute(
+            "UPDATE sandbox_faults SET remaining = remaining - 1 WHERE id = ? AND remaining > 0",
+            (fault.id,),
+        )
+        return cur.rowcount == 1
 
     def clear(self, pipeline_uuid: str | None = None, kind: str | None = None) -> int:
         """Remove faults (all, or one pipeline's, or one kind); returns how many were removed."""

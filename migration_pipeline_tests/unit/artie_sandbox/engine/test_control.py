@@ -140,3 +140,28 @@ def test_extension_endpoints_and_api_error_fault(tmp_path):
     assert (
         client.post("/sandbox/faults", json={"kind": "stall", "pipeline": "x"}).status_code == 400
     )
+
+
+def test_a_counted_api_error_fault_answers_exactly_its_next_calls(tmp_path):
+    # Retry tests need errors that do not depend on how fast the client comes back.
+    app = FastAPI()
+    app.state.store = _store(tmp_path)
+
+    @app.get("/pipelines")
+    def pipelines():
+        return {"items": []}
+
+    extensions.install(app)
+    client = TestClient(app)
+    fault = {"kind": "api_errors", "count": 2, "status": 429, "retry_after": 1}
+    assert client.post("/sandbox/faults", json=fault).status_code == 201
+    answers = [client.get("/pipelines") for _ in range(3)]
+    assert [a.status_code for a in answers] == [429, 429, 200]
+    assert answers[0].headers["Retry-After"] == "1"
+    assert client.get("/sandbox/faults").json()["faults"] == []  # used up
+    for wrong in ({"kind": "api_errors"}, {"kind": "api_errors", "count": 1, "seconds": 5}):
+        refused = client.post("/sandbox/faults", json=wrong)
+        assert refused.status_code == 400
+        assert refused.json()["error"] == (
+            "api_errors needs either seconds (how long) or count (how many calls)"
+        )
