@@ -345,3 +345,15 @@ def test_two_aligned_blocks_of_one_file_are_both_aligned_again(tmp_path):
         "  longest = 4\n}\n"
         'resource "a" "c" {\n  x      = 1\n  yy     = 2\n  longer = 3\n}\n'
     )
+
+
+def test_a_shorter_value_leaves_the_unaligned_block_after_it_alone(tmp_path):
+    text = (
+        'resource "a" "b" {\n  x  = "1111111111111111111111111111111"\n  yy = 2\n}\n'
+        'resource "a" "c" {\n  x = 1\n  yy = 2\n}\n'
+    )
+    module = load(tmp_path, main=text)
+    b, c = module.resources["a.b"], module.resources["a.c"]
+    splices = [hcl.set_entry(text, b.path, b.body, "x", '"1"')]
+    out = hcl.apply_splices(module.files, splices, (b, c))[tmp_path / "main.tf"]
+    assert out == text.replace('"1111111111111111111111111111111"', '"1"')
