@@ -93,6 +93,7 @@ def test_abort_pipeline_removes_exactly_what_create_added(tmp_path):
         (f"# notes\n\n{NEW}\n", "# notes\n"),  # a blank line above, not after a block
         (f"{NEW}\n", ""),  # the file's first block
         (f"locals {{}}\n{NEW}\n", "locals {}\n"),  # right after a block, no blank line
+        (f"locals {{}} \n{NEW}\n", "locals {} \n"),  # a brace, a space: not what create wrote
     ],
 )
 def test_abort_pipeline_removes_a_block_create_did_not_place_with_its_lines(tmp_path, text, left):
@@ -175,3 +176,10 @@ def test_abort_tidy_removes_only_the_line_abort_reader_added(tmp_path, before, n
     edit = abort.abort_tidy(module(tmp_path, f"{now}\n{OLD}\n", before), spec(tmp_path))
     assert edit.step == "abort_tidy"
     assert edit.files == ({} if after is None else {tmp_path / "main.tf": f"{after}\n{OLD}\n"})
+
+
+def test_abort_tidy_realigns_the_reader_it_removes_a_line_from(tmp_path):
+    now = 'resource "artie_source_reader" "mysql" {\n  name      = "r"\n  is_shared = false\n}\n'
+    before = {"is_shared": None, "tables": None}
+    edit = abort.abort_tidy(module(tmp_path, f"{now}\n{OLD}\n", before), spec(tmp_path))
+    assert edit.files == {tmp_path / "main.tf": f"{reader()}\n{OLD}\n"}
