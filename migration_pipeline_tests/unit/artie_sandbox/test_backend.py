@@ -1,6 +1,7 @@
 """The sandbox must refuse exactly what Artie refuses, with messages a Terraform user can act on."""
 
 from dataclasses import replace
+from datetime import datetime
 
 import pytest
 
@@ -400,3 +401,76 @@ def test_an_unknown_reader_or_connector_is_not_found_by_its_kind(backend):
         with pytest.raises(NotFound) as info:
             call("nope")
         assert info.value.message.startswith(f'{kind} "nope" does not exist (')
+
+
+def test_every_change_stamps_updated_at_and_keeps_created_at(backend, world):
+    _, dest, reader, v1 = world
+    fresh = Connector("", "duckdb", "dw2", {"directory": "/dw"})
+    connector = backend.update_connector(dest.uuid, fresh)
+    assert connector.created_at == dest.created_at
+    assert connector.updated_at > dest.updated_at
+    draft = replace(v1, uuid="", created_at="", updated_at="", name="renamed")
+    pipeline = backend.update_pipeline(v1.uuid, draft).pipeline
+    assert pipeline.created_at == v1.created_at
+    assert pipeline.updated_at > v1.updated_at
+    paused = backend.set_pipeline_status(v1.uuid, "paused").pipeline
+    assert paused.updated_at > pipeline.updated_at
+    shared = backend.update_reader(reader.uuid, _shared(reader)).reader
+    backend.deploy_reader(reader.uuid)
+    assert backend.get_reader(reader.uuid).reader.updated_at > shared.updated_at
+
+
+def test_a_connector_used_twice_names_every_user(backend, world):
+    source, _, reader, _ = world
+    second = backend.create_reader(SourceReader("", "r2", source.uuid, "shop")).reader
+    assert _refusal(backend.delete_connector, source.uuid) == (
+        f'connector "mysql-prod" ({source.uuid}) cannot be deleted while source reader "prod" '
+        f'({reader.uuid}), source reader "r2" ({second.uuid}) use it; delete those first'
+    )
+
+
+def test_the_reader_list_shows_each_reader_with_its_uncaptured_tables(backend, world):
+    source, _, reader, v1 = world
+    only_orders = {"public.orders": ReaderTable("orders", "public")}
+    backend.update_reader(reader.uuid, _shared(reader, only_orders))
+    second = backend.create_reader(SourceReader("", "r2", source.uuid, "shop")).reader
+    listed = [(v.reader.uuid, [u.table_key for u in v.uncaptured]) for v in backend.list_readers()]
+    assert listed == [(reader.uuid, ["public.customers"]), (second.uuid, [])]
+    assert v1.source_reader_uuid == reader.uuid
+
+
+def stamped(value: str) -> bool:
+    """An RFC 3339 UTC time, as Artie's API returns it."""
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ") is not None
+
+
+def test_creates_stamp_both_times_and_reader_changes_stamp_updated_at(backend, world):
+    source, dest, reader, v1 = world
+    for created in (source, dest, reader, v1):
+        assert stamped(created.created_at) and created.created_at == created.updated_at
+    draft = replace(_shared(reader), uuid="", created_at="", updated_at="")
+    shared = backend.update_reader(reader.uuid, draft).reader
+    assert (shared.uuid, shared.created_at) == (reader.uuid, reader.created_at)
+    assert shared.updated_at > reader.updated_at
+    paused = backend.set_reader_status(reader.uuid, "paused").reader
+    assert paused.updated_at > shared.updated_at
+
+
+def test_a_refused_create_names_the_reader_without_a_uuid_it_does_not_have_yet(backend):
+    stale = SourceReader("stale-uuid", "r2", "nope", "shop")
+    assert _refusal(backend.create_reader, stale).startswith('source reader "r2": connector_uuid')
+
+
+def test_a_table_the_engine_has_not_reported_shows_as_queued_with_its_own_key(backend, world):
+    _, _, _, v1 = world
+    orders = backend.get_pipeline(v1.uuid).tables[0]
+    assert orders.progress == TableProgress("public.orders")
+
+
+def test_a_pipeline_whose_reader_is_gone_still_shows_without_a_source_type(backend, world):
+    _, dest, _, _ = world
+    orphan = Pipeline("p-orphan", "orphan", "gone", dest.uuid, "db", tables=TABLES)
+    with backend.store.transaction() as tx:
+        tx.put(orphan)
+    view = backend.get_pipeline("p-orphan")
+    assert (view.source_type, [t.status for t in view.tables]) == ("", ["queued", "queued"])
