@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from migration_pipeline.orchestration.event_metadata import validation_key, validation_metadata
+from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.validation import TableReport, ValidationReport
 from migration_pipeline.validation.report import SEEN_TWICE, ChangedRow, Confirmation
 
@@ -20,6 +21,23 @@ migrations:
     new_pipeline: {address: artie_pipeline.v2, destination_config: {database: v2}}
     artie: {api_url: "http://127.0.0.1:9", api_key_env: TEST_ARTIE_KEY}
 """
+
+
+def shop_spec(directory, **settings) -> MigrationSpec:
+    """The SPEC_YAML migration as a spec, its module in `directory`, with `settings` added."""
+    return MigrationSpec.model_validate(
+        {
+            "name": "shop_move",
+            "terraform": {"dir": str(directory)},
+            "reader": "artie_source_reader.shop",
+            "old_pipeline": "artie_pipeline.v1",
+            "new_pipeline": {
+                "address": "artie_pipeline.v2",
+                "destination_config": {"database": "v2"},
+            },
+            **settings,
+        }
+    )
 
 
 def report_validation(instance, spec, validation_id: str, matches: bool, at: float) -> None:

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from migration_pipeline.artie.models import PipelineDetail, TableStatus
+from migration_pipeline.artie.models import PipelineDetail
 from migration_pipeline.cli.status import render, status_json
 from migration_pipeline.errors import SpecError
 from migration_pipeline.orchestration import build_definitions
@@ -17,7 +17,6 @@ from migration_pipeline.orchestration.assets import ApprovalConfig, ValidationCo
 from migration_pipeline.orchestration.checks import CHECKS
 from migration_pipeline.orchestration.evidence import record_evidence
 from migration_pipeline.orchestration.facts import Snapshot
-from migration_pipeline.orchestration.schedules import skip_reason
 from migration_pipeline.phases import Assessment, MigrationFacts, ModuleFacts, ValidationRecord
 from migration_pipeline.spec import load_specs
 from migration_pipeline.terraform.state import TerraformState
@@ -163,41 +162,6 @@ def test_a_bad_schedule_says_what_to_write(tmp_path, field, value, message):
 def test_an_owner_must_be_an_email_or_a_team(tmp_path):
     with pytest.raises(SpecError, match="owner 'data' must be an email address or team:NAME"):
         _specs(tmp_path, SPEC_YAML.replace("team:data", "data"))
-
-
-def _snapshot(phase: str, streaming: bool, pending: str | None = None) -> Snapshot:
-    status = PipelineDetail(
-        "p2",
-        "v2",
-        "r",
-        "c",
-        "running",
-        tables=(TableStatus("orders", "", "streaming" if streaming else "backfilling"),),
-    )
-    facts = MigrationFacts(
-        ModuleFacts(True, (), True, True, pending), "r", "o", "n", status, now=datetime.now(UTC)
-    )
-    return Snapshot(facts, TerraformState(), Assessment(phase, None, "why"))
-
-
-@pytest.mark.parametrize(
-    ("phase", "streaming", "pending", "reason"),
-    [
-        ("reader_shared", False, None, "reader_shared: the new pipeline does not exist yet"),
-        ("backfilling", False, None, "backfilling: the new pipeline does not stream every table"),
-        ("caught_up", True, None, None),
-        ("approved", True, None, None),
-        ("approved", True, "cutover", "approved: the cutover is under way or done"),
-        ("cut_over", True, None, "cut_over: the cutover is under way or done"),
-        ("complete", True, None, "complete: the cutover is under way or done"),
-        ("aborted", True, None, "aborted: why"),
-    ],
-)
-def test_the_schedule_validates_only_between_streaming_and_cutover(
-    phase, streaming, pending, reason
-):
-    got = skip_reason(_snapshot(phase, streaming, pending))
-    assert got == reason or (reason is not None and got.startswith(reason))
 
 
 def test_the_launchpad_explains_every_approval_field():

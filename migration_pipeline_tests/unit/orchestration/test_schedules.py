@@ -19,22 +19,11 @@ from migration_pipeline.orchestration.schedules import (
 from migration_pipeline.phases import Assessment, MigrationFacts, ModuleFacts
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform.state import TerraformState
+from migration_pipeline_tests.support.orchestration import shop_spec
 
 
 def spec_with(schedule: dict, tmp_path) -> MigrationSpec:
-    return MigrationSpec.model_validate(
-        {
-            "name": "shop_move",
-            "terraform": {"dir": str(tmp_path)},
-            "reader": "artie_source_reader.shop",
-            "old_pipeline": "artie_pipeline.v1",
-            "new_pipeline": {
-                "address": "artie_pipeline.v2",
-                "destination_config": {"database": "v2"},
-            },
-            "validation": {"schedule": schedule},
-        }
-    )
+    return shop_spec(tmp_path, validation={"schedule": schedule})
 
 
 def snapshot(

@@ -38,10 +38,10 @@ from migration_pipeline.phases import (
     ModuleFacts,
     ValidationRecord,
 )
-from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.validation import TableReport, ValidationReport
 from migration_pipeline.validation.report import KeyList
+from migration_pipeline_tests.support.orchestration import shop_spec
 
 JOB = "shop_move_job"
 
@@ -246,18 +246,7 @@ def test_a_run_that_stops_at_a_gate_says_where_and_why_in_its_tags():
 
 
 def test_a_mismatch_stop_names_the_first_keys_and_where_to_read_them_all(tmp_path):
-    spec = MigrationSpec.model_validate(
-        {
-            "name": "shop_move",
-            "terraform": {"dir": str(tmp_path)},
-            "reader": "artie_source_reader.shop",
-            "old_pipeline": "artie_pipeline.v1",
-            "new_pipeline": {
-                "address": "artie_pipeline.v2",
-                "destination_config": {"database": "v2"},
-            },
-        }
-    )
+    spec = shop_spec(tmp_path)
     now = datetime.now(UTC)
     table = TableReport(
         "orders",
@@ -349,19 +338,7 @@ def test_a_tick_for_an_allowed_step_names_the_step_in_the_runs_reason():
 
 
 def test_the_sensor_polls_the_specs_interval_and_starts_running(tmp_path):
-    spec = MigrationSpec.model_validate(
-        {
-            "name": "shop_move",
-            "terraform": {"dir": str(tmp_path)},
-            "reader": "artie_source_reader.shop",
-            "old_pipeline": "artie_pipeline.v1",
-            "new_pipeline": {
-                "address": "artie_pipeline.v2",
-                "destination_config": {"database": "v2"},
-            },
-            "gates": {"poll_seconds": 45},
-        }
-    )
+    spec = shop_spec(tmp_path, gates={"poll_seconds": 45})
     sensor = build_sensor(spec, make_job({}))
     assert (sensor.name, sensor.job_name, sensor.minimum_interval_seconds) == (
         "shop_move_catch_up_sensor",
@@ -381,15 +358,7 @@ def test_the_sensor_polls_the_specs_interval_and_starts_running(tmp_path):
 
 
 def test_the_migrations_jobs_ask_dagster_to_retry_a_crashed_run_and_nothing_else(tmp_path):
-    spec = MigrationSpec.model_validate(
-        {
-            "name": "shop_move",
-            "terraform": {"dir": str(tmp_path)},
-            "reader": "artie_source_reader.shop",
-            "old_pipeline": "artie_pipeline.v1",
-            "new_pipeline": {"address": "artie_pipeline.v2", "destination_config": {}},
-        }
-    )
+    spec = shop_spec(tmp_path)
     retries = {
         "dagster/max_retries": "3",
         "dagster/retry_strategy": "ALL_STEPS",
