@@ -74,6 +74,22 @@ FMT = {
         "locals {\n  a = 1\n  /* x = 1\n  yyy = 2 */\n  bbb = 2\n}\n",
         "locals {\n  a = 1\n  /* x = 1\n  yyy = 2 */\n  bbb = 2\n}\n",
     ),
+    "block_comment_inner_attribute": (
+        "locals {\n  a = 1\n  /* x = 1\n  yy = 2 */\n  bbb = 2\n  cc = 3\n}\n",
+        "locals {\n  a = 1\n  /* x = 1\n  yy = 2 */\n  bbb = 2\n  cc  = 3\n}\n",
+    ),
+    "escaped_backslash": (
+        'locals {\n  a = "x\\\\" # c\n  bbb = 1 # d\n}\n',
+        'locals {\n  a   = "x\\\\" # c\n  bbb = 1     # d\n}\n',
+    ),
+    "trailing_spaces": (
+        "locals {\n  a = 1   \n  bbb = 2\n}\n",
+        "locals {\n  a   = 1\n  bbb = 2\n}\n",
+    ),
+    "heredoc_marker_ending_x": (
+        "locals {\n  a = <<EOX\nfoo = bar\nEOX\n  bbb = 1\n  c = 2\n}\n",
+        "locals {\n  a   = <<EOX\nfoo = bar\nEOX\n  bbb = 1\n  c   = 2\n}\n",
+    ),
     "block_comment_inline": (
         "locals {\n  a = /* c */ 1\n  bbb = 2 /* tail */\n  c = 3 # x\n}\n",
         "locals {\n  a   = /* c */ 1\n  bbb = 2 /* tail */\n  c   = 3 # x\n}\n",
@@ -111,3 +127,8 @@ def test_an_interpolated_string_is_a_one_line_attribute():
     assert align.realign('  name = "${var.env}-x"\n  b = 1\n') == (
         '  name = "${var.env}-x"\n  b    = 1\n'
     )
+
+
+def test_a_comment_at_the_start_of_a_line_is_no_attribute():
+    text = "locals {\n# x = 1\n  a = 1\n  bbb = 2\n}\n"
+    assert align.realign(text) == "locals {\n# x = 1\n  a   = 1\n  bbb = 2\n}\n"
