@@ -90,6 +90,18 @@ FMT = {
         "locals {\n  a = <<EOX\nfoo = bar\nEOX\n  bbb = 1\n  c = 2\n}\n",
         "locals {\n  a   = <<EOX\nfoo = bar\nEOX\n  bbb = 1\n  c   = 2\n}\n",
     ),
+    "escaped_directive_with_hash": (
+        'locals {\n  a = "%%{ # }"\n  bbb = 1\n}\n',
+        'locals {\n  a   = "%%{ # }"\n  bbb = 1\n}\n',
+    ),
+    "directive_with_quotes": (
+        'locals {\n  a = "%{if var.x == "#"}y%{endif}"\n  bbb = 1\n}\n',
+        'locals {\n  a   = "%{if var.x == "#"}y%{endif}"\n  bbb = 1\n}\n',
+    ),
+    "interpolation_inside_brackets": (
+        'locals {\n  a = ["x${var.x}"]\n  bbb = 1\n}\n',
+        'locals {\n  a   = ["x${var.x}"]\n  bbb = 1\n}\n',
+    ),
     "block_comment_inline": (
         "locals {\n  a = /* c */ 1\n  bbb = 2 /* tail */\n  c = 3 # x\n}\n",
         "locals {\n  a   = /* c */ 1\n  bbb = 2 /* tail */\n  c   = 3 # x\n}\n",
