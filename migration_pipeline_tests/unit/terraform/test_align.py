@@ -102,6 +102,18 @@ FMT = {
         'locals {\n  a = ["x${var.x}"]\n  bbb = 1\n}\n',
         'locals {\n  a   = ["x${var.x}"]\n  bbb = 1\n}\n',
     ),
+    "interpolation_holding_a_quoted_hash": (
+        'locals {\n  a = "x${"#"}y" # c\n  bbb = 1 # d\n}\n',
+        'locals {\n  a   = "x${"#"}y" # c\n  bbb = 1          # d\n}\n',
+    ),
+    "empty_block_comment": (
+        "locals {\n  a = /**/ 1\n  bbb = 2\n}\n",
+        "locals {\n  a   = /**/ 1\n  bbb = 2\n}\n",
+    ),
+    "bracket_between_inline_comments": (
+        "locals {\n  a = /* x */ [/* y */ 1]\n  bbb = 2\n}\n",
+        "locals {\n  a   = /* x */ [/* y */ 1]\n  bbb = 2\n}\n",
+    ),
     "block_comment_inline": (
         "locals {\n  a = /* c */ 1\n  bbb = 2 /* tail */\n  c = 3 # x\n}\n",
         "locals {\n  a   = /* c */ 1\n  bbb = 2 /* tail */\n  c   = 3 # x\n}\n",
