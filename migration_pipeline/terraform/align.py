@@ -72,10 +72,7 @@ def _split(line: str, start: int, state: dict) -> _Line:
             if end < 0:
                 state["block_comment"] = True
                 return _Line(start, "", None, None, line)
-            if body[end + 2 :].strip() == "":
-                comment = i
-                break
-            i = end + 2
+            i = end + 2  # terraform fmt aligns `#` and `//` comments, never a `/* */` one
             continue
         elif two == "<<" and (m := _HEREDOC.match(body, i)):
             heredoc = m[1]

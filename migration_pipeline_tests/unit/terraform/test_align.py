@@ -114,6 +114,30 @@ FMT = {
         "locals {\n  a = /* x */ [/* y */ 1]\n  bbb = 2\n}\n",
         "locals {\n  a   = /* x */ [/* y */ 1]\n  bbb = 2\n}\n",
     ),
+    "trailing_block_comment_aligned": (
+        "locals {\n  a = /* c */ 1\n  bbb = 22 /* tail */\n  c = 3 # x\n}\n",
+        "locals {\n  a   = /* c */ 1\n  bbb = 22 /* tail */\n  c   = 3 # x\n}\n",
+    ),
+    "inline_comment_then_trailing": (
+        "locals {\n  a = /* x */ 1 # d\n  bbb = 22 # e\n}\n",
+        "locals {\n  a   = /* x */ 1 # d\n  bbb = 22        # e\n}\n",
+    ),
+    "comment_in_inline_comment": (
+        "locals {\n  a = /* # */ 1\n  bbb = 22 # z\n}\n",
+        "locals {\n  a   = /* # */ 1\n  bbb = 22 # z\n}\n",
+    ),
+    "heredoc_in_a_list": (
+        "locals {\n  a = [\n    <<EOF\nx = 1\nEOF\n  ]\n  bbb = 1\n  c = 2\n}\n",
+        "locals {\n  a = [\n    <<EOF\nx = 1\nEOF\n  ]\n  bbb = 1\n  c   = 2\n}\n",
+    ),
+    "comparisons_are_no_assignments": (
+        "locals {\n  a = [\n    var.b == 1,\n    var.cc == 2,\n    var.d != 3,\n    var.ee <= 4,\n    var.f >= 5,\n  ]\n  bbb = 2\n}\n",
+        "locals {\n  a = [\n    var.b == 1,\n    var.cc == 2,\n    var.d != 3,\n    var.ee <= 4,\n    var.f >= 5,\n  ]\n  bbb = 2\n}\n",
+    ),
+    "two_inline_block_comments": (
+        "locals {\n  a = /* x */ 1 /* y */\n  bbb = 2 # z\n}\n",
+        "locals {\n  a   = /* x */ 1 /* y */\n  bbb = 2 # z\n}\n",
+    ),
     "block_comment_inline": (
         "locals {\n  a = /* c */ 1\n  bbb = 2 /* tail */\n  c = 3 # x\n}\n",
         "locals {\n  a   = /* c */ 1\n  bbb = 2 /* tail */\n  c   = 3 # x\n}\n",
@@ -156,3 +180,18 @@ def test_an_interpolated_string_is_a_one_line_attribute():
 def test_a_comment_at_the_start_of_a_line_is_no_attribute():
     text = "locals {\n# x = 1\n  a = 1\n  bbb = 2\n}\n"
     assert align.realign(text) == "locals {\n# x = 1\n  a   = 1\n  bbb = 2\n}\n"
+
+
+def test_only_attribute_equals_signs_move():
+    # `=>` and the text after an inline comment are not attributes (checked without fmt, which
+    # would also respace them).
+    arrow = "  m = {\n    for k, v in var.x :\n    k  => v\n  }\n"
+    assert align.realign(arrow) == arrow
+    inline = '  a = /* c */["#"]\n  bbb = 2\n'
+    assert align.realign(inline) == '  a   = /* c */["#"]\n  bbb = 2\n'
+
+
+def test_a_trailing_block_comment_is_not_aligned_as_fmt_does():
+    # A real bug, once: a trailing /* */ comment was aligned with `#` comments; fmt does not.
+    text = "  a = 1 /* x */\n  bbb = 22 # y\n"
+    assert align.realign(text) == "  a   = 1 /* x */\n  bbb = 22 # y\n"
