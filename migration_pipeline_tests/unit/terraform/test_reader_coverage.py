@@ -171,3 +171,42 @@ def test_a_gap_at_artie_carries_the_table_status_artie_reports_not_captured_firs
         ReaderGap("shop.new", "artie_pipeline.v2"),
         ReaderGap("shop.pay", "artie_pipeline.v1", SINCE, "not_captured"),
     )
+
+
+class Listing(WithStatuses):
+    """WithStatuses that records each listing of the reader's pipelines."""
+
+    def __init__(self, running: SourceReaderDetail, pipelines: list[PipelineDetail]):
+        super().__init__(running, pipelines)
+        self.listed = []
+
+    def pipelines_on_reader(self, reader_uuid: str) -> list:
+        self.listed.append(reader_uuid)
+        return self.pipelines
+
+
+def test_statuses_are_asked_of_the_reader_only_when_artie_leaves_a_table_out(tmp_path):
+    state = TerraformState.parse({"resources": [resource("artie_source_reader", "mysql", "r-1")]})
+    every = running("shop.orders", "shop.items", "shop.new", "shop.pay")
+    artie = Listing(every, [])
+    gaps(tmp_path, SHARED, state=state, artie=artie)
+    assert artie.listed == ["r-1"]  # the attached pipelines only
+    artie = Listing(running("shop.orders"), [])
+    gaps(tmp_path, SHARED, state=state, artie=artie)
+    assert artie.listed == ["r-1", "r-1"]
+
+
+def test_a_pipeline_only_artie_knows_needs_its_tables_too(tmp_path):
+    state = TerraformState.parse({"resources": [resource("artie_source_reader", "mysql", "r-1")]})
+    artie = Listing(running("shop.orders", "shop.items", "shop.new", "shop.pay"), [])
+    artie.pipelines = [pipeline("p-9", extra="streaming")]
+    assert gaps(tmp_path, SHARED, state=state, artie=artie)[0] == ReaderGap(
+        "shop.extra", "Artie pipeline 'p-9' (p-9, not in this module)", SINCE, "streaming"
+    )
+
+
+def test_a_table_captured_in_another_schema_is_a_gap_at_artie(tmp_path):
+    artie = Artie(running("shop.orders", "other.items", "shop.new", "shop.pay"))
+    assert gaps(tmp_path, SHARED, artie=artie)[0] == ReaderGap(
+        "shop.items", "artie_pipeline.v1", SINCE
+    )
