@@ -332,3 +332,27 @@ def test_a_for_each_reader_is_refused_with_its_moved_blocks_once_the_rest_is_rig
     each = 'resource "artie_source_reader" "mysql" {\n  for_each = toset(["a"])\n}\n'
     with pytest.raises(ModuleEditError, match="uses for_each"):
         problems(tmp_path, each + OLD, APPLIED)
+
+
+def test_a_connector_variables_attribute_names_the_variable(tmp_path):
+    the_spec = spec(tmp_path, {"destination_connector": "var.cfg.uuid"})
+    assert problems(tmp_path, READER + OLD, APPLIED, the_spec) == [
+        "new_pipeline.destination_connector: var.cfg.uuid refers to a variable cfg that "
+        f"{tmp_path}/*.tf does not declare."
+    ]
+
+
+def test_a_name_only_somewhat_alike_is_not_suggested(tmp_path):
+    # difflib's ratio of artie_pipeline.v1 and artie_pipeline.abcdefghij is 0.71, under 0.75
+    others = 'resource "artie_pipeline" "abcdefghij" {}\n'
+    assert problems(tmp_path, READER + others, APPLIED) == [
+        f"old_pipeline: artie_pipeline.v1 is not declared in {tmp_path}/*.tf."
+    ]
+
+
+def test_a_folder_to_be_created_is_enterable_through_its_nearest_existing_one(tmp_path):
+    assert inputs._enterable(tmp_path / "not" / "yet")
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    not_a_folder.chmod(0o644)
+    assert not inputs._enterable(not_a_folder)
