@@ -356,3 +356,64 @@ def test_a_folder_to_be_created_is_enterable_through_its_nearest_existing_one(tm
     not_a_folder.write_text("x")
     not_a_folder.chmod(0o644)
     assert not inputs._enterable(not_a_folder)
+
+
+def test_every_problem_is_kept_with_an_undeclared_connector_expression(tmp_path):
+    the_spec = spec(tmp_path, {"destination_connector": "var.nowhere"})
+    assert problems(tmp_path, OLD, APPLIED, the_spec) == [
+        f"reader: artie_source_reader.mysql is not declared in {tmp_path}/*.tf.",
+        "new_pipeline.destination_connector: var.nowhere refers to a variable nowhere that "
+        f"{tmp_path}/*.tf does not declare.",
+    ]
+
+
+def test_the_old_destination_is_located_through_artie_when_the_state_lacks_its_connector(
+    tmp_path,
+):
+    module = tmp_path / "m"
+    module.mkdir()
+    held = state(
+        artie_source_reader__mysql={"uuid": "r-1"},
+        artie_pipeline__v1={
+            "uuid": "p-1",
+            "destination_connector_uuid": "c-7",
+            "destination_config": {"database": "old"},
+        },
+    )
+    (tmp_path / "old.duckdb").write_text("not duckdb")
+    artie = Artie({"c-7": {"type": "duckdb", "sharedConfig": {"directory": str(tmp_path)}}})
+    assert problems(module, READER + OLD, held, artie=artie) == [
+        unreadable(tmp_path / "old.duckdb")
+    ]
+
+
+def test_the_new_destination_file_is_the_new_database_in_the_new_connectors_folder(tmp_path):
+    module = tmp_path / "m"
+    module.mkdir()
+    new_dir = tmp_path / "new"
+    new_dir.mkdir()
+    held = state(
+        **_resources(with_old(tmp_path, "old")),
+        artie_connector__duck2={
+            "uuid": "c-2",
+            "type": "duckdb",
+            "duckdb_config": {"directory": str(new_dir)},
+        },
+    )
+    files = READER + OLD + CONNECTOR + 'resource "artie_connector" "duck2" {}\n'
+    to_new = spec(
+        module,
+        {"destination_connector": "artie_connector.duck2", "destination_config": {"database": "n"}},
+    )
+    assert problems(module, files, held, to_new) == []  # not written yet: fine
+    (new_dir / "n.duckdb").write_text("not duckdb")
+    assert problems(module, files, held, to_new) == [
+        f"validation.new_destination: the new destination {new_dir / 'n.duckdb'} cannot be "
+        "read (not a DuckDB file, or no permission on it or its folder): fix the connector's "
+        "directory or its permissions, or set validation.new_destination."
+    ]
+    (new_dir / "n.duckdb").unlink()
+    duckdb.connect(str(new_dir / "n.duckdb")).close()
+    assert problems(module, files, held, to_new) == []
+    (new_dir / "old.duckdb").write_text("the old database's name: not looked at")
+    assert problems(module, files, held, to_new) == []
