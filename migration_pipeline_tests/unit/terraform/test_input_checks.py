@@ -11,6 +11,7 @@ import pytest
 from migration_pipeline.errors import ArtieApiError, InputCheckError, ModuleEditError, SpecError
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import inputs
+from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline.terraform.state import TerraformState
 
 READER = 'resource "artie_source_reader" "mysql" {}\n'
@@ -417,3 +418,73 @@ def test_the_new_destination_file_is_the_new_database_in_the_new_connectors_fold
     assert problems(module, files, held, to_new) == []
     (new_dir / "old.duckdb").write_text("the old database's name: not looked at")
     assert problems(module, files, held, to_new) == []
+
+
+VARIABLES = (
+    'variable "known" {\n  default = "c-1"\n}\nvariable "empty" {\n  default = ""\n}\n'
+    'variable "unset" {}\nvariable "nowhere" {\n  default = "c-9"\n}\nvariable "listed" {\n'
+    '  default = ["c-1"]\n}\n'
+)
+
+
+@pytest.fixture
+def console(tmp_path) -> TerraformRunner:
+    """Real `terraform console` over a configuration of variables only (no provider to init)."""
+    folder = tmp_path / "vars"
+    folder.mkdir()
+    (folder / "variables.tf").write_text(VARIABLES)
+    return TerraformRunner(folder)
+
+
+def evaluated(tmp_path: Path, console, variable: str, artie=None, extra="") -> list[str]:
+    module = tmp_path / "m"
+    module.mkdir(exist_ok=True)
+    held = state(
+        **_resources(APPLIED),
+        artie_connector__duck={
+            "uuid": "c-1",
+            "type": "duckdb",
+            "duckdb_config": {"directory": str(tmp_path)},
+        },
+    )
+    the_spec = spec(
+        module,
+        {"destination_connector": f"var.{variable}", "destination_config": {"database": "n"}},
+    )
+    (module / "main.tf").write_text(READER + OLD + VARIABLES + extra)
+    try:
+        inputs.check_inputs(the_spec, held, artie, console.evaluate)
+    except InputCheckError as e:
+        return e.problems
+    return []
+
+
+def test_a_connector_variable_is_checked_by_the_value_terraform_console_gives(tmp_path, console):
+    field = "new_pipeline.destination_connector"
+    assert evaluated(tmp_path, console, "known") == []
+    (tmp_path / "n.duckdb").write_text("not duckdb")
+    assert evaluated(tmp_path, console, "known") == [
+        f"validation.new_destination: the new destination {tmp_path / 'n.duckdb'} cannot be "
+        "read (not a DuckDB file, or no permission on it or its folder): fix the connector's "
+        "directory or its permissions, or set validation.new_destination."
+    ]
+    assert evaluated(tmp_path, console, "unset") == [
+        f"{field}: var.unset has no value: set it in terraform.tfvars (or a file in "
+        "terraform.var_files) or give the variable a default."
+    ]
+    for variable, value in (("empty", "''"), ("listed", "['c-1']")):
+        assert evaluated(tmp_path, console, variable) == [
+            f"{field}: var.{variable} is not a connector uuid (terraform console gives {value}): "
+            "fix its value."
+        ]
+    assert evaluated(tmp_path, console, "nowhere", Artie(error=404)) == [
+        f"{field}: var.nowhere is c-9 (terraform console), which is no connector in the "
+        "Terraform state or at Artie: fix its value."
+    ]
+    assert evaluated(tmp_path, console, "nowhere") == [
+        "validation.new_destination: the new destination cannot be located: its connector is "
+        "neither in the Terraform state nor known to Artie's API; set "
+        "validation.new_destination explicitly"
+    ]
+    (failed,) = evaluated(tmp_path, console, "other", extra='variable "other" {}\n')
+    assert failed.startswith(f"{field}: terraform console cannot evaluate var.other: ")
