@@ -138,6 +138,14 @@ FMT = {
         "locals {\n  a = /* x */ 1 /* y */\n  bbb = 2 # z\n}\n",
         "locals {\n  a   = /* x */ 1 /* y */\n  bbb = 2 # z\n}\n",
     ),
+    "opener_with_a_comment": (
+        "locals {\n  a = 1 # x\n  bbbb = { # y\n    c = 1\n  }\n}\n",
+        "locals {\n  a = 1    # x\n  bbbb = { # y\n    c = 1\n  }\n}\n",
+    ),
+    "opener_with_a_comment_short": (
+        "locals {\n  aaaaaaa = 1 # x\n  b = { # y\n    c = 1\n  }\n}\n",
+        "locals {\n  aaaaaaa = 1 # x\n  b = {       # y\n    c = 1\n  }\n}\n",
+    ),
     "block_comment_inline": (
         "locals {\n  a = /* c */ 1\n  bbb = 2 /* tail */\n  c = 3 # x\n}\n",
         "locals {\n  a   = /* c */ 1\n  bbb = 2 /* tail */\n  c   = 3 # x\n}\n",
