@@ -423,7 +423,7 @@ def test_the_new_destination_file_is_the_new_database_in_the_new_connectors_fold
 VARIABLES = (
     'variable "known" {\n  default = "c-1"\n}\nvariable "empty" {\n  default = ""\n}\n'
     'variable "unset" {}\nvariable "nowhere" {\n  default = "c-9"\n}\nvariable "listed" {\n'
-    '  default = ["c-1"]\n}\n'
+    '  default = ["c-1"]\n}\nvariable "cfg" {\n  default = { uuid = "c-1" }\n}\n'
 )
 
 
@@ -485,6 +485,12 @@ def test_a_connector_variable_is_checked_by_the_value_terraform_console_gives(tm
         "validation.new_destination: the new destination cannot be located: its connector is "
         "neither in the Terraform state nor known to Artie's API; set "
         "validation.new_destination explicitly"
+    ]
+    assert evaluated(tmp_path, console, "nowhere", Artie({"c-9": {"type": "motherduck"}})) == []
+    assert evaluated(tmp_path, console, "cfg.uuid") == [  # an attribute of a variable too
+        f"validation.new_destination: the new destination {tmp_path / 'n.duckdb'} cannot be "
+        "read (not a DuckDB file, or no permission on it or its folder): fix the connector's "
+        "directory or its permissions, or set validation.new_destination."
     ]
     (failed,) = evaluated(tmp_path, console, "other", extra='variable "other" {}\n')
     assert failed.startswith(f"{field}: terraform console cannot evaluate var.other: ")
