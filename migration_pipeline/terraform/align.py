@@ -19,7 +19,6 @@ _OPEN, _CLOSE = "([{", ")]}"
 class _Line:
     """One line split into cells: `lead` (up to `=`), `assign` (from `=`), `comment`."""
 
-    start: int  # offset of the line in the text
     lead: str
     assign: str | None
     comment: str | None
@@ -27,16 +26,16 @@ class _Line:
     in_heredoc: bool = False  # terraform sees a heredoc as part of the line that opens it
 
 
-def _split(line: str, start: int, state: dict) -> _Line:
+def _split(line: str, state: dict) -> _Line:
     """Cells of one line; `state` carries an open heredoc or block comment to the next line."""
     if state.get("heredoc"):
         if line.strip() == state["heredoc"]:
             state["heredoc"] = None
-        return _Line(start, "", None, None, line, in_heredoc=True)
+        return _Line("", None, None, line, in_heredoc=True)
     if state.get("block_comment"):
         if "*/" in line:
             state["block_comment"] = False
-        return _Line(start, "", None, None, line)
+        return _Line("", None, None, line)
     body = line.rstrip("\r\n")
     eol = line[len(body) :]
     equal = comment = heredoc = None
@@ -71,7 +70,7 @@ def _split(line: str, start: int, state: dict) -> _Line:
             end = body.find("*/", i + 2)
             if end < 0:
                 state["block_comment"] = True
-                return _Line(start, "", None, None, line)
+                return _Line("", None, None, line)
             i = end + 2  # terraform fmt aligns `#` and `//` comments, never a `/* */` one
             continue
         elif two == "<<" and (m := _HEREDOC.match(body, i)):
@@ -103,19 +102,16 @@ def _split(line: str, start: int, state: dict) -> _Line:
     code = body if comment is None else body[:comment]
     text_comment = None if comment is None else body[comment:]
     if text_comment is not None and not code.strip():
-        return _Line(start, "", None, None, line)  # a comment alone on its line
+        return _Line("", None, None, line)  # a comment alone on its line
     if equal is not None and net_from_equal == 0:
-        return _Line(start, code[:equal].rstrip(), code[equal:].rstrip(), text_comment, eol)
-    return _Line(start, code.rstrip(), None, text_comment, eol)
+        return _Line(code[:equal].rstrip(), code[equal:].rstrip(), text_comment, eol)
+    return _Line(code.rstrip(), None, text_comment, eol)
 
 
 def realign(text: str) -> str:
     """`text` (whole lines of HCL) with `=` and trailing comments aligned as terraform fmt does."""
     state: dict = {}
-    lines, pos = [], 0
-    for raw in text.splitlines(keepends=True):
-        lines.append(_split(raw, pos, state))
-        pos += len(raw)
+    lines = [_split(raw, state) for raw in text.splitlines(keepends=True)]
     pads: dict[int, int] = {}
     chain: list[int] = []
 
