@@ -43,6 +43,15 @@ def rehearsed_changes(spec, api) -> list[str]:
     ]
 
 
+def gap_skips(deployment: Deployment, since: float) -> list:
+    """The sensor's finished ticks since `since` that skipped because the reader has a gap."""
+    return [
+        t
+        for t in deployment.ticks(SENSOR)
+        if t.started > since and t.ended and (t.skip_reason or "").startswith("planned: ")
+    ]
+
+
 @pytest.mark.timeout(600)
 def test_a_missing_reader_table_is_added_first_then_the_migration_completes(prepared, tmp_path):
     spec = load_spec(prepared.config, MIGRATION)
@@ -63,21 +72,15 @@ def test_a_missing_reader_table_is_added_first_then_the_migration_completes(prep
         first_steps = applied_steps(instance, spec)
         drop_reader_table(prepared.module, "products")  # by hand, mid-migration
         dropped_at = time.time()
-        waiting = wait_for(  # the sensor launches nothing, and says why
-            "the sensor's reason",
-            lambda: [
-                t
-                for t in deployment.wait_for_ticks(SENSOR, 1, dropped_at, timeout=60)
-                if t.skip_reason and t.skip_reason.startswith("planned: ")
-            ],
-            90,
+        waiting = wait_for(  # the sensor launches nothing, tick after tick, and says why
+            "two of the sensor's skips",
+            lambda: found if len(found := gap_skips(deployment, dropped_at)) >= 2 else [],
+            120,
         )
         mid_rehearsal = rehearsed_changes(spec, api)
         resumed_at = time.time()
         resumed = deployment.launch_job(job)  # the person who read the reason
-        held = [
-            t for t in deployment.ticks(SENSOR) if waiting[-1].started <= t.started < resumed_at
-        ]
+        held = [t for t in deployment.ticks(SENSOR) if waiting[0].started <= t.started < resumed_at]
         approved = []
         while (status := watch.status())["phase"] != "complete":
             assert status["phase"] != "aborted", status
@@ -93,8 +96,11 @@ def test_a_missing_reader_table_is_added_first_then_the_migration_completes(prep
     assert first_steps == before_start[:2]
     assert waiting[0].skip_reason.startswith(f"planned: {MISSING}"), waiting
     assert waiting[0].skip_reason.endswith("): promote will add it.")
-    assert len(held) >= 2  # from its first such tick to the person's launch it launches nothing
-    assert all(t.status == "SKIPPED" for t in held), held
+    # From its first such tick to the person's launch the sensor launched nothing: no run started
+    # in that window. (The tick history does not keep every skipped tick: on a quiet machine two
+    # skips were seen, then one listed; so ticks are not counted.)
+    assert held and all(t.status == "SKIPPED" for t in held), held
+    assert not [r for r in runs if dropped_at <= (r.start or 0) < resumed_at], runs
     assert mid_rehearsal == ["promote", "cutover", "unshare"]
     assert taken == first_steps + mid_rehearsal
     by_person = [r.run_id for r in runs if LAUNCHED_BY_TAG not in r.tags]
