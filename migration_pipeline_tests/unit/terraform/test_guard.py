@@ -200,3 +200,43 @@ def test_promote_may_put_back_reader_tables_removed_at_artie_and_nothing_else(tm
         plan = parse_plan(doc)
         assert repaired_drift(plan, allowed) == {}, name
         assert drift_problem in unexpected_changes(plan, "promote", allowed), name
+
+
+def test_a_drift_is_let_through_only_when_the_plan_itself_puts_every_removed_entry_back(tmp_path):
+    # Kills the guard's mutants that let other drift through with a repaired one.
+    promote = contract("promote", spec_for(tmp_path))
+    reader_problem = (
+        "artie_source_reader.mysql was changed outside Terraform ({} differ from the "
+        "state): someone edited it by hand. Make the module match what you want, then rerun."
+    )
+    # A drift with nothing to show is never taken for a repair.
+    blank = reader_plan(WITHOUT_C, ALL)
+    blank["resource_drift"][0]["change"]["after"] = blank["resource_drift"][0]["change"]["before"]
+    assert repaired_drift(parse_plan(blank), promote) == {}
+    assert unexpected_changes(parse_plan(blank), "promote", promote) == [
+        reader_problem.format("its attributes")
+    ]
+    # The plan changes the reader but not its tables: nothing is put back.
+    untouched = reader_plan(WITHOUT_C, WITHOUT_C)
+    untouched["resource_changes"][0]["change"]["after"]["is_shared"] = False
+    assert repaired_drift(parse_plan(untouched), promote) == {}
+    assert unexpected_changes(parse_plan(untouched), "promote", promote) == [
+        reader_problem.format("tables")
+    ]
+    # Another resource's drift is reported whichever side of the repaired one it is listed on.
+    bystander = {
+        "address": "artie_pipeline.other",
+        "mode": "managed",
+        "change": {"actions": ["update"], "before": {"name": "a"}, "after": {"name": "b"}},
+    }
+    other_problem = (
+        "artie_pipeline.other was changed outside Terraform (name differ from the state): "
+        "someone edited it by hand. Make the module match what you want, then rerun."
+    )
+    for first in (True, False):
+        doc = reader_plan(WITHOUT_C, ALL)
+        drifts = doc["resource_drift"]
+        doc["resource_drift"] = [bystander, *drifts] if first else [*drifts, bystander]
+        plan = parse_plan(doc)
+        assert repaired_drift(plan, promote) == {"artie_source_reader.mysql": ("c",)}, first
+        assert unexpected_changes(plan, "promote", promote) == [other_problem], first
