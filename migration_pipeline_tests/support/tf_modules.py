@@ -188,6 +188,20 @@ resource "artie_pipeline" "v1" {
 """
 
 
+def mysql_spec(directory: Path, **new) -> MigrationSpec:
+    """The smallest migration the edit tests use: reader `mysql`, pipeline v1 -> v2 (`new`: the
+    new pipeline's other settings)."""
+    return MigrationSpec.model_validate(
+        {
+            "name": "m",
+            "terraform": {"dir": str(directory)},
+            "reader": "artie_source_reader.mysql",
+            "old_pipeline": "artie_pipeline.v1",
+            "new_pipeline": {"address": "artie_pipeline.v2", **new},
+        }
+    )
+
+
 def single_file_spec(directory: Path) -> MigrationSpec:
     return MigrationSpec.model_validate(
         {

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from migration_pipeline.errors import StepRefused
-from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import abort, hcl
+from migration_pipeline_tests.support.tf_modules import mysql_spec
 
 OLD = 'resource "artie_pipeline" "v1" {\n  name = "v1"\n}'
 NEW = 'resource "artie_pipeline" "v2" {\n  name = "v2"\n}'
@@ -19,18 +19,6 @@ TABLES = '{\n    "shop.orders" = { name = "orders" }\n  }'
 
 def reader(*lines: str) -> str:
     return 'resource "artie_source_reader" "mysql" {\n  name = "r"\n' + "".join(lines) + "}\n"
-
-
-def spec(directory: Path) -> MigrationSpec:
-    return MigrationSpec.model_validate(
-        {
-            "name": "m",
-            "terraform": {"dir": str(directory)},
-            "reader": "artie_source_reader.mysql",
-            "old_pipeline": "artie_pipeline.v1",
-            "new_pipeline": {"address": "artie_pipeline.v2"},
-        }
-    )
 
 
 def module(directory: Path, text: str, before: dict | None = None) -> hcl.Module:
@@ -48,19 +36,19 @@ def record(directory: Path) -> dict:
 
 def test_promote_records_the_readers_entries_once_and_not_after_cutover(tmp_path):
     text = reader("  is_shared = false # off\n", f"  tables = {TABLES}\n") + f"\n{OLD}\n"
-    abort.record_before(module(tmp_path, text), spec(tmp_path))
+    abort.record_before(module(tmp_path, text), mysql_spec(tmp_path))
     first = {
         "reader": "artie_source_reader.mysql",
         "entries": {"is_shared": "false", "tables": TABLES},
     }
     assert record(tmp_path) == first
-    abort.record_before(module(tmp_path, reader() + f"\n{OLD}\n"), spec(tmp_path))
+    abort.record_before(module(tmp_path, reader() + f"\n{OLD}\n"), mysql_spec(tmp_path))
     assert record(tmp_path) == first
     abort.forget_before(tmp_path)
     abort.forget_before(tmp_path)  # already gone: nothing to do
-    abort.record_before(module(tmp_path, reader() + f"\n{NEW}\n"), spec(tmp_path))
+    abort.record_before(module(tmp_path, reader() + f"\n{NEW}\n"), mysql_spec(tmp_path))
     assert not (tmp_path / ".terraform" / "migration-pipeline" / "before.json").exists()
-    abort.record_before(module(tmp_path, reader() + f"\n{OLD}\n"), spec(tmp_path))
+    abort.record_before(module(tmp_path, reader() + f"\n{OLD}\n"), mysql_spec(tmp_path))
     assert record(tmp_path)["entries"] == {"is_shared": None, "tables": None}
 
 
@@ -69,21 +57,21 @@ def test_after_cutover_every_abort_step_and_the_check_refuse(tmp_path):
     message = abort.AFTER_CUTOVER.format(old="artie_pipeline.v1")
     for step in (abort.abort_pipeline, abort.abort_reader, abort.abort_tidy):
         with pytest.raises(StepRefused) as refused:
-            step(m, spec(tmp_path))
+            step(m, mysql_spec(tmp_path))
         assert str(refused.value) == message
     with pytest.raises(StepRefused) as refused:
-        abort.check_before_cutover(spec(tmp_path))
+        abort.check_before_cutover(mysql_spec(tmp_path))
     assert str(refused.value) == message
     module(tmp_path, reader() + f"\n{OLD}\n")
-    abort.check_before_cutover(spec(tmp_path))
+    abort.check_before_cutover(mysql_spec(tmp_path))
 
 
 def test_abort_pipeline_removes_exactly_what_create_added(tmp_path):
     before = reader() + f"\n{OLD}\n# after\n"
     text = before.replace(OLD, f"{OLD}\n\n{NEW}")
-    edit = abort.abort_pipeline(module(tmp_path, text), spec(tmp_path))
+    edit = abort.abort_pipeline(module(tmp_path, text), mysql_spec(tmp_path))
     assert (edit.step, edit.files) == ("abort_pipeline", {tmp_path / "main.tf": before})
-    nothing = abort.abort_pipeline(module(tmp_path, before), spec(tmp_path))
+    nothing = abort.abort_pipeline(module(tmp_path, before), mysql_spec(tmp_path))
     assert (nothing.step, nothing.files) == ("abort_pipeline", {})
 
 
@@ -98,14 +86,14 @@ def test_abort_pipeline_removes_exactly_what_create_added(tmp_path):
 )
 def test_abort_pipeline_removes_a_block_create_did_not_place_with_its_lines(tmp_path, text, left):
     (tmp_path / "new.tf").write_text(text)
-    edit = abort.abort_pipeline(module(tmp_path, reader() + f"\n{OLD}\n"), spec(tmp_path))
+    edit = abort.abort_pipeline(module(tmp_path, reader() + f"\n{OLD}\n"), mysql_spec(tmp_path))
     assert edit.files == {tmp_path / "new.tf": left}
 
 
 def test_abort_reader_refuses_while_the_new_pipeline_is_there(tmp_path):
     m = module(tmp_path, reader("  is_shared = true\n") + f"\n{OLD}\n\n{NEW}\n", {})
     with pytest.raises(StepRefused) as refused:
-        abort.abort_reader(m, spec(tmp_path))
+        abort.abort_reader(m, mysql_spec(tmp_path))
     assert str(refused.value) == (
         "artie_pipeline.v2 is still in the module: roll it back (abort_pipeline) before the reader."
     )
@@ -143,17 +131,17 @@ def test_abort_reader_refuses_while_the_new_pipeline_is_there(tmp_path):
     ],
 )
 def test_abort_reader_puts_back_what_the_reader_held(tmp_path, before, now, after):
-    edit = abort.abort_reader(module(tmp_path, f"{now}\n{OLD}\n", before), spec(tmp_path))
+    edit = abort.abort_reader(module(tmp_path, f"{now}\n{OLD}\n", before), mysql_spec(tmp_path))
     assert edit.step == "abort_reader"
     assert edit.files == ({} if after is None else {tmp_path / "main.tf": f"{after}\n{OLD}\n"})
 
 
 def test_abort_reader_without_a_record(tmp_path):
-    edit = abort.abort_reader(module(tmp_path, reader() + f"\n{OLD}\n"), spec(tmp_path))
+    edit = abort.abort_reader(module(tmp_path, reader() + f"\n{OLD}\n"), mysql_spec(tmp_path))
     assert (edit.step, edit.files) == ("abort_reader", {})
     shared = module(tmp_path, reader("  is_shared = true\n") + f"\n{OLD}\n")
     with pytest.raises(StepRefused) as refused:
-        abort.abort_reader(shared, spec(tmp_path))
+        abort.abort_reader(shared, mysql_spec(tmp_path))
     record = tmp_path / ".terraform" / "migration-pipeline" / "before.json"
     assert str(refused.value) == (
         f"No record of artie_source_reader.mysql before the migration ({record} is missing: "
@@ -173,7 +161,7 @@ def test_abort_reader_without_a_record(tmp_path):
     ],
 )
 def test_abort_tidy_removes_only_the_line_abort_reader_added(tmp_path, before, now, after):
-    edit = abort.abort_tidy(module(tmp_path, f"{now}\n{OLD}\n", before), spec(tmp_path))
+    edit = abort.abort_tidy(module(tmp_path, f"{now}\n{OLD}\n", before), mysql_spec(tmp_path))
     assert edit.step == "abort_tidy"
     assert edit.files == ({} if after is None else {tmp_path / "main.tf": f"{after}\n{OLD}\n"})
 
@@ -181,5 +169,5 @@ def test_abort_tidy_removes_only_the_line_abort_reader_added(tmp_path, before, n
 def test_abort_tidy_realigns_the_reader_it_removes_a_line_from(tmp_path):
     now = 'resource "artie_source_reader" "mysql" {\n  name      = "r"\n  is_shared = false\n}\n'
     before = {"is_shared": None, "tables": None}
-    edit = abort.abort_tidy(module(tmp_path, f"{now}\n{OLD}\n", before), spec(tmp_path))
+    edit = abort.abort_tidy(module(tmp_path, f"{now}\n{OLD}\n", before), mysql_spec(tmp_path))
     assert edit.files == {tmp_path / "main.tf": f"{reader()}\n{OLD}\n"}

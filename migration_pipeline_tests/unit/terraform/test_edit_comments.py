@@ -9,24 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import edits, hcl
+from migration_pipeline_tests.support.tf_modules import mysql_spec
 
 READER = 'resource "artie_source_reader" "mysql" {\n  name = "mysql"\n}\n'
 OLD = 'resource "artie_pipeline" "v1" {\n  name = "v1"\n}\n'
 NEW = 'resource "artie_pipeline" "v2" {\n  name = "v2"\n}\n'
-
-
-def spec(directory: Path) -> MigrationSpec:
-    return MigrationSpec.model_validate(
-        {
-            "name": "m",
-            "terraform": {"dir": str(directory)},
-            "reader": "artie_source_reader.mysql",
-            "old_pipeline": "artie_pipeline.v1",
-            "new_pipeline": {"address": "artie_pipeline.v2"},
-        }
-    )
 
 
 def cut_over(tmp_path: Path, text: str, other: str | None = None) -> str | None:
@@ -34,7 +22,7 @@ def cut_over(tmp_path: Path, text: str, other: str | None = None) -> str | None:
     (tmp_path / "main.tf").write_bytes(text.encode())
     if other is not None:
         (tmp_path / "other.tf").write_bytes(other.encode())
-    edit = edits.cutover(hcl.load_module(tmp_path), spec(tmp_path))
+    edit = edits.cutover(hcl.load_module(tmp_path), mysql_spec(tmp_path))
     return edit.files.get(tmp_path / "main.tf")
 
 
@@ -128,7 +116,7 @@ def test_cutover_removes_the_block_and_only_the_comments_attached_to_it(tmp_path
 def test_the_old_block_alone_in_its_file_leaves_it_empty(tmp_path):
     (tmp_path / "pipelines.tf").write_text(f"# old\n{OLD}")
     (tmp_path / "main.tf").write_text(f"# keep\n\n{READER}\n{NEW}")
-    edit = edits.cutover(hcl.load_module(tmp_path), spec(tmp_path))
+    edit = edits.cutover(hcl.load_module(tmp_path), mysql_spec(tmp_path))
     assert edit.files == {tmp_path / "pipelines.tf": ""}
 
 
@@ -144,7 +132,7 @@ def reader_with(body: str) -> str:
 def unshare(tmp_path: Path, reader: str) -> str | None:
     (tmp_path / "main.tf").write_text(f"{reader}\n{NEW}")
     module = hcl.load_module(tmp_path)
-    edit = edits.unshare(module, spec(tmp_path), [])
+    edit = edits.unshare(module, mysql_spec(tmp_path), [])
     new = edit.files.get(tmp_path / "main.tf")
     return None if new is None else new.removesuffix(f"\n{NEW}")
 

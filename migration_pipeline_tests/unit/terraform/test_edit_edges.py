@@ -11,7 +11,7 @@ import pytest
 from migration_pipeline.errors import ModuleEditError, StepRefused
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import edits, hcl
-from migration_pipeline_tests.support.tf_modules import spec_for, write_module
+from migration_pipeline_tests.support.tf_modules import mysql_spec, spec_for, write_module
 
 READER = (
     'resource "artie_source_reader" "mysql" {\n  is_shared = true\n  tables = {\n'
@@ -21,22 +21,10 @@ OLD = 'resource "artie_pipeline" "v1" {\n  name = "v1"\n}\n'
 NEW = 'resource "artie_pipeline" "v2" {\n  name = "v2"\n}\n'
 
 
-def spec(directory: Path) -> MigrationSpec:
-    return MigrationSpec.model_validate(
-        {
-            "name": "m",
-            "terraform": {"dir": str(directory)},
-            "reader": "artie_source_reader.mysql",
-            "old_pipeline": "artie_pipeline.v1",
-            "new_pipeline": {"address": "artie_pipeline.v2"},
-        }
-    )
-
-
 def cutover(directory: Path, files: dict[str, str]) -> edits.StepEdit:
     for name, text in files.items():
         (directory / name).write_text(text)
-    return edits.cutover(hcl.load_module(directory), spec(directory))
+    return edits.cutover(hcl.load_module(directory), mysql_spec(directory))
 
 
 def test_a_reference_in_another_file_at_an_offset_inside_the_old_block_refuses(tmp_path):
@@ -132,9 +120,9 @@ def test_tables_written_as_an_expression_cannot_be_copied(tmp_path):
         '  destination_connector_uuid = "c-1"\n}\n'
     )
     (tmp_path / "main.tf").write_text(f"{READER}\n{old}")
-    spec_ = spec(tmp_path).model_copy(
+    spec_ = mysql_spec(tmp_path).model_copy(
         update={
-            "new_pipeline": spec(tmp_path).new_pipeline.model_copy(
+            "new_pipeline": mysql_spec(tmp_path).new_pipeline.model_copy(
                 update={"destination_connector_uuid": "c-2"}
             )
         }
@@ -178,7 +166,7 @@ def test_unshare_of_a_reader_without_is_shared_only_removes_its_tables(tmp_path)
         '    "shop.orders" = { name = "orders", schema = "shop" }\n  }\n}\n'
     )
     (tmp_path / "main.tf").write_text(f"{reader}\n{NEW}")
-    edit = edits.unshare(hcl.load_module(tmp_path), spec(tmp_path), [])
+    edit = edits.unshare(hcl.load_module(tmp_path), mysql_spec(tmp_path), [])
     assert (edit.step, edit.files) == (
         "unshare",
         {
@@ -194,7 +182,7 @@ def test_create_refuses_a_new_table_the_reader_does_not_capture(tmp_path):
         'resource "artie_pipeline" "v1" {\n  name = "v1"\n  destination_connector_uuid = "c-1"\n}\n'
     )
     (tmp_path / "main.tf").write_text(f"{READER}\n{old}")
-    base = spec(tmp_path)
+    base = mysql_spec(tmp_path)
     new = base.new_pipeline.model_copy(update={"destination_connector_uuid": "c-2"})
     assert (
         edits.create(hcl.load_module(tmp_path), base.model_copy(update={"new_pipeline": new})).step
@@ -218,7 +206,7 @@ def test_create_with_nothing_to_write_is_still_the_create_edit(tmp_path):
         'resource "artie_pipeline" "v1" {\n  name = "v1"\n  destination_connector_uuid = "c-1"\n}\n'
     )
     (tmp_path / "main.tf").write_text(f"{READER}\n{old}")
-    base = spec(tmp_path)
+    base = mysql_spec(tmp_path)
     moved = base.model_copy(
         update={
             "new_pipeline": base.new_pipeline.model_copy(
@@ -256,7 +244,7 @@ def test_a_destination_config_expression_is_compared_as_written(tmp_path):
     )
     (tmp_path / "main.tf").write_text(f"{READER}\n{old}")
     with pytest.raises(StepRefused, match="same destination as the old one"):
-        edits.create(hcl.load_module(tmp_path), spec(tmp_path))
+        edits.create(hcl.load_module(tmp_path), mysql_spec(tmp_path))
 
 
 def test_a_literal_destination_config_is_compared_by_value_not_layout(tmp_path):
@@ -266,7 +254,7 @@ def test_a_literal_destination_config_is_compared_by_value_not_layout(tmp_path):
         '  destination_config = { database = "a", schema = "main" }\n}\n'
     )
     (tmp_path / "main.tf").write_text(f"{READER}\n{old}")
-    base = spec(tmp_path)
+    base = mysql_spec(tmp_path)
     same = base.model_copy(
         update={
             "new_pipeline": base.new_pipeline.model_copy(
@@ -284,7 +272,7 @@ def test_the_specs_settings_are_written_into_the_new_block(tmp_path):
         '  destination_connector_uuid = "c-1"\n  soft_delete_rows = false\n}\n'
     )
     (tmp_path / "main.tf").write_text(f"{READER}\n{old}")
-    base = spec(tmp_path)
+    base = mysql_spec(tmp_path)
     new = base.new_pipeline.model_copy(
         update={
             "destination_connector_uuid": "c-2",

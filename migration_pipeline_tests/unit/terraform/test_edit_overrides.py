@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from migration_pipeline.errors import ModuleEditError, StepRefused
-from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import edits, hcl
 from migration_pipeline.terraform.tables import AttachedPipeline, TableId
+from migration_pipeline_tests.support.tf_modules import mysql_spec
 
 READER = (
     'resource "artie_source_reader" "mysql" {\n  is_shared = true\n  tables = {\n'
@@ -18,21 +18,9 @@ READER = (
 )
 
 
-def spec(directory: Path, **new) -> MigrationSpec:
-    return MigrationSpec.model_validate(
-        {
-            "name": "m",
-            "terraform": {"dir": str(directory)},
-            "reader": "artie_source_reader.mysql",
-            "old_pipeline": "artie_pipeline.v1",
-            "new_pipeline": {"address": "artie_pipeline.v2", **new},
-        }
-    )
-
-
 def new_text(directory: Path, old: str, **new) -> str:
     (directory / "main.tf").write_text(f"{READER}\n{old}")
-    return edits.new_pipeline_text(hcl.load_module(directory), spec(directory, **new))
+    return edits.new_pipeline_text(hcl.load_module(directory), mysql_spec(directory, **new))
 
 
 def test_a_table_override_finds_the_old_entry_by_its_name_when_the_keys_differ(tmp_path):
@@ -148,7 +136,7 @@ def test_create_lists_every_table_the_reader_does_not_capture(tmp_path):
         'resource "artie_pipeline" "v1" {\n  destination_connector_uuid = "c-1"\n  tables = {}\n}\n'
     )
     (tmp_path / "main.tf").write_text(f"{READER}\n{old}")
-    new = spec(
+    new = mysql_spec(
         tmp_path,
         destination_connector_uuid="c-2",
         tables={"shop.a": {}, "shop.b": {}},
@@ -168,14 +156,14 @@ def test_several_entries_added_to_an_empty_one_line_map_are_comma_separated(tmp_
     (tmp_path / "main.tf").write_text(f"{reader}\n{old}")
     module = hcl.load_module(tmp_path)
     pipelines = [AttachedPipeline("artie_pipeline.v1", frozenset({TableId("shop", "orders")}))]
-    promoted = edits.promote(module, spec(tmp_path, tables={"shop.a": {}}), pipelines)
+    promoted = edits.promote(module, mysql_spec(tmp_path, tables={"shop.a": {}}), pipelines)
     assert promoted.files[tmp_path / "main.tf"] == (
         'resource "artie_source_reader" "mysql" {\n  is_shared = true\n  tables = {'
         ' "shop.a" = {\n      name = "a"\n      schema = "shop"\n    }, "shop.orders" = {\n'
         '      name = "orders"\n      schema = "shop"\n    } }\n}\n\n' + old
     )
     text = edits.new_pipeline_text(
-        module, spec(tmp_path, tables={"shop.orders": {"alias": "o", "soft_delete": True}})
+        module, mysql_spec(tmp_path, tables={"shop.orders": {"alias": "o", "soft_delete": True}})
     )
     assert '"shop.orders" = { alias = "o", soft_delete = true }' in text
 
