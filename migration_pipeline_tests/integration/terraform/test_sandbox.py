@@ -22,6 +22,7 @@ from migration_pipeline.terraform.rehearse import rehearse
 from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline.terraform.steps import run_step
 from migration_pipeline_tests.support.paths import EXAMPLE_MODULE
+from migration_pipeline_tests.support.sandbox_module import spec_for as example_spec
 from migration_pipeline_tests.support.tf_modules import PIPELINES_TF, spec_for, write_module
 
 EXAMPLE = EXAMPLE_MODULE
@@ -78,23 +79,6 @@ def example_module(tmp_path: Path) -> Path:
     for path in EXAMPLE.glob("*.tf"):
         shutil.copy(path, directory / path.name)
     return directory
-
-
-def example_spec(directory: Path) -> MigrationSpec:
-    return MigrationSpec.model_validate(
-        {
-            "name": "analytics_v1_to_v2",
-            "terraform": {"dir": str(directory)},
-            "reader": "artie_source_reader.shop",
-            "old_pipeline": "artie_pipeline.analytics_v1",
-            "new_pipeline": {
-                "address": "artie_pipeline.analytics_v2",
-                "name": "analytics_v2",
-                "destination_connector": "artie_connector.analytics_v2",
-                "destination_config": {"database": "analytics_v2", "schema": "main"},
-            },
-        }
-    )
 
 
 def tf_bytes(directory: Path) -> dict[str, bytes]:
