@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import dagster as dg
 import pytest
@@ -61,7 +62,12 @@ def test_a_table_dropped_through_artie_api_stops_the_migration_and_promote_repai
         repair = driver.launch(instance)  # the person who read it
         outputs = step_outputs(instance, instance.get_runs(limit=1)[0].run_id)
         reader = api.get_source_reader(reader_uuid)
-        old = api.get_pipeline(runner_for(sandbox, directory).state().uuids()[spec.old_pipeline])
+        old_uuid = runner_for(sandbox, directory).state().uuids()[spec.old_pipeline]
+        deadline = time.monotonic() + 30  # the engine reports the captured table on its next round
+        while (old := api.get_pipeline(old_uuid)) and time.monotonic() < deadline:
+            if {t.name: t.status for t in old.tables}.get("products") != "not_captured":
+                break
+            time.sleep(0.5)
     assert "promote_reader ok, create_pipeline ok" in started
     assert waiting == f"waiting: planned: {reason}"
     assert (shown["phase"], shown["next_step"], shown["reason"]) == ("planned", "promote", reason)
