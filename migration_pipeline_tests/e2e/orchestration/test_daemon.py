@@ -15,6 +15,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import dagster as dg
+import httpx
 import pytest
 
 from artie_sandbox.source.workload import Workload
@@ -34,6 +35,7 @@ from migration_pipeline.terraform.steps import run_step
 from migration_pipeline_tests.support.crash import HoldingProxy, files_holding
 from migration_pipeline_tests.support.daemon import (
     EXPECTED_DIFF,
+    FINISHED,
     finished_runs,
     module_diff,
     pipelines,
@@ -107,6 +109,11 @@ def test_only_a_person_starts_or_resumes_the_migration_through_the_daemon(
             {**prepared.env, "ARTIE_ENDPOINT": proxy.url}, tmp_path / "dagster-dev.log"
         ) as deployment,
         dg.DagsterInstance.get() as instance,
+        httpx.Client(
+            base_url=prepared.sandbox.endpoint(),
+            timeout=10,
+            headers={"Authorization": f"Bearer {prepared.env['ARTIE_API_KEY']}"},
+        ) as control,
     ):
         up = time.monotonic() - started
         promoter.join(120)
@@ -118,9 +125,21 @@ def test_only_a_person_starts_or_resumes_the_migration_through_the_daemon(
         assert {t.status for t in idle} == {"SKIPPED"}, idle
         assert all(t.skip_reason.startswith(f"no person has launched {job} yet") for t in idle)
 
+        # The new pipeline backfills slowly until the person's run has stopped at catch-up (it
+        # would otherwise race the run's own validation): the sensor must carry it on from there.
+        slow = control.post(
+            "/sandbox/faults", json={"kind": "slow_backfill", "rows_per_second": 20}
+        )
+        assert slow.status_code == 201, slow.text
         first = deployment.launch_job(job)
+        slowed = True
         while not proxy.accepted.is_set():
             assert time.monotonic() - started < 420, f"no cutover; {watch.progress()}"
+            (run,) = [r for r in deployment.runs(job) if r.run_id == first]
+            if slowed and run.status in FINISHED:
+                assert run.tags[STOPPED_AT_TAG] == "catch_up", run
+                control.delete("/sandbox/faults", params={"kind": "slow_backfill"})
+                slowed = False
             status = watch.status()
             assert status["phase"] not in ("complete", "aborted"), status
             if watch.approve_when_asked(status, "e2e", "clean validations in a row"):
