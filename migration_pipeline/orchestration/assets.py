@@ -30,7 +30,11 @@ from migration_pipeline.orchestration.resources import (
     TerraformResource,
     ValidationResource,
 )
-from migration_pipeline.orchestration.rollback import abort_and_roll_back, summary
+from migration_pipeline.orchestration.rollback import (
+    abort_and_roll_back,
+    retry_like_the_abort_job,
+    summary,
+)
 from migration_pipeline.orchestration.runs import pool
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform.steps import run_step
@@ -175,6 +179,7 @@ def approval_asset(spec: MigrationSpec) -> dg.AssetsDefinition:
             raise dg.Failure(str(e)) from e
         if config.decision == "abort":
             # Recorded before the rollback starts (so nothing advances again), then rolled back.
+            retry_like_the_abort_job(context.instance, context.run_id, spec)
             with artie.client() as client:
                 results = abort_and_roll_back(
                     context.instance,

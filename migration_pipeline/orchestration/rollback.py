@@ -3,7 +3,8 @@
 One path for the three ways a person aborts: the approval asset's `abort` decision, the launchable
 `<migration>_abort_job`, and `migration-pipeline abort`. The decision is recorded before any
 step runs, so an interrupted rollback never lets the migration advance again; running the
-abort again finishes the rollback (each step is idempotent).
+abort again finishes the rollback (each step is idempotent). Both Dagster ways carry the same run
+tags (`runs.job_tags`), so Dagster retries a rollback whose worker died either way.
 """
 
 # No `from __future__ import annotations`: Dagster reads the context and resource annotations.
@@ -32,6 +33,16 @@ def abort_and_roll_back(
     abort.check_before_cutover(spec)
     record_approval(instance, spec, who, "abort", comment)
     return abort_migration(spec, runner, artie)
+
+
+def retry_like_the_abort_job(
+    instance: dg.DagsterInstance, run_id: str, spec: MigrationSpec
+) -> None:
+    """Give the run that aborts from the approval asset (a UI materialization: Dagster's asset
+    job, with none of the migration's tags) the abort job's tags, the migration's name and its
+    run retries, so a rollback whose worker dies is retried whichever way it started. Dagster
+    reads a run's retry tags when the run fails: tagging it before the rollback is enough."""
+    instance.add_run_tags(run_id, job_tags(spec))
 
 
 def summary(results: tuple[StepResult, ...]) -> str:

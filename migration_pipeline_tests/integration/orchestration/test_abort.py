@@ -31,6 +31,8 @@ from migration_pipeline_tests.support.sandbox_module import (
     tf_bytes,
 )
 
+RETRY_TAG = "dagster/max_retries"
+
 
 @pytest.fixture
 def created(sandbox, tmp_path, monkeypatch):
@@ -105,6 +107,11 @@ def test_the_approval_assets_abort_decision_rolls_back(sandbox, created, tmp_pat
         result = dg.materialize([asset], instance=instance, run_config=config)
         assert result.success
         assert latest_approval(instance, spec).decision == "abort"
+        # Retried by Dagster like the abort job when its worker dies: the same run tags.
+        abort_job = defs.resolve_job_def(f"{spec.name}_abort_job")
+        tags = instance.get_run_by_id(result.run_id).tags
+        assert abort_job.run_tags.items() <= tags.items(), tags
+        assert abort_job.run_tags[RETRY_TAG] == "3"
         (materialization,) = result.asset_materializations_for_node(f"{spec.name}__approval")
     shown = materialization.metadata["rollback"].value
     assert "artie_pipeline.analytics_v2 would be destroyed" in shown
