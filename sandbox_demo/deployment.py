@@ -205,12 +205,13 @@ class Deployment:
             raise DeploymentError(f"launchRun: {result}")
         return result["run"]["runId"]
 
-    def launch_job(self, job: str) -> str:
-        """Launch `job` as the Launchpad does (no config, no extra tags); returns the run id."""
+    def launch_job(self, job: str, run_config: dict | None = None) -> str:
+        """Launch `job` as the Launchpad does (its config, if any; no extra tags); returns the
+        run id."""
         return self._launch(
             {
                 "selector": self._selector(jobName=job),
-                "runConfigData": {},
+                "runConfigData": run_config or {},
                 "mode": "default",
                 "executionMetadata": {"tags": []},
             }

@@ -3,7 +3,9 @@ the first change of each Terraform step (promote, create, cutover, unshare), in 
 through the real Dagster path (dagster dev: code server, daemon, run queue, run retries, the
 catch-up sensor, the shipped dagster.yaml), and one person's launch and one approval still carry
 it to `complete` with no command run by hand: one new pipeline, the old one deleted once, the
-Terraform state equal to what Artie holds, the module as intended, no key left behind.
+Terraform state equal to what Artie holds, the module as intended, no key left behind. A person's
+abort (the abort job, or the approval asset's decision from the UI) whose run worker is killed
+once Artie deleted the new pipeline is retried by Dagster and rolls back with no second DELETE.
 
 Later requests of a step (a second resource, a start after a create) are covered step by step
 in integration/terraform/test_crash.py; this test pays for one crash per step."""
@@ -11,6 +13,7 @@ in integration/terraform/test_crash.py; this test pays for one crash per step.""
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -19,10 +22,12 @@ import pytest
 
 from migration_pipeline.artie.client import ArtieClient
 from migration_pipeline.cli import main
+from migration_pipeline.orchestration.event_metadata import approval_key
 from migration_pipeline.orchestration.runs import LAUNCHED_BY_TAG, REFUSED_TAG, job_name
 from migration_pipeline.spec import load_spec
 from migration_pipeline.terraform.plan import Redactor, parse_plan
 from migration_pipeline.terraform.runner import TerraformRunner
+from migration_pipeline.terraform.steps import run_step
 from migration_pipeline_tests.support.crash import (
     HoldingProxy,
     files_holding,
@@ -37,7 +42,8 @@ from migration_pipeline_tests.support.daemon import (
     wait_for,
 )
 from migration_pipeline_tests.support.demo import prepared_demo
-from sandbox_demo.deployment import Deployment
+from migration_pipeline_tests.support.sandbox_module import tf_bytes
+from sandbox_demo.deployment import ASSET_JOB, Deployment
 from sandbox_demo.prepare import EXAMPLE_MODULE, MIGRATION
 from sandbox_demo.watch import Watch
 
@@ -58,6 +64,18 @@ def prepared(tmp_path, monkeypatch):
         # One clean validation before approval: the crashes, not the evidence, are under test.
         set_gates(ready.config, MIGRATION, clean_validations=1)
         yield ready
+
+
+def crash_deployment(prepared, proxy: HoldingProxy, tmp_path: Path) -> Deployment:
+    """dagster dev with terraform reaching Artie through `proxy`."""
+    env = {
+        **prepared.env,
+        "ARTIE_ENDPOINT": proxy.url,
+        # The daemon that retries failed runs reads new failures every second (its default is
+        # 5 s): each crash is retried as soon as Dagster marked it failed.
+        "DAGSTER_EVENT_LOG_CONSUMER_DAEMON_INTERVAL_SECONDS": "1",
+    }
+    return Deployment(env, tmp_path / "dagster-dev.log")
 
 
 def approve_when_asked(watch: Watch, config: Path) -> bool:
@@ -83,16 +101,7 @@ def test_the_run_worker_killed_in_every_step_still_completes_with_no_hand_run_co
     started = time.monotonic()
     with (
         proxy,
-        Deployment(
-            {
-                **prepared.env,
-                "ARTIE_ENDPOINT": proxy.url,
-                # The daemon that retries failed runs reads new failures every second (its default
-                # is 5 s): four crashes, each retried as soon as Dagster marked it failed.
-                "DAGSTER_EVENT_LOG_CONSUMER_DAEMON_INTERVAL_SECONDS": "1",
-            },
-            tmp_path / "dagster-dev.log",
-        ) as deployment,
+        crash_deployment(prepared, proxy, tmp_path) as deployment,
         dg.DagsterInstance.get() as instance,
     ):
         watch = Watch(deployment, spec, instance)
@@ -156,3 +165,73 @@ def test_the_run_worker_killed_in_every_step_still_completes_with_no_hand_run_co
     print(
         f"\n{len(runs)} runs, {len(crashed)} crashed and retried; launch to complete {total:.0f} s"
     )
+
+
+def launch_abort(deployment: Deployment, spec, way: str) -> tuple[str, str]:
+    """A person's abort, `way` being the abort job or the approval asset's decision from the UI;
+    the run id and its job."""
+    decision = {"who": "ana", "comment": "wrong warehouse"}
+    if way == "abort job":
+        job = f"{spec.name}_abort_job"
+        return deployment.launch_job(job, {"ops": {"roll_back": {"config": decision}}}), job
+    config = {"ops": {f"{spec.name}__approval": {"config": {**decision, "decision": "abort"}}}}
+    return deployment.materialize(list(approval_key(spec).path), config), ASSET_JOB
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("way", ["abort job", "approval asset"])
+def test_an_abort_run_killed_after_artie_deleted_the_new_pipeline_is_retried_and_rolls_back(
+    prepared, tmp_path, way
+):
+    spec = load_spec(prepared.config, MIGRATION)
+    runner = TerraformRunner.for_spec(spec.terraform)
+    original = tf_bytes(prepared.module)
+    # The migration up to its new pipeline, without Dagster, while dagster dev starts.
+    created = threading.Thread(target=promote_and_create, args=(spec, prepared), daemon=True)
+    created.start()
+    proxy = HoldingProxy(prepared.sandbox.endpoint(), "DELETE", PIPELINE)
+    started = time.monotonic()
+    with (
+        proxy,
+        crash_deployment(prepared, proxy, tmp_path) as deployment,
+        dg.DagsterInstance.get() as instance,
+    ):
+        created.join(120)
+        new_uuid = runner.state().uuids()[spec.new_pipeline.address]
+        person, abort_job = launch_abort(deployment, spec, way)
+        killed = kill_when_accepted(proxy, deployment.process.pid, worker=True)
+        assert 200 <= proxy.trapped[2] < 300, proxy.trapped  # Artie deleted it
+        assert killed.worker is not None
+        proxy.rearm("NONE", r"^$")  # and release the answer to the dead worker
+        runs = wait_for(
+            "the retried abort to succeed",
+            lambda: (r := finished_runs(deployment, abort_job, 240))[0].status == "SUCCESS" and r,
+            240,
+        )
+        status = Watch(deployment, spec, instance).status()
+    total = time.monotonic() - started
+
+    crashed, retried = runs[-1], runs[0]
+    assert [r.run_id for r in runs] == [retried.run_id, person], runs
+    assert (crashed.status, crashed.tags.get("dagster/will_retry")) == ("FAILURE", "true")
+    assert retried.tags["dagster/retry_number"] == "1"
+    assert crashed.tags["dagster/auto_retry_run_id"] == retried.run_id
+    # Artie saw one DELETE, of the new pipeline; the old one streams on, the reader as it was.
+    assert [(m, p) for m, p, _ in proxy.reached("DELETE", PIPELINE)] == [
+        ("DELETE", f"/pipelines/{new_uuid}")
+    ]
+    assert pipelines(prepared) == ["analytics_v1"]
+    assert tf_bytes(prepared.module) == original
+    assert (status["phase"], status["reason"]) == (
+        "aborted",
+        "ana aborted the migration: wrong warehouse. Rolled back: "
+        f"{spec.new_pipeline.address} is deleted.",
+    )
+    assert not files_holding(prepared.module, prepared.env["ARTIE_API_KEY"])
+    print(f"\nabort ({way}) launched, crashed, retried and rolled back in {total:.0f} s")
+
+
+def promote_and_create(spec, prepared) -> None:
+    with ArtieClient(spec.artie.api_url, prepared.env["ARTIE_API_KEY"]) as client:
+        for step in ("promote", "create"):
+            run_step(step, spec, TerraformRunner.for_spec(spec.terraform), client)
