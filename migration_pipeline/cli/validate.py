@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,8 @@ from migration_pipeline.validation.verdict import (
 # The validation package loads DuckDB (~0.3 s): imported where a comparison runs, so that
 # `validate --help` and a usage error answer at once.
 if TYPE_CHECKING:
+    import duckdb
+
     from migration_pipeline.validation.mapping import TableMapping
     from migration_pipeline.validation.report import TableReport, ValidationReport
 
@@ -170,6 +173,7 @@ def parse_table(text: str) -> TableMapping:
 
 def run(args: argparse.Namespace) -> int:
     """Validate, print the report, and return the exit code (0 clean, 1 not clean)."""
+    from migration_pipeline.validation.catalog import workspace
     from migration_pipeline.validation.engine import ValidationOptions, validate
     from migration_pipeline.validation.history import record
     from migration_pipeline.validation.wire import report_json
@@ -184,11 +188,13 @@ def run(args: argparse.Namespace) -> int:
         memory_limit=args.memory_limit,
         lock_timeout_s=args.lock_timeout,
         limits=Limits(args.max_lag, args.max_in_flight, args.max_in_flight_age),
-        incremental=_policy(args, mappings),
     )
-    report = validate(_location(args.old), _location(args.new), mappings, options)
-    if args.state_dir:
-        report = record(args.state_dir, report)
+    # One DuckDB database for the run: the history is attached to the comparison's workspace.
+    with workspace(options.connection()) as con:
+        options = replace(options, incremental=_policy(args, mappings, con))
+        report = validate(_location(args.old), _location(args.new), mappings, options, con)
+        if args.state_dir:
+            report = record(args.state_dir, report, con)
     if args.json:
         print(json.dumps(report_json(report), indent=2))
     else:
@@ -204,8 +210,13 @@ def _location(text: str) -> str:
     return text if is_motherduck(text) else os.path.abspath(os.path.expanduser(text))
 
 
-def _policy(args: argparse.Namespace, mappings: list[TableMapping] | None):
-    """Incremental where the history allows it (None without --state-dir: every table in full)."""
+def _policy(
+    args: argparse.Namespace,
+    mappings: list[TableMapping] | None,
+    con: duckdb.DuckDBPyConnection,
+):
+    """Incremental where the history allows it (None without --state-dir: every table in full);
+    the history read in the workspace `con`."""
     from migration_pipeline.validation.history import baselines
     from migration_pipeline.validation.schedule import IncrementalPolicy
 
@@ -214,7 +225,7 @@ def _policy(args: argparse.Namespace, mappings: list[TableMapping] | None):
     if args.change_time_column is not None and not args.change_time_column:
         raise ValidationInputError("--change-time-column takes a column name, got an empty one")
     old, new = _location(args.old), _location(args.new)
-    known = baselines(args.state_dir, old, new) if not args.full else {}
+    known = baselines(args.state_dir, old, new, con) if not args.full else {}
     return IncrementalPolicy(
         baselines=known,
         change_time_column=args.change_time_column,

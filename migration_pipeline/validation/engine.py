@@ -72,6 +72,9 @@ class ValidationOptions:
     # None: every table compared in full (no history to continue from).
     incremental: IncrementalPolicy | None = None
 
+    def connection(self) -> ConnectionSettings:
+        return ConnectionSettings(self.memory_limit, self.threads, self.lock_timeout_s)
+
     def compare(self) -> CompareOptions:
         return CompareOptions(
             self.max_keys, self.float_tolerance, self.watermark, self.rows_per_bucket
@@ -133,37 +136,40 @@ def validate(
     new: str,
     mappings: Sequence[TableMapping] | None = None,
     options: ValidationOptions = ValidationOptions(),
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> ValidationReport:
-    """Compare every mapped table (every table of the old destination when `mappings` is None)."""
+    """Compare every mapped table (every table of the old destination when `mappings` is None),
+    in `con` (a `workspace` made with `options.connection()`) or in a workspace of its own."""
+    if con is None:
+        with workspace(options.connection()) as own:
+            return validate(old, new, mappings, options, own)
     started = datetime.now(UTC)
-    settings = ConnectionSettings(options.memory_limit, options.threads, options.lock_timeout_s)
 
     def hold():
-        return held(con, old, new, settings.lock_timeout_s)
+        return held(con, old, new, options.lock_timeout_s)
 
-    with workspace(settings) as con:
+    with hold():
+        old_tables, new_tables = list_tables(con, OLD), list_tables(con, NEW)
+    skipped: list[SkippedTable] = []
+    if mappings is None:
+        mappings, skipped = _all_tables(old_tables)
+    resolved = [_resolve(m, old_tables, new_tables) for m in mappings]
+    reports = []
+    for mapping, old_table, new_table in resolved:
         with hold():
-            old_tables, new_tables = list_tables(con, OLD), list_tables(con, NEW)
-        skipped: list[SkippedTable] = []
-        if mappings is None:
-            mappings, skipped = _all_tables(old_tables)
-        resolved = [_resolve(m, old_tables, new_tables) for m in mappings]
-        reports = []
-        for mapping, old_table, new_table in resolved:
-            with hold():
-                report = _compare(con, mapping, old_table, new_table, new_tables, options)
-            if report.pending_deletes.keys and new_table is not None:
-                plan = plan_table(mapping, old_table, new_table, options.keys)
-                report = recheck_pending(
-                    con,
-                    side_of("old", old_table, plan),
-                    side_of("new", new_table, plan),
-                    report,
-                    hold,
-                    options.pending_recheck_seconds,
-                    options.max_keys,
-                )
-            reports.append(replace(report, limits=options.limits))
+            report = _compare(con, mapping, old_table, new_table, new_tables, options)
+        if report.pending_deletes.keys and new_table is not None:
+            plan = plan_table(mapping, old_table, new_table, options.keys)
+            report = recheck_pending(
+                con,
+                side_of("old", old_table, plan),
+                side_of("new", new_table, plan),
+                report,
+                hold,
+                options.pending_recheck_seconds,
+                options.max_keys,
+            )
+        reports.append(replace(report, limits=options.limits))
     return ValidationReport(
         old, new, started, datetime.now(UTC), tuple(reports), tuple(skipped), limits=options.limits
     )

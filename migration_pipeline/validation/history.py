@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -29,9 +32,13 @@ from migration_pipeline.validation.report import (
     ValidationReport,
 )
 from migration_pipeline.validation.schedule import Baseline
+from migration_pipeline.validation.sql import compose, ident
 from migration_pipeline.validation.wire import json_key
 
+T = TypeVar("T")
+
 HISTORY_FILE = "validation_history.duckdb"
+_CATALOG = "validation_history"  # the history's name where it is attached to a workspace
 KEPT_KEYS = 10_000  # mismatched keys kept per table and run, for confirmation by the next run
 
 _SCHEMA = """
@@ -64,15 +71,42 @@ def history_path(state_dir: Path) -> Path:
     return Path(state_dir) / HISTORY_FILE
 
 
-def _connect(path: Path, timeout_s: float = 10.0) -> duckdb.DuckDBPyConnection:
+def _retrying(path: Path, open_: Callable[[], T], timeout_s: float = 10.0) -> T:
+    """`open_()`, retried while another process holds the history file's lock."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            return duckdb.connect(str(path))
+            return open_()
         except duckdb.IOException as e:
             if "lock" not in str(e).lower() or time.monotonic() >= deadline:
                 raise ValidationInputError(f"cannot open the validation history {path}: {e}") from e
             time.sleep(0.1)
+
+
+@contextmanager
+def opened(
+    state_dir: Path, con: duckdb.DuckDBPyConnection | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection whose default catalog is the history of `state_dir` for the block: `con` (a
+    validation workspace) with the file attached, else a connection of its own. Attaching costs
+    a few milliseconds where a second DuckDB database in the process costs tens; the file is
+    detached after the block, so other writers wait only for the block."""
+    path = history_path(state_dir)
+    if con is None:
+        own = _retrying(path, lambda: duckdb.connect(str(path)))
+        try:
+            yield own
+        finally:
+            own.close()
+        return
+    (previous,) = con.execute("SELECT current_database()").fetchone()
+    _retrying(path, lambda: con.execute(compose("ATTACH ? AS {a}", a=ident(_CATALOG)), [str(path)]))
+    try:
+        con.execute(compose("USE {a}", a=ident(_CATALOG)))
+        yield con
+    finally:
+        con.execute(compose("USE {a}", a=ident(previous)))
+        con.execute(compose("DETACH {a}", a=ident(_CATALOG)))
 
 
 # Pending deletes: the key as JSON -> the side lacking it and the leading side's latest write
@@ -208,33 +242,32 @@ FROM fulls f
 """
 
 
-def baselines(state_dir: Path, old: str, new: str) -> dict[str, Baseline]:
+def baselines(
+    state_dir: Path, old: str, new: str, con: duckdb.DuckDBPyConnection | None = None
+) -> dict[str, Baseline]:
     """Where each table of this pair may start an incremental validation (empty: no history).
-    A table whose latest full validation was not clean has no starting point: full again."""
-    path = history_path(state_dir)
-    if not path.exists():
+    A table whose latest full validation was not clean has no starting point: full again.
+    `con`: a validation workspace to read the history in (see `opened`)."""
+    if not history_path(state_dir).exists():
         return {}
-    con = _connect(path)
-    try:
-        con.execute(_SCHEMA)
-        rows = con.execute(_BASELINES, [old, new]).fetchall()
-    finally:
-        con.close()
+    with opened(state_dir, con) as history:
+        history.execute(_SCHEMA)
+        rows = history.execute(_BASELINES, [old, new]).fetchall()
     return {
         table: Baseline(since if verdict == "clean" else None, at, int(after))
         for table, verdict, at, after, since in rows
     }
 
 
-def record(state_dir: Path, report: ValidationReport) -> ValidationReport:
+def record(
+    state_dir: Path, report: ValidationReport, con: duckdb.DuckDBPyConnection | None = None
+) -> ValidationReport:
     """Confirm mismatches against the previous run of the same pair, then append this run (the
-    CLI's way in; Dagster opens the history through its DuckDB resource and calls `append`)."""
+    CLI's way in; Dagster opens the history through its DuckDB resource and calls `append`).
+    `con`: a validation workspace to write the history from (see `opened`)."""
     Path(state_dir).mkdir(parents=True, exist_ok=True)
-    con = _connect(history_path(state_dir))
-    try:
-        return append(con, report)
-    finally:
-        con.close()
+    with opened(state_dir, con) as history:
+        return append(history, report)
 
 
 def append(con: duckdb.DuckDBPyConnection, report: ValidationReport) -> ValidationReport:

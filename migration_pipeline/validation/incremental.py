@@ -28,7 +28,14 @@ from migration_pipeline.validation.plan import ComparisonPlan
 from migration_pipeline.validation.report import INCREMENTAL, Coverage, TableReport
 from migration_pipeline.validation.rowdiff import classify_rows, read_rows, side_rows
 from migration_pipeline.validation.schedule import IncrementalPolicy
-from migration_pipeline.validation.sides import Side, key_join, names, side_of, temp
+from migration_pipeline.validation.sides import (
+    Side,
+    key_join,
+    latest_write_time,
+    names,
+    side_of,
+    temp,
+)
 from migration_pipeline.validation.sql import Sql, compose, ident, join, literal
 
 
@@ -112,23 +119,35 @@ def _changed(table: Table, column: str, since: datetime) -> Sql:
 
 
 def _counts_and_latest(
-    con: duckdb.DuckDBPyConnection, sides: tuple[Side, Side], columns: tuple[str, str]
+    con: duckdb.DuckDBPyConnection,
+    sides: tuple[Side, Side],
+    columns: tuple[str, str],
+    from_rows: bool,
 ) -> tuple[int, datetime | None, int, datetime | None]:
     """Each side's live rows and latest change time, both sides in one query (one round trip,
-    the two scans scheduled together)."""
+    the two scans scheduled together). With `from_rows` (the change-time column is the write
+    time the rows just read carry) the latest is the newest among the rows read as changed, so
+    the column is not scanned; a side where no row changed is scanned for it."""
 
     def one(side: Side, column: str) -> Sql:
         count = (
             compose("count(*) FILTER (WHERE {l})", l=side.live) if side.delete else Sql("count(*)")
         )
-        return compose(
-            "(SELECT {n}, max({c})::TIMESTAMPTZ FROM {t})", n=count, c=ident(column), t=side.table
+        latest = (
+            compose("(SELECT max(wt) FROM {r})", r=temp("rows", side.name))
+            if from_rows
+            else compose("max({c})", c=ident(column))
         )
+        return compose("(SELECT {n}, {m}::TIMESTAMPTZ FROM {t})", n=count, m=latest, t=side.table)
 
     row = con.execute(
         compose("SELECT * FROM {o}, {n}", o=one(sides[0], columns[0]), n=one(sides[1], columns[1]))
     ).fetchone()
-    return int(row[0]), row[1], int(row[2]), row[3]
+    old_latest, new_latest = row[1], row[3]
+    if from_rows:
+        old_latest = old_latest or latest_write_time(con, sides[0])
+        new_latest = new_latest or latest_write_time(con, sides[1])
+    return int(row[0]), old_latest, int(row[2]), new_latest
 
 
 def _add_counterparts(
@@ -202,16 +221,16 @@ def compare_changed(
     """Compare only the keys changed after `begin.since` on either side; the count difference
     the changed keys do not account for (an int) when the table needs a full comparison."""
     old_side, new_side = side_of("old", old, plan), side_of("new", new, plan)
-    old_rows, old_latest, new_rows, new_latest = _counts_and_latest(
-        con, (old_side, new_side), (begin.old_column, begin.new_column)
-    )
-    same = plan.freshness is not None and (begin.old_column, begin.new_column) == plan.freshness[1:]
-    freshness = freshness_of(con, plan, old_side, new_side, options.watermark,
-                             (old_latest, new_latest) if same else None)  # fmt: skip
     old_changed = _changed(old, begin.old_column, begin.since)
     new_changed = _changed(new, begin.new_column, begin.since)
     read_rows(con, old_side, old_changed)
     read_rows(con, new_side, new_changed)
+    same = plan.freshness is not None and (begin.old_column, begin.new_column) == plan.freshness[1:]
+    old_rows, old_latest, new_rows, new_latest = _counts_and_latest(
+        con, (old_side, new_side), (begin.old_column, begin.new_column), from_rows=same
+    )
+    freshness = freshness_of(con, plan, old_side, new_side, options.watermark,
+                             (old_latest, new_latest) if same else None)  # fmt: skip
     _add_counterparts(con, old_side, new_side, old_changed)
     _add_counterparts(con, new_side, old_side, new_changed)
     report = replace(report, old_rows=old_rows, new_rows=new_rows, freshness=freshness)

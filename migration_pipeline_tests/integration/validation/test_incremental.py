@@ -223,3 +223,23 @@ def test_soft_deleted_rows_are_left_out_of_the_incremental_counts(tmp_path, caps
     code, document, table = _validate(capsys, pair, tmp_path)
     assert (code, document["summary"]["mode"]) == (1, "incremental")
     assert (table["old_rows"], table["new_rows"], table["extra_in_new"]) == (93, 94, [8])
+
+
+@pytest.mark.parametrize("changed_on", [("old", "new"), ("old",), ()])
+def test_an_incremental_run_reports_each_sides_latest_write_as_a_full_run_does(
+    pair, tmp_path, capsys, changed_on
+):
+    # The latest write times set the in-flight watermark and the lag; an incremental run takes
+    # them from the rows it read as changed, and scans a side where nothing changed.
+    _validate(capsys, pair, tmp_path)
+    update = "UPDATE t SET v = 'x', __artie_updated_at = TIMESTAMP '2026-01-01 {}:00' WHERE id = 1"
+    for path, side, hour in ((pair[0], "old", "14"), (pair[1], "new", "13")):
+        if side in changed_on:
+            _db(path, update.format(hour))
+    _, document, incremental = _validate(capsys, pair, tmp_path, "--max-lag", "1e9")
+    assert document["summary"]["mode"] == "incremental"
+    _, _, full = _validate(capsys, pair, tmp_path, "--max-lag", "1e9", "--full")
+    assert incremental["freshness"] == full["freshness"]
+    assert incremental["freshness"]["old_max"] == (
+        "2026-01-01T14:00:00+00:00" if changed_on else "2026-01-01T12:03:04.118000+00:00"
+    )
