@@ -75,6 +75,7 @@ class Engine:
         self._last_report = 0.0
         self._reported: dict[str, PipelineProgress] = {}
         self._fault_expiry: float | None = None
+        self._round_started = time.monotonic()
 
     def path(self, configured: str) -> Path:
         """Connector paths are taken relative to the state directory unless absolute."""
@@ -134,7 +135,14 @@ class Engine:
         resumes at once while a sandbox at rest wakes about once a second for a few `stat`s.
         """
         start = time.monotonic()
-        timers = [t for t in (*self._not_before.values(), self._fault_expiry) if t and t > start]
+        # A retry set or deferred during the last round may fall due while the round finishes
+        # (a backfill batch defers its next one by `pipeline_gap`): it wakes at once, not after
+        # `idle_refresh`. Timers older than the round were due and seen by it.
+        timers = [
+            t
+            for t in (*self._not_before.values(), self._fault_expiry)
+            if t and t > self._round_started
+        ]
         wake = min([start + self.idle_refresh, *timers])
         delay = self.poll_interval
         while not stop.wait(max(0.0, min(delay, wake - time.monotonic()))):
@@ -144,6 +152,7 @@ class Engine:
 
     def run_once(self) -> bool:
         """One round over all readers and pipelines; True if any data moved."""
+        self._round_started = time.monotonic()
         tx = self.store.read()
         connectors = {c.uuid: c for c in tx.list(Connector)}
         readers = {r.uuid: r for r in tx.list(SourceReader)}
