@@ -142,8 +142,12 @@ def _first_line(message: str) -> str:
     return message.strip().splitlines()[0] if message.strip() else message
 
 
-def list_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[Table]:
-    """Every base table of one attached destination, with columns and declared primary key."""
+def list_tables(
+    con: duckdb.DuckDBPyConnection, catalog: str, primary_keys: bool = True
+) -> list[Table]:
+    """Every base table of one attached destination, with columns and declared primary key
+    (left empty without `primary_keys`: reading the constraints costs a few milliseconds that a
+    caller comparing by given key columns need not pay)."""
     rows = con.execute(
         "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() "
         "WHERE database_name = ? AND NOT temporary ORDER BY schema_name, table_name",
@@ -158,11 +162,15 @@ def list_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[Table]:
         columns.setdefault((schema, table), []).append(Column(name, type_))
     keys = {
         (schema, table): tuple(names)
-        for schema, table, names in con.execute(
-            "SELECT schema_name, table_name, constraint_column_names FROM duckdb_constraints() "
-            "WHERE database_name = ? AND constraint_type = 'PRIMARY KEY'",
-            [catalog],
-        ).fetchall()
+        for schema, table, names in (
+            con.execute(
+                "SELECT schema_name, table_name, constraint_column_names FROM duckdb_constraints() "
+                "WHERE database_name = ? AND constraint_type = 'PRIMARY KEY'",
+                [catalog],
+            ).fetchall()
+            if primary_keys
+            else ()
+        )
     }
     return [
         Table(
