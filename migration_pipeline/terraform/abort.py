@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from migration_pipeline.errors import StepRefused
+from migration_pipeline.phases import Step
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import edits, hcl, workdir
 from migration_pipeline.terraform.edits import StepEdit
@@ -25,6 +26,13 @@ AFTER_CUTOVER = (
     "The cutover has started or is done: {old} is no longer in the module, so the "
     "old pipeline is being (or has been) deleted and there is nothing to roll back "
     "to. Abort only applies before cutover; finish the migration instead."
+)
+# Steps from the cutover on: one left unfinished means the old pipeline may be gone at Artie.
+CUTOVER_STEPS = (Step.CUTOVER, Step.UNSHARE)
+UNFINISHED_CUTOVER = (
+    "A {step} step did not finish in {dir}: the cutover has started, so Artie may already have "
+    "deleted {old} and there is nothing to roll back to. Abort only applies before cutover; "
+    "launch the job to finish the {step} step and the migration."
 )
 
 
@@ -52,8 +60,15 @@ def forget_before(directory: Path) -> None:
 
 
 def check_before_cutover(spec: MigrationSpec) -> None:
-    """Refuse (StepRefused) once the cutover has started: nothing is rolled back any more."""
-    _refuse_after_cutover(hcl.load_module(Path(spec.terraform.dir)), spec)
+    """Refuse (StepRefused) once the cutover has started, finished or not: nothing is rolled back
+    any more."""
+    directory = Path(spec.terraform.dir)
+    pending = workdir.Journal(directory).pending_step()
+    if pending in CUTOVER_STEPS:
+        raise StepRefused(
+            UNFINISHED_CUTOVER.format(step=pending, dir=directory, old=spec.old_pipeline)
+        )
+    _refuse_after_cutover(hcl.load_module(directory), spec)
 
 
 def _refuse_after_cutover(module: hcl.Module, spec: MigrationSpec) -> None:

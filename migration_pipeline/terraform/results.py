@@ -47,7 +47,8 @@ def file_diffs(
 
 @dataclass(frozen=True)
 class StepResult:
-    """One step's outcome: `applied`, `already done`, `planned` (rehearsal) or `refused`."""
+    """One step's outcome: `applied`, `already done`, `planned` (rehearsal), `refused` or
+    `undone` (an unfinished step an abort settled: its edit undone, nothing applied)."""
 
     step: str
     status: str

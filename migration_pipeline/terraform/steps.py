@@ -28,6 +28,10 @@ from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.terraform.tables import AttachedPipeline, TableId
 
+UNDONE = (
+    "{step} had not reached Artie (an earlier run stopped before Artie accepted it): its edit is "
+    "undone and nothing was applied."
+)
 NO_API_NOTE = (
     "Artie's API was not consulted: pipelines on this reader that the module does "
     "not declare were not counted."
@@ -210,9 +214,15 @@ def forget_deleted(
 
 
 def run_step(
-    step: str, spec: MigrationSpec, runner: TerraformRunner, artie: PipelineSource | None = None
+    step: str,
+    spec: MigrationSpec,
+    runner: TerraformRunner,
+    artie: PipelineSource | None = None,
+    settle_only: bool = False,
 ) -> StepResult:
-    """Bring the module and the infrastructure to where `step` leaves them; see the module doc."""
+    """Bring the module and the infrastructure to where `step` leaves them; see the module doc.
+    With `settle_only` (an abort settling a step left unfinished) nothing is applied: what Artie
+    already accepted of the step is recorded as usual and the rest of its edit is undone."""
     directory = Path(spec.terraform.dir)
     redact = Redactor()
     runner.redact = redact
@@ -266,15 +276,22 @@ def run_step(
                     runner.forget(spec.new_pipeline.address)  # the orphan stays as it was found
                 journal.restore()
                 raise
-            if plan.has_changes:
+            if settle_only and plan.has_changes:
+                journal.restore()  # Artie never saw this part: undone, not applied
+            elif plan.has_changes:
                 runner.apply(plan_file)
-        if imported is not None and imported.status == "draft":
+        if imported is not None and imported.status == "draft" and not settle_only:
             # Saved but never started (the provider starts right after the save): finish it.
             artie.start_pipeline(imported.uuid)
         journal.clear()
         if step == Step.CUTOVER:
             abort.forget_before(directory)
-    status, message = _outcome(step, bool(edit.files), plan.has_changes, converging)
+    undone = settle_only and plan.has_changes
+    status, message = (
+        ("undone", UNDONE.format(step=step))
+        if undone
+        else _outcome(step, bool(edit.files), plan.has_changes, converging)
+    )
     if adopted:
         status, message = (
             "applied",
@@ -292,12 +309,12 @@ def run_step(
                 f"Artie already had {imported.name!r} ({imported.uuid}) on the reader, unknown to the "
                 f"state (an earlier create was stopped after Artie accepted it): imported it as "
                 f"{spec.new_pipeline.address} instead of creating a second pipeline"
-                + (" and started it." if imported.status == "draft" else ".")
+                + (" and started it." if imported.status == "draft" and not settle_only else ".")
             ),
         )
-    return StepResult(
-        step, status, message, diffs, plan, (*edit.notes, *repair_notes(plan, allowed))
-    )
+    # Undone: no edit stays and nothing was repaired.
+    notes = edit.notes if undone else (*edit.notes, *repair_notes(plan, allowed))
+    return StepResult(step, status, message, () if undone else diffs, plan, notes)
 
 
 def repair_notes(plan: Plan, allowed: tuple[guard.Allowed, ...]) -> tuple[str, ...]:
@@ -329,9 +346,16 @@ def abort_migration(
 ) -> tuple[StepResult, ...]:
     """Roll the migration back before cutover, one guarded step at a time: delete the new
     pipeline (the plan may only destroy it), then put the reader's `is_shared` / `tables` back
-    as they were before promote (the plan may only update those). Refused after cutover.
-    An abort stopped mid-rollback resumes at the step it left unfinished (the earlier ones are
-    done: each step clears its journal before the next starts)."""
+    as they were before promote (the plan may only update those). Refused once the cutover has
+    started (finished or not). An abort stopped mid-rollback resumes at the step it left
+    unfinished (the earlier ones are done: each step clears its journal before the next starts).
+    A promote or create left unfinished is settled first, applying nothing: what Artie already
+    accepted of it is recorded (the journal's adoption rule; any other drift refuses), the rest
+    of its edit undone; the rollback then undoes what it recorded."""
+    abort.check_before_cutover(spec)
     pending = workdir.Journal(Path(spec.terraform.dir)).pending_step()
-    steps = abort.STEPS[abort.STEPS.index(pending) :] if pending in abort.STEPS else abort.STEPS
-    return tuple(run_step(step, spec, runner, artie) for step in steps)
+    if pending in abort.STEPS:
+        steps = abort.STEPS[abort.STEPS.index(pending) :]
+        return tuple(run_step(step, spec, runner, artie) for step in steps)
+    settled = (run_step(pending, spec, runner, artie, settle_only=True),) if pending else ()
+    return settled + tuple(run_step(step, spec, runner, artie) for step in abort.STEPS)

@@ -210,6 +210,13 @@ def kill_when_accepted(
     return Killed(runner, applying)
 
 
+def kill_terraform_when_accepted(proxy: HoldingProxy) -> None:
+    """Kill terraform (and its provider) run by this process mid-apply once Artie accepted the
+    trapped request (or, `before`, once it was held), then release the held answer."""
+    kill_when_accepted(proxy, os.getpid())
+    proxy.release.set()
+
+
 def alive(pid: int) -> bool:
     """The process exists and is not a zombie."""
     try:

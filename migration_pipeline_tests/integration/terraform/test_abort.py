@@ -1,14 +1,25 @@
 """Abort before cutover rolls back with guarded steps: the new pipeline deleted, the reader as it
-was before the migration in Artie and in the module (byte for byte); after cutover it refuses."""
+was before the migration in Artie and in the module (byte for byte); a create killed mid-apply is
+settled first (the pipeline Artie accepted adopted, then deleted once; one Artie never saw undone,
+nothing applied); once the cutover has started, finished or not, it refuses."""
 
 from __future__ import annotations
+
+import threading
 
 import pytest
 
 from migration_pipeline.artie.client import ArtieClient
-from migration_pipeline.errors import StepRefused
+from migration_pipeline.errors import StepRefused, TerraformCommandError
+from migration_pipeline.terraform.plan import Redactor, parse_plan
 from migration_pipeline.terraform.steps import abort_migration, run_step
-from migration_pipeline_tests.support.crash import assert_nothing_secret_left, private_temp
+from migration_pipeline.terraform.workdir import Journal
+from migration_pipeline_tests.support.crash import (
+    HoldingProxy,
+    assert_nothing_secret_left,
+    kill_terraform_when_accepted,
+    private_temp,
+)
 from migration_pipeline_tests.support.sandbox_module import (
     deployed_module,
     runner_for,
@@ -37,6 +48,14 @@ def reader_in_artie(api: ArtieClient, uuid: str) -> tuple:
     return reader.is_shared, sorted((t.schema, t.name) for t in reader.tables)
 
 
+def deployed(sandbox, tmp_path, main_tf=str) -> tuple:
+    """The example module deployed (its main.tf through `main_tf`): its folder, spec, runner,
+    files and reader's uuid."""
+    directory = deployed_module(sandbox, tmp_path, main_tf)
+    spec, runner = spec_for(directory), runner_for(sandbox, directory)
+    return directory, spec, runner, tf_bytes(directory), runner.state().uuids()[spec.reader]
+
+
 # A dedicated reader before the migration is covered through the CLI and the approval asset
 # (test_orchestration_abort.py); here, a reader that was shared already, and each step's plan.
 @pytest.mark.timeout(300)
@@ -44,11 +63,7 @@ def test_abort_after_create_deletes_the_new_pipeline_and_leaves_a_reader_shared_
     sandbox, tmp_path, monkeypatch
 ):
     temp = private_temp(monkeypatch, tmp_path)
-    directory = deployed_module(sandbox, tmp_path, share_reader)
-    spec = spec_for(directory)
-    runner = runner_for(sandbox, directory)
-    before = tf_bytes(directory)
-    reader_uuid = runner.state().uuids()[spec.reader]
+    directory, spec, runner, before, reader_uuid = deployed(sandbox, tmp_path, share_reader)
     with ArtieClient(sandbox.endpoint, sandbox.api_key) as api:
         reader_before = reader_in_artie(api, reader_uuid)
         for step in ("promote", "create"):
@@ -78,14 +93,93 @@ def test_abort_after_create_deletes_the_new_pipeline_and_leaves_a_reader_shared_
     assert_nothing_secret_left(directory, sandbox.api_key, temp)
 
 
+def killed_mid_apply(sandbox, directory, spec, api, step: str, trap: tuple, reached: bool) -> None:
+    """`step` run with its terraform killed once its `trap` request reached Artie and was
+    accepted (`reached`), or was held before it reached Artie; its journal is left pending."""
+    with HoldingProxy(sandbox.endpoint, *trap, before=not reached) as proxy:
+        killer = threading.Thread(target=kill_terraform_when_accepted, args=(proxy,))
+        killer.start()
+        with pytest.raises(TerraformCommandError):
+            run_step(step, spec, runner_for(sandbox, directory, proxy.url), api)
+        killer.join()
+        assert reached == (200 <= proxy.trapped[2] < 300), proxy.trapped
+    assert Journal(directory).pending_step() == step
+
+
+CREATE = ("POST", r"^/pipelines$")
+PIPELINE = r"^/pipelines/[^/]+$"
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("reached", [True, False], ids=["artie-accepted-it", "artie-never-saw-it"])
+def test_an_abort_settles_a_create_killed_mid_apply_then_rolls_back(
+    sandbox, tmp_path, monkeypatch, reached
+):
+    temp = private_temp(monkeypatch, tmp_path)
+    directory, spec, runner, before, reader_uuid = deployed(sandbox, tmp_path)
+    with ArtieClient(sandbox.endpoint, sandbox.api_key) as api:
+        reader_before = reader_in_artie(api, reader_uuid)
+        run_step("promote", spec, runner, api)
+        killed_mid_apply(sandbox, directory, spec, api, "create", CREATE, reached)
+        orphans = [p.uuid for p in api.pipelines_on_reader(reader_uuid) if p.name == "analytics_v2"]
+        assert len(orphans) == reached
+        # Every request the abort's terraform sends to Artie goes through this proxy (no trap).
+        with HoldingProxy(sandbox.endpoint, "NONE", r"^$") as seen:
+            results = abort_migration(spec, runner_for(sandbox, directory, seen.url), api)
+        settled = results[0]
+        assert [(r.step, r.status) for r in results] == [
+            ("create", "applied" if reached else "undone"),
+            ("abort_pipeline", "applied" if reached else "already done"),
+            ("abort_reader", "applied"),
+            ("abort_tidy", "applied"),
+        ]
+        assert settled.message == (
+            f"Artie already had 'analytics_v2' ({orphans[0]}) on the reader, unknown to the state "
+            "(an earlier create was stopped after Artie accepted it): imported it as "
+            "artie_pipeline.analytics_v2 instead of creating a second pipeline."
+            if reached
+            else "create had not reached Artie (an earlier run stopped before Artie accepted "
+            "it): its edit is undone and nothing was applied."
+        )
+        # Nothing created by the abort; the pipeline Artie accepted deleted once, by the abort.
+        assert seen.reached(*CREATE) == []
+        assert [p for _, p, _ in seen.reached("DELETE", PIPELINE)] == [
+            f"/pipelines/{uuid}" for uuid in orphans
+        ]
+        assert tf_bytes(directory) == before
+        assert [p.name for p in api.pipelines_on_reader(reader_uuid)] == ["analytics_v1"]
+        assert reader_in_artie(api, reader_uuid) == reader_before
+        assert [r.status for r in abort_migration(spec, runner, api)] == ["already done"] * 3
+    assert Journal(directory).pending_step() is None
+    plan_file = tmp_path / "check.tfplan"
+    assert runner.plan(plan_file) is False  # the state is what Artie holds
+    assert parse_plan(runner.show_json(plan_file), Redactor()).drift == ()
+    plan_file.unlink()
+    assert_nothing_secret_left(directory, sandbox.api_key, temp)
+
+
 @pytest.mark.timeout(300)
 def test_abort_after_cutover_is_refused_and_changes_nothing(sandbox, tmp_path):
     directory = deployed_module(sandbox, tmp_path)
     spec = spec_for(directory)
     runner = runner_for(sandbox, directory)
     with ArtieClient(sandbox.endpoint, sandbox.api_key) as api:
-        for step in ("promote", "create", "cutover"):
+        for step in ("promote", "create"):
             run_step(step, spec, runner, api)
+        # A cutover killed once Artie accepted its DELETE: unfinished, and still refused.
+        killed_mid_apply(sandbox, directory, spec, api, "cutover", ("DELETE", PIPELINE), True)
+        mid_cutover = tf_bytes(directory)
+        with pytest.raises(StepRefused) as refusal:
+            abort_migration(spec, runner, api)
+        assert str(refusal.value) == (
+            f"A cutover step did not finish in {directory}: the cutover has started, so Artie may "
+            "already have deleted artie_pipeline.analytics_v1 and there is nothing to roll back "
+            "to. Abort only applies before cutover; launch the job to finish the cutover step "
+            "and the migration."
+        )
+        assert tf_bytes(directory) == mid_cutover
+        assert Journal(directory).pending_step() == "cutover"  # left for the job to finish
+        assert run_step("cutover", spec, runner, api).status == "applied"
         after_cutover = tf_bytes(directory)
         with pytest.raises(StepRefused) as refusal:
             abort_migration(spec, runner, api)

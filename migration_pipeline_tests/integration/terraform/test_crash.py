@@ -5,7 +5,6 @@ finishes, with one new pipeline and nothing secret behind."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from migration_pipeline.terraform.steps import make_edit, run_step
 from migration_pipeline_tests.support.crash import (
     HoldingProxy,
     assert_nothing_secret_left,
+    kill_terraform_when_accepted,
     kill_when_accepted,
     private_temp,
 )
@@ -57,11 +57,6 @@ def intended_files(original: dict[str, bytes], steps: tuple[str, ...], tmp_path:
     result = {p.name: p.read_bytes() for p in scratch.glob("*.tf")}
     shutil.rmtree(scratch)
     return result
-
-
-def kill_terraform_when_accepted(proxy: HoldingProxy) -> None:
-    kill_when_accepted(proxy, os.getpid())  # terraform and its provider, mid-apply
-    proxy.release.set()
 
 
 def one_new_pipeline(sandbox, directory: Path, spec: MigrationSpec) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from migration_pipeline.errors import StepRefused
-from migration_pipeline.terraform import abort, hcl
+from migration_pipeline.terraform import abort, hcl, workdir
 from migration_pipeline_tests.support.tf_modules import mysql_spec
 
 OLD = 'resource "artie_pipeline" "v1" {\n  name = "v1"\n}'
@@ -64,6 +64,25 @@ def test_after_cutover_every_abort_step_and_the_check_refuse(tmp_path):
     assert str(refused.value) == message
     module(tmp_path, reader() + f"\n{OLD}\n")
     abort.check_before_cutover(mysql_spec(tmp_path))
+
+
+@pytest.mark.parametrize("step", ["cutover", "unshare"])
+def test_an_unfinished_cutover_or_unshare_refuses_the_abort_even_with_the_old_block_in_place(
+    tmp_path, step
+):
+    text = reader() + f"\n{OLD}\n"
+    module(tmp_path, text)
+    workdir.Journal(tmp_path).begin(step, {tmp_path / "main.tf": text})
+    with pytest.raises(StepRefused) as refused:
+        abort.check_before_cutover(mysql_spec(tmp_path))
+    assert str(refused.value) == (
+        f"A {step} step did not finish in {tmp_path}: the cutover has started, so Artie may "
+        "already have deleted artie_pipeline.v1 and there is nothing to roll back to. Abort only "
+        f"applies before cutover; launch the job to finish the {step} step and the migration."
+    )
+    workdir.Journal(tmp_path).clear()
+    workdir.Journal(tmp_path).begin("create", {tmp_path / "main.tf": text})
+    abort.check_before_cutover(mysql_spec(tmp_path))  # settled by the abort, not refused
 
 
 def test_abort_pipeline_removes_exactly_what_create_added(tmp_path):
