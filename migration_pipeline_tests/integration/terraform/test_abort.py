@@ -1,7 +1,8 @@
 """Abort before cutover rolls back with guarded steps: the new pipeline deleted, the reader as it
-was before the migration in Artie and in the module (byte for byte); a create killed mid-apply is
-settled first (the pipeline Artie accepted adopted, then deleted once; one Artie never saw undone,
-nothing applied); once the cutover has started, finished or not, it refuses."""
+was before the migration in Artie and in the module (byte for byte); a promote or create killed
+mid-apply is settled first (what Artie accepted adopted, a saved pipeline then deleted once; a
+create Artie never saw undone, nothing applied); once the cutover has started, finished or not,
+it refuses."""
 
 from __future__ import annotations
 
@@ -110,36 +111,57 @@ CREATE = ("POST", r"^/pipelines$")
 PIPELINE = r"^/pipelines/[^/]+$"
 
 
+READER = ("POST", r"^/source-readers/(?!validate)[^/]+$")
+ADOPTED_PROMOTE = (
+    "Artie already held the promote change to artie_source_reader.shop (an earlier run was "
+    "stopped after Artie accepted it, before Terraform recorded it): recorded it in the state (a "
+    "checked refresh-only apply, or `state rm` of a pipeline Artie deleted)."
+)
+UNDONE_CREATE = (
+    "create had not reached Artie (an earlier run stopped before Artie accepted it): its edit is "
+    "undone and nothing was applied."
+)
+
+
+# (step killed, whether Artie accepted its request, what the abort's first two steps did)
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("reached", [True, False], ids=["artie-accepted-it", "artie-never-saw-it"])
-def test_an_abort_settles_a_create_killed_mid_apply_then_rolls_back(
-    sandbox, tmp_path, monkeypatch, reached
+@pytest.mark.parametrize(
+    "step, reached, settled",
+    [
+        ("create", True, ("applied", "applied")),
+        ("create", False, ("undone", "already done")),
+        ("promote", True, ("applied", "already done")),
+    ],
+    ids=["create-accepted", "create-never-seen", "promote-accepted"],
+)
+def test_an_abort_settles_a_step_killed_mid_apply_then_rolls_back(
+    sandbox, tmp_path, monkeypatch, step, reached, settled
 ):
     temp = private_temp(monkeypatch, tmp_path)
     directory, spec, runner, before, reader_uuid = deployed(sandbox, tmp_path)
     with ArtieClient(sandbox.endpoint, sandbox.api_key) as api:
         reader_before = reader_in_artie(api, reader_uuid)
-        run_step("promote", spec, runner, api)
-        killed_mid_apply(sandbox, directory, spec, api, "create", CREATE, reached)
+        if step == "create":
+            run_step("promote", spec, runner, api)
+        trap = CREATE if step == "create" else READER
+        killed_mid_apply(sandbox, directory, spec, api, step, trap, reached)
         orphans = [p.uuid for p in api.pipelines_on_reader(reader_uuid) if p.name == "analytics_v2"]
-        assert len(orphans) == reached
+        assert len(orphans) == (step == "create" and reached)
         # Every request the abort's terraform sends to Artie goes through this proxy (no trap).
         with HoldingProxy(sandbox.endpoint, "NONE", r"^$") as seen:
             results = abort_migration(spec, runner_for(sandbox, directory, seen.url), api)
-        settled = results[0]
         assert [(r.step, r.status) for r in results] == [
-            ("create", "applied" if reached else "undone"),
-            ("abort_pipeline", "applied" if reached else "already done"),
+            (step, settled[0]),
+            ("abort_pipeline", settled[1]),
             ("abort_reader", "applied"),
             ("abort_tidy", "applied"),
         ]
-        assert settled.message == (
+        assert results[0].message == (
             f"Artie already had 'analytics_v2' ({orphans[0]}) on the reader, unknown to the state "
             "(an earlier create was stopped after Artie accepted it): imported it as "
             "artie_pipeline.analytics_v2 instead of creating a second pipeline."
-            if reached
-            else "create had not reached Artie (an earlier run stopped before Artie accepted "
-            "it): its edit is undone and nothing was applied."
+            if orphans
+            else (ADOPTED_PROMOTE if reached else UNDONE_CREATE)
         )
         # Nothing created by the abort; the pipeline Artie accepted deleted once, by the abort.
         assert seen.reached(*CREATE) == []
