@@ -22,8 +22,7 @@ from migration_pipeline.validation.verdict import (
 # The validation package loads DuckDB (~0.3 s): imported where a comparison runs, so that
 # `validate --help` and a usage error answer at once.
 if TYPE_CHECKING:
-    import duckdb
-
+    from migration_pipeline.validation.db import duckdb
     from migration_pipeline.validation.mapping import TableMapping
     from migration_pipeline.validation.report import TableReport, ValidationReport
 

@@ -9,10 +9,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 from migration_pipeline.errors import ValidationInputError
 from migration_pipeline.locations import is_motherduck
+from migration_pipeline.validation.db import duckdb
 from migration_pipeline.validation.sql import Sql, compose, ident, literal, qualified
 
 OLD, NEW = "old", "new"

@@ -15,9 +15,8 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-import duckdb
-
 from migration_pipeline.validation.catalog import Table, table_sql
+from migration_pipeline.validation.db import duckdb
 from migration_pipeline.validation.plan import ComparisonPlan
 from migration_pipeline.validation.report import Freshness, KeyList, TableReport
 from migration_pipeline.validation.rowdiff import classify_rows, limit, read_rows

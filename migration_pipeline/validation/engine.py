@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-import duckdb
-
 from migration_pipeline.errors import ValidationInputError
 from migration_pipeline.validation.catalog import (
     NEW,
@@ -25,6 +23,7 @@ from migration_pipeline.validation.compare import (
     compare_table,
     missing_table_keys,
 )
+from migration_pipeline.validation.db import duckdb
 from migration_pipeline.validation.incremental import (
     Start,
     change_columns,

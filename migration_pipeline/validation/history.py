@@ -21,9 +21,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-import duckdb
-
 from migration_pipeline.errors import ValidationInputError
+from migration_pipeline.validation.db import duckdb
 from migration_pipeline.validation.report import (
     DELETE_NOT_APPLIED,
     SEEN_TWICE,

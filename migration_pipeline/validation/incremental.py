@@ -19,11 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-import duckdb
-
 from migration_pipeline.errors import ValidationInputError
 from migration_pipeline.validation.catalog import Table, table_sql
 from migration_pipeline.validation.compare import CompareOptions, freshness_of
+from migration_pipeline.validation.db import duckdb
 from migration_pipeline.validation.plan import ComparisonPlan
 from migration_pipeline.validation.report import INCREMENTAL, Coverage, TableReport
 from migration_pipeline.validation.rowdiff import classify_rows, read_rows, side_rows

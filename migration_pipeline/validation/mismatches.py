@@ -7,8 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-import duckdb
-
+from migration_pipeline.validation.db import duckdb
 from migration_pipeline.validation.report import Key, TableReport, ValidationReport
 from migration_pipeline.validation.wire import json_key, json_value
 

@@ -14,8 +14,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
 
-import duckdb
-
+from migration_pipeline.validation.db import duckdb
 from migration_pipeline.validation.report import (
     DELETE_NOT_APPLIED,
     Confirmation,

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import duckdb
-
+from migration_pipeline.validation.db import duckdb
 from migration_pipeline.validation.plan import ComparedColumn, ComparisonPlan
 from migration_pipeline.validation.report import (
     ChangedRow,

@@ -11,7 +11,7 @@ from migration_pipeline.validation.plan import ComparisonPlan
 from migration_pipeline.validation.sql import Sql, compose, ident, join, literal
 
 if TYPE_CHECKING:
-    import duckdb
+    from migration_pipeline.validation.db import duckdb
 
 
 @dataclass(frozen=True)

@@ -44,3 +44,29 @@ def test_status_help_does_load_dagster():
     """The probe above can see Dagster when a command does import it."""
     code, loaded = loaded_by(["status", "--help"])
     assert code == 0 and "dagster" in loaded and "artie_sandbox" not in loaded
+
+
+def test_a_validation_runs_on_duckdbs_extension_without_the_package_layer(tmp_path):
+    """A whole validation (with its history) imports DuckDB's extension module only: the
+    package's Python layer is ~50 ms of every run (migration_pipeline/validation/db.py)."""
+    import duckdb
+
+    for name in ("old", "new"):
+        with duckdb.connect(str(tmp_path / f"{name}.duckdb")) as con:
+            con.execute("CREATE TABLE t (id BIGINT PRIMARY KEY, v VARCHAR)")
+            con.execute("INSERT INTO t VALUES (1, 'a'), (2, 'b')")
+    code, loaded = loaded_by(["validate", "--old", str(tmp_path / "old.duckdb"), "--new",
+                              str(tmp_path / "new.duckdb"), "--state-dir", str(tmp_path / "s")])  # fmt: skip
+    assert code == 0
+    assert "_duckdb" in loaded and "duckdb" not in loaded
+
+
+def test_the_extension_module_is_what_the_duckdb_package_exports():
+    """The validation's DuckDB objects are the package's own: if a DuckDB release wraps them
+    instead of re-exporting them, this fails before any behaviour can differ."""
+    import duckdb
+
+    from migration_pipeline.validation.db import duckdb as engine
+
+    for name in ("connect", "DuckDBPyConnection", "Error", "IOException"):
+        assert getattr(engine, name) is getattr(duckdb, name), name
