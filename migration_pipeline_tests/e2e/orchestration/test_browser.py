@@ -12,6 +12,7 @@ import pytest
 
 from migration_pipeline.orchestration.runs import STOP_REASON_TAG, STOPPED_AT_TAG
 from migration_pipeline.spec import load_spec
+from migration_pipeline_tests.support.daemon import set_gates
 from migration_pipeline_tests.support.demo import prepared_demo
 from sandbox_demo.deployment import Deployment
 from sandbox_demo.prepare import MIGRATION
@@ -38,6 +39,9 @@ def screenshots(tmp_path) -> Path:
 @pytest.fixture
 def prepared(tmp_path, monkeypatch):
     with prepared_demo(tmp_path, monkeypatch) as ready:
+        # One clean validation opens the approval gate: what a person sees, not the streak rule
+        # (the phases' own, tested without Dagster), is under test; each validation is one more run.
+        set_gates(ready.config, MIGRATION, clean_validations=1)
         yield ready
 
 

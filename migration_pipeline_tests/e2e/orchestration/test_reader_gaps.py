@@ -12,7 +12,7 @@ from migration_pipeline.orchestration.runs import LAUNCHED_BY_TAG, job_name
 from migration_pipeline.spec import load_spec
 from migration_pipeline.terraform.rehearse import rehearse
 from migration_pipeline.terraform.runner import TerraformRunner
-from migration_pipeline_tests.support.daemon import FINISHED, finished_runs, wait_for
+from migration_pipeline_tests.support.daemon import FINISHED, finished_runs, set_gates, wait_for
 from migration_pipeline_tests.support.demo import prepared_demo
 from migration_pipeline_tests.support.e2e import applied_steps, apply_module
 from migration_pipeline_tests.support.sandbox import drop_reader_table, promote
@@ -28,6 +28,9 @@ MISSING = "The reader is shared but missing products (used by artie_pipeline.ana
 @pytest.fixture
 def prepared(tmp_path, monkeypatch):
     with prepared_demo(tmp_path, monkeypatch) as ready:
+        # One clean validation opens the approval gate: the reader's gap, not the streak rule (the
+        # phases' own, tested without Dagster), is under test; each validation is one more run.
+        set_gates(ready.config, MIGRATION, clean_validations=1)
         yield ready
 
 
