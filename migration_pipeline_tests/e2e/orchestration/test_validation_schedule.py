@@ -159,7 +159,9 @@ def test_scheduled_validations_keep_an_approval_fresh_until_the_cutover(
         assert (waiting.phase, waiting.closed_gate.name) == (Phase.CAUGHT_UP, "approval")
 
         record_approval(instance, spec, "e2e", "approve", "two scheduled validations matched")
-        time.sleep(MAX_AGE_MINUTES * 60 + 1)
+        # The approved (latest) validation goes stale MAX_AGE_MINUTES after it finished.
+        stale_at = full.finished_at.timestamp() + MAX_AGE_MINUTES * 60 + 0.5
+        time.sleep(max(0.0, stale_at - time.time()))
         stale = assessment()
         assert (stale.phase, stale.closed_gate.name) == (Phase.APPROVED, "fresh_validation")
         count = len(validation_records(instance, spec))
