@@ -348,9 +348,8 @@ def assess(facts: MigrationFacts, settings: GateSettings = GateSettings()) -> As
             facts,
             settings,
             PENDING_CUTOVER,
-            "A cutover step is running or stopped before "
-            "it finished; approved, and the latest validation is fresh and "
-            "clean: if none runs, running it again converges it.",
+            "Approved, and the latest validation is fresh and clean; a cutover step is "
+            "running or stopped before it finished: if none runs, running it again converges it.",
         )
     if m.pending_step and m.pending_step.startswith("abort_"):
         return Assessment(

@@ -88,8 +88,8 @@ CASES = [
         (
             "approved",
             "cutover",
-            "A cutover step is running or stopped before it finished; approved, and the "
-            "latest validation is fresh and clean: if none runs, running it again converges it.",
+            "Approved, and the latest validation is fresh and clean; a cutover step is "
+            "running or stopped before it finished: if none runs, running it again converges it.",
         ),
     ),
     (
