@@ -22,6 +22,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
+
+from migration_pipeline.errors import TerraformCommandError
+from migration_pipeline.terraform.steps import run_step
+from migration_pipeline.terraform.workdir import Journal
+from migration_pipeline_tests.support.sandbox_module import runner_for
+
 
 class HoldingProxy:
     """Forwards every request to `upstream`; holds the answer to the first `method path_regex`
@@ -215,6 +222,23 @@ def kill_terraform_when_accepted(proxy: HoldingProxy) -> None:
     trapped request (or, `before`, once it was held), then release the held answer."""
     kill_when_accepted(proxy, os.getpid())
     proxy.release.set()
+
+
+def killed_mid_apply(
+    sandbox, directory: Path, spec, api, step: str, trap: tuple, reached: bool = True
+) -> HoldingProxy:
+    """`step` run with its terraform killed once its `trap` request reached Artie and was
+    accepted (`reached`), or was held before it reached Artie; its journal is left pending.
+    The proxy, closed, tells which requests reached Artie."""
+    with HoldingProxy(sandbox.endpoint, *trap, before=not reached) as proxy:
+        killer = threading.Thread(target=kill_terraform_when_accepted, args=(proxy,))
+        killer.start()
+        with pytest.raises(TerraformCommandError):
+            run_step(step, spec, runner_for(sandbox, directory, proxy.url), api)
+        killer.join()
+        assert reached == (200 <= proxy.trapped[2] < 300), proxy.trapped
+    assert Journal(directory).pending_step() == step
+    return proxy
 
 
 def alive(pid: int) -> bool:

@@ -6,19 +6,17 @@ it refuses."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from migration_pipeline.artie.client import ArtieClient
-from migration_pipeline.errors import StepRefused, TerraformCommandError
+from migration_pipeline.errors import StepRefused
 from migration_pipeline.terraform.plan import Redactor, parse_plan
 from migration_pipeline.terraform.steps import abort_migration, run_step
 from migration_pipeline.terraform.workdir import Journal
 from migration_pipeline_tests.support.crash import (
     HoldingProxy,
     assert_nothing_secret_left,
-    kill_terraform_when_accepted,
+    killed_mid_apply,
     private_temp,
 )
 from migration_pipeline_tests.support.sandbox_module import (
@@ -92,19 +90,6 @@ def test_abort_after_create_deletes_the_new_pipeline_and_leaves_a_reader_shared_
         spec.old_pipeline,
     }
     assert_nothing_secret_left(directory, sandbox.api_key, temp)
-
-
-def killed_mid_apply(sandbox, directory, spec, api, step: str, trap: tuple, reached: bool) -> None:
-    """`step` run with its terraform killed once its `trap` request reached Artie and was
-    accepted (`reached`), or was held before it reached Artie; its journal is left pending."""
-    with HoldingProxy(sandbox.endpoint, *trap, before=not reached) as proxy:
-        killer = threading.Thread(target=kill_terraform_when_accepted, args=(proxy,))
-        killer.start()
-        with pytest.raises(TerraformCommandError):
-            run_step(step, spec, runner_for(sandbox, directory, proxy.url), api)
-        killer.join()
-        assert reached == (200 <= proxy.trapped[2] < 300), proxy.trapped
-    assert Journal(directory).pending_step() == step
 
 
 CREATE = ("POST", r"^/pipelines$")

@@ -9,13 +9,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
 
 from migration_pipeline.artie.client import ArtieClient
-from migration_pipeline.errors import TerraformCommandError
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import hcl
 from migration_pipeline.terraform.state import TerraformState
@@ -23,8 +21,8 @@ from migration_pipeline.terraform.steps import make_edit, run_step
 from migration_pipeline_tests.support.crash import (
     HoldingProxy,
     assert_nothing_secret_left,
-    kill_terraform_when_accepted,
     kill_when_accepted,
+    killed_mid_apply,
     private_temp,
 )
 from migration_pipeline_tests.support.sandbox_module import (
@@ -81,13 +79,7 @@ def test_terraform_killed_right_after_artie_accepted_each_step_converges(
     original = tf_bytes(directory)
     with ArtieClient(sandbox.endpoint, sandbox.api_key) as api:
         for done, step in enumerate(STEPS, 1):
-            with HoldingProxy(sandbox.endpoint, *TRAPS[step]) as proxy:
-                killer = threading.Thread(target=kill_terraform_when_accepted, args=(proxy,))
-                killer.start()
-                with pytest.raises(TerraformCommandError):
-                    run_step(step, spec, runner_for(sandbox, directory, proxy.url), api)
-                killer.join()
-                assert 200 <= proxy.trapped[2] < 300, proxy.trapped  # Artie accepted it
+            killed_mid_apply(sandbox, directory, spec, api, step, TRAPS[step])
             result = run_step(step, spec, runner, api)
             assert result.status == "applied", result.message
             assert "Artie already" in result.message, result.message
@@ -121,15 +113,9 @@ def test_terraform_killed_after_artie_accepted_a_steps_second_request_converges(
     original = tf_bytes(directory)
     with ArtieClient(sandbox.endpoint, sandbox.api_key) as api:
         for done, (step, trap) in enumerate(SECOND_TRAPS.items(), 1):
-            with HoldingProxy(sandbox.endpoint, *trap) as proxy:
-                killer = threading.Thread(target=kill_terraform_when_accepted, args=(proxy,))
-                killer.start()
-                with pytest.raises(TerraformCommandError):
-                    run_step(step, spec, runner_for(sandbox, directory, proxy.url), api)
-                killer.join()
-                assert 200 <= proxy.trapped[2] < 300, proxy.trapped
-                # The step's first change reached Artie once, before the second.
-                assert len(proxy.reached(*TRAPS[step])) == 1
+            proxy = killed_mid_apply(sandbox, directory, spec, api, step, trap)
+            # The step's first change reached Artie once, before the second.
+            assert len(proxy.reached(*TRAPS[step])) == 1
             result = run_step(step, spec, runner, api)
             assert result.status == "applied", result.message
             assert "Artie already" in result.message, result.message
