@@ -72,6 +72,9 @@ class Engine:
         self.runners: dict[str, PipelineRunner] = {}
         self.errors: dict[str, str] = {}
         self._not_before: dict[str, float] = {}
+        # When a pipeline held back by a fault (a slowed backfill) may move again: wakes the
+        # resting engine, without holding the pipeline back itself (its runner does that).
+        self._wake_for: dict[str, float] = {}
         self._last_report = 0.0
         self._reported: dict[str, PipelineProgress] = {}
         self._fault_expiry: float | None = None
@@ -140,7 +143,7 @@ class Engine:
         # `idle_refresh`. Timers older than the round were due and seen by it.
         timers = [
             t
-            for t in (*self._not_before.values(), self._fault_expiry)
+            for t in (*self._not_before.values(), *self._wake_for.values(), self._fault_expiry)
             if t and t > self._round_started
         ]
         wake = min([start + self.idle_refresh, *timers])
@@ -264,6 +267,8 @@ class Engine:
         if worked:
             gap = self.pipeline_gap if runner.behind else self.linger
             self._not_before[pipeline.uuid] = time.monotonic() + gap
+        elif (wait := runner.retry_in()) is not None:  # a slowed backfill's next batch
+            self._wake_for[pipeline.uuid] = time.monotonic() + wait
         return worked
 
     def _cleanup(self, live: set[str]) -> None:

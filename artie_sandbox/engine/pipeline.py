@@ -23,6 +23,9 @@ from artie_sandbox.engine.faults import Faults
 from artie_sandbox.engine.snapshot import SnapshotReader
 from artie_sandbox.sql import Sql, compose, ident
 
+# Under a slow_backfill fault, backfill batches come at most this often (a slow backfill must not
+# turn into many tiny batches that keep the destination file busy).
+_SLOW_CHECK = 0.25
 _STATE_DDL = """
 CREATE SCHEMA IF NOT EXISTS _artie;
 CREATE TABLE IF NOT EXISTS _artie.pipeline (pipeline_uuid VARCHAR, log_offset BIGINT,
@@ -228,24 +231,43 @@ class PipelineRunner:
         )
 
     def _throttled(self) -> bool:
-        """Under a slow_backfill fault, backfill batches come at most every 0.25 s (a slow
-        backfill must not turn into many tiny batches that keep the file busy)."""
+        """Under a slow_backfill fault, a backfill batch came less than `_SLOW_CHECK` ago."""
         return (
             self.state is not None
             and not self.state.streaming
-            and time.monotonic() - self._last_backfill < 0.25
+            and time.monotonic() - self._last_backfill < _SLOW_CHECK
             and bool(self.faults.for_pipeline("slow_backfill", self.uuid))
         )
 
-    def _slow_limit(self) -> int | None:
-        """Rows allowed now by a slow_backfill fault (None without one)."""
+    def _slow_rate(self) -> float | None:
+        """The rows per second a slow_backfill fault allows this pipeline (None without one)."""
         slow = self.faults.for_pipeline("slow_backfill", self.uuid)
-        now, last = time.monotonic(), self._last_backfill
-        self._last_backfill = now
-        if not slow:
+        return min(float(f.params.get("rows_per_second", 1000)) for f in slow) if slow else None
+
+    def _slow_limit(self) -> int | None:
+        """Rows allowed now by a slow_backfill fault (None without one); the time of the last
+        batch moves on only when a batch is allowed, so that a rate under one row per check
+        still adds up to a row."""
+        now, rate = time.monotonic(), self._slow_rate()
+        if rate is None:
+            self._last_backfill = now
             return None
-        rate = min(float(f.params.get("rows_per_second", 1000)) for f in slow)
-        return min(self.batch_rows, int(rate * min(now - last, 1.0)))
+        limit = min(self.batch_rows, int(rate * min(now - self._last_backfill, 1.0)))
+        if limit >= 1:
+            self._last_backfill = now
+        return limit
+
+    def retry_in(self) -> float | None:
+        """Seconds until a backfill held back by a slow_backfill fault may take its next batch
+        (None when nothing is held back): the engine wakes for it instead of resting until its
+        idle refresh."""
+        if self.state is None or self.state.streaming:
+            return None
+        rate = self._slow_rate()
+        if rate is None:
+            return None
+        wait = max(_SLOW_CHECK, 1.0 / rate if rate > 0 else _SLOW_CHECK)
+        return max(0.0, self._last_backfill + wait - time.monotonic())
 
     def _backfill(self, con: duckdb.DuckDBPyConnection, plan: TablePlan, state: State) -> bool:
         slow = self._slow_limit()

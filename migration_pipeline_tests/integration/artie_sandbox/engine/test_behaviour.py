@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -323,3 +325,33 @@ def test_seconds_behind_counts_changes_the_reader_has_not_read_yet(tmp_path):
     assert rig.progress("v1").seconds_behind > 3600
     rig.drain()
     assert rig.progress("v1").seconds_behind == 0.0
+
+
+def test_a_slowed_backfill_wakes_the_resting_engine_for_its_next_batch(tmp_path):
+    # A round where the fault held the batch back writes nothing; the engine then rests, and
+    # must wake for the batch the rate allows next instead of at its idle refresh.
+    rig = Rig(tmp_path)
+    rig.engine.idle_refresh = 20
+    rig.engine.faults.add("slow_backfill", "v1", rows_per_second=200)
+    rig.add(_pipeline("v1"))
+    assert rig.engine.run_once()
+    seen = rig.engine.fingerprint()
+    assert not rig.engine.run_once()  # within the batch interval: held back
+    started = time.monotonic()
+    rig.engine.sleep(threading.Event(), seen)
+    assert time.monotonic() - started < 5
+    assert rig.engine.run_once()
+
+
+def test_a_slow_backfill_under_a_row_per_check_still_moves(tmp_path):
+    # Two rows a second is under one row per 0.25 s check: the rows add up between checks.
+    rig = Rig(tmp_path, rows=300)
+    rig.engine.faults.add("slow_backfill", "v1", rows_per_second=2)
+    rig.add(_pipeline("v1", tables=("customers",)))
+    deadline = time.monotonic() + 10
+    while (progress := rig.progress("v1")) is None or sum(
+        t.rows_backfilled for t in progress.tables
+    ) < 3:
+        assert time.monotonic() < deadline, progress
+        rig.engine.run_once()
+        time.sleep(0.05)
