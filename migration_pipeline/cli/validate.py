@@ -302,7 +302,8 @@ def _table_lines(report: ValidationReport, table: TableReport) -> list[str]:
 def summary_lines(report: ValidationReport) -> list[str]:
     """The summary printed first: verdict, why, the four counts and the lag."""
     s, verdict = report.summary, report.judgement
-    lines = [f"{verdict.kind.upper()}: {len(report.tables)} tables compared ({report.mode})"]
+    tables = "1 table" if len(report.tables) == 1 else f"{len(report.tables)} tables"
+    lines = [f"{verdict.kind.upper()}: {tables} compared ({report.mode})"]
     lines += [f"  because {reason}" for reason in verdict.reasons]
     lines.append(
         f"  confirmed {s.confirmed}, unconfirmed {s.unconfirmed}, pending deletes "

@@ -159,7 +159,8 @@ class Coverage:
             if not self.count_difference
             else f"counts differ by {self.count_difference:+,}, all among the changed keys"
         )
-        return f"incremental since {since}: {self.changed_keys:,} changed keys checked, {counts}"
+        keys = "changed key" if self.changed_keys == 1 else "changed keys"
+        return f"incremental since {since}: {self.changed_keys:,} {keys} checked, {counts}"
 
 
 @dataclass(frozen=True)

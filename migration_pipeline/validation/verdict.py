@@ -54,6 +54,11 @@ def _n(value: int) -> str:
     return f"{value:,}"
 
 
+def _keys(count: int, adjective: str = "") -> str:
+    """`1 mismatched key`, `1,200 mismatched keys`, `0 keys`."""
+    return " ".join(w for w in (_n(count), adjective, "key" if count == 1 else "keys") if w)
+
+
 def judge(
     summary: Summary,
     limits: Limits,
@@ -66,7 +71,7 @@ def judge(
     s = summary
     mismatch, inconclusive = [], []
     if s.confirmed:
-        mismatch.append(f"{_n(s.confirmed)} mismatched keys confirmed")
+        mismatch.append(f"{_keys(s.confirmed, 'mismatched')} confirmed")
     if schema_blocking:
         mismatch.append("schema differs in " + ", ".join(schema_blocking))
     lag = s.new_behind_old_seconds
@@ -74,11 +79,11 @@ def judge(
         behind = side_name(new if lag > 0 else old)
         inconclusive.append(
             f"{behind} is {abs(lag):.1f} s behind (limit {limits.max_lag_seconds:g} s); "
-            f"{_n(s.in_flight)} keys in flight"
+            f"{_keys(s.in_flight)} in flight"
         )
     if s.in_flight > limits.max_in_flight_keys:
         inconclusive.append(
-            f"{_n(s.in_flight)} keys in flight (limit {_n(limits.max_in_flight_keys)})"
+            f"{_keys(s.in_flight)} in flight (limit {_n(limits.max_in_flight_keys)})"
         )
     age = s.in_flight_age_seconds
     if age is not None and age > limits.max_in_flight_age_seconds:
@@ -88,12 +93,12 @@ def judge(
         )
     if s.unconfirmed:
         inconclusive.append(
-            f"{_n(s.unconfirmed)} mismatched keys seen in this validation only "
-            "(confirmed if the next one sees them too)"
+            f"{_keys(s.unconfirmed, 'mismatched')} seen in this validation only "
+            f"(confirmed if the next one sees {'it' if s.unconfirmed == 1 else 'them'} too)"
         )
     if s.pending_deletes:
         inconclusive.append(
-            f"{_n(s.pending_deletes)} keys on one side only, absent from the side that is "
+            f"{_keys(s.pending_deletes)} on one side only, absent from the side that is "
             "ahead: a delete not applied yet, or lost (re-checked every validation)"
         )
     if mismatch:

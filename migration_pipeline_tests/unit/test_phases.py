@@ -224,7 +224,7 @@ def test_an_approval_before_a_mismatch_no_longer_counts():
     later = (
         *clean(2),
         ValidationRecord(
-            "v0", "mismatch", NOW - timedelta(hours=1), 1, "1 mismatched keys confirmed"
+            "v0", "mismatch", NOW - timedelta(hours=1), 1, "1 mismatched key confirmed"
         ),
     )
     old_streak = tuple(replace(r, id=f"new-{r.id}") for r in later[:2])
@@ -236,7 +236,7 @@ def test_an_approval_before_a_mismatch_no_longer_counts():
     assert (result.phase, result.next_step) == ("caught_up", None)
     assert result.reason == (
         "ana's approval of validation v1 is void: validation v0 confirmed "
-        "a mismatch (1 mismatched keys confirmed); approve a later clean "
+        "a mismatch (1 mismatched key confirmed); approve a later clean "
         "validation."
     )
 

@@ -149,7 +149,7 @@ def test_a_mismatch_before_the_approved_validation_does_not_void_it():
     history = (
         record("v3"),
         record("v2", minutes=3),
-        record("v1", "mismatch", minutes=9, reason="1 mismatched keys confirmed"),
+        record("v1", "mismatch", minutes=9, reason="1 mismatched key confirmed"),
     )
     assert approval_gate(facts(validations=history, approval=Approval("ana", "approve", "v2"))).open
     assert approval_gate(facts(validations=history, approval=Approval("ana", "approve", "v3"))).open

@@ -156,11 +156,11 @@ def test_the_freshness_gate_without_validations_or_a_clock():
     assert freshness_gate(facts(module(), validations=()), settings) == Gate(
         "fresh_validation", False, "No validation has run yet."
     )
-    bad = ValidationRecord("v3", "mismatch", NOW, 1, "1 mismatched keys confirmed")
+    bad = ValidationRecord("v3", "mismatch", NOW, 1, "1 mismatched key confirmed")
     assert freshness_gate(facts(module(), validations=(bad, *CLEAN)), settings) == Gate(
         "fresh_validation",
         False,
-        "The latest validation was mismatch: 1 mismatched keys confirmed.",
+        "The latest validation was mismatch: 1 mismatched key confirmed.",
     )
     old = (ValidationRecord("v1", "clean", NOW - timedelta(days=3)),)
     assert freshness_gate(facts(module(), validations=old, now=None), settings) == Gate(

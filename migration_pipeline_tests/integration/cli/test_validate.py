@@ -204,7 +204,7 @@ def test_lag_beyond_the_limit_is_inconclusive_and_exits_1(tmp_path, capsys):
         "inconclusive",
         22.0,
     )
-    assert summary["reasons"] == ["analytics_v2 is 22.0 s behind (limit 5 s); 1 keys in flight"]
+    assert summary["reasons"] == ["analytics_v2 is 22.0 s behind (limit 5 s); 1 key in flight"]
     assert summary["counts"] == {
         "confirmed": 0,
         "unconfirmed": 0,

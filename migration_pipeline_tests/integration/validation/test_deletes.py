@@ -66,7 +66,7 @@ def test_a_delete_the_lagging_side_has_not_applied_is_pending_and_inconclusive(o
     assert (report.summary.pending_deletes, report.summary.in_flight) == (1, 0)
     assert table.verdict == "inconclusive"
     assert report.judgement.reasons[-1] == (
-        "1 keys on one side only, absent from the side that is ahead: a delete not applied "
+        "1 key on one side only, absent from the side that is ahead: a delete not applied "
         "yet, or lost (re-checked every validation)"
     )
 

@@ -71,9 +71,11 @@ def test_after_a_clean_full_run_only_changed_keys_are_checked(pair, tmp_path, ca
         4,
     )
     main(["validate", "--old", pair[0], "--new", pair[1], "--state-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert out.startswith("CLEAN: 1 table compared (incremental)\n")
     assert (
         "  coverage: incremental since 2026-01-01 13:00:00.000: 0 changed keys checked, "
-        "counts equal" in capsys.readouterr().out
+        "counts equal" in out
     )
 
 
@@ -238,6 +240,8 @@ def test_an_incremental_run_reports_each_sides_latest_write_as_a_full_run_does(
             _db(path, update.format(hour))
     _, document, incremental = _validate(capsys, pair, tmp_path, "--max-lag", "1e9")
     assert document["summary"]["mode"] == "incremental"
+    checked = "1 changed key" if changed_on else "0 changed keys"
+    assert incremental["coverage"]["description"].endswith(f": {checked} checked, counts equal")
     _, _, full = _validate(capsys, pair, tmp_path, "--max-lag", "1e9", "--full")
     assert incremental["freshness"] == full["freshness"]
     assert incremental["freshness"]["old_max"] == (

@@ -107,8 +107,8 @@ def test_limits_from_the_spec_replace_the_defaults():
         Summary(new_behind_old_seconds=1.5, in_flight=1, in_flight_age_seconds=0.75), strict
     )
     assert verdict.reasons == (
-        "new is 1.5 s behind (limit 1 s); 1 keys in flight",
-        "1 keys in flight (limit 0)",
+        "new is 1.5 s behind (limit 1 s); 1 key in flight",
+        "1 key in flight (limit 0)",
         "the oldest change in flight is 0.8 s old (limit 0.5 s)",
     )
 
@@ -140,3 +140,14 @@ def test_the_side_behind_is_named_by_the_sign_of_the_lag_under_a_sub_second_limi
 
 def test_only_trailing_slashes_are_stripped_from_a_name():
     assert side_name("/data/BOX") == "BOX"
+
+
+def test_one_key_reads_in_the_singular():
+    summary = Summary(confirmed=1, unconfirmed=1, pending_deletes=1, in_flight=1)
+    assert judge(summary, Limits(max_in_flight_keys=0)).reasons == (
+        "1 mismatched key confirmed",
+        "1 key in flight (limit 0)",
+        "1 mismatched key seen in this validation only (confirmed if the next one sees it too)",
+        "1 key on one side only, absent from the side that is ahead: a delete not applied yet, "
+        "or lost (re-checked every validation)",
+    )
