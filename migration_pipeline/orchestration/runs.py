@@ -4,10 +4,14 @@ catch-up sensor may act (only after a person's launch that no one has withdrawn 
 A crash is not a person's decision: a run whose worker died (SIGKILL, out of memory, a lost
 machine) is failed by Dagster and retried by its run retries (the migration's runs carry the
 retry tags; the shipped dagster.yaml turns retries on); a retry continues the launch it came
-from. A run a person terminated, a refused step and an op that failed are never retried."""
+from. A run a person terminated, a refused step and an op that failed are never retried. Should
+Dagster's retry daemon miss a crash (it has: a run failed with `will_retry` and no retry ever
+came), the catch-up sensor launches the job in its place once `RETRY_GRACE_SECONDS` have passed.
+"""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import dagster as dg
@@ -34,6 +38,11 @@ RETRY_TAGS = {
 }
 RETRY_NUMBER_TAG = "dagster/retry_number"  # set by Dagster on its automatic retries only
 WILL_RETRY_TAG = "dagster/will_retry"
+# Dagster's retry daemon launches a crashed run's retry within seconds; a crash still waiting
+# after this long was missed, and the sensor launches the job in its place, tagging the crashed
+# run with RETRIED_BY_TAG so that it is waited for no longer.
+RETRY_GRACE_SECONDS = 60.0
+RETRIED_BY_TAG = "migration/retried_by"
 
 # A run in any of these may still be inside `terraform apply`.
 ACTIVE = (
@@ -104,6 +113,8 @@ class Automation:
     job: str
     person_run: str | None
     blocker: str | None
+    # A crashed run whose retry Dagster has not launched within RETRY_GRACE_SECONDS.
+    missed_retry: str | None = None
 
     @property
     def parked(self) -> bool:
@@ -111,22 +122,39 @@ class Automation:
 
 
 def automation(
-    instance: dg.DagsterInstance, job: str, known_person_run: str | None = None
+    instance: dg.DagsterInstance,
+    job: str,
+    known_person_run: str | None = None,
+    now: float | None = None,
 ) -> Automation:
     """The sensor's standing from the job's recent runs: it waits while a run is active or a
-    crashed run waits for its retry, for a person's first launch, and after a run a person
-    terminated or one that failed (a crashed run Dagster retried is not a failure here)."""
-    runs = instance.get_runs(dg.RunsFilter(job_name=job), limit=RECENT_RUNS)
+    crashed run waits for its retry (`missed_retry` once Dagster is overdue with it), for a
+    person's first launch, and after a run a person terminated or one that failed (a crashed
+    run Dagster retried is not a failure here)."""
+    records = instance.get_run_records(dg.RunsFilter(job_name=job), limit=RECENT_RUNS)
+    runs = [r.dagster_run for r in records]
     person = next((r.run_id for r in runs if launched_by_person(r)), known_person_run)
     active = next((r for r in runs if r.status in ACTIVE), None)
     if active is not None:
         return Automation(job, person, f"run {active.run_id} of {job} is still in progress")
-    crashed = next((r for r in runs if r.is_complete_and_waiting_to_retry), None)
+    crashed = next(
+        (
+            r
+            for r in records
+            if r.dagster_run.is_complete_and_waiting_to_retry
+            and RETRIED_BY_TAG not in r.dagster_run.tags
+        ),
+        None,
+    )
     if crashed is not None:
+        waited = (now or time.time()) - (crashed.end_time or crashed.update_timestamp.timestamp())
+        if waited >= RETRY_GRACE_SECONDS:
+            return Automation(job, person, None, crashed.dagster_run.run_id)
         return Automation(
             job,
             person,
-            f"run {crashed.run_id} of {job} crashed (its worker died); Dagster retries it",
+            f"run {crashed.dagster_run.run_id} of {job} crashed (its worker died); Dagster "
+            "retries it",
         )
     if person is None:
         return Automation(

@@ -18,7 +18,14 @@ import dagster as dg
 
 from migration_pipeline.orchestration.facts import Snapshot, gather
 from migration_pipeline.orchestration.resources import ArtieApiResource, TerraformResource
-from migration_pipeline.orchestration.runs import automation, sensor_tags, short
+from migration_pipeline.orchestration.runs import (
+    RETRIED_BY_TAG,
+    RETRY_GRACE_SECONDS,
+    SENSOR,
+    automation,
+    sensor_tags,
+    short,
+)
 from migration_pipeline.phases import Assessment, Phase, is_streaming
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.validation.verdict import MISMATCH
@@ -112,6 +119,19 @@ def tick(
         context.update_cursor(cursor.dump())
     if standing.blocker:
         return dg.SkipReason(standing.blocker)
+    if standing.missed_retry:
+        # Nobody decided anything: the crashed run is launched again, as Dagster would have.
+        context.instance.add_run_tags(standing.missed_retry, {RETRIED_BY_TAG: SENSOR})
+        return dg.RunRequest(
+            run_key=f"retry-of:{standing.missed_retry}",
+            tags={
+                **sensor_tags(),
+                "migration/reason": short(
+                    f"Dagster did not retry crashed run {standing.missed_retry} within "
+                    f"{RETRY_GRACE_SECONDS:g} s: launched in its place"
+                ),
+            },
+        )
     snapshot = read()
     a = snapshot.assessment
     reason = launch_reason(snapshot)
@@ -153,7 +173,8 @@ def build_sensor(spec: MigrationSpec, job: dg.JobDefinition) -> dg.SensorDefinit
             "launch. Launches nothing before a person's first launch, while a run is "
             "active, and after a run a person terminated or one that failed, until a "
             "person launches the job again (a run whose worker crashed is retried by "
-            "Dagster, not a failure). Its runs carry the tag "
+            "Dagster, or by this sensor if Dagster has not within a minute: not a failure). Its "
+            "runs carry the tag "
             "migration/launched_by=sensor."
         ),
     )

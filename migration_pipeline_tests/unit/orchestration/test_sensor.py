@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 
 from migration_pipeline.artie.models import PipelineDetail, TableStatus
+from migration_pipeline.orchestration import runs
 from migration_pipeline.orchestration.facts import Snapshot
 from migration_pipeline.orchestration.ops import build_job, first_keys, mismatch_reason, stop
 from migration_pipeline.orchestration.rollback import build_abort_job
@@ -17,6 +18,8 @@ from migration_pipeline.orchestration.runs import (
     LAUNCHED_BY_TAG,
     MISMATCHED_KEYS_TAG,
     RECENT_RUNS,
+    RETRIED_BY_TAG,
+    RETRY_GRACE_SECONDS,
     STOP_REASON_TAG,
     STOPPED_AT_TAG,
     automation,
@@ -352,7 +355,8 @@ def test_the_sensor_polls_the_specs_interval_and_starts_running(tmp_path):
         "and only when one of those changed since its last launch. Launches nothing before a "
         "person's first launch, while a run is active, and after a run a person terminated or one "
         "that failed, until a person launches the job again (a run whose worker crashed is "
-        "retried by Dagster, not a failure). Its runs carry the tag "
+        "retried by Dagster, or by this sensor if Dagster has not within a minute: not a "
+        "failure). Its runs carry the tag "
         "migration/launched_by=sensor."
     )
 
@@ -397,3 +401,37 @@ def test_a_persons_launch_older_than_the_recent_runs_is_still_known_from_the_cur
             instance.create_run_for_job(job, tags=sensor_tags(), status=dg.DagsterRunStatus.SUCCESS)
         context = dg.build_sensor_context(instance=instance, cursor=Cursor(person, None).dump())
         assert tick(context, JOB, lambda: due).run_key == f"{person}:{fingerprint(due)}"
+
+
+def test_a_retry_dagster_misses_is_launched_by_the_sensor_once(monkeypatch):
+    # Dagster's retry daemon once never retried a crashed run: waiting on it would park the
+    # migration with nobody having decided anything.
+    job = make_job({})
+    with dg.DagsterInstance.ephemeral() as instance:
+        person = job.execute_in_process(instance=instance).run_id
+        crashed = crash(instance, job, sensor_tags())
+        failed_at = instance.get_run_record_by_id(crashed).end_time
+        waiting = f"run {crashed} of {JOB} crashed (its worker died); Dagster retries it"
+        assert automation(instance, JOB, now=failed_at + RETRY_GRACE_SECONDS - 1).blocker == waiting
+        overdue = automation(instance, JOB, now=failed_at + RETRY_GRACE_SECONDS)
+        assert (overdue.blocker, overdue.missed_retry, overdue.person_run) == (
+            None,
+            crashed,
+            person,
+        )
+        monkeypatch.setattr(runs, "RETRY_GRACE_SECONDS", 0.0)
+        context = dg.build_sensor_context(instance=instance)
+        request = tick(context, JOB, never_read)
+        assert (request.run_key, request.tags) == (
+            f"retry-of:{crashed}",
+            {
+                LAUNCHED_BY_TAG: "sensor",
+                "migration/reason": f"Dagster did not retry crashed run {crashed} within 60 s: "
+                "launched in its place",
+            },
+        )
+        assert instance.get_run_by_id(crashed).tags[RETRIED_BY_TAG] == "sensor"
+        # Taken over: the crash is waited for no longer, and it is still no failure to park on.
+        assert automation(instance, JOB) == automation(instance, JOB, person)
+        assert automation(instance, JOB).blocker is None
+        assert automation(instance, JOB).missed_retry is None
