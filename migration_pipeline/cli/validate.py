@@ -190,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
     )
     # One DuckDB database for the run: the history is attached to the comparison's workspace.
     with workspace(options.connection()) as con:
-        options = replace(options, incremental=_policy(args, mappings, con))
+        options = replace(options, incremental=_policy(args, con))
         report = validate(_location(args.old), _location(args.new), mappings, options, con)
         if args.state_dir:
             report = record(args.state_dir, report, con)
@@ -209,11 +209,7 @@ def _location(text: str) -> str:
     return text if is_motherduck(text) else os.path.abspath(os.path.expanduser(text))
 
 
-def _policy(
-    args: argparse.Namespace,
-    mappings: list[TableMapping] | None,
-    con: duckdb.DuckDBPyConnection,
-):
+def _policy(args: argparse.Namespace, con: duckdb.DuckDBPyConnection):
     """Incremental where the history allows it (None without --state-dir: every table in full);
     the history read in the workspace `con`."""
     from migration_pipeline.validation.history import baselines
