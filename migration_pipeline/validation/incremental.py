@@ -149,10 +149,11 @@ def _counts_and_latest(
     return int(row[0]), old_latest, int(row[2]), new_latest
 
 
-def _add_counterparts(
-    con: duckdb.DuckDBPyConnection, side: Side, other: Side, changed: Sql
-) -> None:
-    """Rows of `side` for keys that changed on `other` only (unchanged here since `since`)."""
+def _add_counterparts(con: duckdb.DuckDBPyConnection, side: Side, other: Side) -> None:
+    """Rows of `side` for keys that changed on `other` only (unchanged here since `since`: a key
+    with a row changed here is among the rows read already, so no filter on the change time).
+    DuckDB turns the semi join on few keys into a filter on the key columns that skips every row
+    group whose key range holds none of them."""
     count = len(side.keys)
     keys = join(names("k", count))
     lonely = temp("lonely", side.name)
@@ -168,18 +169,11 @@ def _add_counterparts(
     )
     if not con.execute(compose("SELECT count(*) FROM {l}", l=lonely)).fetchone()[0]:
         return
-    where = compose(
-        "NOT coalesce({c}, false) AND hash({k}) IN (SELECT hash({n}) FROM {l})",
-        c=changed,
-        k=join(side.keys),
-        n=keys,
-        l=lonely,
-    )
     con.execute(
         compose(
             "INSERT INTO {t} SELECT r.* FROM ({rows}) r SEMI JOIN {l} l ON {on}",
             t=temp("rows", side.name),
-            rows=side_rows(side, where),
+            rows=side_rows(side, Sql("true")),
             l=lonely,
             on=key_join(count, "r", "l"),
         )
@@ -230,8 +224,8 @@ def compare_changed(
     )
     freshness = freshness_of(con, plan, old_side, new_side, options.watermark,
                              (old_latest, new_latest) if same else None)  # fmt: skip
-    _add_counterparts(con, old_side, new_side, old_changed)
-    _add_counterparts(con, new_side, old_side, new_changed)
+    _add_counterparts(con, old_side, new_side)
+    _add_counterparts(con, new_side, old_side)
     report = replace(report, old_rows=old_rows, new_rows=new_rows, freshness=freshness)
     report = classify_rows(
         con, plan, (old_side, new_side), report, options.max_keys, options.float_tolerance
