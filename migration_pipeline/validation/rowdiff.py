@@ -151,44 +151,54 @@ def limit(max_keys: int | None) -> Sql:
     return compose(" LIMIT {n}", n=literal(int(max_keys))) if max_keys is not None else Sql("")
 
 
+def _totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """How many differing keys of each kind, in one query (most kinds have none)."""
+    table = temp("keydiff", "all")
+    rows = con.execute(compose("SELECT kind, count(*) FROM {t} GROUP BY kind", t=table)).fetchall()
+    return {kind: int(count) for kind, count in rows}
+
+
 def _kind(
     con: duckdb.DuckDBPyConnection,
     kinds: tuple[str, ...],
+    totals: dict[str, int],
     key_count: int,
     max_keys: int | None,
     extra: Sql | None = None,
 ) -> tuple[list[tuple], int]:
     """The first `max_keys` differing keys of these kinds, in key order (plus `extra` columns), and how many."""
+    total = sum(totals.get(kind, 0) for kind in kinds)
+    if not total:
+        return [], 0
     keys = join(names("k", key_count))
-    table = temp("keydiff", "all")
-    kind = list(kinds)
-    total = con.execute(
-        compose("SELECT count(*) FROM {t} WHERE list_contains(?, kind)", t=table), [kind]
-    ).fetchone()[0]
     rows = con.execute(
         compose(
             "SELECT {k}{e} FROM {t} WHERE list_contains(?, kind) ORDER BY {k}{l}",
             k=keys,
             e=extra or Sql(""),
-            t=table,
+            t=temp("keydiff", "all"),
             l=limit(max_keys),
         ),
-        [kind],
+        [list(kinds)],
     ).fetchall()
-    return rows, int(total)
+    return rows, total
 
 
 def _key_list(
-    con: duckdb.DuckDBPyConnection, kind: str, key_count: int, max_keys: int | None, *more: str
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    totals: dict[str, int],
+    key_count: int,
+    max_keys: int | None,
 ) -> KeyList:
-    rows, total = _kind(con, (kind, *more), key_count, max_keys)
+    rows, total = _kind(con, (kind,), totals, key_count, max_keys)
     return KeyList(tuple(tuple(row) for row in rows), total)
 
 
 def _duplicates(
-    con: duckdb.DuckDBPyConnection, key_count: int, max_keys: int | None
+    con: duckdb.DuckDBPyConnection, totals: dict[str, int], key_count: int, max_keys: int | None
 ) -> tuple[tuple[DuplicateKey, ...], int]:
-    rows, total = _kind(con, ("duplicate",), key_count, max_keys, Sql(", oc, nc"))
+    rows, total = _kind(con, ("duplicate",), totals, key_count, max_keys, Sql(", oc, nc"))
     return tuple(DuplicateKey(tuple(r[:key_count]), int(r[-2]), int(r[-1])) for r in rows), total
 
 
@@ -197,11 +207,13 @@ def _changed_rows(
 ) -> tuple[tuple[ChangedRow, ...], int]:
     count = len(plan.keys)
     table = temp("changed", "all")
-    total = con.execute(compose("SELECT count(*) FROM {t}", t=table)).fetchone()[0]
     keys = join(names("k", count))
     rows = con.execute(
         compose("SELECT * FROM {t} ORDER BY {k}{l}", t=table, k=keys, l=limit(max_keys))
     ).fetchall()
+    total = len(rows)
+    if max_keys is not None and total >= max_keys:  # the list is cut: count them all
+        total = con.execute(compose("SELECT count(*) FROM {t}", t=table)).fetchone()[0]
     changed = []
     for row in rows:
         flags, values = row[count], row[count + 1 :]
@@ -229,18 +241,22 @@ def classify_rows(
     _classify(con, count, report.freshness)
     _changed(con, plan, tolerance)
     changed, changed_total = _changed_rows(con, plan, max_keys)
-    duplicates, duplicate_total = _duplicates(con, count, max_keys)
+    totals = _totals(con)
+    duplicates, duplicate_total = _duplicates(con, totals, count, max_keys)
+    oldest_in_flight = None
+    if totals.get("in_flight"):
+        oldest_in_flight = con.execute(
+            compose("SELECT min(wt) FROM {t} WHERE kind = 'in_flight'", t=temp("keydiff", "all"))
+        ).fetchone()[0]
     return replace(
         report,
-        missing_in_new=_key_list(con, "missing_in_new", count, max_keys),
-        extra_in_new=_key_list(con, "extra_in_new", count, max_keys),
-        in_flight=_key_list(con, "in_flight", count, max_keys),
-        pending_deletes=_key_list(con, "pending_delete", count, max_keys),
+        missing_in_new=_key_list(con, "missing_in_new", totals, count, max_keys),
+        extra_in_new=_key_list(con, "extra_in_new", totals, count, max_keys),
+        in_flight=_key_list(con, "in_flight", totals, count, max_keys),
+        pending_deletes=_key_list(con, "pending_delete", totals, count, max_keys),
         changed=changed,
         changed_total=changed_total,
         duplicate_keys=duplicates,
         duplicate_total=duplicate_total,
-        oldest_in_flight=con.execute(
-            compose("SELECT min(wt) FROM {t} WHERE kind = 'in_flight'", t=temp("keydiff", "all"))
-        ).fetchone()[0],
+        oldest_in_flight=oldest_in_flight,
     )
