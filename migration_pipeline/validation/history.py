@@ -57,6 +57,8 @@ ALTER TABLE validation_tables ADD COLUMN IF NOT EXISTS since TIMESTAMPTZ;
 ALTER TABLE validation_tables ADD COLUMN IF NOT EXISTS watermark TIMESTAMPTZ;
 ALTER TABLE validation_tables ADD COLUMN IF NOT EXISTS changed_keys BIGINT;
 """
+# The column _SCHEMA added last: a history that has it is up to date.
+_NEWEST_COLUMN = ("validation_tables", _SCHEMA.rsplit("ADD COLUMN IF NOT EXISTS ", 1)[1].split()[0])
 _INSERT_TABLE = (
     "INSERT INTO validation_tables (run_id, table_name, new_table, verdict, matches, old_rows, "
     "new_rows, missing_in_new, extra_in_new, changed, duplicate_keys, in_flight, "
@@ -64,6 +66,18 @@ _INSERT_TABLE = (
     "confirmed_keys, mode, since, watermark, changed_keys) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the history's tables, or add the columns a file from an earlier version lacks;
+    one catalog lookup when the file is up to date (the DDL costs a write transaction)."""
+    (current,) = con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = current_schema() AND table_name = ? AND column_name = ?",
+        list(_NEWEST_COLUMN),
+    ).fetchone()
+    if not current:
+        con.execute(_SCHEMA)
 
 
 def history_path(state_dir: Path) -> Path:
@@ -250,7 +264,7 @@ def baselines(
     if not history_path(state_dir).exists():
         return {}
     with opened(state_dir, con) as history:
-        history.execute(_SCHEMA)
+        _ensure_schema(history)
         rows = history.execute(_BASELINES, [old, new]).fetchall()
     return {
         table: Baseline(since if verdict == "clean" else None, at, int(after))
@@ -271,7 +285,7 @@ def record(
 
 def append(con: duckdb.DuckDBPyConnection, report: ValidationReport) -> ValidationReport:
     """`record` on an open connection to the history database."""
-    con.execute(_SCHEMA)
+    _ensure_schema(con)
     report, pending = _confirm(con, report)
     run_id = report.id
     con.execute("BEGIN")

@@ -247,3 +247,26 @@ def test_an_incremental_run_reports_each_sides_latest_write_as_a_full_run_does(
     assert incremental["freshness"]["old_max"] == (
         "2026-01-01T14:00:00+00:00" if changed_on else "2026-01-01T12:03:04.118000+00:00"
     )
+
+
+def test_a_history_written_before_incremental_runs_existed_is_upgraded_in_place(
+    pair, tmp_path, capsys
+):
+    """A state dir from a version whose history lacks the incremental columns keeps its runs."""
+    from migration_pipeline.validation.history import _SCHEMA, history_path
+
+    first_version = _SCHEMA.split("ALTER TABLE")[0]
+    _db(
+        history_path(tmp_path),
+        first_version,
+        "INSERT INTO validation_runs (run_id, old_destination, new_destination) "
+        "VALUES ('earlier', 'a', 'b')",
+    )
+    code, document, table = _validate(capsys, pair, tmp_path)
+    assert (code, document["summary"]["mode"]) == (0, "full")
+    code, document, table = _validate(capsys, pair, tmp_path)
+    assert (code, document["summary"]["mode"]) == (0, "incremental")
+    with duckdb.connect(str(history_path(tmp_path)), read_only=True) as con:
+        runs = con.execute("SELECT count(*) FROM validation_runs").fetchone()[0]
+        modes = con.execute("SELECT mode FROM validation_tables ORDER BY mode").fetchall()
+    assert (runs, modes) == (3, [("full",), ("incremental",)])
