@@ -64,6 +64,36 @@ def record_approval(
     return metadata
 
 
+def record_in_run(
+    context: dg.OpExecutionContext | dg.AssetExecutionContext,
+    spec: MigrationSpec,
+    who: str,
+    decision: str,
+    comment: str = "",
+    reviewed: str = "",
+) -> None:
+    """Record a decision from the run that acts on it (the abort job, the approval asset), linked
+    to that run; once for the run and its retries. Dagster's retry of a crashed run (or a
+    re-execution) carries the first run's root run id and continues the decision that run
+    recorded, without judging it again; a run a person launches anew is a new decision."""
+    if recorded_by(context.instance, spec, context.run):
+        return
+    metadata = decide(validation_records(context.instance, spec), who, decision, comment, reviewed)
+    context.log_event(dg.AssetMaterialization(approval_key(spec), metadata=metadata))
+
+
+def recorded_by(instance: dg.DagsterInstance, spec: MigrationSpec, run: dg.DagsterRun) -> bool:
+    """Whether the latest decision was recorded by `run` or by a run of the same lineage."""
+    found = instance.fetch_materializations(approval_key(spec), limit=1).records
+    recorded = instance.get_run_by_id(found[0].run_id) if found and found[0].run_id else None
+    return recorded is not None and same_lineage(recorded, run)
+
+
+def same_lineage(recorded: dg.DagsterRun, run: dg.DagsterRun) -> bool:
+    """`run` is `recorded` itself, or a retry or re-execution of the same first run."""
+    return (recorded.root_run_id or recorded.run_id) == (run.root_run_id or run.run_id)
+
+
 def open_instance() -> dg.DagsterInstance:
     """The Dagster instance under $DAGSTER_HOME (the one the job, sensor and UI use)."""
     if not os.environ.get("DAGSTER_HOME"):

@@ -31,7 +31,7 @@ from migration_pipeline.orchestration.resources import (
     ValidationResource,
 )
 from migration_pipeline.orchestration.rollback import (
-    abort_and_roll_back,
+    abort_in_run,
     retry_like_the_abort_job,
     summary,
 )
@@ -151,6 +151,8 @@ def approval_asset(spec: MigrationSpec) -> dg.AssetsDefinition:
         pool=pool(spec),
         deps=[validation_key(spec)],
         owners=list(spec.owners),
+        # An abort's decision is recorded once, before its rollback (see abort_from_the_ui).
+        output_required=False,
         description=(
             f"A person's decision on the cutover of {spec.name}: materialize with config "
             "who / decision (approve, reject, abort) / comment / validation_id (the one you "
@@ -166,8 +168,11 @@ def approval_asset(spec: MigrationSpec) -> dg.AssetsDefinition:
         config: ApprovalConfig,
         terraform: TerraformResource,
         artie: ArtieApiResource,
-    ) -> dg.MaterializeResult:
+    ):
         try:
+            if config.decision == "abort":
+                yield from abort_from_the_ui(context, spec, config, terraform, artie)
+                return
             metadata = decide(
                 validation_records(context.instance, spec),
                 config.who,
@@ -177,26 +182,33 @@ def approval_asset(spec: MigrationSpec) -> dg.AssetsDefinition:
             )
         except ApprovalError as e:
             raise dg.Failure(str(e)) from e
-        if config.decision == "abort":
-            # Recorded before the rollback starts (so nothing advances again), then rolled back.
-            retry_like_the_abort_job(context.instance, context.run_id, spec)
-            with artie.client() as client:
-                results = abort_and_roll_back(
-                    context.instance,
-                    spec,
-                    config.who,
-                    config.comment,
-                    terraform.runner(spec),
-                    client,
-                )
-            metadata = {**metadata, "rollback": dg.MetadataValue.md(summary(results))}
         context.log.info(
             f"{metadata['who']} decided {metadata['decision']} on validation "
             f"{metadata['validation_id'] or '(none)'}"
         )
-        return dg.MaterializeResult(metadata=metadata)
+        yield dg.MaterializeResult(metadata=metadata)
 
     return approval
+
+
+def abort_from_the_ui(
+    context: dg.AssetExecutionContext,
+    spec: MigrationSpec,
+    config: ApprovalConfig,
+    terraform: TerraformResource,
+    artie: ArtieApiResource,
+):
+    """The approval's `abort`: the decision is materialized once, in this run and before the
+    rollback starts (so nothing advances again; a retry of the run continues it and records
+    nothing), then the rollback is observed on the asset."""
+    retry_like_the_abort_job(context.instance, context.run_id, spec)
+    results = abort_in_run(
+        context, spec, config.who, config.comment, terraform, artie, config.validation_id
+    )
+    context.log.info(f"{config.who} decided abort: {spec.name} is rolled back")
+    yield dg.AssetObservation(
+        asset_key=approval_key(spec), metadata={"rollback": dg.MetadataValue.md(summary(results))}
+    )
 
 
 def build_assets(spec: MigrationSpec) -> list:

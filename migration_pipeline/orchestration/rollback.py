@@ -4,14 +4,15 @@ One path for the three ways a person aborts: the approval asset's `abort` decisi
 `<migration>_abort_job`, and `migration-pipeline abort`. The decision is recorded before any
 step runs, so an interrupted rollback never lets the migration advance again; running the
 abort again finishes the rollback (each step is idempotent). Both Dagster ways carry the same run
-tags (`runs.job_tags`), so Dagster retries a rollback whose worker died either way.
+tags (`runs.job_tags`), so Dagster retries a rollback whose worker died either way, and record
+the decision once in the run a person launched: its retries continue that decision.
 """
 
 # No `from __future__ import annotations`: Dagster reads the context and resource annotations.
 import dagster as dg
 
 from migration_pipeline.artie.client import ArtieClient
-from migration_pipeline.orchestration.approvals import record_approval
+from migration_pipeline.orchestration.approvals import record_approval, record_in_run
 from migration_pipeline.orchestration.resources import ArtieApiResource, TerraformResource
 from migration_pipeline.orchestration.runs import job_tags, pool
 from migration_pipeline.spec import MigrationSpec
@@ -28,11 +29,34 @@ def abort_and_roll_back(
     comment: str,
     runner: TerraformRunner,
     artie: ArtieClient,
+    context: dg.OpExecutionContext | dg.AssetExecutionContext | None = None,
+    reviewed: str = "",
 ) -> tuple[StepResult, ...]:
-    """Refuse after cutover; otherwise record `who`'s abort and run the rollback steps."""
+    """Refuse after cutover; otherwise record `who`'s abort and run the rollback steps. From a run
+    (`context`), the decision is recorded in that run, once for it and its retries; without one
+    (the CLI), every command is a person's decision and is recorded."""
     abort.check_before_cutover(spec)
-    record_approval(instance, spec, who, "abort", comment)
+    if context is None:
+        record_approval(instance, spec, who, "abort", comment, reviewed)
+    else:
+        record_in_run(context, spec, who, "abort", comment, reviewed)
     return abort_migration(spec, runner, artie)
+
+
+def abort_in_run(
+    context: dg.OpExecutionContext | dg.AssetExecutionContext,
+    spec: MigrationSpec,
+    who: str,
+    comment: str,
+    terraform: TerraformResource,
+    artie: ArtieApiResource,
+    reviewed: str = "",
+) -> tuple[StepResult, ...]:
+    """The abort from a Dagster run (the abort job, the approval asset's decision)."""
+    with artie.client() as client:
+        return abort_and_roll_back(
+            context.instance, spec, who, comment, terraform.runner(spec), client, context, reviewed
+        )
 
 
 def retry_like_the_abort_job(
@@ -74,10 +98,7 @@ def build_abort_job(spec: MigrationSpec) -> dg.JobDefinition:
         terraform: TerraformResource,
         artie: ArtieApiResource,
     ) -> None:
-        with artie.client() as client:
-            results = abort_and_roll_back(
-                context.instance, spec, config.who, config.comment, terraform.runner(spec), client
-            )
+        results = abort_in_run(context, spec, config.who, config.comment, terraform, artie)
         context.log.info(f"{spec.name} aborted by {config.who} and rolled back.")
         context.add_output_metadata({"rollback": dg.MetadataValue.md(summary(results))})
 

@@ -22,7 +22,7 @@ import pytest
 
 from migration_pipeline.artie.client import ArtieClient
 from migration_pipeline.cli import main
-from migration_pipeline.orchestration.event_metadata import approval_key
+from migration_pipeline.orchestration.event_metadata import approval_key, read_approval
 from migration_pipeline.orchestration.runs import (
     LAUNCHED_BY_TAG,
     REFUSED_TAG,
@@ -217,6 +217,7 @@ def test_an_abort_run_killed_after_artie_deleted_the_new_pipeline_is_retried_and
             240,
         )
         status = Watch(deployment, spec, instance).status()
+        recorded = instance.fetch_materializations(approval_key(spec), limit=10).records
     total = time.monotonic() - started
 
     crashed, retried = runs[-1], runs[0]
@@ -224,6 +225,13 @@ def test_an_abort_run_killed_after_artie_deleted_the_new_pipeline_is_retried_and
     assert (crashed.status, crashed.tags.get("dagster/will_retry")) == ("FAILURE", "true")
     assert retried.tags["dagster/retry_number"] == "1"
     assert crashed.tags["dagster/auto_retry_run_id"] == retried.run_id
+    # One decision, recorded once by the run the person launched: the retry continues it.
+    decisions = [
+        (r.run_id, read_approval(r.asset_materialization.metadata, None)) for r in recorded
+    ]
+    assert [(run, a.who, a.decision, a.comment) for run, a in decisions] == [
+        (person, "ana", "abort", "wrong warehouse")
+    ]
     # Artie saw one DELETE, of the new pipeline; the old one streams on, the reader as it was.
     assert [(m, p) for m, p, _ in proxy.reached("DELETE", PIPELINE)] == [
         ("DELETE", f"/pipelines/{new_uuid}")

@@ -112,8 +112,11 @@ def test_the_approval_assets_abort_decision_rolls_back(sandbox, created, tmp_pat
         tags = instance.get_run_by_id(result.run_id).tags
         assert abort_job.run_tags.items() <= tags.items(), tags
         assert abort_job.run_tags[RETRY_TAG] == "3"
-        (materialization,) = result.asset_materializations_for_node(f"{spec.name}__approval")
-    shown = materialization.metadata["rollback"].value
+        # The decision is recorded once, by this run; the rollback is observed on the asset.
+        records = instance.fetch_materializations(approval_key(spec), limit=10).records
+        assert [r.run_id for r in records] == [result.run_id]
+        (observation,) = result.asset_observations_for_node(f"{spec.name}__approval")
+    shown = observation.metadata["rollback"].value
     assert "artie_pipeline.analytics_v2 would be destroyed" in shown
     # The reader's `tables`, left out, is "known after apply" (Optional + Computed, as in Artie's
     # provider): the plan summary lists the attribute the step sets.

@@ -10,7 +10,7 @@ import pytest
 from migration_pipeline.artie.models import PipelineDetail, TableStatus
 from migration_pipeline.errors import ApprovalError, SpecError
 from migration_pipeline.orchestration import build_definitions
-from migration_pipeline.orchestration.approvals import record_approval
+from migration_pipeline.orchestration.approvals import record_approval, record_in_run, recorded_by
 from migration_pipeline.orchestration.checks import checks
 from migration_pipeline.orchestration.destinations import destinations, table_mappings
 from migration_pipeline.orchestration.event_metadata import (
@@ -152,6 +152,39 @@ def test_an_approval_records_the_latest_validation_and_is_read_back(spec, tmp_pa
         "v-1",
         "counts agree",
     )
+
+
+def test_a_decision_a_run_recorded_is_recorded_again_only_by_a_new_launch(spec, tmp_path):
+    """Dagster's retry of a crashed abort run (root run id: the first run) continues the decision
+    the first run recorded; a run a person launches anew, or the CLI, records a new one."""
+
+    @dg.op
+    def decide_abort(context) -> None:
+        record_in_run(context, spec, "ana", "abort", "wrong warehouse")
+
+    @dg.job
+    def abort_job():
+        decide_abort()
+
+    def recorded(instance) -> list[tuple[str, str]]:
+        found = instance.fetch_materializations(approval_key(spec), limit=10).records
+        return [(r.run_id, r.asset_materialization.metadata["who"].value) for r in found]
+
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        first = abort_job.execute_in_process(instance=instance).run_id
+        assert recorded(instance) == [(first, "ana")]
+        retries = [dg.DagsterRun("abort_job", "retry-1", parent_run_id=first, root_run_id=first)]
+        retries.append(
+            dg.DagsterRun("abort_job", "retry-2", parent_run_id="retry-1", root_run_id=first)
+        )
+        for run in retries:
+            instance.add_run(run)
+            assert recorded_by(instance, spec, run)
+        relaunched = abort_job.execute_in_process(instance=instance).run_id
+        assert recorded(instance) == [(relaunched, "ana"), (first, "ana")]
+        assert not recorded_by(instance, spec, retries[0])  # not the latest decision any more
+        record_approval(instance, spec, "bo", "abort")
+        assert not recorded_by(instance, spec, instance.get_run_by_id(relaunched))
 
 
 def test_an_unknown_decision_is_refused(spec, tmp_path):
