@@ -1,8 +1,8 @@
 """Abort before cutover rolls back with guarded steps: the new pipeline deleted, the reader as it
 was before the migration in Artie and in the module (byte for byte); a promote or create killed
 mid-apply is settled first (what Artie accepted adopted, a saved pipeline then deleted once; a
-create Artie never saw undone, nothing applied); once the cutover has started, finished or not,
-it refuses."""
+promote or create Artie never saw undone, nothing applied); once the cutover has started,
+finished or not, it refuses."""
 
 from __future__ import annotations
 
@@ -102,22 +102,25 @@ ADOPTED_PROMOTE = (
     "stopped after Artie accepted it, before Terraform recorded it): recorded it in the state (a "
     "checked refresh-only apply, or `state rm` of a pipeline Artie deleted)."
 )
-UNDONE_CREATE = (
-    "create had not reached Artie (an earlier run stopped before Artie accepted it): its edit is "
+UNDONE = (
+    "{step} had not reached Artie (an earlier run stopped before Artie accepted it): its edit is "
     "undone and nothing was applied."
 )
 
 
-# (step killed, whether Artie accepted its request, what the abort's first two steps did)
+# (step killed, whether Artie accepted its request, what the settle and each abort step did).
+# A promote Artie never saw is undone by its journal: the reader's file is back as it was before
+# the migration, so abort_reader, though promote recorded the reader's `before`, has nothing left.
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize(
     "step, reached, settled",
     [
-        ("create", True, ("applied", "applied")),
-        ("create", False, ("undone", "already done")),
-        ("promote", True, ("applied", "already done")),
+        ("create", True, ("applied", "applied", "applied", "applied")),
+        ("create", False, ("undone", "already done", "applied", "applied")),
+        ("promote", True, ("applied", "already done", "applied", "applied")),
+        ("promote", False, ("undone", "already done", "already done", "already done")),
     ],
-    ids=["create-accepted", "create-never-seen", "promote-accepted"],
+    ids=["create-accepted", "create-never-seen", "promote-accepted", "promote-never-seen"],
 )
 def test_an_abort_settles_a_step_killed_mid_apply_then_rolls_back(
     sandbox, tmp_path, monkeypatch, step, reached, settled
@@ -135,21 +138,20 @@ def test_an_abort_settles_a_step_killed_mid_apply_then_rolls_back(
         # Every request the abort's terraform sends to Artie goes through this proxy (no trap).
         with HoldingProxy(sandbox.endpoint, "NONE", r"^$") as seen:
             results = abort_migration(spec, runner_for(sandbox, directory, seen.url), api)
-        assert [(r.step, r.status) for r in results] == [
-            (step, settled[0]),
-            ("abort_pipeline", settled[1]),
-            ("abort_reader", "applied"),
-            ("abort_tidy", "applied"),
-        ]
+        assert [(r.step, r.status) for r in results] == list(
+            zip((step, "abort_pipeline", "abort_reader", "abort_tidy"), settled, strict=True)
+        )
         assert results[0].message == (
             f"Artie already had 'analytics_v2' ({orphans[0]}) on the reader, unknown to the state "
             "(an earlier create was stopped after Artie accepted it): imported it as "
             "artie_pipeline.analytics_v2 instead of creating a second pipeline."
             if orphans
-            else (ADOPTED_PROMOTE if reached else UNDONE_CREATE)
+            else (ADOPTED_PROMOTE if reached else UNDONE.format(step=step))
         )
-        # Nothing created by the abort; the pipeline Artie accepted deleted once, by the abort.
+        # Nothing created by the abort; the pipeline Artie accepted deleted once, by the abort;
+        # the reader updated once, only where abort_reader applied.
         assert seen.reached(*CREATE) == []
+        assert len(seen.reached(*READER)) == (settled[2] == "applied")
         assert [p for _, p, _ in seen.reached("DELETE", PIPELINE)] == [
             f"/pipelines/{uuid}" for uuid in orphans
         ]
