@@ -10,7 +10,7 @@ import dagster as dg
 
 from migration_pipeline.phases import Step
 from migration_pipeline.spec import MigrationSpec
-from migration_pipeline.terraform.results import StepResult, plan_lines
+from migration_pipeline.terraform.results import StepResult
 
 ARTIE_KINDS = {"artie", "terraform"}
 
@@ -57,7 +57,7 @@ def step_event(spec: MigrationSpec, step: Step, result: StepResult) -> dg.AssetM
             "change": change,
             "step": str(step),
             "status": result.status,
-            "plan": dg.MetadataValue.md("\n".join(plan_lines(result.plan))),
+            "plan": dg.MetadataValue.md("\n".join(result.plan_lines())),
             "resources_changed": len(result.plan.changes) if result.plan else 0,
         },
     )

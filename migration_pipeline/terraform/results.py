@@ -45,6 +45,10 @@ def file_diffs(
     return tuple(diffs)
 
 
+UNDONE_STATUS = "undone"
+NOT_APPLIED = "Not applied: the step's edit was undone, so Terraform applied nothing of it."
+
+
 @dataclass(frozen=True)
 class StepResult:
     """One step's outcome: `applied`, `already done`, `planned` (rehearsal), `refused` or
@@ -76,8 +80,12 @@ class StepResult:
                 ]
         else:
             lines += ["(none)", ""]
-        lines += ["**Plan:**", ""] + plan_lines(self.plan)
+        lines += ["**Plan:**", ""] + self.plan_lines()
         return "\n".join(lines).rstrip() + "\n"
+
+    def plan_lines(self) -> list[str]:
+        """The plan as this step's outcome shows it: an undone step's plan was never applied."""
+        return [NOT_APPLIED] if self.status == UNDONE_STATUS else plan_lines(self.plan)
 
 
 def plan_lines(plan: Plan | None) -> list[str]:

@@ -23,7 +23,7 @@ from migration_pipeline.phases import STEPS, Step
 from migration_pipeline.spec import MigrationSpec
 from migration_pipeline.terraform import abort, edits, guard, hcl, workdir
 from migration_pipeline.terraform.plan import Plan, Redactor, parse_plan, secrets_of
-from migration_pipeline.terraform.results import StepResult, file_diffs
+from migration_pipeline.terraform.results import UNDONE_STATUS, StepResult, file_diffs
 from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline.terraform.state import TerraformState
 from migration_pipeline.terraform.tables import AttachedPipeline, TableId
@@ -288,7 +288,7 @@ def run_step(
             abort.forget_before(directory)
     undone = settle_only and plan.has_changes
     status, message = (
-        ("undone", UNDONE.format(step=step))
+        (UNDONE_STATUS, UNDONE.format(step=step))
         if undone
         else _outcome(step, bool(edit.files), plan.has_changes, converging)
     )

@@ -102,6 +102,7 @@ ADOPTED_PROMOTE = (
     "stopped after Artie accepted it, before Terraform recorded it): recorded it in the state (a "
     "checked refresh-only apply, or `state rm` of a pipeline Artie deleted)."
 )
+NOT_APPLIED = "**Plan:**\n\nNot applied: the step's edit was undone"
 UNDONE = (
     "{step} had not reached Artie (an earlier run stopped before Artie accepted it): its edit is "
     "undone and nothing was applied."
@@ -148,6 +149,9 @@ def test_an_abort_settles_a_step_killed_mid_apply_then_rolls_back(
             if orphans
             else (ADOPTED_PROMOTE if reached else UNDONE.format(step=step))
         )
+        # What the rollback summary shows: an undone step applied nothing of its plan.
+        shown = results[0].to_markdown()
+        assert "would be" not in shown and (NOT_APPLIED in shown) == (not reached), shown
         # Nothing created by the abort; the pipeline Artie accepted deleted once, by the abort;
         # the reader updated once, only where abort_reader applied.
         assert seen.reached(*CREATE) == []

@@ -17,6 +17,7 @@ from migration_pipeline.terraform.steps import (
     _MODULE_EDITS,
     _READER_EDITS,
     NO_API_NOTE,
+    UNDONE,
     attached_pipelines,
     make_edit,
     run_step,
@@ -162,6 +163,22 @@ def test_a_result_renders_as_markdown():
         "- artie_source_reader.mysql would be updated in place (changes is_shared)\n"
         "  - `is_shared`: `false` -> `true`\n"
     )
+
+
+def test_an_undone_result_says_its_plan_was_not_applied():
+    change = ResourceChange(
+        "artie_source_reader.mysql",
+        "managed",
+        ("update",),
+        (AttributeChange("is_shared", "false", "true"),),
+    )
+    result = StepResult("promote", "undone", UNDONE.format(step="promote"), (), Plan((change,), ()))
+    shown = result.to_markdown()
+    assert shown.startswith(f"### promote: undone\n\n{UNDONE.format(step='promote')}\n"), shown
+    assert shown.endswith(
+        "**File changes:**\n\n(none)\n\n**Plan:**\n\n"
+        "Not applied: the step's edit was undone, so Terraform applied nothing of it.\n"
+    ), shown
 
 
 def test_the_old_pipeline_counts_however_it_names_the_reader(tmp_path):
