@@ -32,14 +32,21 @@ def read_rows(con: duckdb.DuckDBPyConnection, side: Side, where: Sql) -> None:
     )
 
 
-def side_rows(side: Side, where: Sql) -> Sql:
+def side_rows(side: Side, where: Sql, content: bool = True) -> Sql:
     """SELECT the positional rows (k0.., c0.., h, live, wt) of `side` matching `where`; `wt` in
-    the column's own type (cast once per key in `_key_counts`: a cast per row costs ~15% here)."""
+    the column's own type (cast once per key in `_key_counts`: a cast per row costs ~15% here).
+    Without `content` the compared columns and the hash are NULL: only the key, whether the row
+    is live and when it was written are read (a fraction of the columns to decompress)."""
     write_time = side.write_time or Sql("NULL::TIMESTAMPTZ")
+    columns = positional("c", side.columns)
+    row_hash = side.row_hash
+    if not content:
+        columns = [compose("NULL AS {c}", c=ident(f"c{i}")) for i in range(len(side.columns))]
+        row_hash = Sql("NULL::UBIGINT")
     return compose(
         "SELECT {v}, {h} AS h, {l} AS live, {w} AS wt FROM {table} WHERE {where}",
-        v=join(positional("k", side.keys) + positional("c", side.columns)),
-        h=side.row_hash,
+        v=join(positional("k", side.keys) + columns),
+        h=row_hash,
         l=side.live,
         w=write_time,
         table=side.table,
@@ -62,7 +69,10 @@ def _key_counts(con: duckdb.DuckDBPyConnection, side: Side) -> None:
 
 def _classify(con: duckdb.DuckDBPyConnection, key_count: int, freshness: Freshness) -> None:
     """Label every differing key. A key with no row at all on the leading side while the
-    lagging side still has it may be a hard delete the lagging side has not applied yet."""
+    lagging side still has it may be a hard delete the lagging side has not applied yet. The
+    hash sum `s` is NULL where a key has no live row, and where its rows were read without
+    their content (in flight, see `side_rows`): such a key differs from one whose content was
+    read, whatever that content hashes to."""
     keys = join(
         compose("CASE WHEN o.p THEN {a} ELSE {b} END AS {k}", a=a, b=b, k=k)
         for a, b, k in zip(
@@ -83,7 +93,7 @@ def _classify(con: duckdb.DuckDBPyConnection, key_count: int, freshness: Freshne
             "WHEN coalesce(o.c, 0) = 0 THEN 'extra_in_new' "
             "WHEN coalesce(n.c, 0) = 0 THEN 'missing_in_new' ELSE 'changed' END AS kind "
             "FROM {o} o FULL JOIN {n} n ON {on} "
-            "WHERE coalesce(o.c, 0) <> coalesce(n.c, 0) OR coalesce(o.s, 0) <> coalesce(n.s, 0)",
+            "WHERE coalesce(o.c, 0) <> coalesce(n.c, 0) OR o.s IS DISTINCT FROM n.s",
             t=temp("keydiff", "all"),
             keys=keys,
             o=temp("keys", "old"),

@@ -27,6 +27,11 @@ def pair(tmp_path):
     return _db(tmp_path / "old.duckdb", CREATE, rows), _db(tmp_path / "new.duckdb", CREATE, rows)
 
 
+def _write(path, statement, rows):
+    with duckdb.connect(path) as con:
+        con.executemany(statement, rows)
+
+
 def _both(pair, *statements):
     for path in pair:
         _db(path, *statements)
@@ -94,6 +99,28 @@ def test_a_change_lost_on_new_is_listed_by_the_incremental_run(pair, tmp_path, c
     code, document, table = _validate(capsys, pair, tmp_path, "--max-lag", "1e9")
     assert (code, document["summary"]["mode"], _keys(table)) == (1, "incremental", [1, 2, 500, 600])
     assert table["coverage"]["changed_keys"] == 4
+
+
+def test_keys_the_lagging_side_has_not_reached_are_in_flight_then_compared_once_it_has(
+    pair, tmp_path, capsys
+):
+    """While new lags, old's newer changes are set aside unread (even one that wrote the same
+    values: only its write time is read on new), and compared once new has caught up."""
+    _validate(capsys, pair, tmp_path)
+    _both(pair, "UPDATE t SET __artie_updated_at = TIMESTAMP '2026-01-01 12:30:00' WHERE id = 9")
+    at_13 = "UPDATE t SET v = ?, __artie_updated_at = TIMESTAMP '2026-01-01 13:00:00' WHERE id = ?"
+    _write(pair[0], at_13, [["x", 0], ["x", 1], ["x", 2], ["x", 3], ["v4", 4]])  # 4: same value
+    code, document, table = _validate(capsys, pair, tmp_path, "--max-lag", "1e9")
+    assert (code, table["coverage"]["mode"], table["in_flight"]) == (
+        0,
+        "incremental",
+        [0, 1, 2, 3, 4],
+    )
+    assert table["coverage"]["description"].endswith("6 changed keys checked, counts equal")
+    _write(pair[1], at_13, [["x", 0], ["x", 1], ["lost", 2], ["v4", 4]])  # 3 never arrives
+    code, document, table = _validate(capsys, pair, tmp_path)
+    assert (code, table["coverage"]["mode"], table["in_flight"]) == (1, "incremental", [])
+    assert [c["key"] for c in table["changed"]] == [2, 3]
 
 
 def test_a_run_from_another_folder_with_relative_paths_continues(
