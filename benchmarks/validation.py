@@ -7,7 +7,8 @@ its incremental re-validation (issues 5 and 9).
 `generate` writes two DuckDB files with the same 10M-row table (10 mixed columns and Artie's
 `__artie_updated_at`), a third one with 1,000 scattered differences, and two more pairs that
 were validated clean (full) and then received the same 10,000 random changes with a fresh
-change time (in the second pair, 50 of them dropped or corrupted on the new side). `run` times
+change time (in the second pair, 50 of them dropped or corrupted on the new side; in the third,
+1,000 more updates on the old side only, as while the new pipeline lags). `run` times
 every tool as a whole process, start to exit (peak memory and CPU from the kernel's accounting
 of that process), and writes the results as Markdown.
 """
@@ -33,7 +34,9 @@ ROWS = 10_000_000
 DIFFERENCES = 1_000
 CHANGES_APPLIED = 10_000  # inserts, updates, deletes applied to both sides after the baseline
 FAULTS = 50  # of those, dropped or corrupted on the new side
+IN_FLIGHT = 1_000  # updates on old only, 5 s after the others: new lags (both pipelines stream)
 T0, T1 = "2026-01-01 00:00:00", "2026-01-02 00:00:00"  # the baseline's and the changes' time
+T2 = "2026-01-02 00:00:05"  # the in-flight updates' time
 TABLE = "orders"
 MEMORY_LIMIT = "2GB"
 
@@ -102,6 +105,18 @@ def generate(directory: Path, rows: int) -> None:
     _generate_changes(directory, rows)
 
 
+def in_flight_keys(rows: int, changes: dict[str, list[int]]) -> list[int]:
+    """Existing keys none of the changes touched, updated on old only while new lags."""
+    touched = set(changes["update"] + changes["delete"])
+    rng = random.Random(11)
+    keys: list[int] = []
+    while len(keys) < IN_FLIGHT:
+        key = 2 * rng.randrange(rows)
+        if key not in touched and key not in keys:
+            keys.append(key)
+    return keys
+
+
 def change_set(rows: int) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
     """10,000 random changes (60% updates, 20% deletes, 20% inserts) and the 50 faults among
     them: updates and inserts dropped on new, updates corrupted on new (deletes never dropped:
@@ -121,10 +136,14 @@ def change_set(rows: int) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
 
 
 def _apply_changes(
-    path: Path, changes: dict[str, list[int]], skip: set[int], corrupt: set[int]
+    path: Path,
+    changes: dict[str, list[int]],
+    skip: set[int],
+    corrupt: set[int],
+    at: str = T1,
 ) -> None:
     """Apply the changes as Artie's writer does (and the sandbox's): a merge that deletes the
-    keys' old rows and inserts their new versions, with a fresh change time."""
+    keys' old rows and inserts their new versions, with a fresh change time `at`."""
     with duckdb.connect(str(path)) as con:
         con.execute("CREATE TEMP TABLE c (id BIGINT, kind VARCHAR)")
         con.executemany(
@@ -137,12 +156,12 @@ def _apply_changes(
             "(SELECT id FROM bad) THEN 7 ELSE 1 END AS quantity, 'changed' AS note, "
             "?::TIMESTAMP AS __artie_updated_at) FROM orders "
             "WHERE id IN (SELECT id FROM c WHERE kind = 'update')",
-            [T1],
+            [at],
         )
         con.execute(
             "INSERT INTO staged SELECT id, 1, 2, 3.5, 4.25, 'inserted', NULL, true, "
             "DATE '2024-01-01', TIMESTAMP '2024-01-01', ?::TIMESTAMP FROM c WHERE kind = 'insert'",
-            [T1],
+            [at],
         )
         con.execute("BEGIN")
         con.execute("DELETE FROM orders WHERE id IN (SELECT id FROM c WHERE kind <> 'insert')")
@@ -191,7 +210,8 @@ def scale(directory: Path, rows: int, repeats: int) -> None:
 
 
 def _generate_changes(directory: Path, rows: int) -> None:
-    """Two pairs validated clean in full, then changed: equally, and with the 50 faults."""
+    """Three pairs validated clean in full, then changed: equally, with the 50 faults, and
+    equally plus 1,000 updates on old only (new 5 s behind)."""
     started = time.perf_counter()
     changes, faults = change_set(rows)
     for name in INCREMENTAL:
@@ -213,9 +233,12 @@ def _generate_changes(directory: Path, rows: int) -> None:
         dropped = set(faults["dropped_update"] + faults["dropped_insert"]) if faulty else set()
         corrupt = set(faults["corrupted_update"]) if faulty else set()
         _apply_changes(pair / "new.duckdb", changes, dropped, corrupt)
+        if name == "incremental_in_flight":
+            late = {"update": in_flight_keys(rows, changes), "delete": [], "insert": []}
+            _apply_changes(pair / "old.duckdb", late, set(), set(), T2)
     (directory / "faults.json").write_text(json.dumps(faults))
     print(
-        f"applied {CHANGES_APPLIED} changes to two pairs in {time.perf_counter() - started:.1f} s"
+        f"applied {CHANGES_APPLIED} changes to three pairs in {time.perf_counter() - started:.1f} s"
     )
 
 
@@ -294,7 +317,7 @@ LABELS = {
     "reladiff": "reladiff 0.6 (hashdiff)",
     "datacompy": "datacompy on pandas",
 }
-INCREMENTAL = ("incremental_equal", "incremental_50_faults")
+INCREMENTAL = ("incremental_equal", "incremental_50_faults", "incremental_in_flight")
 CLI = Path(sys.executable).parent / "migration-pipeline"
 
 
@@ -348,6 +371,7 @@ def _cli_result(out: str) -> dict:
         },
         "seconds": (finished - started).total_seconds(),
         "coverage": table["coverage"]["description"],
+        "in_flight": len(table["in_flight"]),
     }
 
 
@@ -411,6 +435,8 @@ def _record(
         if expected is None
         else located(result, expected)
     )
+    if result.get("in_flight"):
+        result["located"] += f", {result['in_flight']:,} in flight"
     if not all((r["equal"], r["keys"]) == (runs[0]["equal"], runs[0]["keys"]) for r in runs):
         result["located"] += " (runs disagree)"
     results[(tool, variant)] = result
@@ -464,7 +490,7 @@ def benchmark(directory: Path, repeats: int, others: int) -> dict:
                           repeats, pair / "state")  # fmt: skip
         _record(results, "floor", name, runs["floor"], None)
         _record(results, "incremental", name, runs["incremental"],
-                None if name == "incremental_equal" else wanted)  # fmt: skip
+                wanted if name == "incremental_50_faults" else None)  # fmt: skip
     return results
 
 
@@ -551,18 +577,21 @@ def _targets(results: dict) -> list[str]:
                 5,
             )
         )
+    expected = {
+        "incremental_equal": ("", "reports equal", "equal"),
+        "incremental_50_faults": (f" ({FAULTS} faults)", f"reports exactly the {FAULTS} faulty keys",
+                                  f"all {FAULTS}, each kind right"),
+        "incremental_in_flight": (f" and {IN_FLIGHT:,} on old only (new 5 s behind; not an issue "
+                                  "target, the same bound)", f"reports equal with {IN_FLIGHT:,} "
+                                  "in flight", f"equal, {IN_FLIGHT:,} in flight"),
+    }  # fmt: skip
     for name in INCREMENTAL:
         result = results[("incremental", name)]
-        what = (
-            "reports equal"
-            if name == "incremental_equal"
-            else f"reports exactly the {FAULTS} faulty keys"
-        )
-        ok = result["located"] in ("equal", f"all {FAULTS}, each kind right")
+        case, what, wanted = expected[name]
+        ok = result["located"] == wanted
         rows.append(
             _target(
-                f"incremental after {CHANGES_APPLIED:,} changes"
-                f"{'' if name == 'incremental_equal' else f' ({FAULTS} faults)'}: within "
+                f"incremental after {CHANGES_APPLIED:,} changes{case}: within "
                 f"0.2x the floor, {what}{'' if ok else ' (NOT: ' + result['located'] + ')'}",
                 ratio(("incremental", name), ("floor", name)),
                 0.2,
@@ -641,12 +670,14 @@ def render(
         "spread evenly over the key range: 334 changed values (rotating over six columns, NULL <-> value",
         "included), 333 rows missing in new, 333 rows extra in new.",
         "",
-        "Incremental: two more copies of the pair, each validated clean (full, `--state-dir`), then",
+        "Incremental: three more copies of the pair, each validated clean (full, `--state-dir`), then",
         f"{CHANGES_APPLIED:,} random changes (6,000 updates, 2,000 deletes, 2,000 inserts of random keys) applied",
         "to both sides with a fresh `__artie_updated_at` the way Artie's writer applies them (a merge: the",
         "keys' old rows deleted, their new versions inserted); in the second pair",
         f"{FAULTS} of them are dropped or corrupted on the new side (20 updates and 15 inserts dropped,",
-        "15 updates written with another value).",
+        f"15 updates written with another value); in the third, {IN_FLIGHT:,} more updates of other keys",
+        "reach the old side only, 5 s later: the new pipeline lags, as while both stream, and those",
+        "keys are in flight.",
         "Each incremental run starts from a fresh copy of the state dir, so every repeat continues from",
         "the same clean full validation; the floor is timed on the same changed pair.",
         "",
