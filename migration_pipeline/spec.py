@@ -31,6 +31,7 @@ migrations:
       max_in_flight_keys: 1000       # clean only with at most this many keys in flight
       max_in_flight_age_seconds: 30  # ... the oldest of them at most this old
       poll_seconds: 60               # how often the catch-up sensor looks
+      retry_grace_seconds: 60        # a crashed run Dagster has not retried by then: the sensor launches the job
     validation:                      # optional
       old_destination: null          # DuckDB file or md: name; default: from the Terraform
       new_destination: null          #   state (a DuckDB connector's directory/<database>.duckdb)
@@ -64,6 +65,9 @@ from migration_pipeline.validation.schedule import DEFAULT_FULL_EVERY, DEFAULT_F
 from migration_pipeline.validation.verdict import Limits
 
 _LIMITS = Limits()
+# Dagster's retry daemon launches a crashed run's retry within seconds; a crash still waiting
+# after this long was missed, and the catch-up sensor launches the job in its place.
+RETRY_GRACE_SECONDS = 60.0
 
 _OWNER = re.compile(r"^(team:[A-Za-z0-9_-]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")
 _ADDRESS = re.compile(r"^(artie_[a-z_]+)\.([A-Za-z_][A-Za-z0-9_-]*)$")
@@ -186,6 +190,7 @@ class GateSpec(_Model):
     clean_validations: int = Field(default=2, ge=1)
     max_validation_age_minutes: float = Field(default=30, gt=0)
     poll_seconds: int = Field(default=60, ge=1)
+    retry_grace_seconds: float = Field(default=RETRY_GRACE_SECONDS, gt=0)
     max_lag_seconds: float = Field(default=_LIMITS.max_lag_seconds, ge=0)
     max_in_flight_keys: int = Field(default=_LIMITS.max_in_flight_keys, ge=0)
     max_in_flight_age_seconds: float = Field(default=_LIMITS.max_in_flight_age_seconds, ge=0)

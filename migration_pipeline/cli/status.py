@@ -135,7 +135,7 @@ def current_status(spec: MigrationSpec, instance: dg.DagsterInstance) -> dict:
     written as an expression, a reader declared with `for_each`, an address it lacks) leaves the
     phase `unknown`, with the reason; the latest run's refusal is shown as for every other."""
     refused = latest_refusal(instance, job_name(spec))
-    runs = automation(instance, job_name(spec))
+    runs = automation(instance, job_name(spec), grace=spec.gates.retry_grace_seconds)
     try:
         snapshot = snapshot_of(spec, instance)
     except UNREADABLE as e:

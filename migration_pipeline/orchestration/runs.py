@@ -6,7 +6,8 @@ machine) is failed by Dagster and retried by its run retries (the migration's ru
 retry tags; the shipped dagster.yaml turns retries on); a retry continues the launch it came
 from. A run a person terminated, a refused step and an op that failed are never retried. Should
 Dagster's retry daemon miss a crash (it has: a run failed with `will_retry` and no retry ever
-came), the catch-up sensor launches the job in its place once `RETRY_GRACE_SECONDS` have passed.
+came), the catch-up sensor launches the job in its place once the spec's
+`gates.retry_grace_seconds` have passed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from migration_pipeline.spec import MigrationSpec
+from migration_pipeline.spec import RETRY_GRACE_SECONDS, MigrationSpec
 
 MIGRATION_TAG = "migration"
 LAUNCHED_BY_TAG = "migration/launched_by"
@@ -38,10 +39,8 @@ RETRY_TAGS = {
 }
 RETRY_NUMBER_TAG = "dagster/retry_number"  # set by Dagster on its automatic retries only
 WILL_RETRY_TAG = "dagster/will_retry"
-# Dagster's retry daemon launches a crashed run's retry within seconds; a crash still waiting
-# after this long was missed, and the sensor launches the job in its place, tagging the crashed
-# run with RETRIED_BY_TAG so that it is waited for no longer.
-RETRY_GRACE_SECONDS = 60.0
+# A crashed run the sensor launched the job in place of (Dagster missed its retry): waited for no
+# longer.
 RETRIED_BY_TAG = "migration/retried_by"
 
 # A run in any of these may still be inside `terraform apply`.
@@ -113,7 +112,7 @@ class Automation:
     job: str
     person_run: str | None
     blocker: str | None
-    # A crashed run whose retry Dagster has not launched within RETRY_GRACE_SECONDS.
+    # A crashed run whose retry Dagster has not launched within the grace.
     missed_retry: str | None = None
 
     @property
@@ -126,9 +125,10 @@ def automation(
     job: str,
     known_person_run: str | None = None,
     now: float | None = None,
+    grace: float = RETRY_GRACE_SECONDS,
 ) -> Automation:
     """The sensor's standing from the job's recent runs: it waits while a run is active or a
-    crashed run waits for its retry (`missed_retry` once Dagster is overdue with it), for a
+    crashed run waits for its retry (`missed_retry` once Dagster is `grace` s late), for a
     person's first launch, and after a run a person terminated or one that failed (a crashed
     run Dagster retried is not a failure here)."""
     records = instance.get_run_records(dg.RunsFilter(job_name=job), limit=RECENT_RUNS)
@@ -148,7 +148,7 @@ def automation(
     )
     if crashed is not None:
         waited = (now or time.time()) - (crashed.end_time or crashed.update_timestamp.timestamp())
-        if waited >= RETRY_GRACE_SECONDS:
+        if waited >= grace:
             return Automation(job, person, None, crashed.dagster_run.run_id)
         return Automation(
             job,

@@ -20,14 +20,13 @@ from migration_pipeline.orchestration.facts import Snapshot, gather
 from migration_pipeline.orchestration.resources import ArtieApiResource, TerraformResource
 from migration_pipeline.orchestration.runs import (
     RETRIED_BY_TAG,
-    RETRY_GRACE_SECONDS,
     SENSOR,
     automation,
     sensor_tags,
     short,
 )
 from migration_pipeline.phases import Assessment, Phase, is_streaming
-from migration_pipeline.spec import MigrationSpec
+from migration_pipeline.spec import RETRY_GRACE_SECONDS, MigrationSpec
 from migration_pipeline.validation.verdict import MISMATCH
 
 
@@ -107,13 +106,16 @@ class Cursor:
 
 
 def tick(
-    context: dg.SensorEvaluationContext, job_name: str, read: Callable[[], Snapshot]
+    context: dg.SensorEvaluationContext,
+    job_name: str,
+    read: Callable[[], Snapshot],
+    grace: float = RETRY_GRACE_SECONDS,
 ) -> dg.RunRequest | dg.SkipReason:
     """One evaluation of the sensor: its standing from the job's runs first, then (only when
     nothing blocks it) the facts `read` gathers; the cursor keeps the person's launch and the
-    fingerprint of each launch."""
+    fingerprint of each launch. A crash Dagster has not retried within `grace` s is launched."""
     cursor = Cursor.load(context.cursor)
-    standing = automation(context.instance, job_name, cursor.person_run)
+    standing = automation(context.instance, job_name, cursor.person_run, grace=grace)
     if standing.person_run != cursor.person_run:
         cursor = Cursor(standing.person_run, cursor.launched)
         context.update_cursor(cursor.dump())
@@ -128,7 +130,7 @@ def tick(
                 **sensor_tags(),
                 "migration/reason": short(
                     f"Dagster did not retry crashed run {standing.missed_retry} within "
-                    f"{RETRY_GRACE_SECONDS:g} s: launched in its place"
+                    f"{grace:g} s: launched in its place"
                 ),
             },
         )
@@ -173,7 +175,8 @@ def build_sensor(spec: MigrationSpec, job: dg.JobDefinition) -> dg.SensorDefinit
             "launch. Launches nothing before a person's first launch, while a run is "
             "active, and after a run a person terminated or one that failed, until a "
             "person launches the job again (a run whose worker crashed is retried by "
-            "Dagster, or by this sensor if Dagster has not within a minute: not a failure). Its "
+            "Dagster, or by this sensor if Dagster has not within "
+            f"{spec.gates.retry_grace_seconds:g} s: not a failure). Its "
             "runs carry the tag "
             "migration/launched_by=sensor."
         ),
@@ -185,6 +188,6 @@ def build_sensor(spec: MigrationSpec, job: dg.JobDefinition) -> dg.SensorDefinit
             with artie.client() as client:
                 return gather(spec, terraform.runner(spec), client, context.instance)
 
-        return tick(context, job.name, read)
+        return tick(context, job.name, read, spec.gates.retry_grace_seconds)
 
     return catch_up_sensor

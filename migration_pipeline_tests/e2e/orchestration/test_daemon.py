@@ -2,7 +2,10 @@
 the daemon's sensor ticks, the shipped dagster.yaml), driven over GraphQL as the UI drives it: a
 reader shared before anyone launched starts nothing; one launch and one approval carry it to the
 cutover; a person terminating the cutover run parks everything (the old pipeline kept, `status`
-says who stopped it) until that person launches again, which completes it."""
+says who stopped it) until that person launches again, which completes it. That launch's worker
+is killed mid-unshare while Dagster's retry daemon is idle: the run fails with `will_retry` and
+no retry comes (as once seen in CI), and the sensor launches the job in its place once the spec's
+`retry_grace_seconds` have passed."""
 
 from __future__ import annotations
 
@@ -24,15 +27,18 @@ from migration_pipeline.cli import main
 from migration_pipeline.orchestration.event_metadata import validation_key
 from migration_pipeline.orchestration.runs import (
     LAUNCHED_BY_TAG,
+    RETRIED_BY_TAG,
+    RETRY_NUMBER_TAG,
     STOP_REASON_TAG,
     STOPPED_AT_TAG,
+    WILL_RETRY_TAG,
     job_name,
 )
 from migration_pipeline.phases import Step
 from migration_pipeline.spec import load_spec
 from migration_pipeline.terraform.runner import TerraformRunner
 from migration_pipeline.terraform.steps import run_step
-from migration_pipeline_tests.support.crash import HoldingProxy, files_holding
+from migration_pipeline_tests.support.crash import HoldingProxy, files_holding, kill_when_accepted
 from migration_pipeline_tests.support.daemon import (
     EXPECTED_DIFF,
     FINISHED,
@@ -48,6 +54,7 @@ from sandbox_demo.prepare import EXAMPLE_MODULE, MIGRATION
 from sandbox_demo.watch import Watch
 
 SENSOR = f"{MIGRATION}_catch_up_sensor"
+READER = r"^/source-readers/(?!validate)[^/]+$"
 ROWS = 2000
 
 
@@ -56,7 +63,8 @@ def prepared(tmp_path, monkeypatch):
     with prepared_demo(tmp_path, monkeypatch, ROWS) as ready:
         # One clean validation opens the approval gate (the streak rule is the phases' own, tested
         # without Dagster): each validation is one more run, about 25 s on a loaded machine.
-        set_gates(ready.config, MIGRATION, clean_validations=1)
+        # A crash Dagster leaves unretried is launched by the sensor after 1 s, not 60 s.
+        set_gates(ready.config, MIGRATION, clean_validations=1, retry_grace_seconds=1)
         yield ready
 
 
@@ -106,7 +114,14 @@ def test_only_a_person_starts_or_resumes_the_migration_through_the_daemon(
     with (
         proxy,
         Deployment(
-            {**prepared.env, "ARTIE_ENDPOINT": proxy.url}, tmp_path / "dagster-dev.log"
+            {
+                **prepared.env,
+                "ARTIE_ENDPOINT": proxy.url,
+                # Dagster's retry daemon reads new failures once as it starts, then not for an
+                # hour: a crash here is tagged `will_retry` and its retry never comes.
+                "DAGSTER_EVENT_LOG_CONSUMER_DAEMON_INTERVAL_SECONDS": "3600",
+            },
+            tmp_path / "dagster-dev.log",
         ) as deployment,
         dg.DagsterInstance.get() as instance,
         httpx.Client(
@@ -171,7 +186,12 @@ def test_only_a_person_starts_or_resumes_the_migration_through_the_daemon(
         assert all("a person stopped the migration" in t.skip_reason for t in parked), parked
         assert pipelines(prepared) == ["analytics_v1", "analytics_v2"]
 
+        # The person's launch, its worker killed while unshare's update of the reader is held
+        # before Artie; nobody decides anything, and the sensor launches the job in its place.
+        proxy.rearm("POST", READER)
         resumed = deployment.launch_job(job)
+        assert kill_when_accepted(proxy, deployment.process.pid, worker=True).worker is not None
+        proxy.rearm("NONE", r"^$")  # the held request is answered 503 to the dead worker
         wait_for("complete", lambda: watch.status()["phase"] == "complete", 120, every=2)
         assert watch.status()["sensor"] == {
             "may_launch": False,
@@ -186,8 +206,20 @@ def test_only_a_person_starts_or_resumes_the_migration_through_the_daemon(
 
     by_person = [r.run_id for r in runs if r.job == job and LAUNCHED_BY_TAG not in r.tags]
     assert sorted(by_person) == sorted([first, resumed])
+    (crashed,) = [r for r in runs if r.status == "FAILURE"]
+    assert crashed.run_id == resumed
+    assert (crashed.tags[WILL_RETRY_TAG], crashed.tags[RETRIED_BY_TAG]) == ("true", "sensor")
+    assert "dagster/auto_retry_run_id" not in crashed.tags
+    assert not [r for r in runs if RETRY_NUMBER_TAG in r.tags]  # Dagster retried nothing
+    (in_place,) = [r for r in runs if r.tags.get("dagster/run_key") == f"retry-of:{resumed}"]
+    assert (in_place.status, in_place.tags[LAUNCHED_BY_TAG], in_place.tags["migration/reason"]) == (
+        "SUCCESS",
+        "sensor",
+        f"Dagster did not retry crashed run {resumed} within 1 s: launched in its place",
+    )
     assert {r.run_id for r in runs if r.job == ASSET_JOB} == set(watch.approval_runs)
-    assert all(r.status == "SUCCESS" for r in runs if r.run_id != cutover.run_id), runs
+    ended = [r for r in runs if r.run_id not in (cutover.run_id, resumed)]
+    assert all(r.status == "SUCCESS" for r in ended), runs
     # One run per migration whatever launched it: the pool kept the approval runs (asset job)
     # and the job's runs apart in time.
     spans = sorted((r.start, r.end) for r in runs if r.start is not None)
@@ -207,7 +239,8 @@ def test_only_a_person_starts_or_resumes_the_migration_through_the_daemon(
     print(
         f"\ndagster dev up in {up:.0f} s; launch to cutover {to_cutover - up:.0f} s; whole "
         f"test {total:.0f} s; {len(ticks)} sensor ticks, median "
-        f"{statistics.median(durations):.2f} s, max {max(durations):.2f} s"
+        f"{statistics.median(durations):.2f} s, max {max(durations):.2f} s; the crash to the "
+        f"end of the sensor's run in its place {in_place.end - crashed.end:.0f} s"
     )
     assert statistics.median(durations) < 5
 
