@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -170,31 +169,41 @@ def parse_table(text: str) -> TableMapping:
     return plain_mapping(old, new or old)
 
 
+def _load_engine() -> None:
+    """Import the engine's modules (tens of milliseconds, run while DuckDB starts)."""
+    import migration_pipeline.validation.engine
+    import migration_pipeline.validation.history
+    import migration_pipeline.validation.wire  # noqa: F401
+
+
 def run(args: argparse.Namespace) -> int:
     """Validate, print the report, and return the exit code (0 clean, 1 not clean)."""
-    from migration_pipeline.validation.catalog import workspace
-    from migration_pipeline.validation.engine import ValidationOptions, validate
-    from migration_pipeline.validation.history import record
-    from migration_pipeline.validation.wire import report_json
+    from migration_pipeline.validation.catalog import ConnectionSettings, workspace
 
     mappings = [parse_table(t) for t in args.table] if args.table else None
     if args.key and not all(args.key):
         raise ValidationInputError("--key takes a column name, got an empty one")
-    options = ValidationOptions(
-        keys=tuple(args.key or ()),
-        max_keys=args.max_keys,
-        float_tolerance=args.tolerance,
-        memory_limit=args.memory_limit,
-        lock_timeout_s=args.lock_timeout,
-        limits=Limits(args.max_lag, args.max_in_flight, args.max_in_flight_age),
-    )
     # One DuckDB database for the run: the history is attached to the comparison's workspace.
-    with workspace(options.connection()) as con:
-        options = replace(options, incremental=_policy(args, con))
+    settings = ConnectionSettings(args.memory_limit, lock_timeout_s=args.lock_timeout)
+    with workspace(settings, meanwhile=_load_engine) as con:
+        from migration_pipeline.validation.engine import ValidationOptions, validate
+        from migration_pipeline.validation.history import record
+
+        options = ValidationOptions(
+            keys=tuple(args.key or ()),
+            max_keys=args.max_keys,
+            float_tolerance=args.tolerance,
+            memory_limit=args.memory_limit,
+            lock_timeout_s=args.lock_timeout,
+            limits=Limits(args.max_lag, args.max_in_flight, args.max_in_flight_age),
+            incremental=_policy(args, con),
+        )
         report = validate(_location(args.old), _location(args.new), mappings, options, con)
         if args.state_dir:
             report = record(args.state_dir, report, con)
     if args.json:
+        from migration_pipeline.validation.wire import report_json
+
         print(json.dumps(report_json(report), indent=2))
     else:
         print(render(report))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,24 +47,68 @@ class ConnectionSettings:
     lock_timeout_s: float = 10.0
 
 
+def _open(settings: ConnectionSettings, spill: str) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(compose("SET temp_directory = {v}", v=literal(spill)))
+        con.execute(compose("SET memory_limit = {v}", v=literal(settings.memory_limit)))
+        if settings.threads:
+            con.execute(compose("SET threads = {v}", v=literal(int(settings.threads))))
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")  # it would write to the CLI's stderr
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _open_while(
+    settings: ConnectionSettings, spill: str, meanwhile: Callable[[], object]
+) -> duckdb.DuckDBPyConnection:
+    """`_open` in another thread while `meanwhile()` runs in this one: DuckDB releases the GIL
+    while it starts a database (tens of milliseconds), so Python's work goes on meanwhile."""
+    import threading
+
+    opened: list[duckdb.DuckDBPyConnection] = []
+    failed: list[BaseException] = []
+
+    def open_() -> None:
+        try:
+            opened.append(_open(settings, spill))
+        except BaseException as e:  # raised again in the caller's thread
+            failed.append(e)
+
+    opener = threading.Thread(target=open_, name="duckdb-open")
+    opener.start()
+    try:
+        meanwhile()
+    except BaseException:
+        opener.join()
+        for con in opened:
+            con.close()
+        raise
+    opener.join()
+    if failed:
+        raise failed[0]
+    return opened[0]
+
+
 @contextmanager
 def workspace(
     settings: ConnectionSettings = ConnectionSettings(),
+    meanwhile: Callable[[], object] | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """An in-memory connection for the comparison, holding no destination yet.
+    """An in-memory connection for the comparison, holding no destination yet; `meanwhile`
+    (the CLI loading the engine's modules) runs while DuckDB starts the database.
 
     DuckDB spills to a private temporary directory (an in-memory database would otherwise use
     `.tmp` in the working directory), so nothing is written beside the inputs.
     """
     with tempfile.TemporaryDirectory(prefix="validation-") as spill:
-        con = duckdb.connect(":memory:")
+        con = (
+            _open(settings, spill) if meanwhile is None else _open_while(settings, spill, meanwhile)
+        )
         try:
-            con.execute(compose("SET temp_directory = {v}", v=literal(spill)))
-            con.execute(compose("SET memory_limit = {v}", v=literal(settings.memory_limit)))
-            if settings.threads:
-                con.execute(compose("SET threads = {v}", v=literal(int(settings.threads))))
-            con.execute("SET TimeZone = 'UTC'")
-            con.execute("SET enable_progress_bar = false")  # it would write to the CLI's stderr
             yield con
         finally:
             con.close()
