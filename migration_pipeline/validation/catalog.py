@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -67,8 +68,6 @@ def _open_while(
 ) -> duckdb.DuckDBPyConnection:
     """`_open` in another thread while `meanwhile()` runs in this one: DuckDB releases the GIL
     while it starts a database (tens of milliseconds), so Python's work goes on meanwhile."""
-    import threading
-
     opened: list[duckdb.DuckDBPyConnection] = []
     failed: list[BaseException] = []
 
