@@ -52,7 +52,13 @@ def _open(settings: ConnectionSettings, spill: str) -> duckdb.DuckDBPyConnection
     con = duckdb.connect(":memory:")
     try:
         con.execute(compose("SET temp_directory = {v}", v=literal(spill)))
-        con.execute(compose("SET memory_limit = {v}", v=literal(settings.memory_limit)))
+        try:
+            con.execute(compose("SET memory_limit = {v}", v=literal(settings.memory_limit)))
+        except duckdb.Error as e:
+            raise ValidationInputError(
+                f"memory limit {settings.memory_limit!r} is not a size DuckDB accepts ({e}): "
+                "give a number and a unit, such as 2GB or 512MB"
+            ) from None
         if settings.threads:
             con.execute(compose("SET threads = {v}", v=literal(int(settings.threads))))
         con.execute("SET TimeZone = 'UTC'")

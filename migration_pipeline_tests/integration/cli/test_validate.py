@@ -122,6 +122,9 @@ def test_a_table_missing_from_new_is_a_mismatch_not_skipped(pair, capsys, tmp_pa
         (["--old", "OLD", "--new", "NEW", "--key", "nope"],
          "key column 'nope' not found in table 'items' of the old destination"),
         (["--old", "OLD", "--new", "NEW", "--table", "orders:"], "--table takes OLD or OLD:NEW, got 'orders:'"),
+        (["--old", "OLD", "--new", "NEW", "--memory-limit", "lots"],
+         "memory limit 'lots' is not a size DuckDB accepts (Parser Error: Memory must have a number "
+         "(e.g. 1GB)): give a number and a unit, such as 2GB or 512MB"),
     ],
 )  # fmt: skip
 def test_bad_input_exits_2_with_a_clear_message_and_no_json(pair, capsys, args, message):
