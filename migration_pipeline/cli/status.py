@@ -79,18 +79,23 @@ def status_json(
             "validation_id": f.approval.validation_id,
             "comment": f.approval.comment,
         },
-        "sensor": None if runs is None else _sensor(a.phase, runs),
+        "sensor": None if runs is None else _sensor(a.phase, runs, spec.gates.retry_grace_seconds),
     }
 
 
-def _sensor(phase: str, runs: Automation) -> dict:
+def _sensor(phase: str, runs: Automation, grace: float) -> dict:
     if phase in (Phase.COMPLETE, Phase.ABORTED):
         return {"may_launch": False, "reason": f"nothing left to launch: the migration is {phase}"}
-    return {
-        "may_launch": not runs.parked,
-        "reason": runs.blocker
-        or "a person launched the job; the sensor launches it again when a gate may have opened",
-    }
+    if runs.missed_retry:
+        reason = (
+            f"Dagster has not retried crashed run {runs.missed_retry} within {grace:g} s "
+            "(gates.retry_grace_seconds): the sensor launches the job in its place at its next tick"
+        )
+    else:
+        reason = runs.blocker or (
+            "a person launched the job; the sensor launches it again when a gate may have opened"
+        )
+    return {"may_launch": not runs.parked, "reason": reason}
 
 
 def render(status: dict) -> str:
@@ -157,7 +162,9 @@ def unknown_status(
         "gates": [],
         "latest_validation": None,
         "approval": None,
-        "sensor": None if runs is None else _sensor("unknown", runs),
+        "sensor": None
+        if runs is None
+        else _sensor("unknown", runs, spec.gates.retry_grace_seconds),
     }
 
 

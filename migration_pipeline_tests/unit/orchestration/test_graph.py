@@ -17,6 +17,7 @@ from migration_pipeline.orchestration.assets import ApprovalConfig, ValidationCo
 from migration_pipeline.orchestration.checks import CHECKS
 from migration_pipeline.orchestration.evidence import record_evidence
 from migration_pipeline.orchestration.facts import Snapshot
+from migration_pipeline.orchestration.runs import Automation
 from migration_pipeline.phases import Assessment, MigrationFacts, ModuleFacts, ValidationRecord
 from migration_pipeline.spec import load_specs
 from migration_pipeline.terraform.state import TerraformState
@@ -201,6 +202,20 @@ def test_status_shows_the_latest_validations_mode_and_coverage(tmp_path):
         "incremental",
         coverage,
     )
+
+
+def test_status_says_when_the_sensor_launches_a_retry_dagster_missed(tmp_path):
+    """Between the grace's end and the sensor's next tick, status names the missed retry."""
+    spec = _specs(tmp_path)["shop_move"]
+    facts = MigrationFacts(ModuleFacts(True, (), True, True, None), "r", "o", "n")
+    snapshot = Snapshot(facts, TerraformState(), Assessment("cutting_over", "cutover", "why"))
+    missed = Automation("migrate_shop_move", "person-run", None, missed_retry="crashed-run")
+    shown = status_json(spec, snapshot, runs=missed)
+    assert shown["sensor"] == {
+        "may_launch": True,
+        "reason": "Dagster has not retried crashed run crashed-run within 60 s "
+        "(gates.retry_grace_seconds): the sensor launches the job in its place at its next tick",
+    }
 
 
 def test_status_shows_each_tables_progress_while_the_new_pipeline_backfills(tmp_path):
