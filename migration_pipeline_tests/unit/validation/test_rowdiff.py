@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import duckdb
 import pytest
 
 from migration_pipeline.validation.report import ChangedRow, ColumnDiff, DuplicateKey, KeyList
+from migration_pipeline.validation.rowdiff import side_rows
+from migration_pipeline.validation.sides import Side
+from migration_pipeline.validation.sql import Sql, compose, ident
 from migration_pipeline_tests.support.validation import compare
 
 FLOATS = "id INTEGER PRIMARY KEY, x DOUBLE, n INTEGER"
@@ -99,3 +103,56 @@ def test_a_nanosecond_timestamp_that_changed_is_shown_to_the_nanosecond():
             (ColumnDiff("t", "2026-01-01 00:00:00.000000001", "2026-01-01 00:00:00.000000002"),),
         ),
     )
+
+
+def test_a_key_read_without_its_content_keeps_its_liveness_and_write_time_and_nothing_else():
+    # A key in flight is read without its content: it still counts, its hash NULL whatever it holds.
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    try:
+        con.execute("CREATE TABLE t (id INTEGER, v VARCHAR, x INTEGER, d BOOLEAN, w TIMESTAMPTZ)")
+        con.execute(
+            "INSERT INTO t VALUES (1, 'a', 5, false, '2026-04-01 10:01+00'), "
+            "(2, 'b', 6, true, '2026-04-01 10:02+00')"
+        )
+        side = Side(
+            "old", Sql("t"), (ident("id"),), (ident("v"), ident("x")), ident("d"), ident("w")
+        )
+        read = {}
+        for content in (True, False):
+            query = side_rows(side, Sql("id > 0"), content=content)
+            rows = con.execute(
+                compose("SELECT *, typeof(h) FROM ({q}) ORDER BY k0", q=query)
+            ).fetchall()
+            read[content] = (rows, [c[0] for c in con.description])
+    finally:
+        con.close()
+    first, second = datetime(2026, 4, 1, 10, 1, tzinfo=UTC), datetime(2026, 4, 1, 10, 2, tzinfo=UTC)
+    rows, columns = read[False]
+    assert columns == ["k0", "c0", "c1", "h", "live", "wt", "typeof(h)"]
+    assert rows == [
+        (1, None, None, None, True, first, "UBIGINT"),
+        (2, None, None, None, False, second, "UBIGINT"),
+    ]
+    rows, columns = read[True]
+    assert columns == ["k0", "c0", "c1", "h", "live", "wt", "typeof(h)"]
+    assert [r[:3] + r[4:] for r in rows] == [
+        (1, "a", 5, True, first, "UBIGINT"),
+        (2, "b", 6, False, second, "UBIGINT"),
+    ]
+    assert None not in [r[3] for r in rows]
+
+
+def test_with_no_key_in_flight_there_is_no_oldest_in_flight_write_time():
+    # A report names the oldest in-flight write only while a key is in flight: none means none.
+    report = compare(
+        "id INTEGER PRIMARY KEY, s VARCHAR, __artie_updated_at TIMESTAMP",
+        "(1, 'a', '2026-04-01 10:01'), (2, 'b', '2026-04-01 10:02')",
+        "(1, 'x', '2026-04-01 10:02'), (3, 'c', '2026-04-01 10:02')",
+    )
+    assert (report.changed_total, report.missing_in_new, report.extra_in_new) == (
+        1,
+        KeyList(((2,),), 1),
+        KeyList(((3,),), 1),
+    )
+    assert (report.in_flight, report.oldest_in_flight) == (KeyList((), 0), None)
