@@ -2,7 +2,8 @@
 
 stdout carries only the go-plugin handshake line, so logs go to stderr (Terraform keeps them with
 TF_LOG) or to ARTIE_PROVIDER_LOG. A watchdog exits when Terraform (the parent) goes away, and
-tf's TLS certificate cache moves to a writable folder when HOME is not writable.
+tf's TLS certificate cache moves to a writable folder when HOME is not writable, and tf's unix
+socket to /tmp when TMPDIR is too deep for one.
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ import time
 from pathlib import Path
 
 WATCHDOG_INTERVAL = 0.5
+# tf's runner listens on <temp folder>/tmpXXXXXXXX/py-tf-plugin.sock; grpc refuses a unix socket
+# path longer than 105 bytes (measured with grpcio 1.85), and the provider then dies before its
+# handshake line: Terraform only says it "failed to read any lines from plugin's stdout".
+SOCKET_TAIL = len("/tmpXXXXXXXX/py-tf-plugin.sock")
+MAX_SOCKET_PATH = 105
 
 
 def cert_cache_dir() -> Path:
@@ -38,6 +44,22 @@ def cert_cache_dir() -> Path:
         except OSError:
             continue
     raise SystemExit("artie provider: no writable folder for the TLS certificate cache")
+
+
+def socket_temp_dir(temp: str, fallback: str = "/tmp") -> str:
+    """The folder tf's runner makes its socket's folder in: `temp` (the usual temp folder) unless
+    the socket's path would be too long there, then `fallback`."""
+    if len(os.fsencode(temp)) + SOCKET_TAIL <= MAX_SOCKET_PATH:
+        return temp
+    if len(os.fsencode(fallback)) + SOCKET_TAIL <= MAX_SOCKET_PATH and os.access(
+        fallback, os.W_OK | os.X_OK
+    ):
+        return fallback
+    raise SystemExit(
+        f"artie provider: the temporary folder {temp} is too deep for the provider's socket "
+        f"(at most {MAX_SOCKET_PATH - SOCKET_TAIL} characters) and {fallback} is not writable: "
+        "set TMPDIR to a shorter folder"
+    )
 
 
 def start_watchdog(interval: float = WATCHDOG_INTERVAL) -> threading.Thread:
@@ -104,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     from tf import runner
 
     cache_dir = cert_cache_dir()
+    tempfile.tempdir = socket_temp_dir(tempfile.gettempdir())
     runner._get_cert_cache_path = lambda: cache_dir / "ssl_cert.json"  # tf hardcodes ~/.cache
     generate = runner._self_signed_cert
     runner._self_signed_cert = lambda: fast_self_signed_cert(cache_dir, generate)

@@ -93,6 +93,17 @@ def test_provider_runs_with_an_unwritable_home_and_never_logs_the_key(sandbox, a
         assert sandbox.api_key not in text
 
 
+def test_provider_runs_with_a_temp_folder_too_deep_for_its_socket(sandbox, applied, tmp_path):
+    deep = tmp_path / ("deep" * 20)
+    deep.mkdir()
+
+    result = sandbox.terraform(
+        applied, *PLAN, "-detailed-exitcode", env={**sandbox.env, "TMPDIR": str(deep)}
+    )
+
+    assert result.returncode == 0, result.stdout
+
+
 def _children(parent: int, marker: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
