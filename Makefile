@@ -41,7 +41,7 @@ chromium:
 	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
 
 test: terraform lint postgres chromium
-	$(PY) -m pytest migration_pipeline_tests --durations=25
+	$(PY) -m pytest migration_pipeline_tests -n 2 --durations=25
 
 unit: $(STAMP)
 	$(PY) -m pytest migration_pipeline_tests/unit
