@@ -55,6 +55,13 @@ def gap_skips(deployment: Deployment, since: float) -> list:
     ]
 
 
+def ended_ticks_between(deployment: Deployment, start: float, end: float) -> list:
+    """The sensor's ticks started from `start` until before `end`, once every one of them has
+    ended ([] until then)."""
+    ticks = [t for t in deployment.ticks(SENSOR) if start <= t.started < end]
+    return ticks if all(t.ended for t in ticks) else []
+
+
 @pytest.mark.timeout(600)
 def test_a_missing_reader_table_is_added_first_then_the_migration_completes(prepared, tmp_path):
     spec = load_spec(prepared.config, MIGRATION)
@@ -83,7 +90,11 @@ def test_a_missing_reader_table_is_added_first_then_the_migration_completes(prep
         mid_rehearsal = rehearsed_changes(spec, api)
         resumed_at = time.time()
         resumed = deployment.launch_job(job)  # the person who read the reason
-        held = [t for t in deployment.ticks(SENSOR) if waiting[0].started <= t.started < resumed_at]
+        held = wait_for(  # a tick still running at the launch is judged once it has ended
+            "the ticks started before the launch to end",
+            lambda: ended_ticks_between(deployment, waiting[0].started, resumed_at),
+            60,
+        )
         approved = []
         while (status := watch.status())["phase"] != "complete":
             assert status["phase"] != "aborted", status

@@ -145,15 +145,18 @@ def _set_aside(report: ValidationReport) -> dict[str, set[tuple]]:
 def _repair(v1: str, v2: str, wrong: dict[str, set[tuple]]) -> None:
     """Copy v1's rows (the source's, checked) over v2's wrong ones, as an operator's fix would."""
     deadline = time.monotonic() + 10
-    while True:
+    while True:  # the running engine holds v1 and v2 for a moment now and then, even when drained
+        con = None
         try:
             con = duckdb.connect(v2)
+            con.execute("ATTACH ? AS v1 (READ_ONLY)", [v1])
             break
         except duckdb.IOException:
-            assert time.monotonic() < deadline, "v2 stayed locked"
+            if con is not None:
+                con.close()
+            assert time.monotonic() < deadline, "v1 or v2 stayed locked"
             time.sleep(0.05)
     with con:
-        con.execute("ATTACH ? AS v1 (READ_ONLY)", [v1])
         for table in DEMO_TABLES:
             where = compose("WHERE ({k}) = ({p})", k=join(ident(c) for c in table.primary_key),
                             p=join(compose("?") for _ in table.primary_key))  # fmt: skip
