@@ -40,8 +40,11 @@ postgres:
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
 
+# Two xdist workers: most tests wait (daemon ticks, sleeps, the sandbox engine). worksteal hands
+# each worker half the collection in order (every e2e test on one, one at a time: they never
+# compete with each other), then a worker with nothing left takes tests queued on the other.
 test: terraform lint postgres chromium
-	$(PY) -m pytest migration_pipeline_tests -n 2 --durations=25
+	$(PY) -m pytest migration_pipeline_tests -n 2 --dist worksteal --durations=25
 
 unit: $(STAMP)
 	$(PY) -m pytest migration_pipeline_tests/unit
