@@ -76,7 +76,7 @@ clean: down
 bench-validation: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) benchmarks/validation.py generate --dir /tmp/valbench
-	$(PY) benchmarks/validation.py run --dir /tmp/valbench --repeats 5 --others 1 --out benchmarks/validation.md
+	$(PY) benchmarks/validation.py run --dir /tmp/valbench --repeats 7 --others 1 --out benchmarks/validation.md
 
 bench-engine: $(STAMP)
 	$(PY) benchmarks/sandbox_engine.py --dir /tmp/enginebench --rows 500000 --changes 200000 --runs 3 --out benchmarks/sandbox_engine.md

@@ -241,17 +241,15 @@ def _table_row(run_id: str, table: TableReport, verdict: str, pending: Pending) 
 # clean validation since (full or incremental), and how many validations ran after it.
 _BASELINES = """
 WITH runs AS (
-    SELECT t.table_name, r.finished_at, coalesce(t.mode, 'full') AS mode, t.verdict, t.watermark
+    SELECT t.table_name, r.finished_at, coalesce(t.mode, 'full') AS mode, t.verdict, t.watermark,
+        max(r.finished_at) FILTER (WHERE coalesce(t.mode, 'full') = 'full')
+            OVER (PARTITION BY t.table_name) AS full_at
     FROM validation_tables t JOIN validation_runs r USING (run_id)
-    WHERE r.old_destination = ? AND r.new_destination = ?),
-fulls AS (
-    SELECT table_name, arg_max(verdict, finished_at) AS verdict, max(finished_at) AS at
-    FROM runs WHERE mode = 'full' GROUP BY table_name)
-SELECT f.table_name, f.verdict, f.at,
-    (SELECT count(*) FROM runs x WHERE x.table_name = f.table_name AND x.finished_at > f.at),
-    (SELECT arg_max(x.watermark, x.finished_at) FROM runs x WHERE x.table_name = f.table_name
-        AND x.finished_at >= f.at AND x.verdict = 'clean' AND x.watermark IS NOT NULL)
-FROM fulls f
+    WHERE r.old_destination = ? AND r.new_destination = ?)
+SELECT table_name, arg_max(verdict, finished_at) FILTER (WHERE mode = 'full'), full_at,
+    count(*) FILTER (WHERE finished_at > full_at),
+    arg_max(watermark, finished_at) FILTER (WHERE verdict = 'clean' AND watermark IS NOT NULL)
+FROM runs WHERE finished_at >= full_at GROUP BY table_name, full_at
 """
 
 
