@@ -217,6 +217,8 @@ def test_only_a_person_starts_or_resumes_the_migration_through_the_daemon(
         "sensor",
         f"Dagster did not retry crashed run {resumed} within 1 s: launched in its place",
     )
+    # Approved exactly once: no validation after it (inconclusive or not) voided the approval.
+    assert len(watch.approval_runs) == 1
     assert {r.run_id for r in runs if r.job == ASSET_JOB} == set(watch.approval_runs)
     ended = [r for r in runs if r.run_id not in (cutover.run_id, resumed)]
     assert all(r.status == "SUCCESS" for r in ended), runs
