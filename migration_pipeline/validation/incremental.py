@@ -179,12 +179,15 @@ def _add_counterparts(
         ),
         {"watermark": watermark},
     )
-    for in_flight in (False, True):
-        where = Sql("f") if in_flight else Sql("NOT f")
-        if not con.execute(
-            compose("SELECT count(*) FROM {l} WHERE {w}", l=lonely, w=where)
-        ).fetchone()[0]:
+    counts = con.execute(
+        compose(
+            "SELECT count(*) FILTER (WHERE NOT f), count(*) FILTER (WHERE f) FROM {l}", l=lonely
+        )
+    ).fetchone()
+    for in_flight, count_of_kind in zip((False, True), counts, strict=True):
+        if not count_of_kind:
             continue
+        where = Sql("f") if in_flight else Sql("NOT f")
         con.execute(
             compose(
                 "INSERT INTO {t} SELECT r.* FROM ({rows}) r "
